@@ -1,0 +1,42 @@
+#ifndef KEYWARDEN_CRYPTO_AES_GCM_H_
+#define KEYWARDEN_CRYPTO_AES_GCM_H_
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "keywarden/common/secret_bytes.h"
+
+namespace keywarden::crypto {
+
+inline constexpr size_t kGcmNonceSize = 12;  // 96-bit IV, NIST SP 800-38D §8.2
+inline constexpr size_t kGcmTagSize = 16;    // 128-bit tag
+
+// AES-GCM (NIST SP 800-38D) under one AES-128/192/256 key, via OpenSSL 3.
+// Nonces are supplied by the caller; callers draw them from the CSPRNG
+// (random 96-bit nonces, SP 800-38D §8.2.2). Immutable and thread-safe.
+class AesGcm {
+ public:
+  // `key` must be 16, 24 or 32 bytes, else InvalidArgument.
+  static absl::StatusOr<AesGcm> Create(std::span<const uint8_t> key);
+
+  // Returns ciphertext || 16-byte tag. `nonce` must be 12 bytes.
+  absl::StatusOr<std::vector<uint8_t>> Encrypt(
+      std::span<const uint8_t> nonce, std::span<const uint8_t> plaintext,
+      std::span<const uint8_t> aad) const;
+
+  // Opens ciphertext || tag. Every failure (short input, wrong tag, wrong
+  // key, wrong aad) returns the same InvalidArgument "decryption failed".
+  absl::StatusOr<SecretBytes> Decrypt(std::span<const uint8_t> nonce,
+                                      std::span<const uint8_t> ciphertext_and_tag,
+                                      std::span<const uint8_t> aad) const;
+
+ private:
+  explicit AesGcm(SecretBytes key) : key_(std::move(key)) {}
+  SecretBytes key_;
+};
+
+}  // namespace keywarden::crypto
+
+#endif  // KEYWARDEN_CRYPTO_AES_GCM_H_

@@ -1,0 +1,64 @@
+#ifndef KEYWARDEN_SERVICE_KEY_SERVICE_H_
+#define KEYWARDEN_SERVICE_KEY_SERVICE_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "keywarden/service/request_context.h"
+#include "keywarden/service/types.h"
+
+namespace keywarden::service {
+
+// KeyService is the transport-independent API: one method per Key Protect
+// key operation (keyprotect-api.md §2-§6). Every method authorizes first,
+// then applies the domain rules, and returns a Status made with Error() so
+// the transport can map it to the Key Protect reason code. `key_id` is the
+// id from the request path, in any case. Thread-safe.
+class KeyService {
+ public:
+  virtual ~KeyService() = default;
+
+  virtual absl::StatusOr<KeyResult> CreateKey(const RequestContext& ctx,
+                                              const CreateKeyRequest& req) = 0;
+  // With payload for standard keys (GET /keys/{id}).
+  virtual absl::StatusOr<KeyResult> GetKey(const RequestContext& ctx,
+                                           std::string_view key_id) = 0;
+  virtual absl::StatusOr<KeyResult> GetKeyMetadata(const RequestContext& ctx,
+                                                   std::string_view key_id) = 0;
+  virtual absl::StatusOr<ListKeysResult> ListKeys(
+      const RequestContext& ctx, const ListKeysRequest& req) = 0;
+  // Number of keys `req` would list, ignoring limit/offset (HEAD /keys).
+  virtual absl::StatusOr<int64_t> CountKeys(const RequestContext& ctx,
+                                            const ListKeysRequest& req) = 0;
+  virtual absl::StatusOr<ListVersionsResult> ListVersions(
+      const RequestContext& ctx, std::string_view key_id,
+      const ListVersionsRequest& req) = 0;
+
+  virtual absl::StatusOr<WrapResult> Wrap(const RequestContext& ctx,
+                                          std::string_view key_id,
+                                          const WrapRequest& req) = 0;
+  virtual absl::StatusOr<UnwrapResult> Unwrap(const RequestContext& ctx,
+                                              std::string_view key_id,
+                                              const UnwrapRequest& req) = 0;
+  virtual absl::StatusOr<RewrapResult> Rewrap(const RequestContext& ctx,
+                                              std::string_view key_id,
+                                              const UnwrapRequest& req) = 0;
+
+  virtual absl::StatusOr<KeyResult> Rotate(const RequestContext& ctx,
+                                           std::string_view key_id,
+                                           const RotateRequest& req) = 0;
+  virtual absl::StatusOr<KeyResult> Enable(const RequestContext& ctx,
+                                           std::string_view key_id) = 0;
+  virtual absl::StatusOr<KeyResult> Disable(const RequestContext& ctx,
+                                            std::string_view key_id) = 0;
+  virtual absl::StatusOr<KeyResult> DeleteKey(const RequestContext& ctx,
+                                              std::string_view key_id,
+                                              const DeleteKeyRequest& req) = 0;
+  virtual absl::StatusOr<KeyResult> RestoreKey(const RequestContext& ctx,
+                                               std::string_view key_id) = 0;
+};
+
+}  // namespace keywarden::service
+
+#endif  // KEYWARDEN_SERVICE_KEY_SERVICE_H_

@@ -1,0 +1,98 @@
+#ifndef KEYWARDEN_STORE_STORE_H_
+#define KEYWARDEN_STORE_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "keywarden/keys/key.h"
+
+namespace keywarden::store {
+
+// Fields a key list can be sorted by (keyprotect-api.md §3.3).
+enum class SortField {
+  kId,
+  kState,
+  kExtractable,
+  kImported,
+  kCreationDate,
+  kLastUpdateDate,
+  kLastRotateDate,
+  kDeletionDate,
+  kExpirationDate,
+};
+
+struct SortKey {
+  SortField field = SortField::kId;
+  bool descending = false;
+};
+
+// KeyQuery selects keys of one instance. Empty `states` means every state.
+// Results are ordered by `sort` then by id, so paging is stable.
+struct KeyQuery {
+  std::string instance_id;
+  std::vector<keys::KeyState> states;
+  std::optional<bool> extractable;
+  std::optional<std::string> key_ring_id;
+  std::vector<SortKey> sort;
+  int64_t limit = 200;
+  int64_t offset = 0;
+};
+
+// Store is the durable home of instances and keys. Every mutating call is one
+// transaction that is durable when it returns OK (nothing acknowledged is
+// lost on kill -9 or power loss). Reads see every mutation that returned.
+// Implementations are thread-safe.
+//
+// Errors: NotFound for a missing record, AlreadyExists for a duplicate id,
+// FailedPrecondition when an update's expected state does not hold,
+// Unavailable/Internal for database failures.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Records the instance if it is new. Idempotent.
+  virtual absl::Status EnsureInstance(std::string_view instance_id) = 0;
+
+  // Inserts a new key with all its versions.
+  virtual absl::Status CreateKey(const keys::Key& key) = 0;
+
+  // Replaces the key's mutable fields and appends any versions that are not
+  // yet stored, atomically. Versions already stored are never rewritten.
+  // Fails with FailedPrecondition if the stored `last_update_time` differs
+  // from `expected_last_update` (optimistic concurrency).
+  virtual absl::Status UpdateKey(const keys::Key& key,
+                                 absl::Time expected_last_update) = 0;
+
+  // The key with all its versions, or NotFound.
+  virtual absl::StatusOr<keys::Key> GetKey(std::string_view instance_id,
+                                           std::string_view key_id) = 0;
+
+  // Keys matching `query`, page applied. Each key carries only its primary
+  // version (lists show no more), without sealed material.
+  virtual absl::StatusOr<std::vector<keys::Key>> ListKeys(
+      const KeyQuery& query) = 0;
+
+  // Number of keys matching `query`, ignoring its limit, offset and sort.
+  virtual absl::StatusOr<int64_t> CountKeys(const KeyQuery& query) = 0;
+
+  // Ids (instance, key) of keys in state Active or Suspended whose
+  // expiration time is at or before `now`: the expiry sweep's work list.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ListExpiredKeys(absl::Time now, int64_t limit) = 0;
+
+  // Small named values owned by the server (e.g. the admin token hash).
+  virtual absl::StatusOr<std::optional<std::string>> GetMeta(
+      std::string_view name) = 0;
+  // Sets `name` to `value` only if it is unset; returns false if it was set.
+  virtual absl::StatusOr<bool> PutMetaIfAbsent(std::string_view name,
+                                               std::string_view value) = 0;
+};
+
+}  // namespace keywarden::store
+
+#endif  // KEYWARDEN_STORE_STORE_H_
