@@ -1,0 +1,79 @@
+# Keywarden developer entry points. The two that matter:
+#   make run    build (Release) and start a local server on 127.0.0.1:8080
+#   make test   unit tests (ASan+UBSan build) + integration, SDK and crash tests
+# Others: make build, make build-asan, make bench, make clean.
+# Parallelism is capped (JOBS=2) because the build machine is shared.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+JOBS      ?= 2
+BUILD     ?= build
+ASAN      ?= build-asan
+LISTEN    ?= 127.0.0.1:8080
+DATA_DIR  ?= ./data
+# Any UUID names a tenant ("instance"); this one is only for the examples.
+INSTANCE  ?= 6f1c0a3e-5b7d-4e2a-9c8f-0d1e2f3a4b5c
+
+CMAKE_RELEASE := cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DKW_BUILD_TESTS=OFF
+CMAKE_ASAN    := cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKW_SANITIZE=address,undefined
+
+.PHONY: help deps deps-build deps-test deps-bench build build-asan run test test-unit test-node bench bench-keys clean
+
+help:
+	@echo "make run     build (Release) and start keywarden on $(LISTEN), data in $(DATA_DIR)"
+	@echo "make test    ASan/UBSan build, ctest, then integration + SDK + crash tests (Node)"
+	@echo "make build   Release binary at $(BUILD)/keywarden"
+	@echo "make bench   wrap/unwrap throughput vs nginx (see docs/performance.md)"
+	@echo "make clean   remove build directories and tests/node_modules (keeps $(DATA_DIR))"
+
+deps: deps-build deps-test
+deps-build:
+	@scripts/deps.sh build
+deps-test:
+	@scripts/deps.sh test
+deps-bench:
+	@scripts/deps.sh bench
+
+build: deps-build
+	@test -f $(BUILD)/build.ninja || $(CMAKE_RELEASE)
+	ninja -C $(BUILD) -j $(JOBS) keywarden
+
+build-asan: deps-build deps-test
+	@test -f $(ASAN)/build.ninja || $(CMAKE_ASAN)
+	ninja -C $(ASAN) -j $(JOBS)
+
+run: build
+	@mkdir -p $(DATA_DIR)
+	@echo
+	@echo "Starting keywarden on http://$(LISTEN) (data: $(DATA_DIR); Ctrl-C stops it)."
+	@echo "On the first start with an empty data dir the server prints a generated admin"
+	@echo "token once on stdout (or uses \$$KEYWARDEN_ADMIN_TOKEN if set). Then, in another shell:"
+	@echo
+	@echo "  export KEYWARDEN_TOKEN=<that token>"
+	@echo "  curl -s http://$(LISTEN)/api/v2/keys -H \"Authorization: Bearer \$$KEYWARDEN_TOKEN\" \\"
+	@echo "       -H 'Bluemix-Instance: $(INSTANCE)' -H 'Prefer: return=representation' \\"
+	@echo "       -d '{\"metadata\":{\"collectionType\":\"application/vnd.ibm.kms.key+json\",\"collectionTotal\":1},\"resources\":[{\"type\":\"application/vnd.ibm.kms.key+json\",\"name\":\"my-root-key\",\"extractable\":false}]}'"
+	@echo "  curl -s -X POST http://$(LISTEN)/api/v2/keys/<key id>/actions/wrap -d '{}' \\"
+	@echo "       -H \"Authorization: Bearer \$$KEYWARDEN_TOKEN\" -H 'Bluemix-Instance: $(INSTANCE)'"
+	@echo
+	exec $(BUILD)/keywarden server --data-dir $(DATA_DIR) --listen $(LISTEN)
+
+test: deps-build deps-test
+	scripts/test.sh
+
+test-unit: build-asan
+	ctest --test-dir $(ASAN) --output-on-failure -j $(JOBS)
+
+test-node: deps-test
+	cd tests && npm ci --no-audit --no-fund
+	cd tests && KEYWARDEN_BIN=$${KEYWARDEN_BIN:-$(CURDIR)/$(ASAN)/keywarden} npm test
+
+bench: deps-bench build
+	bench/run.sh
+
+bench-keys: build
+	bench/keys.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN) tests/node_modules

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Keywarden needs, only those that are missing.
+#
+#   scripts/deps.sh build   compiler, CMake/Ninja and the C++ libraries
+#   scripts/deps.sh test    GoogleTest, Node.js/npm (SDK tests), curl, openssl
+#   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline)
+#   scripts/deps.sh all     everything above
+#
+# Several groups may be given. Nothing is downloaded when everything is
+# installed (no apt-get update either). Needs root (or sudo) only when
+# something is missing.
+set -euo pipefail
+
+BUILD_PKGS=(cmake ninja-build g++ ccache pkg-config
+            libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+            libssl-dev libabsl-dev libsqlite3-dev libspdlog-dev libfmt-dev
+            libcli11-dev libtomlplusplus-dev)
+TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl)
+BENCH_PKGS=(wrk nginx-light)
+
+usage() { echo "usage: $0 build|test|bench|all ..." >&2; exit 2; }
+[[ $# -ge 1 ]] || usage
+
+wanted=()
+for group in "$@"; do
+  case "$group" in
+    build) wanted+=("${BUILD_PKGS[@]}") ;;
+    test)  wanted+=("${TEST_PKGS[@]}") ;;
+    bench) wanted+=("${BENCH_PKGS[@]}") ;;
+    all)   wanted+=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+    *) usage ;;
+  esac
+done
+
+installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
+}
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  if installed "$pkg"; then continue; fi
+  # A Node.js build that bundles npm (e.g. the nodesource "nodejs" package)
+  # conflicts with Debian's separate npm package: a working npm is enough.
+  if [[ "$pkg" == npm ]] && command -v npm >/dev/null 2>&1; then continue; fi
+  missing+=("$pkg")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "deps.sh: all packages for '$*' are installed"
+  exit 0
+fi
+
+echo "deps.sh: installing ${missing[*]}"
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null 2>&1 || { echo "deps.sh: need root to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# make test: ASan+UBSan build, ctest, then the Node tests (integration, official
+# SDK, crash) against build-asan/keywarden. Every stage that can run does run;
+# the script fails if any stage failed, and says which.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+JOBS=${JOBS:-2}
+ASAN=${ASAN:-build-asan}
+export KEYWARDEN_BIN=${KEYWARDEN_BIN:-$PWD/$ASAN/keywarden}
+failed=()
+
+stage() { echo; echo "==> $*"; }
+
+stage "configure + build $ASAN (Debug, address+undefined sanitizers, -j$JOBS)"
+if [[ -f $ASAN/build.ninja ]] || cmake -S . -B "$ASAN" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+      -DKW_SANITIZE=address,undefined; then
+  ninja -C "$ASAN" -j "$JOBS" || failed+=("build")
+else
+  failed+=("configure")
+fi
+
+if [[ ${#failed[@]} -eq 0 ]]; then
+  stage "unit tests (ctest)"
+  ctest --test-dir "$ASAN" --output-on-failure -j "$JOBS" || failed+=("ctest")
+fi
+
+stage "npm ci (tests/)"
+if (cd tests && npm ci --no-audit --no-fund); then
+  if [[ -x $KEYWARDEN_BIN ]]; then
+    for suite in integration sdk crash; do
+      stage "node --test tests/$suite (KEYWARDEN_BIN=$KEYWARDEN_BIN)"
+      (cd tests && node --test --test-concurrency=2 "$suite/") || failed+=("$suite")
+    done
+  else
+    echo "no binary at $KEYWARDEN_BIN: Node tests not run" >&2
+    failed+=("node-tests (no binary)")
+  fi
+else
+  failed+=("npm ci")
+fi
+
+echo
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "make test: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "make test: all stages passed"
