@@ -3,8 +3,10 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "keywarden/common/secret_bytes.h"
 
@@ -25,6 +27,15 @@ class AesGcm {
   absl::StatusOr<std::vector<uint8_t>> Encrypt(
       std::span<const uint8_t> nonce, std::span<const uint8_t> plaintext,
       std::span<const uint8_t> aad) const;
+
+  // As Encrypt, but writes ciphertext || tag into `out`, which must be
+  // exactly plaintext.size() + kGcmTagSize bytes (else InvalidArgument). Lets
+  // a caller that frames the result (a header, a nonce) build it in one
+  // buffer without a second allocation and copy.
+  absl::Status EncryptInto(std::span<const uint8_t> nonce,
+                           std::span<const uint8_t> plaintext,
+                           std::span<const uint8_t> aad,
+                           std::span<uint8_t> out) const;
 
   // Opens ciphertext || tag. Every failure (short input, wrong tag, wrong
   // key, wrong aad) returns the same InvalidArgument "decryption failed".

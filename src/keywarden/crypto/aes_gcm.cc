@@ -1,0 +1,198 @@
+#include "keywarden/crypto/aes_gcm.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "keywarden/common/secret_bytes.h"
+
+namespace keywarden::crypto {
+namespace {
+
+// The one message every Decrypt failure returns (aes_gcm.h): telling a
+// short input from a bad tag would only help an attacker.
+constexpr char kDecryptionFailed[] = "decryption failed";
+
+struct CtxDeleter {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
+
+const EVP_CIPHER* FetchOrDie(const char* name) {
+  EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, name, nullptr);
+  if (cipher == nullptr) std::abort();  // no default provider: unusable.
+  return cipher;
+}
+
+// EVP_CIPHER objects are fetched once: an implicit fetch on every
+// EVP_EncryptInit_ex would take the provider's lock on the hot path.
+// Fetched ciphers are immutable and shared between threads (OpenSSL 3
+// "Algorithm fetching"). Key size is validated in Create(), so this
+// never returns null for a constructed AesGcm.
+const EVP_CIPHER* CipherForKeySize(size_t key_size) {
+  switch (key_size) {
+    case 16: {
+      static const EVP_CIPHER* const c = FetchOrDie("AES-128-GCM");
+      return c;
+    }
+    case 24: {
+      static const EVP_CIPHER* const c = FetchOrDie("AES-192-GCM");
+      return c;
+    }
+    case 32: {
+      static const EVP_CIPHER* const c = FetchOrDie("AES-256-GCM");
+      return c;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// Built only on failure: a non-OK Status with a message allocates, and the
+// success path of Decrypt should not pay for it.
+absl::Status DecryptionFailed() {
+  return absl::InvalidArgumentError(kDecryptionFailed);
+}
+
+// EVP_*Update take int lengths.
+bool FitsInt(size_t n) { return n <= static_cast<size_t>(INT_MAX) - kGcmTagSize; }
+
+}  // namespace
+
+absl::StatusOr<AesGcm> AesGcm::Create(std::span<const uint8_t> key) {
+  if (CipherForKeySize(key.size()) == nullptr) {
+    return absl::InvalidArgumentError(
+        "AES-GCM key must be 16, 24 or 32 bytes");
+  }
+  return AesGcm(SecretBytes(key));
+}
+
+// NIST SP 800-38D §7.1 (GCM-AE) with a 96-bit IV (§8.2) and a 128-bit tag.
+absl::Status AesGcm::EncryptInto(std::span<const uint8_t> nonce,
+                                 std::span<const uint8_t> plaintext,
+                                 std::span<const uint8_t> aad,
+                                 std::span<uint8_t> out) const {
+  if (nonce.size() != kGcmNonceSize) {
+    return absl::InvalidArgumentError("AES-GCM nonce must be 12 bytes");
+  }
+  if (!FitsInt(plaintext.size()) || !FitsInt(aad.size())) {
+    return absl::InvalidArgumentError("AES-GCM input too large");
+  }
+  if (out.size() != plaintext.size() + kGcmTagSize) {
+    return absl::InvalidArgumentError(
+        "AES-GCM output must be plaintext size + 16 bytes");
+  }
+  CtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (ctx == nullptr) return absl::InternalError("EVP_CIPHER_CTX_new failed");
+  // 12 bytes is OpenSSL's default GCM IV length, so no EVP_CTRL_GCM_SET_IVLEN.
+  if (EVP_EncryptInit_ex(ctx.get(), CipherForKeySize(key_.size()), nullptr,
+                         key_.data(), nonce.data()) != 1) {
+    return absl::InternalError("AES-GCM encrypt init failed");
+  }
+  int len = 0;
+  if (!aad.empty() &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(),
+                        static_cast<int>(aad.size())) != 1) {
+    return absl::InternalError("AES-GCM aad failed");
+  }
+  int written = 0;
+  if (!plaintext.empty()) {
+    if (EVP_EncryptUpdate(ctx.get(), out.data(), &len, plaintext.data(),
+                          static_cast<int>(plaintext.size())) != 1) {
+      return absl::InternalError("AES-GCM encrypt failed");
+    }
+    written = len;
+  }
+  // GCM is a stream mode: Final writes nothing, but the EVP contract wants a
+  // buffer with room for a block, so do not point it into `out`.
+  uint8_t final_block[16];
+  if (EVP_EncryptFinal_ex(ctx.get(), final_block, &len) != 1) {
+    return absl::InternalError("AES-GCM encrypt failed");
+  }
+  written += len;
+  if (static_cast<size_t>(written) != plaintext.size() ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG,
+                          static_cast<int>(kGcmTagSize),
+                          out.data() + plaintext.size()) != 1) {
+    return absl::InternalError("AES-GCM tag failed");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<uint8_t>> AesGcm::Encrypt(
+    std::span<const uint8_t> nonce, std::span<const uint8_t> plaintext,
+    std::span<const uint8_t> aad) const {
+  // Checked before allocating so a bad nonce costs nothing.
+  if (nonce.size() != kGcmNonceSize) {
+    return absl::InvalidArgumentError("AES-GCM nonce must be 12 bytes");
+  }
+  if (!FitsInt(plaintext.size())) {
+    return absl::InvalidArgumentError("AES-GCM input too large");
+  }
+  std::vector<uint8_t> out(plaintext.size() + kGcmTagSize);
+  absl::Status status = EncryptInto(nonce, plaintext, aad, out);
+  if (!status.ok()) return status;
+  return out;
+}
+
+// NIST SP 800-38D §7.2 (GCM-AD). OpenSSL decrypts before it checks the tag,
+// so the plaintext buffer is a SecretBytes: on a tag mismatch it is wiped
+// when it goes out of scope and never returned.
+absl::StatusOr<SecretBytes> AesGcm::Decrypt(
+    std::span<const uint8_t> nonce, std::span<const uint8_t> ciphertext_and_tag,
+    std::span<const uint8_t> aad) const {
+  if (nonce.size() != kGcmNonceSize ||
+      ciphertext_and_tag.size() < kGcmTagSize ||
+      !FitsInt(ciphertext_and_tag.size()) || !FitsInt(aad.size())) {
+    return DecryptionFailed();
+  }
+  const size_t ct_size = ciphertext_and_tag.size() - kGcmTagSize;
+  CtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (ctx == nullptr) return absl::InternalError("EVP_CIPHER_CTX_new failed");
+  if (EVP_DecryptInit_ex(ctx.get(), CipherForKeySize(key_.size()), nullptr,
+                         key_.data(), nonce.data()) != 1) {
+    return absl::InternalError("AES-GCM decrypt init failed");
+  }
+  int len = 0;
+  if (!aad.empty() &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(),
+                        static_cast<int>(aad.size())) != 1) {
+    return DecryptionFailed();
+  }
+  SecretBytes plaintext(ct_size);
+  int written = 0;
+  if (ct_size > 0) {
+    if (EVP_DecryptUpdate(ctx.get(), plaintext.data(), &len,
+                          ciphertext_and_tag.data(),
+                          static_cast<int>(ct_size)) != 1) {
+      return DecryptionFailed();
+    }
+    written = len;
+  }
+  // SET_TAG takes a non-const pointer but only reads the tag.
+  uint8_t tag[kGcmTagSize];
+  std::copy(ciphertext_and_tag.begin() + ct_size, ciphertext_and_tag.end(),
+            tag);
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG,
+                          static_cast<int>(kGcmTagSize), tag) != 1) {
+    return DecryptionFailed();
+  }
+  // The tag comparison (constant time inside OpenSSL) happens here.
+  uint8_t final_block[16];
+  if (EVP_DecryptFinal_ex(ctx.get(), final_block, &len) != 1) {
+    return DecryptionFailed();
+  }
+  written += len;
+  if (static_cast<size_t>(written) != ct_size) return DecryptionFailed();
+  return plaintext;
+}
+
+}  // namespace keywarden::crypto
