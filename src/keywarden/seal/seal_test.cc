@@ -1,0 +1,292 @@
+#include "keywarden/seal/seal.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "keywarden/common/ids.h"
+#include "keywarden/crypto/base64.h"
+
+namespace keywarden::seal {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::vector<uint8_t> Bytes(std::string_view s) {
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
+
+std::vector<uint8_t> ToVector(const SecretBytes& s) {
+  return std::vector<uint8_t>(s.span().begin(), s.span().end());
+}
+
+// A fresh directory per test under the test's temp dir (hermetic; removed
+// afterwards).
+class FileSealTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl =
+        (fs::temp_directory_path() / "kw_seal_test_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    root_ = tmpl;
+    data_dir_ = (fs::path(root_) / "data").string();
+    key_path_ = data_dir_ + "/master.key";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  std::string ReadFile() {
+    std::ifstream in(key_path_, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  void WriteFile(const std::string& content, mode_t mode = 0600) {
+    fs::create_directories(data_dir_);
+    fs::remove(key_path_);
+    std::ofstream(key_path_, std::ios::binary) << content;
+    ASSERT_EQ(::chmod(key_path_.c_str(), mode), 0);
+  }
+
+  std::string root_, data_dir_, key_path_;
+};
+
+TEST_F(FileSealTest, FirstUnsealCreatesPrivateFileAndDir) {
+  auto key = NewFileSeal(data_dir_)->Unseal();
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_TRUE(IsUuid((*key)->id()));
+
+  struct stat st;
+  ASSERT_EQ(::stat(key_path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(::stat(data_dir_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+
+  // docs/formats/material.md §2.
+  const std::string content = ReadFile();
+  const std::string prefix = "keywarden-master-key v1\n" + (*key)->id() + "\n";
+  ASSERT_EQ(content.substr(0, prefix.size()), prefix);
+  ASSERT_EQ(content.size(), prefix.size() + 45);
+  EXPECT_EQ(content.back(), '\n');
+  auto raw = crypto::Base64Decode(content.substr(prefix.size(), 44));
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->size(), 32u);
+}
+
+TEST_F(FileSealTest, ReloadGivesSameKey) {
+  auto first = NewFileSeal(data_dir_)->Unseal();
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string before = ReadFile();
+  auto sealed = (*first)->Encrypt(Bytes("material"), Bytes("aad"));
+  ASSERT_TRUE(sealed.ok());
+
+  auto second = NewFileSeal(data_dir_)->Unseal();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*second)->id(), (*first)->id());
+  EXPECT_EQ(ReadFile(), before);  // never rewritten
+  auto opened = (*second)->Decrypt(*sealed, Bytes("aad"));
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(ToVector(*opened), Bytes("material"));
+}
+
+TEST_F(FileSealTest, DifferentDirsGetDifferentKeys) {
+  auto a = NewFileSeal(data_dir_ + "/a")->Unseal();
+  auto b = NewFileSeal(data_dir_ + "/b")->Unseal();
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE((*a)->id(), (*b)->id());
+  auto sealed = (*a)->Encrypt(Bytes("x"), {});
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_FALSE((*b)->Decrypt(*sealed, {}).ok());
+}
+
+TEST_F(FileSealTest, RefusesGroupOrOtherPermissions) {
+  ASSERT_TRUE(NewFileSeal(data_dir_)->Unseal().ok());
+  for (mode_t mode : {0644, 0640, 0604, 0620, 0602, 0660, 0666, 0610, 0601}) {
+    ASSERT_EQ(::chmod(key_path_.c_str(), mode), 0);
+    auto key = NewFileSeal(data_dir_)->Unseal();
+    ASSERT_FALSE(key.ok()) << std::oct << mode;
+    EXPECT_EQ(key.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(key.status().message(), HasSubstr(key_path_));
+    char mode_text[16];
+    std::snprintf(mode_text, sizeof mode_text, "(mode %04o)", mode);
+    EXPECT_THAT(key.status().message(), HasSubstr(mode_text));
+    EXPECT_THAT(key.status().message(), HasSubstr("chmod 600"));
+    EXPECT_EQ(key.status().message().find('\n'), std::string::npos);
+  }
+  ASSERT_EQ(::chmod(key_path_.c_str(), 0400), 0);  // owner-only is fine
+  EXPECT_TRUE(NewFileSeal(data_dir_)->Unseal().ok());
+}
+
+TEST_F(FileSealTest, RefusesNonRegularFiles) {
+  fs::create_directories(key_path_);  // a directory named master.key
+  auto key = NewFileSeal(data_dir_)->Unseal();
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(key.status().message(), HasSubstr("not a regular file"));
+  fs::remove(key_path_);
+
+  // A symlink to a well-formed, private key file is still refused.
+  auto other = NewFileSeal(root_ + "/other")->Unseal();
+  ASSERT_TRUE(other.ok());
+  fs::create_symlink(root_ + "/other/master.key", key_path_);
+  key = NewFileSeal(data_dir_)->Unseal();
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(key.status().message(), HasSubstr("symbolic link"));
+  fs::remove(key_path_);
+
+  ASSERT_EQ(::mkfifo(key_path_.c_str(), 0600), 0);
+  key = NewFileSeal(data_dir_)->Unseal();
+  ASSERT_FALSE(key.ok());
+  EXPECT_THAT(key.status().message(), HasSubstr("not a regular file"));
+}
+
+TEST_F(FileSealTest, RefusesMalformedFiles) {
+  const std::string id = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f0";
+  const std::string b64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+  const std::string good = "keywarden-master-key v1\n" + id + "\n" + b64 + "\n";
+  WriteFile(good);
+  auto ok = NewFileSeal(data_dir_)->Unseal();
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ((*ok)->id(), id);
+
+  const std::string bad[] = {
+      "",
+      "keywarden-master-key v1\n",
+      "keywarden-master-key v2\n" + id + "\n" + b64 + "\n",
+      "keywarden-master-key v1\r\n" + id + "\n" + b64 + "\n",
+      "keywarden-master-key v1\nnot-a-uuid\n" + b64 + "\n",
+      "keywarden-master-key v1\n" + id + "\n" + b64,           // no final \n
+      good + "\n",                                             // extra line
+      good + "x",                                              // trailing data
+      "keywarden-master-key v1\n" + id + "\n" + b64.substr(0, 40) + "\n",
+      "keywarden-master-key v1\n" + id + "\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n",
+      "keywarden-master-key v1\n" + id + "\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=\n",
+      "keywarden-master-key v1\n" + id + "\n " + b64 + "\n",
+      "keywarden-master-key v1\n" + id + "\n" + b64 + b64 + "\n",  // 64 bytes
+      std::string(5000, 'A'),
+  };
+  for (const std::string& content : bad) {
+    WriteFile(content);
+    auto key = NewFileSeal(data_dir_)->Unseal();
+    ASSERT_FALSE(key.ok()) << content;
+    EXPECT_EQ(key.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_THAT(key.status().message(), HasSubstr(key_path_));
+    EXPECT_THAT(key.status().message(), HasSubstr("malformed"));
+    // The key never appears in the message.
+    EXPECT_THAT(key.status().message(), testing::Not(HasSubstr("AAECAwQF")));
+    // A malformed file is left alone, not replaced by a new key.
+    EXPECT_EQ(ReadFile(), content);
+  }
+}
+
+TEST_F(FileSealTest, DataDirThatIsAFileIsRefused) {
+  std::ofstream(root_ + "/file") << "x";
+  auto key = NewFileSeal(root_ + "/file")->Unseal();
+  EXPECT_FALSE(key.ok());
+}
+
+class MasterKeyTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<uint8_t> raw(32);
+    for (size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<uint8_t>(i);
+    auto key = MasterKey::Create("mk-1", raw);
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_ = std::move(*key);
+  }
+  std::unique_ptr<MasterKey> key_;
+};
+
+TEST_F(MasterKeyTest, CreateRejectsBadInput) {
+  EXPECT_EQ(MasterKey::Create("id", std::vector<uint8_t>(16)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MasterKey::Create("id", std::vector<uint8_t>(33)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MasterKey::Create("", std::vector<uint8_t>(32)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(MasterKeyTest, RoundTripsAndLayout) {
+  for (size_t len : {0, 1, 16, 32, 100}) {
+    std::vector<uint8_t> pt(len, 0xab);
+    auto sealed = key_->Encrypt(pt, Bytes("aad"));
+    ASSERT_TRUE(sealed.ok());
+    // docs/formats/material.md §1: nonce(12) || ciphertext || tag(16).
+    EXPECT_EQ(sealed->size(), 12 + len + 16);
+    auto opened = key_->Decrypt(*sealed, Bytes("aad"));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_EQ(ToVector(*opened), pt);
+  }
+}
+
+TEST_F(MasterKeyTest, FreshNoncePerCall) {
+  auto a = key_->Encrypt(Bytes("same"), {});
+  auto b = key_->Encrypt(Bytes("same"), {});
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE(std::vector<uint8_t>(a->begin(), a->begin() + 12),
+            std::vector<uint8_t>(b->begin(), b->begin() + 12));
+  EXPECT_NE(*a, *b);
+}
+
+void ExpectDecryptionFailed(const absl::StatusOr<SecretBytes>& r) {
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(), "decryption failed");
+}
+
+TEST_F(MasterKeyTest, EveryFlippedByteFails) {
+  auto sealed = key_->Encrypt(Bytes("a 32-byte AES key goes here....."),
+                              Bytes("instance|key|version"));
+  ASSERT_TRUE(sealed.ok());
+  for (size_t i = 0; i < sealed->size(); ++i) {
+    std::vector<uint8_t> bad = *sealed;
+    bad[i] ^= 0x01;
+    SCOPED_TRACE(i);
+    ExpectDecryptionFailed(key_->Decrypt(bad, Bytes("instance|key|version")));
+  }
+}
+
+TEST_F(MasterKeyTest, EveryTruncationFails) {
+  auto sealed = key_->Encrypt(Bytes("material"), Bytes("aad"));
+  ASSERT_TRUE(sealed.ok());
+  for (size_t len = 0; len < sealed->size(); ++len) {
+    SCOPED_TRACE(len);
+    ExpectDecryptionFailed(key_->Decrypt(
+        std::span<const uint8_t>(sealed->data(), len), Bytes("aad")));
+  }
+}
+
+TEST_F(MasterKeyTest, WrongAadFails) {
+  auto sealed = key_->Encrypt(Bytes("material"), Bytes("instance|key|v1"));
+  ASSERT_TRUE(sealed.ok());
+  ExpectDecryptionFailed(key_->Decrypt(*sealed, Bytes("instance|key|v2")));
+  ExpectDecryptionFailed(key_->Decrypt(*sealed, {}));
+}
+
+TEST_F(MasterKeyTest, WrongKeyFails) {
+  auto sealed = key_->Encrypt(Bytes("material"), {});
+  ASSERT_TRUE(sealed.ok());
+  auto other = MasterKey::Create("mk-2", std::vector<uint8_t>(32, 7));
+  ASSERT_TRUE(other.ok());
+  ExpectDecryptionFailed((*other)->Decrypt(*sealed, {}));
+}
+
+}  // namespace
+}  // namespace keywarden::seal
