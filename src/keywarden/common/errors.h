@@ -55,7 +55,10 @@ absl::Status Error(Reason reason, std::string_view message,
                    std::optional<std::string_view> field = std::nullopt);
 
 // ReasonOf recovers the reason of a status made by Error(); statuses from
-// elsewhere map by their absl code (NotFound -> kNotFound, else kInternal).
+// elsewhere map by their absl code: NotFound -> kNotFound, InvalidArgument ->
+// kBadBody, Unauthenticated -> kUnauthorized, PermissionDenied -> kForbidden,
+// ResourceExhausted -> kTooManyRequests, Unavailable -> kUnavailable, any
+// other -> kInternal. An OK status gives kNone.
 Reason ReasonOf(const absl::Status& status);
 
 // FieldOf is the field name attached by Error(), if any.

@@ -173,6 +173,38 @@ TEST(Base64DecodeTest, AcceptsOnlyCanonicalFinalQuanta) {
   EXPECT_EQ(accepted, 256 + 65536);  // one encoding per 1- and 2-byte string
 }
 
+// Random short strings over an alphabet rich in edge cases: whatever decodes
+// must be the canonical encoding of its bytes, and every rejection names an
+// offset inside (or just past) the input.
+TEST(Base64DecodeTest, RandomStringsDecodeOnlyWhenCanonical) {
+  static constexpr char kSymbols[] = "AQgw/+=9- \n_";
+  std::vector<uint8_t> noise(4096);
+  RandomBytes(noise);
+  size_t next = 0;
+  for (int round = 0; round < 20000; ++round) {
+    if (next + 12 > noise.size()) {
+      RandomBytes(noise);
+      next = 0;
+    }
+    const size_t len = noise[next++] % 11;
+    std::string text;
+    for (size_t i = 0; i < len; ++i) {
+      text.push_back(kSymbols[noise[next++] % (sizeof(kSymbols) - 1)]);
+    }
+    auto decoded = Base64Decode(text);
+    if (decoded.ok()) {
+      EXPECT_EQ(Base64Encode(decoded->span()), text);
+      continue;
+    }
+    const std::string_view msg(decoded.status().message().data(),
+                               decoded.status().message().size());
+    constexpr std::string_view kPrefix = "illegal base64 data at input byte ";
+    ASSERT_EQ(msg.substr(0, kPrefix.size()), kPrefix) << text;
+    EXPECT_LE(std::stoul(std::string(msg.substr(kPrefix.size()))), text.size())
+        << text;
+  }
+}
+
 TEST(Base64DecodeTest, EmptyIsEmpty) {
   auto decoded = Base64Decode("");
   ASSERT_TRUE(decoded.ok());
