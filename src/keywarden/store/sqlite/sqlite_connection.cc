@@ -1,0 +1,210 @@
+#include "keywarden/store/sqlite/sqlite_connection.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace keywarden::store::sqlite_internal {
+
+absl::Status SqliteError(sqlite3* db, int rc, std::string_view what,
+                         bool constraint_is_duplicate) {
+  const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  std::string msg =
+      absl::StrCat("sqlite: ", std::string(what), ": ", detail, " (code ", rc, ")");
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+    case SQLITE_READONLY:
+      return absl::UnavailableError(msg);
+    case SQLITE_CONSTRAINT:
+      if (constraint_is_duplicate &&
+          (rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
+           rc == SQLITE_CONSTRAINT_UNIQUE)) {
+        return absl::AlreadyExistsError(msg);
+      }
+      return absl::InternalError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(other.db_),
+      stmt_(std::exchange(other.stmt_, nullptr)),
+      constraint_is_duplicate_(other.constraint_is_duplicate_) {}
+
+Statement::~Statement() {
+  if (stmt_ == nullptr) return;
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+void Statement::BindText(int index, std::string_view value) {
+  sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
+                      SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+void Statement::BindBlob(int index, std::span<const uint8_t> value) {
+  // A zero-length blob must still be a BLOB, not NULL (data() may be null).
+  static const uint8_t kEmpty = 0;
+  sqlite3_bind_blob64(stmt_, index,
+                      value.empty() ? &kEmpty : value.data(), value.size(),
+                      SQLITE_TRANSIENT);
+}
+
+void Statement::BindInt64(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+}
+
+void Statement::BindTime(int index, absl::Time value) {
+  BindInt64(index, absl::ToUnixMicros(value));
+}
+
+void Statement::BindOptionalTime(int index,
+                                 const std::optional<absl::Time>& value) {
+  if (value.has_value()) {
+    BindTime(index, *value);
+  } else {
+    sqlite3_bind_null(stmt_, index);
+  }
+}
+
+absl::StatusOr<bool> Statement::Step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(db_, sqlite3_extended_errcode(db_), "step",
+                     constraint_is_duplicate_);
+}
+
+absl::Status Statement::Run() {
+  absl::StatusOr<bool> row = Step();
+  if (!row.ok()) return row.status();
+  if (*row) return absl::InternalError("sqlite: statement returned a row");
+  return absl::OkStatus();
+}
+
+bool Statement::IsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+int64_t Statement::Int64(int column) const {
+  return sqlite3_column_int64(stmt_, column);
+}
+
+std::string Statement::Text(int column) const {
+  const unsigned char* p = sqlite3_column_text(stmt_, column);
+  int n = sqlite3_column_bytes(stmt_, column);
+  if (p == nullptr) return std::string();
+  return std::string(reinterpret_cast<const char*>(p),
+                     static_cast<size_t>(n));
+}
+
+std::vector<uint8_t> Statement::Blob(int column) const {
+  const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, column));
+  int n = sqlite3_column_bytes(stmt_, column);
+  if (p == nullptr) return {};
+  return std::vector<uint8_t>(p, p + n);
+}
+
+absl::Time Statement::Time(int column) const {
+  return absl::FromUnixMicros(Int64(column));
+}
+
+std::optional<absl::Time> Statement::OptionalTime(int column) const {
+  if (IsNull(column)) return std::nullopt;
+  return Time(column);
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
+    const std::string& path, bool read_only, absl::Duration busy_timeout) {
+  // NOMUTEX: SQLite's own per-connection mutex is redundant, the store
+  // never shares a connection between threads at the same time.
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  flags |= read_only ? SQLITE_OPEN_READONLY
+                     : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status s = SqliteError(db, rc, "open");
+    sqlite3_close_v2(db);
+    return s;
+  }
+  std::unique_ptr<Connection> conn(new Connection(db));
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(
+      db, static_cast<int>(absl::ToInt64Milliseconds(busy_timeout)));
+  // Per-connection settings; journal_mode=WAL is persistent in the file and
+  // is set by the writer (SqliteStore::Open).
+  if (absl::Status s = conn->Exec("PRAGMA foreign_keys = ON;"
+                                  "PRAGMA synchronous = FULL;");
+      !s.ok()) {
+    return s;
+  }
+  return conn;
+}
+
+Connection::~Connection() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+absl::Status Connection::Exec(std::string_view sql) {
+  std::string text(sql);  // sqlite3_exec needs a terminator
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    return SqliteError(db_, sqlite3_extended_errcode(db_), "exec");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Statement> Connection::Prepare(std::string_view sql) {
+  auto it = cache_.find(std::string(sql));
+  if (it == cache_.end()) {
+    if (cache_.size() >= kMaxCachedStatements) {
+      // Rare (only many distinct list shapes get here); starting over is
+      // simpler than LRU and costs only re-preparation. No statement is
+      // borrowed at this point: callers hold at most one at a time when
+      // they prepare.
+      for (auto& [text, stmt] : cache_) sqlite3_finalize(stmt);
+      cache_.clear();
+    }
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return SqliteError(db_, rc, "prepare");
+    }
+    it = cache_.emplace(std::string(sql), stmt).first;
+  }
+  return Statement(db_, it->second);
+}
+
+absl::StatusOr<std::string> Connection::QueryText(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()),
+                              &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return SqliteError(db_, rc, "prepare");
+  }
+  Statement st(db_, stmt);
+  absl::StatusOr<bool> row = st.Step();
+  std::string value;
+  if (row.ok() && *row) value = st.Text(0);
+  st.stmt_ = nullptr;  // not cached: finalize instead of reset
+  sqlite3_finalize(stmt);
+  if (!row.ok()) return row.status();
+  return value;
+}
+
+int64_t Connection::Changes() const { return sqlite3_changes64(db_); }
+
+}  // namespace keywarden::store::sqlite_internal

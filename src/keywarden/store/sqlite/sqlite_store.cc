@@ -1,0 +1,578 @@
+#include "keywarden/store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <span>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "keywarden/common/status_macros.h"
+#include "keywarden/store/migrations/migrations.h"
+#include "keywarden/store/sqlite/sqlite_connection.h"
+#include "keywarden/store/sqlite/tags_codec.h"
+#include "keywarden/store/validation.h"
+
+namespace keywarden::store {
+
+using sqlite_internal::Connection;
+using sqlite_internal::Statement;
+
+namespace {
+
+// Columns read back for a key joined with one of its versions; ReadKeyRow
+// and ReadVersion depend on this order.
+constexpr char kKeyColumns[] =
+    "k.instance_id, k.id, k.name, k.description, k.tags, k.key_ring_id,"
+    " k.extractable, k.imported, k.state, k.material_bits,"
+    " k.expiration_time, k.creation_time, k.created_by, k.last_update_time,"
+    " k.last_state_change_time, k.last_rotate_time, k.deletion_time,"
+    " k.deleted_by, v.version_id, v.creation_time, v.master_key_id";
+constexpr int kVersionColumn = 18;  // v.version_id
+constexpr int kMaterialColumn = 21;  // v.sealed_material, when selected
+
+absl::StatusOr<keys::Key> ReadKeyRow(const Statement& st) {
+  keys::Key k;
+  k.instance_id = st.Text(0);
+  k.id = st.Text(1);
+  k.name = st.Text(2);
+  k.description = st.Text(3);
+  KW_ASSIGN_OR_RETURN(k.tags, sqlite_internal::DecodeTags(st.Text(4)));
+  k.key_ring_id = st.Text(5);
+  k.extractable = st.Bool(6);
+  k.imported = st.Bool(7);
+  std::optional<keys::KeyState> state =
+      keys::KeyStateFromInt(static_cast<int>(st.Int64(8)));
+  if (!state.has_value()) {
+    return absl::DataLossError(
+        absl::StrCat("stored key has unknown state code ", st.Int64(8)));
+  }
+  k.state = *state;
+  k.material_bits = static_cast<int>(st.Int64(9));
+  k.expiration_time = st.OptionalTime(10);
+  k.creation_time = st.Time(11);
+  k.created_by = st.Text(12);
+  k.last_update_time = st.Time(13);
+  k.last_state_change_time = st.Time(14);
+  k.last_rotate_time = st.OptionalTime(15);
+  k.deletion_time = st.OptionalTime(16);
+  k.deleted_by = st.Text(17);
+  return k;
+}
+
+keys::KeyVersion ReadVersion(const Statement& st, bool with_material) {
+  keys::KeyVersion v;
+  v.id = st.Text(kVersionColumn);
+  v.creation_time = st.Time(kVersionColumn + 1);
+  v.master_key_id = st.Text(kVersionColumn + 2);
+  if (with_material) v.sealed_material = st.Blob(kMaterialColumn);
+  return v;
+}
+
+absl::Status InsertVersion(Connection& db, const keys::Key& key,
+                           const keys::KeyVersion& v, int64_t seq) {
+  KW_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("INSERT INTO key_versions (instance_id, key_id, version_id,"
+                 " seq, creation_time, master_key_id, sealed_material)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  st.BindText(1, key.instance_id);
+  st.BindText(2, key.id);
+  st.BindText(3, v.id);
+  st.BindInt64(4, seq);
+  st.BindTime(5, v.creation_time);
+  st.BindText(6, v.master_key_id);
+  st.BindBlob(7, v.sealed_material);
+  return st.Run();
+}
+
+absl::Status InsertInstance(Connection& db, std::string_view instance_id) {
+  KW_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("INSERT INTO instances (id) VALUES (?)"
+                 " ON CONFLICT (id) DO NOTHING"));
+  st.BindText(1, instance_id);
+  return st.Run();
+}
+
+const char* SortColumn(SortField field) {
+  switch (field) {
+    case SortField::kId:
+      return "k.id";
+    case SortField::kState:
+      return "k.state";
+    case SortField::kExtractable:
+      return "k.extractable";
+    case SortField::kImported:
+      return "k.imported";
+    case SortField::kCreationDate:
+      return "k.creation_time";
+    case SortField::kLastUpdateDate:
+      return "k.last_update_time";
+    case SortField::kLastRotateDate:
+      return "k.last_rotate_time";
+    case SortField::kDeletionDate:
+      return "k.deletion_time";
+    case SortField::kExpirationDate:
+      return "k.expiration_time";
+  }
+  return "k.id";
+}
+
+// Appends the WHERE clause of `query` to `sql`. Parameters are positional;
+// BindWhere binds them in the same order.
+void AppendWhere(const KeyQuery& query, std::string& sql) {
+  sql += " WHERE k.instance_id = ?";
+  if (!query.states.empty()) {
+    sql += " AND k.state IN (";
+    for (size_t i = 0; i < query.states.size(); ++i) {
+      sql += i == 0 ? "?" : ", ?";
+    }
+    sql += ")";
+  }
+  if (query.extractable.has_value()) sql += " AND k.extractable = ?";
+  if (query.key_ring_id.has_value()) sql += " AND k.key_ring_id = ?";
+}
+
+// Binds AppendWhere's parameters; returns the next free index.
+int BindWhere(const KeyQuery& query, Statement& st) {
+  int i = 1;
+  st.BindText(i++, query.instance_id);
+  for (keys::KeyState s : query.states) {
+    st.BindInt64(i++, static_cast<int>(s));
+  }
+  if (query.extractable.has_value()) st.BindBool(i++, *query.extractable);
+  if (query.key_ring_id.has_value()) st.BindText(i++, *query.key_ring_id);
+  return i;
+}
+
+absl::Status MigrateLocked(Connection& db) {
+  std::span<const Migration> migrations = EmbeddedMigrations();
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    if (migrations[i].version != static_cast<int>(i) + 1) {
+      return absl::InternalError(
+          "embedded migrations are not numbered 1..N without gaps");
+    }
+  }
+  const int latest = static_cast<int>(migrations.size());
+  // The shape of schema_version is frozen forever: it is how every past and
+  // future binary tells which schema a file has.
+  KW_RETURN_IF_ERROR(
+      db.Exec("CREATE TABLE IF NOT EXISTS schema_version ("
+              " version INTEGER NOT NULL PRIMARY KEY,"
+              " name TEXT NOT NULL,"
+              " applied_time INTEGER NOT NULL)"));
+  KW_ASSIGN_OR_RETURN(
+      std::string current_text,
+      db.QueryText("SELECT COALESCE(MAX(version), 0) FROM schema_version"));
+  int current = 0;
+  if (!absl::SimpleAtoi(current_text, &current)) {
+    return absl::DataLossError("schema_version holds a non-integer version");
+  }
+  if (current > latest) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database schema version ", current,
+        " is newer than this keywarden binary supports (", latest,
+        "); run a newer keywarden or restore a backup"));
+  }
+  for (const Migration& m : migrations) {
+    if (m.version <= current) continue;
+    KW_RETURN_IF_ERROR(db.Exec(m.sql));
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("INSERT INTO schema_version (version, name, applied_time)"
+                   " VALUES (?, ?, ?)"));
+    st.BindInt64(1, m.version);
+    st.BindText(2, m.name);
+    st.BindTime(3, absl::Now());
+    KW_RETURN_IF_ERROR(st.Run());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int SqliteStore::LatestSchemaVersion() {
+  return static_cast<int>(EmbeddedMigrations().size());
+}
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    std::string path) {
+  return Open(std::move(path), Options());
+}
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    std::string path, Options options) {
+  if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
+    return absl::InvalidArgumentError(
+        "sqlite store needs a plain database file path");
+  }
+  if (options.read_connections < 1) {
+    return absl::InvalidArgumentError("read_connections must be >= 1");
+  }
+  KW_ASSIGN_OR_RETURN(
+      std::unique_ptr<Connection> writer,
+      Connection::Open(path, /*read_only=*/false, options.busy_timeout));
+  // WAL is a property of the file and cannot change inside a transaction,
+  // so it is set before migrating. Some filesystems refuse it; the
+  // durability and read-concurrency design depends on it, so that is fatal.
+  KW_ASSIGN_OR_RETURN(std::string mode,
+                      writer->QueryText("PRAGMA journal_mode = WAL"));
+  if (mode != "wal") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("sqlite store could not enable WAL (journal_mode is ",
+                     mode, ")"));
+  }
+  KW_RETURN_IF_ERROR(writer->Exec("BEGIN IMMEDIATE"));
+  absl::Status migrated = MigrateLocked(*writer);
+  if (migrated.ok()) migrated = writer->Exec("COMMIT");
+  if (!migrated.ok()) {
+    writer->Exec("ROLLBACK").IgnoreError();
+    return migrated;
+  }
+  std::vector<std::unique_ptr<Connection>> readers;
+  for (int i = 0; i < options.read_connections; ++i) {
+    KW_ASSIGN_OR_RETURN(
+        std::unique_ptr<Connection> reader,
+        Connection::Open(path, /*read_only=*/true, options.busy_timeout));
+    readers.push_back(std::move(reader));
+  }
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(std::move(writer), std::move(readers)));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<Connection> writer,
+                         std::vector<std::unique_ptr<Connection>> readers)
+    : writer_(std::move(writer)), readers_(std::move(readers)) {
+  for (auto& r : readers_) idle_readers_.push_back(r.get());
+}
+
+SqliteStore::~SqliteStore() {
+  // Readers close first so the writer, closing last, can checkpoint the WAL
+  // into the main file and remove it.
+  idle_readers_.clear();
+  readers_.clear();
+  writer_.reset();
+}
+
+template <typename Body>
+absl::Status SqliteStore::WriteTransaction(Body&& body) {
+  absl::MutexLock lock(&write_mu_);
+  Connection& db = *writer_;
+  {
+    KW_ASSIGN_OR_RETURN(Statement begin, db.Prepare("BEGIN IMMEDIATE"));
+    KW_RETURN_IF_ERROR(begin.Run());
+  }
+  absl::Status s = body(db);
+  if (s.ok()) {
+    absl::StatusOr<Statement> commit = db.Prepare("COMMIT");
+    s = commit.ok() ? commit->Run() : commit.status();
+  }
+  if (!s.ok() && !sqlite3_get_autocommit(db.raw())) {
+    // Still inside the transaction (the body failed, or COMMIT was busy):
+    // undo it so the connection is clean for the next writer.
+    db.Exec("ROLLBACK").IgnoreError();
+  }
+  return s;
+}
+
+template <typename Body>
+auto SqliteStore::WithReader(Body&& body) {
+  Connection* conn;
+  {
+    absl::MutexLock lock(&pool_mu_);
+    pool_mu_.Await(absl::Condition(
+        +[](std::vector<Connection*>* idle) { return !idle->empty(); },
+        &idle_readers_));
+    conn = idle_readers_.back();
+    idle_readers_.pop_back();
+  }
+  auto result = body(*conn);
+  {
+    absl::MutexLock lock(&pool_mu_);
+    idle_readers_.push_back(conn);
+  }
+  return result;
+}
+
+absl::Status SqliteStore::EnsureInstance(std::string_view instance_id) {
+  if (instance_id.empty()) {
+    return absl::InvalidArgumentError("instance id is empty");
+  }
+  {
+    absl::MutexLock lock(&instances_mu_);
+    if (known_instances_.contains(std::string(instance_id))) {
+      return absl::OkStatus();
+    }
+  }
+  KW_RETURN_IF_ERROR(WriteTransaction(
+      [&](Connection& db) { return InsertInstance(db, instance_id); }));
+  absl::MutexLock lock(&instances_mu_);
+  known_instances_.insert(std::string(instance_id));
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::CreateKey(const keys::Key& key) {
+  KW_RETURN_IF_ERROR(ValidateKeyForWrite(key));
+  return WriteTransaction([&](Connection& db) -> absl::Status {
+    // A key implies its instance; recording it here keeps CreateKey one
+    // transaction even for a caller that skipped EnsureInstance.
+    KW_RETURN_IF_ERROR(InsertInstance(db, key.instance_id));
+    {
+      KW_ASSIGN_OR_RETURN(
+          Statement st,
+          db.Prepare(
+              "INSERT INTO keys (instance_id, id, name, description, tags,"
+              " key_ring_id, extractable, imported, state, material_bits,"
+              " expiration_time, creation_time, created_by, last_update_time,"
+              " last_state_change_time, last_rotate_time, deletion_time,"
+              " deleted_by, primary_seq)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+              " ?)"));
+      st.set_constraint_is_duplicate(true);
+      st.BindText(1, key.instance_id);
+      st.BindText(2, key.id);
+      st.BindText(3, key.name);
+      st.BindText(4, key.description);
+      st.BindText(5, sqlite_internal::EncodeTags(key.tags));
+      st.BindText(6, key.key_ring_id);
+      st.BindBool(7, key.extractable);
+      st.BindBool(8, key.imported);
+      st.BindInt64(9, static_cast<int>(key.state));
+      st.BindInt64(10, key.material_bits);
+      st.BindOptionalTime(11, key.expiration_time);
+      st.BindTime(12, key.creation_time);
+      st.BindText(13, key.created_by);
+      st.BindTime(14, key.last_update_time);
+      st.BindTime(15, key.last_state_change_time);
+      st.BindOptionalTime(16, key.last_rotate_time);
+      st.BindOptionalTime(17, key.deletion_time);
+      st.BindText(18, key.deleted_by);
+      st.BindInt64(19, static_cast<int64_t>(key.versions.size()) - 1);
+      absl::Status s = st.Run();
+      if (absl::IsAlreadyExists(s)) {
+        return absl::AlreadyExistsError("key already exists");
+      }
+      KW_RETURN_IF_ERROR(s);
+    }
+    for (size_t i = 0; i < key.versions.size(); ++i) {
+      KW_RETURN_IF_ERROR(
+          InsertVersion(db, key, key.versions[i], static_cast<int64_t>(i)));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SqliteStore::UpdateKey(const keys::Key& key,
+                                    absl::Time expected_last_update) {
+  KW_RETURN_IF_ERROR(ValidateKeyForWrite(key));
+  return WriteTransaction([&](Connection& db) -> absl::Status {
+    int64_t primary_seq;
+    {
+      KW_ASSIGN_OR_RETURN(
+          Statement st,
+          db.Prepare("SELECT last_update_time, primary_seq FROM keys"
+                     " WHERE instance_id = ? AND id = ?"));
+      st.BindText(1, key.instance_id);
+      st.BindText(2, key.id);
+      KW_ASSIGN_OR_RETURN(bool found, st.Step());
+      if (!found) return absl::NotFoundError("key not found");
+      if (st.Int64(0) != absl::ToUnixMicros(expected_last_update)) {
+        return absl::FailedPreconditionError("key was changed concurrently");
+      }
+      primary_seq = st.Int64(1);
+    }
+    absl::flat_hash_set<std::string> stored_versions;
+    {
+      KW_ASSIGN_OR_RETURN(
+          Statement st,
+          db.Prepare("SELECT version_id FROM key_versions"
+                     " WHERE instance_id = ? AND key_id = ?"));
+      st.BindText(1, key.instance_id);
+      st.BindText(2, key.id);
+      while (true) {
+        KW_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        stored_versions.insert(st.Text(0));
+      }
+    }
+    // Versions are immutable: only ids not stored yet are written, after
+    // the existing ones, in the caller's order.
+    for (const keys::KeyVersion& v : key.versions) {
+      if (stored_versions.contains(v.id)) continue;
+      KW_RETURN_IF_ERROR(InsertVersion(db, key, v, ++primary_seq));
+    }
+    // Identity and origin (ids, extractable, imported, creation) are fixed
+    // at creation and deliberately not updated.
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("UPDATE keys SET name = ?, description = ?, tags = ?,"
+                   " key_ring_id = ?, state = ?, material_bits = ?,"
+                   " expiration_time = ?, last_update_time = ?,"
+                   " last_state_change_time = ?, last_rotate_time = ?,"
+                   " deletion_time = ?, deleted_by = ?, primary_seq = ?"
+                   " WHERE instance_id = ? AND id = ?"));
+    st.BindText(1, key.name);
+    st.BindText(2, key.description);
+    st.BindText(3, sqlite_internal::EncodeTags(key.tags));
+    st.BindText(4, key.key_ring_id);
+    st.BindInt64(5, static_cast<int>(key.state));
+    st.BindInt64(6, key.material_bits);
+    st.BindOptionalTime(7, key.expiration_time);
+    st.BindTime(8, key.last_update_time);
+    st.BindTime(9, key.last_state_change_time);
+    st.BindOptionalTime(10, key.last_rotate_time);
+    st.BindOptionalTime(11, key.deletion_time);
+    st.BindText(12, key.deleted_by);
+    st.BindInt64(13, primary_seq);
+    st.BindText(14, key.instance_id);
+    st.BindText(15, key.id);
+    return st.Run();
+  });
+}
+
+absl::StatusOr<keys::Key> SqliteStore::GetKey(std::string_view instance_id,
+                                              std::string_view key_id) {
+  // One statement is one snapshot, so the key row and its versions agree
+  // even while a rotation commits.
+  static const std::string kSql = absl::StrCat(
+      "SELECT ", kKeyColumns,
+      ", v.sealed_material FROM keys k JOIN key_versions v"
+      " ON v.instance_id = k.instance_id AND v.key_id = k.id"
+      " WHERE k.instance_id = ? AND k.id = ? ORDER BY v.seq");
+  return WithReader([&](Connection& db) -> absl::StatusOr<keys::Key> {
+    KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(kSql));
+    st.BindText(1, instance_id);
+    st.BindText(2, key_id);
+    std::optional<keys::Key> key;
+    while (true) {
+      KW_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      if (!key.has_value()) {
+        KW_ASSIGN_OR_RETURN(key, ReadKeyRow(st));
+      }
+      key->versions.push_back(ReadVersion(st, /*with_material=*/true));
+    }
+    if (!key.has_value()) return absl::NotFoundError("key not found");
+    return *std::move(key);
+  });
+}
+
+absl::StatusOr<std::vector<keys::Key>> SqliteStore::ListKeys(
+    const KeyQuery& query) {
+  KW_RETURN_IF_ERROR(ValidateQuery(query));
+  std::string sql = absl::StrCat(
+      "SELECT ", kKeyColumns,
+      " FROM keys k JOIN key_versions v ON v.instance_id = k.instance_id"
+      " AND v.key_id = k.id AND v.seq = k.primary_seq");
+  AppendWhere(query, sql);
+  // SQLite orders NULL before every value ascending and after every value
+  // descending: absent dates count as the smallest, as store.h asks.
+  sql += " ORDER BY ";
+  for (const SortKey& sk : query.sort) {
+    absl::StrAppend(&sql, SortColumn(sk.field),
+                    sk.descending ? " DESC, " : " ASC, ");
+  }
+  sql += "k.id ASC LIMIT ? OFFSET ?";
+  return WithReader(
+      [&](Connection& db) -> absl::StatusOr<std::vector<keys::Key>> {
+        KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+        int next = BindWhere(query, st);
+        st.BindInt64(next++, query.limit);
+        st.BindInt64(next++, query.offset);
+        std::vector<keys::Key> out;
+        while (true) {
+          KW_ASSIGN_OR_RETURN(bool row, st.Step());
+          if (!row) break;
+          KW_ASSIGN_OR_RETURN(keys::Key k, ReadKeyRow(st));
+          k.versions.push_back(ReadVersion(st, /*with_material=*/false));
+          out.push_back(std::move(k));
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<int64_t> SqliteStore::CountKeys(const KeyQuery& query) {
+  KW_RETURN_IF_ERROR(ValidateQuery(query));
+  std::string sql = "SELECT COUNT(*) FROM keys k";
+  AppendWhere(query, sql);
+  return WithReader([&](Connection& db) -> absl::StatusOr<int64_t> {
+    KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+    BindWhere(query, st);
+    KW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::InternalError("sqlite: COUNT returned no row");
+    return st.Int64(0);
+  });
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+SqliteStore::ListExpiredKeys(absl::Time now, int64_t limit) {
+  if (limit < 0) return absl::InvalidArgumentError("limit must be >= 0");
+  using Result = std::vector<std::pair<std::string, std::string>>;
+  return WithReader([&](Connection& db) -> absl::StatusOr<Result> {
+    // The WHERE clause repeats the partial index keys_expiry's condition
+    // word for word so the planner can use it.
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("SELECT instance_id, id FROM keys"
+                   " WHERE state IN (1, 2) AND expiration_time IS NOT NULL"
+                   " AND expiration_time <= ?"
+                   " ORDER BY expiration_time, instance_id, id LIMIT ?"));
+    st.BindTime(1, now);
+    st.BindInt64(2, limit);
+    Result out;
+    while (true) {
+      KW_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.emplace_back(st.Text(0), st.Text(1));
+    }
+    return out;
+  });
+}
+
+absl::StatusOr<std::optional<std::string>> SqliteStore::GetMeta(
+    std::string_view name) {
+  using Result = std::optional<std::string>;
+  return WithReader([&](Connection& db) -> absl::StatusOr<Result> {
+    KW_ASSIGN_OR_RETURN(Statement st,
+                        db.Prepare("SELECT value FROM meta WHERE name = ?"));
+    st.BindText(1, name);
+    KW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Result();
+    std::vector<uint8_t> value = st.Blob(0);
+    return Result(std::string(value.begin(), value.end()));
+  });
+}
+
+absl::StatusOr<bool> SqliteStore::PutMetaIfAbsent(std::string_view name,
+                                                  std::string_view value) {
+  if (name.empty()) return absl::InvalidArgumentError("meta name is empty");
+  bool inserted = false;
+  KW_RETURN_IF_ERROR(WriteTransaction([&](Connection& db) -> absl::Status {
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("INSERT INTO meta (name, value) VALUES (?, ?)"
+                   " ON CONFLICT (name) DO NOTHING"));
+    st.BindText(1, name);
+    st.BindBlob(2, std::span<const uint8_t>(
+                       reinterpret_cast<const uint8_t*>(value.data()),
+                       value.size()));
+    KW_RETURN_IF_ERROR(st.Run());
+    inserted = db.Changes() == 1;
+    return absl::OkStatus();
+  }));
+  return inserted;
+}
+
+absl::StatusOr<std::string> SqliteStore::Pragma(std::string_view name) {
+  if (name.empty() ||
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") !=
+          std::string_view::npos) {
+    return absl::InvalidArgumentError("not a pragma name");
+  }
+  absl::MutexLock lock(&write_mu_);
+  return writer_->QueryText("PRAGMA " + std::string(name));
+}
+
+}  // namespace keywarden::store

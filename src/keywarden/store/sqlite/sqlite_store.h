@@ -1,0 +1,118 @@
+#ifndef KEYWARDEN_STORE_SQLITE_SQLITE_STORE_H_
+#define KEYWARDEN_STORE_SQLITE_SQLITE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "keywarden/keys/key.h"
+#include "keywarden/store/store.h"
+
+namespace keywarden::store {
+
+namespace sqlite_internal {
+class Connection;
+}  // namespace sqlite_internal
+
+// SqliteStore is the embedded, single-node Store: one SQLite database file
+// in WAL mode with synchronous=FULL, so a mutation that returned OK survives
+// kill -9 and power loss. The file format is docs/formats/storage-schema.md.
+//
+// Concurrency: all writes go through one connection under `write_mu_`, each
+// as one BEGIN IMMEDIATE ... COMMIT transaction (fsync per commit). Reads use
+// a small pool of read-only connections; WAL lets them run concurrently with
+// each other and with a writer, so a read never waits behind an fsync. A
+// read sees every commit that returned before it started. Other processes
+// may read the file (e.g. sqlite3 .backup) but must not write it.
+//
+// Thread-safe.
+class SqliteStore final : public Store {
+ public:
+  struct Options {
+    // Read connections in the pool; reads beyond this many wait.
+    int read_connections = 4;
+    // How long a statement waits for a lock held by another process (a
+    // backup, a checkpoint) before failing with Unavailable.
+    absl::Duration busy_timeout = absl::Seconds(5);
+  };
+
+  // Opens or creates the database at `path` (a file path; ":memory:" is not
+  // supported since readers need their own connections to the same file),
+  // switches it to WAL, and applies the embedded migrations that it lacks in
+  // one transaction. Fails with FailedPrecondition if the file's schema is
+  // newer than this binary knows (a downgrade), or if WAL mode cannot be
+  // enabled (e.g. a network filesystem).
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(std::string path);
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(std::string path,
+                                                           Options options);
+
+  // The newest schema version this binary can open (its last migration).
+  static int LatestSchemaVersion();
+
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  absl::Status EnsureInstance(std::string_view instance_id) override;
+  absl::Status CreateKey(const keys::Key& key) override;
+  absl::Status UpdateKey(const keys::Key& key,
+                         absl::Time expected_last_update) override;
+  absl::StatusOr<keys::Key> GetKey(std::string_view instance_id,
+                                   std::string_view key_id) override;
+  absl::StatusOr<std::vector<keys::Key>> ListKeys(
+      const KeyQuery& query) override;
+  absl::StatusOr<int64_t> CountKeys(const KeyQuery& query) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ListExpiredKeys(absl::Time now, int64_t limit) override;
+  absl::StatusOr<std::optional<std::string>> GetMeta(
+      std::string_view name) override;
+  absl::StatusOr<bool> PutMetaIfAbsent(std::string_view name,
+                                       std::string_view value) override;
+
+  // The value of `PRAGMA <name>` on the write connection (e.g.
+  // "journal_mode", "synchronous"), for readiness checks and tests. `name`
+  // must be a bare pragma name ([a-z_]+).
+  absl::StatusOr<std::string> Pragma(std::string_view name);
+
+ private:
+  SqliteStore(std::unique_ptr<sqlite_internal::Connection> writer,
+              std::vector<std::unique_ptr<sqlite_internal::Connection>> readers);
+
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT on the write connection,
+  // rolling back if `body` or the commit fails.
+  template <typename Body>
+  absl::Status WriteTransaction(Body&& body) ABSL_LOCKS_EXCLUDED(write_mu_);
+
+  // Runs `body` with a read connection borrowed from the pool.
+  template <typename Body>
+  auto WithReader(Body&& body) ABSL_LOCKS_EXCLUDED(pool_mu_);
+
+  absl::Mutex write_mu_;
+  std::unique_ptr<sqlite_internal::Connection> writer_
+      ABSL_GUARDED_BY(write_mu_);
+
+  absl::Mutex pool_mu_;
+  std::vector<std::unique_ptr<sqlite_internal::Connection>> readers_;
+  std::vector<sqlite_internal::Connection*> idle_readers_
+      ABSL_GUARDED_BY(pool_mu_);
+
+  // Instances known to be stored. Instances are never deleted, so once seen
+  // an instance needs no further write (EnsureInstance runs per request).
+  absl::Mutex instances_mu_;
+  absl::flat_hash_set<std::string> known_instances_
+      ABSL_GUARDED_BY(instances_mu_);
+};
+
+}  // namespace keywarden::store
+
+#endif  // KEYWARDEN_STORE_SQLITE_SQLITE_STORE_H_
