@@ -69,10 +69,10 @@ test-node: deps-test
 	cd tests && npm ci --no-audit --no-fund
 	cd tests && KEYWARDEN_BIN=$${KEYWARDEN_BIN:-$(CURDIR)/$(ASAN)/keywarden} npm test
 
-bench: deps-bench build
+bench: deps-bench
 	bench/run.sh
 
-bench-keys: build
+bench-keys: deps-test
 	bench/keys.sh
 
 clean:

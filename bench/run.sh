@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Throughput and latency of wrap and unwrap against a static nginx baseline.
+#
+# Builds the Release binary (make build), starts keywarden with one worker
+# thread and a temp data dir, and nginx (nginx-light, worker_processes 1) that
+# answers every POST with a fixed JSON body of the same size as a real wrap
+# response. Creates one root key, then for each target in
+#   nginx, keywarden-wrap, keywarden-unwrap
+# runs wrk RUNS times (CONNECTIONS keep-alive connections, WRK_THREADS
+# threads, DURATION each, POST bodies from bench/wrk-post.lua) and prints
+# req/s, p50 and p99 per run, the medians, and keywarden/nginx ratios.
+#
+# Environment (defaults): RUNS=3 DURATION=10s CONNECTIONS=64 WRK_THREADS=2
+#   KW_THREADS=1 ACCESS_LOG=off (on: keep keywarden's access log)
+#   SKIP_BUILD=1 to use an existing build/keywarden; KEYWARDEN_BIN to pick another binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+WRK_THREADS=${WRK_THREADS:-2}
+KW_THREADS=${KW_THREADS:-1}
+ACCESS_LOG=${ACCESS_LOG:-off}
+
+command -v wrk >/dev/null || die "wrk missing: scripts/deps.sh bench"
+command -v nginx >/dev/null || die "nginx missing: scripts/deps.sh bench"
+[[ ${SKIP_BUILD:-0} == 1 ]] || make --no-print-directory build
+
+kw_args=(--threads "$KW_THREADS")
+[[ $ACCESS_LOG == on ]] || kw_args+=(--access-log=false)
+start_keywarden "$BENCH_TMP/keywarden.log" "${kw_args[@]}"
+echo "keywarden $KW_URL (pid $KW_PID, ${kw_args[*]})"
+
+KEY_ID=$(create_root_key)
+[[ -n $KEY_ID ]] || die "could not create a root key: $(tail -5 "$BENCH_TMP/keywarden.log")"
+DEK=$(head -c 32 /dev/urandom | base64 -w0)
+WRAP_BODY="{\"plaintext\":\"$DEK\"}"
+WRAP_RESPONSE=$(kw_curl POST "/api/v2/keys/$KEY_ID/actions/wrap" "$WRAP_BODY")
+WDEK=$(printf '%s' "$WRAP_RESPONSE" | grep -o '"ciphertext":"[^"]*"' | cut -d'"' -f4)
+[[ -n $WDEK ]] || die "wrap failed: $WRAP_RESPONSE"
+UNWRAP_BODY="{\"ciphertext\":\"$WDEK\"}"
+kw_curl POST "/api/v2/keys/$KEY_ID/actions/unwrap" "$UNWRAP_BODY" | grep -q "\"plaintext\":\"$DEK\"" \
+  || die "unwrap check failed"
+echo "root key $KEY_ID; wrap response body ${#WRAP_RESPONSE} bytes"
+
+# nginx serves a real wrap response verbatim, so both sides send the same bytes.
+NGINX_PORT=$(free_port)
+mkdir -p "$BENCH_TMP/nginx"
+shopt -u patsub_replacement 2>/dev/null || true
+conf=$(<bench/nginx.conf)
+conf=${conf//@PREFIX@/$BENCH_TMP/nginx}
+conf=${conf//@PORT@/$NGINX_PORT}
+conf=${conf//@BODY@/$WRAP_RESPONSE}
+printf '%s\n' "$conf" >"$BENCH_TMP/nginx/nginx.conf"
+nginx -p "$BENCH_TMP/nginx" -c "$BENCH_TMP/nginx/nginx.conf" &
+BENCH_PIDS+=("$!")
+for _ in $(seq 1 100); do
+  curl -sf -X POST "http://127.0.0.1:$NGINX_PORT/" -o /dev/null && break
+  sleep 0.1
+done
+[[ $(curl -s -X POST -d '{}' "http://127.0.0.1:$NGINX_PORT/") == "$WRAP_RESPONSE" ]] || die "nginx is not serving the body"
+echo "nginx http://127.0.0.1:$NGINX_PORT (worker_processes 1)"
+echo "wrk: $CONNECTIONS connections, $WRK_THREADS threads, $DURATION x $RUNS runs, keep-alive"
+echo
+
+declare -A RPS P50 P99
+run_target() {  # name url body
+  local name=$1 url=$2 body=$3 i out line
+  for i in $(seq 1 "$RUNS"); do
+    out=$(KW_BODY=$body KW_TOKEN=$KW_TOKEN KW_INSTANCE=$KW_INSTANCE \
+          wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$DURATION" -s bench/wrk-post.lua "$url")
+    line=$(grep '^KWSTATS' <<<"$out") || die "no KWSTATS from wrk: $out"
+    local rps p50 p99 non2xx sockerr
+    rps=$(sed 's/.* rps=\([^ ]*\).*/\1/' <<<"$line")
+    p50=$(sed 's/.* p50_ms=\([^ ]*\).*/\1/' <<<"$line")
+    p99=$(sed 's/.* p99_ms=\([^ ]*\).*/\1/' <<<"$line")
+    non2xx=$(sed 's/.* non2xx=\([^ ]*\).*/\1/' <<<"$line")
+    sockerr=$(sed 's/.* socket_errors=\([^ ]*\).*/\1/' <<<"$line")
+    printf '%-18s run %d  %10s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s  socket errors %s\n' \
+      "$name" "$i" "$rps" "$p50" "$p99" "$non2xx" "$sockerr"
+    [[ $non2xx == 0 ]] || echo "  WARNING: $non2xx non-2xx responses: this run does not measure $name" >&2
+    RPS[$name]+="$rps "; P50[$name]+="$p50 "; P99[$name]+="$p99 "
+  done
+  kill -0 "$KW_PID" 2>/dev/null || die "keywarden died during $name"
+}
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+run_target nginx "http://127.0.0.1:$NGINX_PORT/" "$WRAP_BODY"
+run_target keywarden-wrap "$KW_URL/api/v2/keys/$KEY_ID/actions/wrap" "$WRAP_BODY"
+run_target keywarden-unwrap "$KW_URL/api/v2/keys/$KEY_ID/actions/unwrap" "$UNWRAP_BODY"
+
+echo
+echo "median of $RUNS runs:"
+for t in nginx keywarden-wrap keywarden-unwrap; do
+  printf '  %-18s %10s req/s  p50 %8s ms  p99 %8s ms\n' "$t" "$(median "${RPS[$t]}")" \
+    "$(median "${P50[$t]}")" "$(median "${P99[$t]}")"
+done
+nginx_rps=$(median "${RPS[nginx]}")
+for t in keywarden-wrap keywarden-unwrap; do
+  awk -v k="$(median "${RPS[$t]}")" -v n="$nginx_rps" -v t="$t" \
+    'BEGIN {printf "  ratio %s / nginx = %.2f (throughput; nginx is %.2fx)\n", t, k / n, n / k}'
+done
+echo "  keywarden RSS after the runs: $(rss_kib "$KW_PID") KiB (peak $(hwm_kib "$KW_PID") KiB)"
