@@ -45,7 +45,7 @@ start_keywarden() {
   BENCH_PIDS+=("$KW_PID")
   KW_URL=""
   for _ in $(seq 1 300); do
-    KW_URL=$(grep -o 'listening on http://[0-9.:]*' "$log" 2>/dev/null | head -1 | sed 's/listening on //')
+    KW_URL=$(grep -o 'listening on http://[0-9.:]*' "$log" 2>/dev/null | head -1 | sed 's/listening on //' || true)
     [[ -n $KW_URL ]] && return 0
     kill -0 "$KW_PID" 2>/dev/null || { cat "$log" >&2; die "keywarden exited during start"; }
     sleep 0.1
