@@ -16,7 +16,7 @@ DATA_DIR  ?= ./data
 INSTANCE  ?= 6f1c0a3e-5b7d-4e2a-9c8f-0d1e2f3a4b5c
 
 CMAKE_RELEASE := cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DKW_BUILD_TESTS=OFF
-CMAKE_ASAN    := cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKW_SANITIZE=address,undefined
+CMAKE_ASAN    := cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKW_SANITIZE=address,undefined -DKW_BUILD_TESTS=ON
 
 .PHONY: help deps deps-build deps-test deps-bench build build-asan run test test-unit test-node bench bench-keys clean
 
@@ -36,11 +36,11 @@ deps-bench:
 	@scripts/deps.sh bench
 
 build: deps-build
-	@test -f $(BUILD)/build.ninja || $(CMAKE_RELEASE)
+	@$(CMAKE_RELEASE) >/dev/null
 	ninja -C $(BUILD) -j $(JOBS) keywarden
 
 build-asan: deps-build deps-test
-	@test -f $(ASAN)/build.ninja || $(CMAKE_ASAN)
+	@$(CMAKE_ASAN) >/dev/null
 	ninja -C $(ASAN) -j $(JOBS)
 
 run: build

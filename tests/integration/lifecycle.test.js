@@ -202,6 +202,17 @@ describe('delete and restore', () => {
     assert.equal(res.json.resources[0].payload, payload);
   });
 
+  test('restore accepts an empty body, {}, null and the SDK content types', async () => {
+    for (const [body, ct] of [[undefined, null], ['null', null], ['{}', 'application/json'],
+      ['{}', 'application/vnd.ibm.kms.key_action_restore+json'], [undefined, 'application/json']]) {
+      const key = await createRootKey(srv, { name: 'restore-bodies' });
+      expectStatus(await srv.request('DELETE', `/api/v2/keys/${key.id}`), 204);
+      await srv.advanceClock(31);
+      const res = await srv.request('POST', `/api/v2/keys/${key.id}/restore`, { body, headers: { 'Content-Type': ct } });
+      expectStatus(res, 201, `restore body ${body} content-type ${ct}`);
+    }
+  });
+
   test('restore of a key that is not deleted: 4xx', async () => {
     const key = await createRootKey(srv, { name: 'restore-active' });
     await srv.advanceClock(31);
