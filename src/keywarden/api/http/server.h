@@ -1,0 +1,107 @@
+#ifndef KEYWARDEN_API_HTTP_SERVER_H_
+#define KEYWARDEN_API_HTTP_SERVER_H_
+
+// The HTTP/1.1 (+TLS) transport: sockets, parsing limits, timeouts, keep-alive
+// and shutdown. Request handling is a plain function from Request to Response
+// (see http_types.h) that knows nothing of sockets; routing, JSON and error
+// mapping live above this layer.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "keywarden/api/http/http_types.h"
+
+namespace keywarden::api::http {
+
+// Called synchronously on the I/O thread that owns the connection, once per
+// request, with `response` pre-set to 200 and the request's HTTP version. The
+// handler fills status, headers and body; the server then sets Content-Length
+// and keep-alive. It must not block for long (it stalls every connection on
+// that thread) and should not throw: an exception becomes an empty 500.
+// It is called concurrently from all I/O threads.
+using Handler = std::function<void(const Request& request, Response& response)>;
+
+// Builds the response for a transport-level rejection (400 malformed, 413
+// body too large, 431 headers too large) so the API layer can use its own
+// error envelope. The connection is closed after it is sent.
+using ErrorResponder = std::function<void(HttpStatus status, Response& response)>;
+
+struct HttpServerOptions {
+  // IP literal or resolvable host name. Port 0 picks a free port; see
+  // HttpServer::port().
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  // I/O threads, each running its own io_context; 0 = hardware_concurrency.
+  int threads = 0;
+
+  // TLS (1.2 or later) when both are set: PEM certificate chain and private
+  // key. A server is either plain or TLS, never both.
+  std::optional<std::string> tls_cert_file;
+  std::optional<std::string> tls_key_file;
+
+  size_t max_body_bytes = 1 << 20;     // larger bodies get 413
+  size_t max_header_bytes = 16 << 10;  // larger headers get 431
+  // From the first byte of a request until it is fully read (also bounds the
+  // TLS handshake and the writing of a response).
+  std::chrono::milliseconds read_timeout = std::chrono::seconds(30);
+  // How long a keep-alive connection may wait for its next request.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  // Connections beyond this are accepted and closed at once.
+  size_t max_connections = 10000;
+
+  ErrorResponder error_responder;  // optional; default: empty body
+};
+
+// An asynchronous HTTP/1.1 server built on Boost.Beast.
+//
+// Each I/O thread runs its own io_context; one acceptor hands new sockets to
+// the threads round-robin, and a connection stays on its thread for life, so
+// the request path takes no locks. One request is handled at a time per
+// connection; pipelined requests wait in the read buffer.
+//
+// Lifecycle: Start() binds, listens and starts the threads. Stop() stops
+// accepting, closes idle keep-alive connections, lets in-flight requests
+// finish and their responses be written, then joins the threads.
+//
+// Thread-safety: port(), Stop() and Wait() may be called from any thread,
+// including from a handler (then Stop() only initiates the shutdown and the
+// threads are joined by Wait() or the destructor). The destructor calls
+// Stop() and must not run on one of the server's own threads.
+class HttpServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
+      HttpServerOptions options, Handler handler);
+
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // The bound address (the actual port when options.port was 0).
+  const std::string& host() const;
+  uint16_t port() const;
+  // "host:port" (IPv6 in brackets), for logs and client URLs.
+  std::string endpoint() const;
+  bool tls() const;
+
+  void Stop();
+  // Blocks until the server has stopped and its threads have exited.
+  void Wait();
+
+  // Open connections right now (for a gauge; approximate under load).
+  size_t connection_count() const;
+
+ private:
+  class Impl;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace keywarden::api::http
+
+#endif  // KEYWARDEN_API_HTTP_SERVER_H_
