@@ -67,6 +67,9 @@ constexpr ReasonInfo kTable[] = {
     {Reason::kPayloadTooLarge, "PAYLOAD_TOO_LARGE_ERR", C::kOutOfRange, 413},
     {Reason::kMethodNotAllowed, "METHOD_NOT_ALLOWED_ERR", C::kUnimplemented,
      405},
+    {Reason::kBadRequest, "BAD_REQUEST_ERR", C::kInvalidArgument, 400},
+    // 501, not another 5xx: the Go client retries every 5xx except 501.
+    {Reason::kNotImplemented, "NOT_IMPLEMENTED_ERR", C::kUnimplemented, 501},
     {Reason::kUnavailable, "SERVICE_UNAVAILABLE_ERR", C::kUnavailable, 503},
     {Reason::kInternal, "INTERNAL_ERR", C::kInternal, 500},
 };

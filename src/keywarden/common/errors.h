@@ -35,6 +35,8 @@ enum class Reason {
   kTooManyRequests,
   kPayloadTooLarge,
   kMethodNotAllowed,
+  kBadRequest,     // malformed request outside the body (headers, target)
+  kNotImplemented,  // a Key Protect operation this server does not offer yet
   kUnavailable,
   kInternal,
 };

@@ -69,6 +69,8 @@ TEST(InfoOfTest, MatchesKeyProtectCatalogue) {
       {Reason::kTooManyRequests, "TOO_MANY_REQUESTS_ERR", 429},
       {Reason::kPayloadTooLarge, "PAYLOAD_TOO_LARGE_ERR", 413},
       {Reason::kMethodNotAllowed, "METHOD_NOT_ALLOWED_ERR", 405},
+      {Reason::kBadRequest, "BAD_REQUEST_ERR", 400},
+      {Reason::kNotImplemented, "NOT_IMPLEMENTED_ERR", 501},
       {Reason::kUnavailable, "SERVICE_UNAVAILABLE_ERR", 503},
       {Reason::kInternal, "INTERNAL_ERR", 500},
   };
