@@ -1,0 +1,159 @@
+#include "keywarden/keys/rules.h"
+#include "keywarden/common/strings.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "keywarden/common/errors.h"
+
+namespace keywarden::keys {
+
+KeyState EffectiveState(const Key& key, absl::Time now) {
+  if ((key.state == KeyState::kActive || key.state == KeyState::kSuspended) &&
+      key.expiration_time.has_value() && *key.expiration_time <= now) {
+    return KeyState::kDeactivated;
+  }
+  return key.state;
+}
+
+absl::Status CheckStateAllows(Action action, KeyState state) {
+  bool allowed = false;
+  switch (action) {
+    case Action::kRead:
+      allowed = true;
+      break;
+    case Action::kWrap:
+    case Action::kDisable:
+      allowed = state == KeyState::kActive;
+      break;
+    case Action::kUnwrap:
+    case Action::kRewrap:
+    case Action::kRotate:
+      allowed = state == KeyState::kActive || state == KeyState::kDeactivated;
+      break;
+    case Action::kEnable:
+      allowed = state == KeyState::kSuspended;
+      break;
+    case Action::kDelete:
+      if (state == KeyState::kDestroyed) {
+        return Error(Reason::kKeyDeleted,
+                     "Key has already been deleted: Please delete references "
+                     "to this key");
+      }
+      allowed = true;
+      break;
+    case Action::kRestore:
+      allowed = state == KeyState::kDestroyed;
+      break;
+  }
+  if (allowed) return absl::OkStatus();
+  return Error(Reason::kKeyActionInvalidState,
+               StrCat("Key is not in a valid state: the action is not "
+                            "allowed for a key in state ",
+                            static_cast<int>(state)));
+}
+
+absl::Status ValidateName(std::string_view name) {
+  if (name.size() < kMinNameLength || name.size() > kMaxNameLength) {
+    return Error(Reason::kBadBody,
+                 absl::StrFormat("The field `name` must be: %d to %d "
+                                 "characters long",
+                                 kMinNameLength, kMaxNameLength),
+                 "name");
+  }
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) {
+      return Error(Reason::kBadBody,
+                   "The field `name` must be: free of control characters",
+                   "name");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDescription(std::string_view description) {
+  if (description.size() < kMinDescriptionLength ||
+      description.size() > kMaxDescriptionLength) {
+    return Error(Reason::kBadBody,
+                 absl::StrFormat("The field `description` must be: %d to %d "
+                                 "characters long",
+                                 kMinDescriptionLength, kMaxDescriptionLength),
+                 "description");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTags(std::span<const std::string> tags) {
+  if (tags.size() > kMaxTags) {
+    return Error(Reason::kBadBody,
+                 absl::StrFormat("The field `tags` must be: at most %d tags",
+                                 kMaxTags),
+                 "tags");
+  }
+  for (const std::string& tag : tags) {
+    if (tag.size() > kMaxTagLength) {
+      return Error(Reason::kBadBody,
+                   absl::StrFormat("The field `tags` must be: tags of at "
+                                   "most %d characters",
+                                   kMaxTagLength),
+                   "tags");
+    }
+    if (tag.find_first_of("<>,:&|") != std::string::npos) {
+      return Error(Reason::kBadBody,
+                   "The field `tags` must be: free of the characters < > , : "
+                   "& |",
+                   "tags");
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool IsValidRootKeySize(size_t bytes) {
+  return bytes == 16 || bytes == 24 || bytes == 32;
+}
+
+absl::Status CheckStateChangeCooldown(const Key& key, absl::Time now,
+                                      const Timers& timers) {
+  if (now - key.last_state_change_time < timers.state_change_cooldown) {
+    return Error(Reason::kRequestTooEarly,
+                 "The key was updated recently: Please wait and try again");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRotationAllowed(const Key& key, absl::Time now,
+                                  const Timers& timers) {
+  // Creation does not count as a rotation: Key Protect lets a new key be
+  // rotated at once (its SDK's own integration test does so).
+  if (key.last_rotate_time.has_value() &&
+      now - *key.last_rotate_time < timers.rotation_interval) {
+    return Error(Reason::kKeyRotationNotPermitted,
+                 "This root key has been rotated within the last hour: Only "
+                 "one rotate action per hour is permitted");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRestoreAllowed(const Key& key, absl::Time now,
+                                 const Timers& timers) {
+  absl::Time deleted = key.deletion_time.value_or(key.last_state_change_time);
+  if (now - deleted > timers.restore_window) {
+    return Error(Reason::kKeyRestoreExpired,
+                 "Key restoration has expired: the key was deleted more than "
+                 "30 days ago");
+  }
+  if (now - deleted < timers.state_change_cooldown) {
+    return Error(Reason::kRequestTooEarly,
+                 "The key was updated recently: Please wait and try again");
+  }
+  if (key.expiration_time.has_value() && *key.expiration_time <= now) {
+    return Error(Reason::kKeyExpired,
+                 StrCat("The key expired on ",
+                              absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                                               *key.expiration_time,
+                                               absl::UTCTimeZone()),
+                              ": Key could not be restored"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace keywarden::keys
