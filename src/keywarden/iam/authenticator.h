@@ -1,0 +1,53 @@
+#ifndef KEYWARDEN_IAM_AUTHENTICATOR_H_
+#define KEYWARDEN_IAM_AUTHENTICATOR_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "keywarden/iam/principal.h"
+
+namespace keywarden::iam {
+
+// Authenticator turns the Authorization header of a request into a
+// principal. Implementations are thread-safe and cheap: they run on every
+// request of the data plane.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  // `authorization` is the raw header value ("Bearer <token>"), empty when
+  // absent. Errors carry Reason::kUnauthorized.
+  virtual absl::StatusOr<Principal> Authenticate(
+      std::string_view authorization) const = 0;
+};
+
+using TokenHash = std::array<uint8_t, 32>;
+
+// The bootstrap administrator's token: 32 random bytes, hex, with a prefix
+// that makes it recognisable in a secret scanner.
+std::string GenerateAdminToken();
+
+// SHA-256 of a token; only this is stored.
+TokenHash HashToken(std::string_view token);
+std::string TokenHashToHex(const TokenHash& hash);
+bool TokenHashFromHex(std::string_view hex, TokenHash* out);
+
+// Accepts exactly one bearer token, compared by hash in constant time. The
+// principal it yields holds every role until the identity module lands.
+class BootstrapTokenAuthenticator final : public Authenticator {
+ public:
+  explicit BootstrapTokenAuthenticator(TokenHash token_hash)
+      : token_hash_(token_hash) {}
+
+  absl::StatusOr<Principal> Authenticate(
+      std::string_view authorization) const override;
+
+ private:
+  TokenHash token_hash_;
+};
+
+}  // namespace keywarden::iam
+
+#endif  // KEYWARDEN_IAM_AUTHENTICATOR_H_

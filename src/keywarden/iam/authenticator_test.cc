@@ -1,0 +1,41 @@
+#include "keywarden/iam/authenticator.h"
+
+#include "gtest/gtest.h"
+#include "keywarden/common/errors.h"
+
+namespace keywarden::iam {
+namespace {
+
+TEST(BootstrapTokenAuthenticatorTest, AcceptsOnlyTheToken) {
+  std::string token = GenerateAdminToken();
+  BootstrapTokenAuthenticator auth(HashToken(token));
+  auto ok = auth.Authenticate("Bearer " + token);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(ok->is_admin);
+  EXPECT_TRUE(auth.Authenticate("bearer " + token).ok());
+  for (std::string bad : {std::string(), "Bearer", "Bearer ", token,
+                          "Basic " + token, "Bearer " + token + "x",
+                          "Bearer " + GenerateAdminToken()}) {
+    auto r = auth.Authenticate(bad);
+    EXPECT_EQ(ReasonOf(r.status()), Reason::kUnauthorized) << bad;
+  }
+}
+
+TEST(TokenHashTest, HexRoundTrip) {
+  TokenHash h = HashToken("abc");
+  TokenHash back;
+  ASSERT_TRUE(TokenHashFromHex(TokenHashToHex(h), &back));
+  EXPECT_EQ(h, back);
+  EXPECT_FALSE(TokenHashFromHex("zz", &back));
+  EXPECT_FALSE(TokenHashFromHex(std::string(64, 'g'), &back));
+}
+
+TEST(AdminTokenTest, TokensAreFreshAndPrefixed) {
+  std::string a = GenerateAdminToken(), b = GenerateAdminToken();
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.rfind("kwadm_", 0), 0u);
+  EXPECT_EQ(a.size(), 6u + 64u);
+}
+
+}  // namespace
+}  // namespace keywarden::iam
