@@ -31,10 +31,22 @@ struct CreateKeyRequest {
   std::optional<std::string> iv;
 };
 
+// The deletion timeline of a destroyed key (keyprotect-api.md §5), derived
+// from its deletion time and the configured timers.
+struct DeletionInfo {
+  absl::Time restore_expiration;
+  bool restore_allowed = false;
+  absl::Time purge_allowed_from;
+  bool purge_allowed = false;
+  absl::Time purge_scheduled_on;
+};
+
 // A key as shown to a client: the stored record with its effective state
-// (expiry applied) and, for GET of a standard key, its payload.
+// (expiry applied), versions without material and, for GET of a standard
+// key, its payload.
 struct KeyResult {
   keys::Key key;
+  std::optional<DeletionInfo> deletion;  // set for destroyed keys
   std::optional<SecretBytes> payload;
 };
 
@@ -47,7 +59,7 @@ struct ListKeysRequest {
 };
 
 struct ListKeysResult {
-  std::vector<keys::Key> keys;
+  std::vector<KeyResult> keys;
 };
 
 struct VersionInfo {

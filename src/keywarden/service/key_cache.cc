@@ -1,0 +1,77 @@
+#include "keywarden/service/key_cache.h"
+#include "keywarden/common/strings.h"
+
+#include <algorithm>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+
+namespace keywarden::service {
+
+const crypto::AesGcm* CachedKey::KekFor(std::string_view version_id) const {
+  for (const auto& [id, kek] : keks) {
+    if (id == version_id) return &kek;
+  }
+  return nullptr;
+}
+
+KeyCache::KeyCache(size_t capacity)
+    : capacity_per_shard_(std::max<size_t>(1, capacity / kShards)) {}
+
+std::string KeyCache::CacheKey(std::string_view instance_id,
+                               std::string_view key_id) {
+  return StrCat(instance_id, "/", key_id);
+}
+
+KeyCache::Shard& KeyCache::ShardFor(std::string_view cache_key) const {
+  return shards_[absl::HashOf(cache_key) % kShards];
+}
+
+std::shared_ptr<const CachedKey> KeyCache::Find(std::string_view instance_id,
+                                                std::string_view key_id) const {
+  std::string k = CacheKey(instance_id, key_id);
+  Shard& shard = ShardFor(k);
+  absl::ReaderMutexLock lock(&shard.mu);
+  auto it = shard.map.find(k);
+  return it == shard.map.end() ? nullptr : it->second;
+}
+
+uint64_t KeyCache::Generation(std::string_view instance_id,
+                              std::string_view key_id) const {
+  std::string k = CacheKey(instance_id, key_id);
+  Shard& shard = ShardFor(k);
+  absl::ReaderMutexLock lock(&shard.mu);
+  return shard.erasures;
+}
+
+void KeyCache::Insert(std::shared_ptr<const CachedKey> entry,
+                      uint64_t generation) {
+  std::string k = CacheKey(entry->key.instance_id, entry->key.id);
+  Shard& shard = ShardFor(k);
+  absl::MutexLock lock(&shard.mu);
+  if (shard.erasures != generation) return;  // a mutation raced the load
+  if (shard.map.size() >= capacity_per_shard_ && !shard.map.contains(k)) {
+    // Full: drop an arbitrary entry. Hot keys come back on their next use.
+    shard.map.erase(shard.map.begin());
+  }
+  shard.map.insert_or_assign(std::move(k), std::move(entry));
+}
+
+void KeyCache::Erase(std::string_view instance_id, std::string_view key_id) {
+  std::string k = CacheKey(instance_id, key_id);
+  Shard& shard = ShardFor(k);
+  absl::MutexLock lock(&shard.mu);
+  ++shard.erasures;
+  shard.map.erase(k);
+}
+
+size_t KeyCache::Size() const {
+  size_t n = 0;
+  for (const Shard& shard : shards_) {
+    absl::ReaderMutexLock lock(&shard.mu);
+    n += shard.map.size();
+  }
+  return n;
+}
+
+}  // namespace keywarden::service

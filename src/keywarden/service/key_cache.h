@@ -1,0 +1,70 @@
+#ifndef KEYWARDEN_SERVICE_KEY_CACHE_H_
+#define KEYWARDEN_SERVICE_KEY_CACHE_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "keywarden/crypto/aes_gcm.h"
+#include "keywarden/keys/key.h"
+
+namespace keywarden::service {
+
+// A key ready for the data plane: its record (versions without sealed
+// material) and, for root keys, an AEAD per version holding the unsealed
+// material. Immutable once built; shared between threads.
+struct CachedKey {
+  keys::Key key;
+  std::vector<std::pair<std::string, crypto::AesGcm>> keks;  // by version id
+
+  const crypto::AesGcm* KekFor(std::string_view version_id) const;
+};
+
+// KeyCache keeps recently used keys so that wrap, unwrap and rewrap touch no
+// database. Entries are dropped on every mutation of their key (Erase) and
+// when the cache is full; dropped material is wiped by SecretBytes.
+//
+// A load races with a concurrent mutation: a reader may fetch the record
+// before a mutation commits and insert it after the mutation erased the
+// entry. Each shard counts its erasures, and Insert() takes the count seen
+// before the load; if an erasure happened since, the stale record is not
+// inserted. Thread-safe.
+class KeyCache {
+ public:
+  explicit KeyCache(size_t capacity);
+
+  std::shared_ptr<const CachedKey> Find(std::string_view instance_id,
+                                        std::string_view key_id) const;
+  // The erasure count to pass to Insert() for a load that starts now.
+  uint64_t Generation(std::string_view instance_id,
+                      std::string_view key_id) const;
+  void Insert(std::shared_ptr<const CachedKey> entry, uint64_t generation);
+  void Erase(std::string_view instance_id, std::string_view key_id);
+  size_t Size() const;
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct Shard {
+    mutable absl::Mutex mu;
+    absl::flat_hash_map<std::string, std::shared_ptr<const CachedKey>> map
+        ABSL_GUARDED_BY(mu);
+    uint64_t erasures ABSL_GUARDED_BY(mu) = 0;
+  };
+  static std::string CacheKey(std::string_view instance_id,
+                              std::string_view key_id);
+  Shard& ShardFor(std::string_view cache_key) const;
+
+  size_t capacity_per_shard_;
+  mutable std::array<Shard, kShards> shards_;
+};
+
+}  // namespace keywarden::service
+
+#endif  // KEYWARDEN_SERVICE_KEY_CACHE_H_

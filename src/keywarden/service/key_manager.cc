@@ -1,0 +1,665 @@
+#include "keywarden/service/key_manager.h"
+#include "keywarden/common/strings.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "keywarden/common/errors.h"
+#include "keywarden/common/ids.h"
+#include "keywarden/common/status_macros.h"
+#include "keywarden/crypto/base64.h"
+#include "keywarden/crypto/random.h"
+#include "keywarden/keys/envelope.h"
+
+namespace keywarden::service {
+namespace {
+
+using keys::Action;
+using keys::Key;
+using keys::KeyState;
+using keys::KeyVersion;
+
+constexpr size_t kMaxPlaintextBase64 = 4096;
+constexpr size_t kMaxCiphertextBase64 = 8192;
+
+absl::Status KeyNotFound() {
+  return Error(Reason::kNotFound,
+               "Not Found: The requested resource could not be found");
+}
+
+absl::Status RootKeyRequired() {
+  return Error(Reason::kKeyRootRequired,
+               "Requested action can only be completed with a root key");
+}
+
+absl::Status Unprocessable() {
+  return Error(Reason::kUnprocessableCiphertext,
+               "The provided ciphertext is invalid or corrupted");
+}
+
+// Key ids are UUIDs; clients may send them in any case. Anything else cannot
+// name a key until aliases exist, so it is simply not found.
+absl::StatusOr<std::string> NormalizeKeyId(std::string_view key_id) {
+  if (!IsUuid(key_id)) return KeyNotFound();
+  return absl::AsciiStrToLower(AbslView(key_id));
+}
+
+absl::Status CheckAad(std::span<const std::string> aad) {
+  if (aad.size() > keys::kMaxAadItems) {
+    return Error(Reason::kInvalidField,
+                 StrCat("The field `aad` must be: at most ",
+                              keys::kMaxAadItems, " strings"),
+                 "aad");
+  }
+  for (const std::string& item : aad) {
+    if (item.size() > keys::kMaxAadItemSize) {
+      return Error(Reason::kInvalidField,
+                   StrCat("The field `aad` must be: strings of at most ",
+                                keys::kMaxAadItemSize, " characters"),
+                   "aad");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Decodes base64 `text` of field `field`, turning a decoding failure into
+// INVALID_FIELD_ERR with `what` and the byte position.
+absl::StatusOr<SecretBytes> DecodeField(std::string_view text,
+                                        std::string_view field,
+                                        std::string_view what) {
+  absl::StatusOr<SecretBytes> bytes = crypto::Base64Decode(text);
+  if (!bytes.ok()) {
+    return Error(Reason::kInvalidField,
+                 StrCat("The field `", field, "` must be: ", what, ": ",
+                              bytes.status().message()),
+                 field);
+  }
+  return bytes;
+}
+
+VersionInfo InfoOf(const KeyVersion& v) { return {v.id, v.creation_time}; }
+
+absl::Time NextUpdateTime(const Key& key, absl::Time now) {
+  // Strictly later than the stored value: it is the optimistic-concurrency
+  // token of UpdateKey.
+  return std::max(now, key.last_update_time + absl::Microseconds(1));
+}
+
+}  // namespace
+
+KeyManager::KeyManager(store::Store* store, const seal::MasterKey* master_key,
+                       const Clock* clock, KeyManagerOptions options)
+    : store_(store),
+      master_key_(master_key),
+      clock_(clock),
+      options_(options),
+      cache_(options.cache_capacity) {}
+
+absl::Status KeyManager::Authorize(const RequestContext& ctx) const {
+  // The bootstrap administrator holds every role. Roles and service
+  // authorizations replace this check with the identity module.
+  if (!ctx.principal.is_admin) {
+    return Error(Reason::kForbidden,
+                 "Forbidden: Your access token is not authorized to access "
+                 "this resource");
+  }
+  return absl::OkStatus();
+}
+
+absl::Mutex& KeyManager::LockFor(std::string_view instance_id,
+                                 std::string_view key_id) {
+  return key_locks_[absl::HashOf(instance_id, key_id) % key_locks_.size()];
+}
+
+absl::Status KeyManager::EnsureInstance(std::string_view instance_id) {
+  {
+    absl::MutexLock lock(&instances_mu_);
+    if (known_instances_.contains(AbslView(instance_id))) return absl::OkStatus();
+  }
+  KW_RETURN_IF_ERROR(store_->EnsureInstance(instance_id));
+  absl::MutexLock lock(&instances_mu_);
+  known_instances_.insert(std::string(instance_id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<KeyVersion> KeyManager::SealVersion(
+    std::string_view instance_id, std::string_view key_id,
+    std::string version_id, absl::Time now, const SecretBytes& material) {
+  KeyVersion version;
+  version.creation_time = now;
+  version.master_key_id = master_key_->id();
+  KW_ASSIGN_OR_RETURN(
+      version.sealed_material,
+      master_key_->Encrypt(material.span(),
+                           keys::MaterialAad(instance_id, key_id, version_id)));
+  version.id = std::move(version_id);
+  return version;
+}
+
+absl::StatusOr<SecretBytes> KeyManager::UnsealVersion(
+    const Key& key, const KeyVersion& version) {
+  absl::StatusOr<SecretBytes> material = master_key_->Decrypt(
+      version.sealed_material,
+      keys::MaterialAad(key.instance_id, key.id, version.id));
+  if (!material.ok()) {
+    // Stored material failed its integrity check: corruption or tampering.
+    return absl::DataLossError(
+        StrCat("key material of version ", version.id, " of key ",
+                     key.id, " failed its integrity check"));
+  }
+  return material;
+}
+
+KeyResult KeyManager::Present(Key key, absl::Time now) const {
+  key.state = keys::EffectiveState(key, now);
+  for (KeyVersion& v : key.versions) v.sealed_material.clear();
+  KeyResult result;
+  if (key.state == KeyState::kDestroyed && key.deletion_time.has_value()) {
+    const keys::Timers& t = options_.timers;
+    DeletionInfo info;
+    info.restore_expiration = *key.deletion_time + t.restore_window;
+    info.restore_allowed = now >= *key.deletion_time + t.state_change_cooldown &&
+                           now <= info.restore_expiration;
+    info.purge_allowed_from = *key.deletion_time + t.purge_delay;
+    info.purge_allowed = now >= info.purge_allowed_from;
+    info.purge_scheduled_on = *key.deletion_time + t.auto_purge_after;
+    result.deletion = info;
+  }
+  result.key = std::move(key);
+  return result;
+}
+
+absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadCached(
+    const RequestContext& ctx, std::string_view key_id) {
+  KW_ASSIGN_OR_RETURN(std::string id, NormalizeKeyId(key_id));
+  if (auto hit = cache_.Find(ctx.instance_id, id)) return hit;
+
+  uint64_t generation = cache_.Generation(ctx.instance_id, id);
+  absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
+  if (absl::IsNotFound(key.status())) return KeyNotFound();
+  KW_RETURN_IF_ERROR(key.status());
+
+  auto entry = std::make_shared<CachedKey>();
+  if (key->IsRoot()) {
+    for (const KeyVersion& v : key->versions) {
+      KW_ASSIGN_OR_RETURN(SecretBytes material, UnsealVersion(*key, v));
+      KW_ASSIGN_OR_RETURN(crypto::AesGcm kek,
+                          crypto::AesGcm::Create(material.span()));
+      entry->keks.emplace_back(v.id, std::move(kek));
+    }
+  }
+  for (KeyVersion& v : key->versions) v.sealed_material.clear();
+  entry->key = *std::move(key);
+  std::shared_ptr<const CachedKey> shared = std::move(entry);
+  cache_.Insert(shared, generation);
+  return shared;
+}
+
+absl::StatusOr<Key> KeyManager::MutateKey(const RequestContext& ctx,
+                                          std::string_view key_id,
+                                          const Mutation& mutate) {
+  KW_ASSIGN_OR_RETURN(std::string id, NormalizeKeyId(key_id));
+  absl::MutexLock lock(&LockFor(ctx.instance_id, id));
+  absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
+  if (absl::IsNotFound(key.status())) return KeyNotFound();
+  KW_RETURN_IF_ERROR(key.status());
+  absl::Time now = clock_->Now();
+  absl::Time expected = key->last_update_time;
+  KW_RETURN_IF_ERROR(mutate(*key, now));
+  key->last_update_time = NextUpdateTime(*key, now);
+  KW_RETURN_IF_ERROR(store_->UpdateKey(*key, expected));
+  cache_.Erase(ctx.instance_id, id);
+  return key;
+}
+
+absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
+                                                const CreateKeyRequest& req) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_RETURN_IF_ERROR(keys::ValidateName(req.name));
+  if (req.description.has_value()) {
+    KW_RETURN_IF_ERROR(keys::ValidateDescription(*req.description));
+  }
+  KW_RETURN_IF_ERROR(keys::ValidateTags(req.tags));
+  if (req.encrypted_nonce.has_value() || req.iv.has_value()) {
+    return Error(Reason::kBadBody,
+                 "Invalid body data was passed: secure import with "
+                 "`encryptedNonce` and `iv` needs an import token, which this "
+                 "server does not offer yet",
+                 req.encrypted_nonce.has_value() ? "encryptedNonce" : "iv");
+  }
+  absl::Time now = clock_->Now();
+  if (req.expiration_time.has_value() && *req.expiration_time <= now) {
+    return Error(Reason::kBadBody,
+                 "The field `expirationDate` must be: a date in the future",
+                 "expirationDate");
+  }
+
+  SecretBytes material;
+  if (req.payload.has_value()) {
+    KW_ASSIGN_OR_RETURN(material,
+                        DecodeField(*req.payload, "payload",
+                                    "a base64 encoded key material"));
+    if (!req.extractable && !keys::IsValidRootKeySize(material.size())) {
+      return Error(Reason::kBadBody,
+                   "The field `payload` must be: 16, 24 or 32 bytes of root "
+                   "key material, base64 encoded",
+                   "payload");
+    }
+    if (req.extractable &&
+        (material.empty() || material.size() > keys::kMaxStandardPayload)) {
+      return Error(Reason::kBadBody,
+                   StrCat("The field `payload` must be: 1 to ",
+                                keys::kMaxStandardPayload,
+                                " bytes, base64 encoded"),
+                   "payload");
+    }
+  } else {
+    material = crypto::RandomSecret(req.extractable
+                                        ? keys::kGeneratedStandardKeySize
+                                        : keys::kGeneratedRootKeySize);
+  }
+
+  KW_RETURN_IF_ERROR(EnsureInstance(ctx.instance_id));
+  Key key;
+  key.instance_id = ctx.instance_id;
+  key.id = NewUuid();
+  key.name = req.name;
+  key.description = req.description.value_or("");
+  key.tags = req.tags;
+  key.key_ring_id = ctx.key_ring_id.value_or("default");
+  key.extractable = req.extractable;
+  key.imported = req.payload.has_value();
+  key.state = KeyState::kActive;
+  key.material_bits = static_cast<int>(material.size() * 8);
+  key.expiration_time = req.expiration_time;
+  key.creation_time = now;
+  key.created_by = ctx.principal.id;
+  key.last_update_time = now;
+  key.last_state_change_time = now;
+  // Key Protect shows a key's first version id equal to the key id.
+  KW_ASSIGN_OR_RETURN(KeyVersion first,
+                      SealVersion(key.instance_id, key.id, key.id, now,
+                                  material));
+  key.versions.push_back(std::move(first));
+  KW_RETURN_IF_ERROR(store_->CreateKey(key));
+
+  KeyResult result = Present(std::move(key), now);
+  if (result.key.extractable) result.payload = std::move(material);
+  return result;
+}
+
+absl::StatusOr<KeyResult> KeyManager::GetKey(const RequestContext& ctx,
+                                             std::string_view key_id) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(std::string id, NormalizeKeyId(key_id));
+  absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
+  if (absl::IsNotFound(key.status())) return KeyNotFound();
+  KW_RETURN_IF_ERROR(key.status());
+  std::optional<SecretBytes> payload;
+  if (key->extractable) {
+    KW_ASSIGN_OR_RETURN(payload, UnsealVersion(*key, key->Primary()));
+  }
+  KeyResult result = Present(*std::move(key), clock_->Now());
+  result.payload = std::move(payload);
+  return result;
+}
+
+absl::StatusOr<KeyResult> KeyManager::GetKeyMetadata(const RequestContext& ctx,
+                                                     std::string_view key_id) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(std::string id, NormalizeKeyId(key_id));
+  absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
+  if (absl::IsNotFound(key.status())) return KeyNotFound();
+  KW_RETURN_IF_ERROR(key.status());
+  return Present(*std::move(key), clock_->Now());
+}
+
+namespace {
+
+store::KeyQuery QueryOf(const RequestContext& ctx, const ListKeysRequest& req) {
+  store::KeyQuery query;
+  query.instance_id = ctx.instance_id;
+  query.states = req.states;
+  if (query.states.empty()) {
+    // Destroyed keys are listed only when asked for (keyprotect-api.md §3.3).
+    query.states = {KeyState::kPreActivation, KeyState::kActive,
+                    KeyState::kSuspended, KeyState::kDeactivated};
+  }
+  query.extractable = req.extractable;
+  query.key_ring_id = ctx.key_ring_id;
+  query.sort = req.sort;
+  query.limit = req.limit;
+  query.offset = req.offset;
+  return query;
+}
+
+absl::Status CheckPaging(int64_t limit, int64_t offset) {
+  if (limit < 1 || limit > keys::kMaxListLimit) {
+    return Error(Reason::kBadBody,
+                 StrCat("The param `limit` must be: an integer from 1 "
+                              "to ",
+                              keys::kMaxListLimit),
+                 "limit");
+  }
+  if (offset < 0) {
+    return Error(Reason::kBadBody,
+                 "The param `offset` must be: a non-negative integer",
+                 "offset");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ListKeysResult> KeyManager::ListKeys(
+    const RequestContext& ctx, const ListKeysRequest& req) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_RETURN_IF_ERROR(CheckPaging(req.limit, req.offset));
+  KW_ASSIGN_OR_RETURN(std::vector<Key> found,
+                      store_->ListKeys(QueryOf(ctx, req)));
+  absl::Time now = clock_->Now();
+  ListKeysResult result;
+  result.keys.reserve(found.size());
+  for (Key& key : found) {
+    result.keys.push_back(Present(std::move(key), now));
+  }
+  return result;
+}
+
+absl::StatusOr<int64_t> KeyManager::CountKeys(const RequestContext& ctx,
+                                              const ListKeysRequest& req) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  return store_->CountKeys(QueryOf(ctx, req));
+}
+
+absl::StatusOr<ListVersionsResult> KeyManager::ListVersions(
+    const RequestContext& ctx, std::string_view key_id,
+    const ListVersionsRequest& req) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_RETURN_IF_ERROR(CheckPaging(req.limit, req.offset));
+  KW_ASSIGN_OR_RETURN(KeyResult key, GetKeyMetadata(ctx, key_id));
+  if (!key.key.IsRoot()) return RootKeyRequired();
+  if (!req.all_key_states && key.key.state != KeyState::kActive) {
+    return Error(Reason::kKeyActionInvalidState,
+                 "Key is not in a valid state: versions of a key that is not "
+                 "active are listed only with allKeyStates=true");
+  }
+  ListVersionsResult result;
+  const auto& versions = key.key.versions;
+  int64_t n = static_cast<int64_t>(versions.size());
+  for (int64_t i = n - 1 - req.offset, taken = 0; i >= 0 && taken < req.limit;
+       --i, ++taken) {
+    result.versions.push_back(InfoOf(versions[i]));
+  }
+  if (req.total_count) result.total = n;
+  return result;
+}
+
+absl::StatusOr<std::string> KeyManager::WrapWithPrimary(
+    const CachedKey& cached, std::span<const uint8_t> dek,
+    std::span<const std::string> aad) {
+  const KeyVersion& primary = cached.key.Primary();
+  const crypto::AesGcm* kek = cached.KekFor(primary.id);
+  if (kek == nullptr) return absl::InternalError("primary version has no kek");
+  KW_ASSIGN_OR_RETURN(std::vector<uint8_t> wdek,
+                      keys::WrapDek(*kek, cached.key.instance_id, cached.key.id,
+                                    primary.id, dek, aad));
+  return crypto::Base64Encode(wdek);
+}
+
+absl::StatusOr<WrapResult> KeyManager::Wrap(const RequestContext& ctx,
+                                            std::string_view key_id,
+                                            const WrapRequest& req) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_RETURN_IF_ERROR(CheckAad(req.aad));
+  KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
+                      LoadCached(ctx, key_id));
+  const Key& key = cached->key;
+  if (!key.IsRoot()) return RootKeyRequired();
+  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+      Action::kWrap, keys::EffectiveState(key, clock_->Now())));
+
+  WrapResult result;
+  SecretBytes dek;
+  if (req.plaintext.has_value()) {
+    constexpr std::string_view kWhat = "a base64 encoded key material";
+    if (req.plaintext->empty() || req.plaintext->size() > kMaxPlaintextBase64) {
+      return Error(Reason::kInvalidField,
+                   StrCat("The field `plaintext` must be: ", kWhat,
+                                " of 1 to ", kMaxPlaintextBase64,
+                                " characters"),
+                   "plaintext");
+    }
+    KW_ASSIGN_OR_RETURN(dek, DecodeField(*req.plaintext, "plaintext", kWhat));
+  } else {
+    dek = crypto::RandomSecret(keys::kGeneratedDekSize);
+  }
+  KW_ASSIGN_OR_RETURN(result.ciphertext,
+                      WrapWithPrimary(*cached, dek.span(), req.aad));
+  result.key_version = InfoOf(key.Primary());
+  if (!req.plaintext.has_value()) result.plaintext = std::move(dek);
+  return result;
+}
+
+absl::StatusOr<KeyManager::Opened> KeyManager::OpenWdek(
+    const CachedKey& cached, const std::optional<std::string>& ciphertext,
+    std::span<const std::string> aad) {
+  constexpr std::string_view kWhat =
+      "the original base64 encoded ciphertext from the wrap operation";
+  if (!ciphertext.has_value() || ciphertext->empty() ||
+      ciphertext->size() > kMaxCiphertextBase64) {
+    return Error(Reason::kInvalidField,
+                 StrCat("The field `ciphertext` must be: ", kWhat),
+                 "ciphertext");
+  }
+  KW_ASSIGN_OR_RETURN(SecretBytes raw,
+                      DecodeField(*ciphertext, "ciphertext", kWhat));
+  absl::StatusOr<keys::Wdek> wdek = keys::ParseWdek(raw.span());
+  if (!wdek.ok()) return Unprocessable();
+  const KeyVersion* version = cached.key.FindVersion(wdek->version_id);
+  const crypto::AesGcm* kek =
+      version ? cached.KekFor(version->id) : nullptr;
+  if (kek == nullptr) return Unprocessable();
+  absl::StatusOr<SecretBytes> dek = keys::UnwrapDek(
+      *kek, cached.key.instance_id, cached.key.id, *wdek, aad);
+  if (!dek.ok()) return Unprocessable();
+  return Opened{*std::move(dek), version};
+}
+
+absl::StatusOr<UnwrapResult> KeyManager::Unwrap(const RequestContext& ctx,
+                                                std::string_view key_id,
+                                                const UnwrapRequest& req) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_RETURN_IF_ERROR(CheckAad(req.aad));
+  KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
+                      LoadCached(ctx, key_id));
+  if (!cached->key.IsRoot()) return RootKeyRequired();
+  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+      Action::kUnwrap, keys::EffectiveState(cached->key, clock_->Now())));
+  KW_ASSIGN_OR_RETURN(Opened opened, OpenWdek(*cached, req.ciphertext, req.aad));
+
+  UnwrapResult result;
+  result.key_version = InfoOf(*opened.version);
+  const KeyVersion& primary = cached->key.Primary();
+  if (opened.version->id != primary.id) {
+    KW_ASSIGN_OR_RETURN(result.rewrapped_ciphertext,
+                        WrapWithPrimary(*cached, opened.dek.span(), req.aad));
+    result.rewrapped_key_version = InfoOf(primary);
+  }
+  result.plaintext = std::move(opened.dek);
+  return result;
+}
+
+absl::StatusOr<RewrapResult> KeyManager::Rewrap(const RequestContext& ctx,
+                                                std::string_view key_id,
+                                                const UnwrapRequest& req) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_RETURN_IF_ERROR(CheckAad(req.aad));
+  KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
+                      LoadCached(ctx, key_id));
+  if (!cached->key.IsRoot()) return RootKeyRequired();
+  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+      Action::kRewrap, keys::EffectiveState(cached->key, clock_->Now())));
+  KW_ASSIGN_OR_RETURN(Opened opened, OpenWdek(*cached, req.ciphertext, req.aad));
+  RewrapResult result;
+  KW_ASSIGN_OR_RETURN(result.ciphertext,
+                      WrapWithPrimary(*cached, opened.dek.span(), req.aad));
+  result.key_version = InfoOf(*opened.version);
+  result.rewrapped_key_version = InfoOf(cached->key.Primary());
+  return result;
+}
+
+absl::StatusOr<KeyResult> KeyManager::Rotate(const RequestContext& ctx,
+                                             std::string_view key_id,
+                                             const RotateRequest& req) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  if (req.encrypted_nonce.has_value() || req.iv.has_value()) {
+    return Error(Reason::kBadBody,
+                 "Invalid body data was passed: secure import with "
+                 "`encryptedNonce` and `iv` needs an import token, which this "
+                 "server does not offer yet",
+                 req.encrypted_nonce.has_value() ? "encryptedNonce" : "iv");
+  }
+  std::optional<SecretBytes> supplied;
+  if (req.payload.has_value()) {
+    KW_ASSIGN_OR_RETURN(supplied, DecodeField(*req.payload, "payload",
+                                              "a base64 encoded key material"));
+  }
+  KW_ASSIGN_OR_RETURN(
+      Key key,
+      MutateKey(ctx, key_id, [&](Key& key, absl::Time now) -> absl::Status {
+        if (!key.IsRoot()) return RootKeyRequired();
+        KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+            Action::kRotate, keys::EffectiveState(key, now)));
+        KW_RETURN_IF_ERROR(keys::CheckRotationAllowed(key, now,
+                                                      options_.timers));
+        SecretBytes material;
+        if (key.imported) {
+          if (!supplied.has_value()) {
+            return Error(Reason::kKeyPayloadRequired,
+                         "This root key was created with user-supplied key "
+                         "material: Key material is required to perform a "
+                         "'rotate' action",
+                         "payload");
+          }
+          if (!keys::IsValidRootKeySize(supplied->size())) {
+            return Error(Reason::kBadBody,
+                         "The field `payload` must be: 16, 24 or 32 bytes of "
+                         "root key material, base64 encoded",
+                         "payload");
+          }
+          material = *supplied;
+        } else {
+          if (supplied.has_value()) {
+            return Error(Reason::kBadBody,
+                         "The field `payload` must be: absent for a key whose "
+                         "material Keywarden generated",
+                         "payload");
+          }
+          material = crypto::RandomSecret(keys::kGeneratedRootKeySize);
+        }
+        KW_ASSIGN_OR_RETURN(KeyVersion version,
+                            SealVersion(key.instance_id, key.id, NewUuid(), now,
+                                        material));
+        key.versions.push_back(std::move(version));
+        key.material_bits = static_cast<int>(material.size() * 8);
+        key.last_rotate_time = now;
+        return absl::OkStatus();
+      }));
+  return Present(std::move(key), clock_->Now());
+}
+
+absl::StatusOr<KeyResult> KeyManager::Enable(const RequestContext& ctx,
+                                             std::string_view key_id) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(
+      Key key,
+      MutateKey(ctx, key_id, [&](Key& key, absl::Time now) -> absl::Status {
+        if (!key.IsRoot()) return RootKeyRequired();
+        KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+            Action::kEnable, keys::EffectiveState(key, now)));
+        KW_RETURN_IF_ERROR(
+            keys::CheckStateChangeCooldown(key, now, options_.timers));
+        key.state = KeyState::kActive;
+        key.last_state_change_time = now;
+        return absl::OkStatus();
+      }));
+  return Present(std::move(key), clock_->Now());
+}
+
+absl::StatusOr<KeyResult> KeyManager::Disable(const RequestContext& ctx,
+                                              std::string_view key_id) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(
+      Key key,
+      MutateKey(ctx, key_id, [&](Key& key, absl::Time now) -> absl::Status {
+        if (!key.IsRoot()) return RootKeyRequired();
+        KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+            Action::kDisable, keys::EffectiveState(key, now)));
+        key.state = KeyState::kSuspended;
+        key.last_state_change_time = now;
+        return absl::OkStatus();
+      }));
+  return Present(std::move(key), clock_->Now());
+}
+
+absl::StatusOr<KeyResult> KeyManager::DeleteKey(const RequestContext& ctx,
+                                                std::string_view key_id,
+                                                const DeleteKeyRequest& req) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(
+      Key key,
+      MutateKey(ctx, key_id, [&](Key& key, absl::Time now) -> absl::Status {
+        KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+            Action::kDelete, keys::EffectiveState(key, now)));
+        key.state = KeyState::kDestroyed;
+        key.deletion_time = now;
+        key.deleted_by = ctx.principal.id;
+        key.last_state_change_time = now;
+        return absl::OkStatus();
+      }));
+  return Present(std::move(key), clock_->Now());
+}
+
+absl::StatusOr<KeyResult> KeyManager::RestoreKey(const RequestContext& ctx,
+                                                 std::string_view key_id) {
+  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(
+      Key key,
+      MutateKey(ctx, key_id, [&](Key& key, absl::Time now) -> absl::Status {
+        KW_RETURN_IF_ERROR(keys::CheckStateAllows(Action::kRestore, key.state));
+        KW_RETURN_IF_ERROR(keys::CheckRestoreAllowed(key, now, options_.timers));
+        key.state = KeyState::kActive;
+        key.deletion_time.reset();
+        key.deleted_by.clear();
+        key.last_state_change_time = now;
+        return absl::OkStatus();
+      }));
+  return Present(std::move(key), clock_->Now());
+}
+
+absl::StatusOr<int> KeyManager::SweepExpiredKeys() {
+  absl::Time now = clock_->Now();
+  KW_ASSIGN_OR_RETURN(auto expired, store_->ListExpiredKeys(now, 1000));
+  int moved = 0;
+  for (const auto& [instance_id, key_id] : expired) {
+    RequestContext ctx;
+    ctx.instance_id = instance_id;
+    absl::StatusOr<Key> key =
+        MutateKey(ctx, key_id, [](Key& key, absl::Time now) -> absl::Status {
+          if (keys::EffectiveState(key, now) != KeyState::kDeactivated ||
+              key.state == KeyState::kDeactivated) {
+            return absl::CancelledError("no longer due");
+          }
+          key.state = KeyState::kDeactivated;
+          return absl::OkStatus();
+        });
+    if (key.ok()) ++moved;
+  }
+  return moved;
+}
+
+}  // namespace keywarden::service

@@ -1,0 +1,125 @@
+#ifndef KEYWARDEN_SERVICE_KEY_MANAGER_H_
+#define KEYWARDEN_SERVICE_KEY_MANAGER_H_
+
+#include <array>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "keywarden/common/clock.h"
+#include "keywarden/keys/rules.h"
+#include "keywarden/seal/seal.h"
+#include "keywarden/service/key_cache.h"
+#include "keywarden/service/key_service.h"
+#include "keywarden/store/store.h"
+
+namespace keywarden::service {
+
+struct KeyManagerOptions {
+  keys::Timers timers;
+  size_t cache_capacity = 100000;
+};
+
+// KeyManager implements KeyService over a Store, the master key and a
+// KeyCache. Reads of the data plane (wrap, unwrap, rewrap) are served from
+// the cache; every mutation loads the key from the store under a per-key
+// lock, writes it back in one transaction, and then drops the cache entry.
+// Thread-safe.
+class KeyManager final : public KeyService {
+ public:
+  KeyManager(store::Store* store, const seal::MasterKey* master_key,
+             const Clock* clock, KeyManagerOptions options);
+
+  // keywarden::service::KeyService:
+  absl::StatusOr<KeyResult> CreateKey(const RequestContext& ctx,
+                                      const CreateKeyRequest& req) override;
+  absl::StatusOr<KeyResult> GetKey(const RequestContext& ctx,
+                                   std::string_view key_id) override;
+  absl::StatusOr<KeyResult> GetKeyMetadata(const RequestContext& ctx,
+                                           std::string_view key_id) override;
+  absl::StatusOr<ListKeysResult> ListKeys(const RequestContext& ctx,
+                                          const ListKeysRequest& req) override;
+  absl::StatusOr<int64_t> CountKeys(const RequestContext& ctx,
+                                    const ListKeysRequest& req) override;
+  absl::StatusOr<ListVersionsResult> ListVersions(
+      const RequestContext& ctx, std::string_view key_id,
+      const ListVersionsRequest& req) override;
+  absl::StatusOr<WrapResult> Wrap(const RequestContext& ctx,
+                                  std::string_view key_id,
+                                  const WrapRequest& req) override;
+  absl::StatusOr<UnwrapResult> Unwrap(const RequestContext& ctx,
+                                      std::string_view key_id,
+                                      const UnwrapRequest& req) override;
+  absl::StatusOr<RewrapResult> Rewrap(const RequestContext& ctx,
+                                      std::string_view key_id,
+                                      const UnwrapRequest& req) override;
+  absl::StatusOr<KeyResult> Rotate(const RequestContext& ctx,
+                                   std::string_view key_id,
+                                   const RotateRequest& req) override;
+  absl::StatusOr<KeyResult> Enable(const RequestContext& ctx,
+                                   std::string_view key_id) override;
+  absl::StatusOr<KeyResult> Disable(const RequestContext& ctx,
+                                    std::string_view key_id) override;
+  absl::StatusOr<KeyResult> DeleteKey(const RequestContext& ctx,
+                                      std::string_view key_id,
+                                      const DeleteKeyRequest& req) override;
+  absl::StatusOr<KeyResult> RestoreKey(const RequestContext& ctx,
+                                       std::string_view key_id) override;
+
+  // Persists Deactivated for keys whose expiration time has passed, so that
+  // state filters on lists see them. Returns how many keys it moved.
+  absl::StatusOr<int> SweepExpiredKeys();
+
+  size_t CacheSize() const { return cache_.Size(); }
+
+ private:
+  using Mutation = std::function<absl::Status(keys::Key&, absl::Time now)>;
+
+  absl::Status Authorize(const RequestContext& ctx) const;
+  // The cached key, loading and unsealing it on a miss.
+  absl::StatusOr<std::shared_ptr<const CachedKey>> LoadCached(
+      const RequestContext& ctx, std::string_view key_id);
+  // Loads the key under its lock, applies `mutate`, stores it and drops the
+  // cache entry. Returns the stored record.
+  absl::StatusOr<keys::Key> MutateKey(const RequestContext& ctx,
+                                      std::string_view key_id,
+                                      const Mutation& mutate);
+  absl::StatusOr<keys::KeyVersion> SealVersion(std::string_view instance_id,
+                                               std::string_view key_id,
+                                               std::string version_id,
+                                               absl::Time now,
+                                               const SecretBytes& material);
+  absl::StatusOr<SecretBytes> UnsealVersion(const keys::Key& key,
+                                            const keys::KeyVersion& version);
+  absl::StatusOr<std::string> WrapWithPrimary(const CachedKey& cached,
+                                              std::span<const uint8_t> dek,
+                                              std::span<const std::string> aad);
+  // Decodes and opens a client's WDEK; 400/422 errors as Key Protect.
+  struct Opened {
+    SecretBytes dek;
+    const keys::KeyVersion* version;
+  };
+  absl::StatusOr<Opened> OpenWdek(const CachedKey& cached,
+                                  const std::optional<std::string>& ciphertext,
+                                  std::span<const std::string> aad);
+  KeyResult Present(keys::Key key, absl::Time now) const;
+  absl::Mutex& LockFor(std::string_view instance_id, std::string_view key_id);
+  absl::Status EnsureInstance(std::string_view instance_id);
+
+  store::Store* store_;
+  const seal::MasterKey* master_key_;
+  const Clock* clock_;
+  KeyManagerOptions options_;
+  KeyCache cache_;
+  std::array<absl::Mutex, 64> key_locks_;
+  absl::Mutex instances_mu_;
+  absl::flat_hash_set<std::string> known_instances_
+      ABSL_GUARDED_BY(instances_mu_);
+};
+
+}  // namespace keywarden::service
+
+#endif  // KEYWARDEN_SERVICE_KEY_MANAGER_H_

@@ -1,0 +1,313 @@
+#include "keywarden/service/key_manager.h"
+
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "keywarden/common/errors.h"
+#include "keywarden/crypto/base64.h"
+#include "keywarden/crypto/random.h"
+#include "keywarden/store/memory/memory_store.h"
+
+namespace keywarden::service {
+namespace {
+
+using keys::KeyState;
+
+constexpr std::string_view kInstance = "0b6e1f5c-3c7a-4f0e-9d55-3f2b8a1c9e01";
+constexpr std::string_view kOther = "0b6e1f5c-3c7a-4f0e-9d55-3f2b8a1c9e02";
+
+std::string B64(const SecretBytes& s) { return crypto::Base64Encode(s.span()); }
+
+class KeyManagerTest : public ::testing::Test {
+ protected:
+  KeyManagerTest() {
+    SecretBytes mk = crypto::RandomSecret(32);
+    master_ = *seal::MasterKey::Create("mk-1", mk.span());
+    manager_ = std::make_unique<KeyManager>(&store_, master_.get(), &clock_,
+                                            KeyManagerOptions{});
+    ctx_.instance_id = std::string(kInstance);
+    ctx_.principal = {"tester", true};
+  }
+
+  KeyResult MustCreate(bool extractable = false,
+                       std::optional<std::string> payload = std::nullopt) {
+    CreateKeyRequest req;
+    req.name = "test-key";
+    req.extractable = extractable;
+    req.payload = std::move(payload);
+    auto key = manager_->CreateKey(ctx_, req);
+    EXPECT_TRUE(key.ok()) << key.status();
+    return *std::move(key);
+  }
+
+  store::InMemoryStore store_;
+  FakeClock clock_;
+  std::unique_ptr<seal::MasterKey> master_;
+  std::unique_ptr<KeyManager> manager_;
+  RequestContext ctx_;
+};
+
+Reason R(const absl::Status& s) { return ReasonOf(s); }
+
+TEST_F(KeyManagerTest, CreateRootKeyFirstVersionIdIsKeyId) {
+  KeyResult k = MustCreate();
+  EXPECT_EQ(k.key.versions.size(), 1u);
+  EXPECT_EQ(k.key.Primary().id, k.key.id);
+  EXPECT_EQ(k.key.state, KeyState::kActive);
+  EXPECT_FALSE(k.payload.has_value());
+  EXPECT_FALSE(k.key.imported);
+}
+
+TEST_F(KeyManagerTest, MaterialIsStoredSealedNotPlain) {
+  SecretBytes material = crypto::RandomSecret(32);
+  KeyResult k = MustCreate(false, B64(material));
+  auto stored = store_.GetKey(kInstance, k.key.id);
+  ASSERT_TRUE(stored.ok());
+  const auto& sealed = stored->Primary().sealed_material;
+  ASSERT_GT(sealed.size(), 32u);
+  std::string_view hay(reinterpret_cast<const char*>(sealed.data()),
+                       sealed.size());
+  std::string_view needle(reinterpret_cast<const char*>(material.data()), 32);
+  EXPECT_EQ(hay.find(needle), std::string_view::npos);
+}
+
+TEST_F(KeyManagerTest, ImportedRootKeySizes) {
+  for (size_t n : {16, 24, 32}) {
+    EXPECT_TRUE(MustCreate(false, B64(crypto::RandomSecret(n))).key.imported);
+  }
+  CreateKeyRequest req;
+  req.name = "bad";
+  req.extractable = false;
+  req.payload = B64(crypto::RandomSecret(20));
+  EXPECT_EQ(R(manager_->CreateKey(ctx_, req).status()), Reason::kBadBody);
+}
+
+TEST_F(KeyManagerTest, StandardKeyPayloadRoundTripsAndIsBounded) {
+  SecretBytes payload = crypto::RandomSecret(7500);
+  KeyResult k = MustCreate(true, B64(payload));
+  auto got = manager_->GetKey(ctx_, k.key.id);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->payload.has_value());
+  EXPECT_TRUE(*got->payload == payload);
+  auto meta = manager_->GetKeyMetadata(ctx_, k.key.id);
+  EXPECT_FALSE(meta->payload.has_value());
+
+  CreateKeyRequest req;
+  req.name = "big";
+  req.extractable = true;
+  req.payload = B64(crypto::RandomSecret(7501));
+  EXPECT_EQ(R(manager_->CreateKey(ctx_, req).status()), Reason::kBadBody);
+}
+
+TEST_F(KeyManagerTest, BadBase64NamesFieldAndPosition) {
+  CreateKeyRequest req;
+  req.name = "bad";
+  req.payload = "AAA*";
+  absl::Status s = manager_->CreateKey(ctx_, req).status();
+  EXPECT_EQ(R(s), Reason::kInvalidField);
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("illegal base64 data at input byte 3"));
+  EXPECT_EQ(FieldOf(s), "payload");
+}
+
+TEST_F(KeyManagerTest, WrapGeneratesDekAndUnwrapReturnsIt) {
+  KeyResult k = MustCreate();
+  auto wrapped = manager_->Wrap(ctx_, k.key.id, {});
+  ASSERT_TRUE(wrapped.ok()) << wrapped.status();
+  ASSERT_TRUE(wrapped->plaintext.has_value());
+  EXPECT_EQ(wrapped->plaintext->size(), 32u);
+  EXPECT_EQ(wrapped->key_version.id, k.key.id);
+  auto unwrapped = manager_->Unwrap(ctx_, k.key.id, {wrapped->ciphertext, {}});
+  ASSERT_TRUE(unwrapped.ok()) << unwrapped.status();
+  EXPECT_TRUE(unwrapped->plaintext == *wrapped->plaintext);
+  EXPECT_FALSE(unwrapped->rewrapped_ciphertext.has_value());
+}
+
+TEST_F(KeyManagerTest, KeyIdsMatchInAnyCase) {
+  KeyResult k = MustCreate();
+  std::string upper = k.key.id;
+  for (char& c : upper) c = static_cast<char>(toupper(c));
+  EXPECT_TRUE(manager_->Wrap(ctx_, upper, {}).ok());
+}
+
+TEST_F(KeyManagerTest, AadMismatchAndTamperingAreUnprocessable) {
+  KeyResult k = MustCreate();
+  WrapRequest w;
+  w.plaintext = B64(crypto::RandomSecret(24));
+  w.aad = {"a", "b"};
+  auto wrapped = manager_->Wrap(ctx_, k.key.id, w);
+  ASSERT_TRUE(wrapped.ok());
+  EXPECT_EQ(R(manager_->Unwrap(ctx_, k.key.id, {wrapped->ciphertext, {"a"}})
+                  .status()),
+            Reason::kUnprocessableCiphertext);
+  auto raw = *crypto::Base64Decode(wrapped->ciphertext);
+  raw.data()[raw.size() - 1] ^= 1;
+  EXPECT_EQ(R(manager_->Unwrap(ctx_, k.key.id, {B64(raw), {"a", "b"}}).status()),
+            Reason::kUnprocessableCiphertext);
+  EXPECT_EQ(R(manager_->Unwrap(ctx_, k.key.id, {"!!!!", {}}).status()),
+            Reason::kInvalidField);
+}
+
+TEST_F(KeyManagerTest, WdekOfOneKeyDoesNotOpenWithAnother) {
+  KeyResult a = MustCreate();
+  KeyResult b = MustCreate();
+  auto wrapped = manager_->Wrap(ctx_, a.key.id, {});
+  EXPECT_EQ(R(manager_->Unwrap(ctx_, b.key.id, {wrapped->ciphertext, {}})
+                  .status()),
+            Reason::kUnprocessableCiphertext);
+}
+
+TEST_F(KeyManagerTest, RotationRewrapsOldWdeksOnUnwrap) {
+  KeyResult k = MustCreate();
+  auto old = manager_->Wrap(ctx_, k.key.id, {});
+  ASSERT_TRUE(manager_->Rotate(ctx_, k.key.id, {}).ok());
+  auto unwrapped = manager_->Unwrap(ctx_, k.key.id, {old->ciphertext, {}});
+  ASSERT_TRUE(unwrapped.ok()) << unwrapped.status();
+  EXPECT_EQ(unwrapped->key_version.id, k.key.id);
+  ASSERT_TRUE(unwrapped->rewrapped_ciphertext.has_value());
+  EXPECT_NE(unwrapped->rewrapped_key_version->id, k.key.id);
+  auto again =
+      manager_->Unwrap(ctx_, k.key.id, {*unwrapped->rewrapped_ciphertext, {}});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->plaintext == *old->plaintext);
+  EXPECT_FALSE(again->rewrapped_ciphertext.has_value());
+
+  auto rewrapped = manager_->Rewrap(ctx_, k.key.id, {old->ciphertext, {}});
+  ASSERT_TRUE(rewrapped.ok());
+  EXPECT_EQ(rewrapped->key_version.id, k.key.id);
+  EXPECT_EQ(rewrapped->rewrapped_key_version.id,
+            unwrapped->rewrapped_key_version->id);
+}
+
+TEST_F(KeyManagerTest, RotationIsLimitedToOncePerHour) {
+  KeyResult k = MustCreate();
+  ASSERT_TRUE(manager_->Rotate(ctx_, k.key.id, {}).ok());
+  EXPECT_EQ(R(manager_->Rotate(ctx_, k.key.id, {}).status()),
+            Reason::kKeyRotationNotPermitted);
+  clock_.Advance(absl::Hours(1));
+  ASSERT_TRUE(manager_->Rotate(ctx_, k.key.id, {}).ok());
+  auto versions = manager_->ListVersions(ctx_, k.key.id, {.total_count = true});
+  ASSERT_TRUE(versions.ok());
+  EXPECT_EQ(versions->versions.size(), 3u);
+  EXPECT_EQ(versions->versions.back().id, k.key.id);  // newest first
+  EXPECT_EQ(versions->total, 3);
+}
+
+TEST_F(KeyManagerTest, ImportedKeyRotationNeedsPayload) {
+  KeyResult k = MustCreate(false, B64(crypto::RandomSecret(32)));
+  absl::Status s = manager_->Rotate(ctx_, k.key.id, {}).status();
+  EXPECT_EQ(R(s), Reason::kKeyPayloadRequired);
+  EXPECT_EQ(FieldOf(s), "payload");
+  RotateRequest req;
+  req.payload = B64(crypto::RandomSecret(16));
+  auto rotated = manager_->Rotate(ctx_, k.key.id, req);
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  EXPECT_EQ(rotated->key.material_bits, 128);
+}
+
+TEST_F(KeyManagerTest, StandardKeysCannotWrapOrRotate) {
+  KeyResult k = MustCreate(true);
+  EXPECT_EQ(R(manager_->Wrap(ctx_, k.key.id, {}).status()),
+            Reason::kKeyRootRequired);
+  EXPECT_EQ(R(manager_->Rotate(ctx_, k.key.id, {}).status()),
+            Reason::kKeyRootRequired);
+}
+
+TEST_F(KeyManagerTest, DisableStopsWrapAndEnableHasCooldown) {
+  KeyResult k = MustCreate();
+  ASSERT_TRUE(manager_->Wrap(ctx_, k.key.id, {}).ok());  // cache it
+  ASSERT_TRUE(manager_->Disable(ctx_, k.key.id).ok());
+  EXPECT_EQ(R(manager_->Wrap(ctx_, k.key.id, {}).status()),
+            Reason::kKeyActionInvalidState);
+  EXPECT_EQ(R(manager_->Disable(ctx_, k.key.id).status()),
+            Reason::kKeyActionInvalidState);
+  EXPECT_EQ(R(manager_->Enable(ctx_, k.key.id).status()),
+            Reason::kRequestTooEarly);
+  clock_.Advance(absl::Seconds(30));
+  ASSERT_TRUE(manager_->Enable(ctx_, k.key.id).ok());
+  EXPECT_TRUE(manager_->Wrap(ctx_, k.key.id, {}).ok());
+}
+
+TEST_F(KeyManagerTest, DeleteRestoreTimeline) {
+  KeyResult k = MustCreate();
+  auto wrapped = manager_->Wrap(ctx_, k.key.id, {});
+  auto deleted = manager_->DeleteKey(ctx_, k.key.id, {});
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted->key.state, KeyState::kDestroyed);
+  ASSERT_TRUE(deleted->deletion.has_value());
+  EXPECT_FALSE(deleted->deletion->restore_allowed);
+  EXPECT_EQ(R(manager_->DeleteKey(ctx_, k.key.id, {}).status()),
+            Reason::kKeyDeleted);
+  EXPECT_EQ(R(manager_->Unwrap(ctx_, k.key.id, {wrapped->ciphertext, {}})
+                  .status()),
+            Reason::kKeyActionInvalidState);
+  EXPECT_EQ(R(manager_->RestoreKey(ctx_, k.key.id).status()),
+            Reason::kRequestTooEarly);
+  clock_.Advance(absl::Seconds(31));
+  auto restored = manager_->RestoreKey(ctx_, k.key.id);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->key.state, KeyState::kActive);
+  EXPECT_TRUE(manager_->Unwrap(ctx_, k.key.id, {wrapped->ciphertext, {}}).ok());
+
+  ASSERT_TRUE(manager_->DeleteKey(ctx_, k.key.id, {}).ok());
+  clock_.Advance(absl::Hours(24 * 30) + absl::Seconds(1));
+  EXPECT_EQ(R(manager_->RestoreKey(ctx_, k.key.id).status()),
+            Reason::kKeyRestoreExpired);
+}
+
+TEST_F(KeyManagerTest, ExpiredKeyUnwrapsButDoesNotWrap) {
+  CreateKeyRequest req;
+  req.name = "expiring";
+  req.extractable = false;
+  req.expiration_time = clock_.Now() + absl::Hours(2);
+  auto k = manager_->CreateKey(ctx_, req);
+  ASSERT_TRUE(k.ok());
+  auto wrapped = manager_->Wrap(ctx_, k->key.id, {});
+  clock_.Advance(absl::Hours(2));
+  EXPECT_EQ(manager_->GetKeyMetadata(ctx_, k->key.id)->key.state,
+            KeyState::kDeactivated);
+  EXPECT_EQ(R(manager_->Wrap(ctx_, k->key.id, {}).status()),
+            Reason::kKeyActionInvalidState);
+  EXPECT_TRUE(
+      manager_->Unwrap(ctx_, k->key.id, {wrapped->ciphertext, {}}).ok());
+  auto moved = manager_->SweepExpiredKeys();
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(*moved, 1);
+  ListKeysRequest list;
+  list.states = {KeyState::kDeactivated};
+  EXPECT_EQ(manager_->ListKeys(ctx_, list)->keys.size(), 1u);
+}
+
+TEST_F(KeyManagerTest, TenantsAreIsolated) {
+  KeyResult k = MustCreate();
+  RequestContext other = ctx_;
+  other.instance_id = std::string(kOther);
+  EXPECT_EQ(R(manager_->GetKeyMetadata(other, k.key.id).status()),
+            Reason::kNotFound);
+  EXPECT_EQ(R(manager_->Wrap(other, k.key.id, {}).status()), Reason::kNotFound);
+  EXPECT_EQ(manager_->ListKeys(other, {})->keys.size(), 0u);
+}
+
+TEST_F(KeyManagerTest, ListDefaultsHideDestroyedAndValidatePaging) {
+  KeyResult a = MustCreate();
+  MustCreate();
+  ASSERT_TRUE(manager_->DeleteKey(ctx_, a.key.id, {}).ok());
+  EXPECT_EQ(manager_->ListKeys(ctx_, {})->keys.size(), 1u);
+  EXPECT_EQ(*manager_->CountKeys(ctx_, {}), 1);
+  ListKeysRequest destroyed;
+  destroyed.states = {KeyState::kDestroyed};
+  EXPECT_EQ(manager_->ListKeys(ctx_, destroyed)->keys.size(), 1u);
+  ListKeysRequest bad;
+  bad.limit = 5001;
+  EXPECT_EQ(R(manager_->ListKeys(ctx_, bad).status()), Reason::kBadBody);
+}
+
+TEST_F(KeyManagerTest, NonAdminIsForbidden) {
+  RequestContext nobody = ctx_;
+  nobody.principal = {"someone", false};
+  EXPECT_EQ(R(manager_->ListKeys(nobody, {}).status()), Reason::kForbidden);
+}
+
+}  // namespace
+}  // namespace keywarden::service
