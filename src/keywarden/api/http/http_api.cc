@@ -1,0 +1,686 @@
+#include "keywarden/api/http/http_api.h"
+#include "keywarden/common/strings.h"
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "keywarden/api/http/json_codec.h"
+#include "keywarden/common/errors.h"
+#include "keywarden/common/ids.h"
+#include "keywarden/common/status_macros.h"
+
+namespace keywarden::api::http {
+namespace beast_http = boost::beast::http;
+namespace {
+
+// Routes: what the router matches. Actions share a route and are told apart
+// by their name, so the table holds one row per path shape.
+enum Route : int {
+  kRouteHealthz,
+  kRouteReadyz,
+  kRouteMetrics,
+  kRouteClockAdvance,
+  kRouteKeys,          // GET list, HEAD count, POST create
+  kRouteKey,           // GET, DELETE, POST ?action= (deprecated)
+  kRouteKeyMetadata,
+  kRouteKeyRestore,
+  kRouteKeyVersions,
+  kRouteKeyAction,     // POST /keys/{id}/actions/{action}
+};
+
+struct RouteRow {
+  Method method;
+  std::string_view pattern;
+  Route route;
+};
+
+constexpr RouteRow kRoutes[] = {
+    {Method::kGet, "/healthz", kRouteHealthz},
+    {Method::kGet, "/readyz", kRouteReadyz},
+    {Method::kGet, "/metrics", kRouteMetrics},
+    {Method::kPost, "/_test/clock/advance", kRouteClockAdvance},
+    {Method::kGet, "/api/v2/keys", kRouteKeys},
+    {Method::kHead, "/api/v2/keys", kRouteKeys},
+    {Method::kPost, "/api/v2/keys", kRouteKeys},
+    {Method::kGet, "/api/v2/keys/{id}", kRouteKey},
+    {Method::kDelete, "/api/v2/keys/{id}", kRouteKey},
+    {Method::kPost, "/api/v2/keys/{id}", kRouteKey},
+    {Method::kGet, "/api/v2/keys/{id}/metadata", kRouteKeyMetadata},
+    {Method::kPost, "/api/v2/keys/{id}/restore", kRouteKeyRestore},
+    {Method::kGet, "/api/v2/keys/{id}/versions", kRouteKeyVersions},
+    {Method::kPost, "/api/v2/keys/{id}/actions/{action}", kRouteKeyAction},
+};
+
+// Operations: what metrics and error messages name. One per API operation.
+enum Op : int {
+  kOpHealthz,
+  kOpReadyz,
+  kOpMetrics,
+  kOpClockAdvance,
+  kOpListKeys,
+  kOpCountKeys,
+  kOpCreateKey,
+  kOpGetKey,
+  kOpGetKeyMetadata,
+  kOpDeleteKey,
+  kOpRestoreKey,
+  kOpListVersions,
+  kOpWrap,
+  kOpUnwrap,
+  kOpRewrap,
+  kOpRotate,
+  kOpEnable,
+  kOpDisable,
+  kOpUnknown,
+  kOpCount,
+};
+
+struct OpRow {
+  std::string_view metric_name;
+  std::string_view failure;  // errorMsg text after the HTTP reason phrase
+};
+
+constexpr OpRow kOps[kOpCount] = {
+    {"healthz", "Health check failed"},
+    {"readyz", "Readiness check failed"},
+    {"metrics", "Metrics could not be rendered"},
+    {"test_clock_advance", "Clock could not be advanced"},
+    {"list_keys", "Keys could not be listed"},
+    {"count_keys", "Keys could not be counted"},
+    {"create_key", "Key could not be created"},
+    {"get_key", "Key could not be retrieved"},
+    {"get_key_metadata", "Key metadata could not be retrieved"},
+    {"delete_key", "Key could not be deleted"},
+    {"restore_key", "Key could not be restored"},
+    {"list_key_versions", "Key versions could not be listed"},
+    {"wrap_key", "Wrap with key could not be performed"},
+    {"unwrap_key", "Unwrap with key could not be performed"},
+    {"rewrap_key", "Rewrap with key could not be performed"},
+    {"rotate_key", "Action could not be performed on key"},
+    {"enable_key", "Action could not be performed on key"},
+    {"disable_key", "Action could not be performed on key"},
+    {"unknown", "The request could not be completed"},
+};
+
+constexpr std::string_view kJson = "application/json";
+
+std::optional<Op> ActionOp(std::string_view action) {
+  if (action == "wrap") return kOpWrap;
+  if (action == "unwrap") return kOpUnwrap;
+  if (action == "rewrap") return kOpRewrap;
+  if (action == "rotate") return kOpRotate;
+  if (action == "enable") return kOpEnable;
+  if (action == "disable") return kOpDisable;
+  if (action == "restore") return kOpRestoreKey;
+  return std::nullopt;
+}
+
+bool IsLaterAction(std::string_view action) {
+  return action == "setKeyForDeletion" || action == "unsetKeyForDeletion" ||
+         action == "sync" || action == "setKeyDeletion" ||
+         action == "unsetKeyDeletion";
+}
+
+std::optional<Method> MethodOf(beast_http::verb verb) {
+  switch (verb) {
+    case beast_http::verb::get:
+      return Method::kGet;
+    case beast_http::verb::head:
+      return Method::kHead;
+    case beast_http::verb::post:
+      return Method::kPost;
+    case beast_http::verb::put:
+      return Method::kPut;
+    case beast_http::verb::patch:
+      return Method::kPatch;
+    case beast_http::verb::delete_:
+      return Method::kDelete;
+    case beast_http::verb::options:
+      return Method::kOptions;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::string_view Header(const BeastRequest& req, std::string_view name) {
+  auto it = req.find(boost::beast::string_view(name.data(), name.size()));
+  if (it == req.end()) return {};
+  return std::string_view(it->value().data(), it->value().size());
+}
+
+service::Prefer ParsePrefer(std::string_view value) {
+  std::string v = absl::AsciiStrToLower(AbslView(value));
+  if (v.find("return=minimal") != std::string::npos) {
+    return service::Prefer::kMinimal;
+  }
+  if (v.find("return=representation") != std::string::npos) {
+    return service::Prefer::kRepresentation;
+  }
+  return service::Prefer::kUnspecified;
+}
+
+absl::Status BadParam(std::string_view name, std::string_view must_be) {
+  return Error(Reason::kBadBody,
+               StrCat("The param `", name, "` must be: ", must_be), name);
+}
+
+absl::StatusOr<std::optional<int64_t>> IntParam(const QueryParams& q,
+                                                std::string_view name) {
+  std::optional<std::string_view> v = q.Get(name);
+  if (!v) return std::nullopt;
+  int64_t n;
+  if (!absl::SimpleAtoi(AbslView(*v), &n)) return BadParam(name, "an integer");
+  return n;
+}
+
+absl::StatusOr<std::optional<bool>> BoolParam(const QueryParams& q,
+                                              std::string_view name) {
+  std::optional<std::string_view> v = q.Get(name);
+  if (!v) return std::nullopt;
+  if (absl::EqualsIgnoreCase(AbslView(*v), "true")) return true;
+  if (absl::EqualsIgnoreCase(AbslView(*v), "false")) return false;
+  return BadParam(name, "true or false");
+}
+
+absl::StatusOr<store::SortField> SortFieldOf(std::string_view name) {
+  static constexpr std::pair<std::string_view, store::SortField> kFields[] = {
+      {"id", store::SortField::kId},
+      {"state", store::SortField::kState},
+      {"extractable", store::SortField::kExtractable},
+      {"imported", store::SortField::kImported},
+      {"creationDate", store::SortField::kCreationDate},
+      {"lastUpdateDate", store::SortField::kLastUpdateDate},
+      {"lastRotateDate", store::SortField::kLastRotateDate},
+      {"deletionDate", store::SortField::kDeletionDate},
+      {"expirationDate", store::SortField::kExpirationDate},
+  };
+  for (const auto& [n, f] : kFields) {
+    if (n == name) return f;
+  }
+  return BadParam("sort",
+                  "a comma-separated list of id, state, extractable, "
+                  "imported, creationDate, lastUpdateDate, lastRotateDate, "
+                  "deletionDate, expirationDate, each optionally prefixed "
+                  "with -");
+}
+
+absl::StatusOr<service::ListKeysRequest> ListRequestOf(const QueryParams& q) {
+  service::ListKeysRequest req;
+  KW_ASSIGN_OR_RETURN(std::optional<int64_t> limit, IntParam(q, "limit"));
+  KW_ASSIGN_OR_RETURN(std::optional<int64_t> offset, IntParam(q, "offset"));
+  if (limit) req.limit = *limit;
+  if (offset) req.offset = *offset;
+  KW_ASSIGN_OR_RETURN(req.extractable, BoolParam(q, "extractable"));
+  if (std::optional<std::string_view> states = q.Get("state")) {
+    for (absl::string_view s : absl::StrSplit(AbslView(*states), ',')) {
+      int n;
+      std::optional<keys::KeyState> state;
+      if (absl::SimpleAtoi(s, &n)) state = keys::KeyStateFromInt(n);
+      if (!state) {
+        return BadParam("state",
+                        "a comma-separated list of key states from 0, 1, 2, "
+                        "3 and 5");
+      }
+      req.states.push_back(*state);
+    }
+  }
+  if (std::optional<std::string_view> sort = q.Get("sort")) {
+    for (absl::string_view piece : absl::StrSplit(AbslView(*sort), ',')) {
+      std::string_view s = StdView(piece);
+      store::SortKey key;
+      if (!s.empty() && s[0] == '-') {
+        key.descending = true;
+        s.remove_prefix(1);
+      }
+      KW_ASSIGN_OR_RETURN(key.field, SortFieldOf(s));
+      req.sort.push_back(key);
+    }
+  }
+  for (std::string_view unsupported : {"search", "filter"}) {
+    if (q.Has(unsupported)) {
+      return BadParam(unsupported,
+                      "absent; searching and filtering keys is not supported "
+                      "by this server yet");
+    }
+  }
+  return req;
+}
+
+}  // namespace
+
+// Per-request state shared by the dispatch steps.
+struct KeyProtectApi::Call {
+  const BeastRequest& req;
+  BeastResponse& res;
+  RouteMatch match;
+  Method method = Method::kGet;
+  Op op = kOpUnknown;
+  service::RequestContext ctx;
+
+  std::string_view Body() const { return req.body(); }
+  std::string_view KeyId() const {
+    return match.params.Get("id").value_or(std::string_view());
+  }
+
+  void Reply(beast_http::status status, std::string body = {},
+             std::string_view content_type = kJson) {
+    res.result(status);
+    if (!body.empty() || status == beast_http::status::ok ||
+        status == beast_http::status::created) {
+      res.set(beast_http::field::content_type,
+              boost::beast::string_view(content_type.data(),
+                                        content_type.size()));
+    }
+    res.body() = std::move(body);
+  }
+
+  void Fail(const absl::Status& status) {
+    Reason reason = ReasonOf(status);
+    const ReasonInfo& info = InfoOf(reason);
+    std::string message(status.message());
+    if (reason == Reason::kInternal || reason == Reason::kNone) {
+      // The cause stays in the server log; the client gets the correlation
+      // id to quote.
+      spdlog::error("{{\"msg\":\"internal error\",\"correlation_id\":\"{}\","
+                    "\"op\":\"{}\",\"status\":\"{}\"}}",
+                    ctx.correlation_id, kOps[op].metric_name,
+                    status.ToString());
+      message = StrCat("Internal error; quote correlation id ",
+                             ctx.correlation_id);
+    }
+    auto http_status = static_cast<beast_http::status>(info.http_status);
+    std::string_view phrase = beast_http::obsolete_reason(http_status);
+    std::string error_msg =
+        StrCat(phrase, ": ", kOps[op].failure,
+                     ". Please see `reasons` for more details.");
+    std::optional<std::string> field = FieldOf(status);
+    res.result(http_status);
+    res.set(beast_http::field::content_type, "application/json");
+    res.body() = EncodeError(error_msg, info.code, message, info.http_status,
+                             field ? &*field : nullptr);
+    if (reason == Reason::kTooManyRequests) {
+      res.set(beast_http::field::retry_after, "1");
+    }
+  }
+};
+
+KeyProtectApi::KeyProtectApi(service::KeyService* keys,
+                             const iam::Authenticator* auth,
+                             ApiOptions options)
+    : keys_(keys), auth_(auth), options_(std::move(options)) {
+  for (const RouteRow& row : kRoutes) {
+    if (row.route == kRouteClockAdvance && options_.test_clock == nullptr) {
+      continue;
+    }
+    absl::Status added = router_.Add(row.method, row.pattern, row.route);
+    if (!added.ok()) {
+      // The table is a constant of this file: a clash is a programming
+      // error that every test run would hit.
+      spdlog::critical("route table: {}", added.ToString());
+      std::abort();
+    }
+  }
+  std::vector<std::string> names;
+  for (const OpRow& row : kOps) names.emplace_back(row.metric_name);
+  metrics_ = std::make_unique<HttpMetrics>(std::move(names));
+}
+
+KeyProtectApi::~KeyProtectApi() = default;
+
+void KeyProtectApi::Handle(const BeastRequest& request,
+                           BeastResponse& response) {
+  auto start = std::chrono::steady_clock::now();
+  Call call{request, response};
+  response.version(request.version());
+  response.keep_alive(request.keep_alive());
+
+  std::string_view correlation = Header(request, "Correlation-Id");
+  call.ctx.correlation_id = correlation.empty() || correlation.size() > 128
+                                ? NewUuid()
+                                : std::string(correlation);
+
+  std::optional<Method> method = MethodOf(request.method());
+  std::string_view target(request.target().data(), request.target().size());
+  if (!method) {
+    call.Fail(Error(Reason::kMethodNotAllowed, "Method Not Allowed"));
+  } else {
+    call.method = *method;
+    router_.Match(*method, target, call.match);
+    switch (call.match.result) {
+      case RouteMatch::Result::kMatched:
+        Dispatch(call);
+        break;
+      case RouteMatch::Result::kMethodNotAllowed:
+        call.Fail(Error(Reason::kMethodNotAllowed,
+                        StrCat("Method Not Allowed: this path accepts ",
+                                     call.match.AllowHeader())));
+        response.set(beast_http::field::allow, call.match.AllowHeader());
+        break;
+      case RouteMatch::Result::kBadRequest:
+        call.Fail(Error(Reason::kBadBody,
+                        "Bad Request: the request target is malformed"));
+        break;
+      case RouteMatch::Result::kNotFound:
+        call.Fail(Error(Reason::kNotFound,
+                        "Not Found: The requested resource could not be "
+                        "found"));
+        break;
+    }
+  }
+  response.set("correlation-id", call.ctx.correlation_id);
+  if (call.method == Method::kHead) {
+    // HEAD carries the headers of the GET without its body.
+    response.body().clear();
+  }
+
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  int status = static_cast<int>(response.result_int());
+  metrics_->RecordRequest(call.op, status, seconds);
+  if (options_.access_log) {
+    // Method, route, status, timing and correlation id only: never headers
+    // or bodies, which carry tokens and key material.
+    spdlog::info(
+        "{{\"msg\":\"access\",\"correlation_id\":\"{}\",\"method\":\"{}\","
+        "\"op\":\"{}\",\"instance\":\"{}\",\"status\":{},\"duration_us\":{}}}",
+        call.ctx.correlation_id, MethodName(call.method),
+        kOps[call.op].metric_name, call.ctx.instance_id, status,
+        static_cast<int64_t>(seconds * 1e6));
+  }
+}
+
+void KeyProtectApi::TransportError(int http_status, BeastResponse& response) {
+  Reason reason = http_status == 413 ? Reason::kPayloadTooLarge
+                                     : Reason::kBadRequest;
+  std::string_view message =
+      http_status == 413   ? "Payload Too Large: the request body is too large"
+      : http_status == 431 ? "Request Header Fields Too Large"
+                           : "Bad Request: the request could not be parsed";
+  const ReasonInfo& info = InfoOf(reason);
+  auto status = static_cast<beast_http::status>(http_status);
+  std::string error_msg(beast_http::obsolete_reason(status));
+  error_msg += ": The request could not be completed.";
+  response.result(status);
+  response.set(beast_http::field::content_type, "application/json");
+  response.body() =
+      EncodeError(error_msg, info.code, message, http_status, nullptr);
+}
+
+void KeyProtectApi::Dispatch(Call& call) {
+  auto route = static_cast<Route>(call.match.route_id);
+  const QueryParams& query = call.match.query;
+
+  // Unauthenticated operational endpoints.
+  switch (route) {
+    case kRouteHealthz:
+      call.op = kOpHealthz;
+      call.Reply(beast_http::status::ok, "{\"status\":\"ok\"}");
+      return;
+    case kRouteReadyz:
+      call.op = kOpReadyz;
+      if (options_.ready && !options_.ready()) {
+        call.Fail(Error(Reason::kUnavailable,
+                        "Service Unavailable: the store is not reachable"));
+      } else {
+        call.Reply(beast_http::status::ok, "{\"status\":\"ready\"}");
+      }
+      return;
+    case kRouteMetrics:
+      call.op = kOpMetrics;
+      call.Reply(beast_http::status::ok, metrics_->RenderPrometheusText(),
+                 HttpMetrics::kContentType);
+      return;
+    default:
+      break;
+  }
+
+  // Choose the operation first so that failures name it.
+  std::optional<std::string_view> action_name;
+  switch (route) {
+    case kRouteClockAdvance:
+      call.op = kOpClockAdvance;
+      break;
+    case kRouteKeys:
+      call.op = call.method == Method::kGet    ? kOpListKeys
+                : call.method == Method::kHead ? kOpCountKeys
+                                               : kOpCreateKey;
+      break;
+    case kRouteKey:
+      if (call.method == Method::kPost) {
+        action_name = query.Get("action");
+      } else {
+        call.op = call.method == Method::kGet ? kOpGetKey : kOpDeleteKey;
+      }
+      break;
+    case kRouteKeyMetadata:
+      call.op = kOpGetKeyMetadata;
+      break;
+    case kRouteKeyRestore:
+      call.op = kOpRestoreKey;
+      break;
+    case kRouteKeyVersions:
+      call.op = kOpListVersions;
+      break;
+    case kRouteKeyAction:
+      action_name = call.match.params.Get("action");
+      break;
+    default:
+      break;
+  }
+  if (route == kRouteKey && call.method == Method::kPost && !action_name) {
+    call.Fail(BadParam("action", "one of wrap, unwrap, rewrap, rotate, "
+                                 "enable, disable, restore"));
+    return;
+  }
+  if (action_name) {
+    std::optional<Op> op = ActionOp(*action_name);
+    if (!op || (*op == kOpRestoreKey && route == kRouteKeyAction)) {
+      if (IsLaterAction(*action_name)) {
+        call.Fail(Error(Reason::kNotImplemented,
+                        StrCat("Not Implemented: the action `",
+                                     *action_name,
+                                     "` is not supported by this server "
+                                     "yet")));
+      } else {
+        call.Fail(Error(Reason::kNotFound,
+                        StrCat("Not Found: there is no key action `",
+                                     *action_name, "`")));
+      }
+      return;
+    }
+    call.op = *op;
+  }
+
+  // Authentication, then the tenant.
+  absl::StatusOr<iam::Principal> principal =
+      auth_->Authenticate(Header(call.req, "Authorization"));
+  if (!principal.ok()) {
+    call.Fail(principal.status());
+    return;
+  }
+  call.ctx.principal = *std::move(principal);
+
+  if (route == kRouteClockAdvance) {
+    absl::StatusOr<int64_t> seconds = DecodeClockAdvance(call.Body());
+    if (!seconds.ok()) return call.Fail(seconds.status());
+    options_.test_clock->Advance(absl::Seconds(*seconds));
+    if (options_.after_clock_advance) options_.after_clock_advance();
+    call.Reply(beast_http::status::no_content);
+    return;
+  }
+
+  std::string_view instance = Header(call.req, "Bluemix-Instance");
+  if (!IsUuid(instance)) {
+    call.Fail(Error(Reason::kBadRequest,
+                    "Bad Request: the Bluemix-Instance header must name a "
+                    "key service instance by its UUID"));
+    return;
+  }
+  call.ctx.instance_id = absl::AsciiStrToLower(AbslView(instance));
+  std::string_view ring = Header(call.req, "X-Kms-Key-Ring");
+  if (!ring.empty()) call.ctx.key_ring_id = std::string(ring);
+  service::Prefer prefer = ParsePrefer(Header(call.req, "Prefer"));
+  KeyRenderOptions render;
+  render.crn_prefix = options_.crn_prefix;
+  if (prefer == service::Prefer::kMinimal) render.view = KeyView::kMinimal;
+
+  auto reply_keys = [&](beast_http::status status,
+                        const service::KeyResult& key) {
+    call.Reply(status, EncodeKeys({&key}, render));
+  };
+  const service::RequestContext& ctx = call.ctx;
+  std::string_view id = call.KeyId();
+
+  switch (call.op) {
+    case kOpListKeys:
+    case kOpCountKeys: {
+      absl::StatusOr<service::ListKeysRequest> req = ListRequestOf(query);
+      if (!req.ok()) return call.Fail(req.status());
+      if (call.op == kOpCountKeys) {
+        absl::StatusOr<int64_t> total = keys_->CountKeys(ctx, *req);
+        if (!total.ok()) return call.Fail(total.status());
+        call.res.set("Key-Total", std::to_string(*total));
+        call.Reply(beast_http::status::ok);
+        return;
+      }
+      absl::StatusOr<service::ListKeysResult> list = keys_->ListKeys(ctx, *req);
+      if (!list.ok()) return call.Fail(list.status());
+      std::vector<const service::KeyResult*> items;
+      items.reserve(list->keys.size());
+      for (const service::KeyResult& k : list->keys) items.push_back(&k);
+      call.Reply(beast_http::status::ok, EncodeKeys(items, render));
+      return;
+    }
+    case kOpCreateKey: {
+      absl::StatusOr<service::CreateKeyRequest> req =
+          DecodeCreateKey(call.Body());
+      if (!req.ok()) return call.Fail(req.status());
+      absl::StatusOr<service::KeyResult> key = keys_->CreateKey(ctx, *req);
+      if (!key.ok()) return call.Fail(key.status());
+      // The generated material of a standard key is returned only when the
+      // client asked for the representation.
+      render.include_payload = prefer == service::Prefer::kRepresentation;
+      reply_keys(beast_http::status::created, *key);
+      return;
+    }
+    case kOpGetKey:
+    case kOpGetKeyMetadata: {
+      absl::StatusOr<service::KeyResult> key =
+          call.op == kOpGetKey ? keys_->GetKey(ctx, id)
+                               : keys_->GetKeyMetadata(ctx, id);
+      if (!key.ok()) return call.Fail(key.status());
+      render.view = KeyView::kFull;
+      render.include_payload = call.op == kOpGetKey;
+      reply_keys(beast_http::status::ok, *key);
+      return;
+    }
+    case kOpDeleteKey: {
+      service::DeleteKeyRequest req;
+      absl::StatusOr<std::optional<bool>> force = BoolParam(query, "force");
+      if (!force.ok()) return call.Fail(force.status());
+      req.force = force->value_or(false);
+      absl::StatusOr<service::KeyResult> key = keys_->DeleteKey(ctx, id, req);
+      if (!key.ok()) return call.Fail(key.status());
+      if (prefer == service::Prefer::kRepresentation) {
+        reply_keys(beast_http::status::ok, *key);
+      } else {
+        call.Reply(beast_http::status::no_content);
+      }
+      return;
+    }
+    case kOpRestoreKey: {
+      // The body is optional; the legacy form carried the material again,
+      // which is no longer needed (keyprotect-api.md §3.8).
+      if (absl::Status s = DecodeIgnoredBody(call.Body()); !s.ok()) {
+        return call.Fail(s);
+      }
+      absl::StatusOr<service::KeyResult> key = keys_->RestoreKey(ctx, id);
+      if (!key.ok()) return call.Fail(key.status());
+      render.view = KeyView::kFull;
+      reply_keys(beast_http::status::created, *key);
+      return;
+    }
+    case kOpListVersions: {
+      service::ListVersionsRequest req;
+      absl::StatusOr<std::optional<int64_t>> limit = IntParam(query, "limit");
+      if (!limit.ok()) return call.Fail(limit.status());
+      absl::StatusOr<std::optional<int64_t>> offset = IntParam(query, "offset");
+      if (!offset.ok()) return call.Fail(offset.status());
+      absl::StatusOr<std::optional<bool>> total = BoolParam(query, "totalCount");
+      if (!total.ok()) return call.Fail(total.status());
+      absl::StatusOr<std::optional<bool>> all =
+          BoolParam(query, "allKeyStates");
+      if (!all.ok()) return call.Fail(all.status());
+      if (*limit) req.limit = **limit;
+      if (*offset) req.offset = **offset;
+      req.total_count = total->value_or(false);
+      req.all_key_states = all->value_or(false);
+      absl::StatusOr<service::ListVersionsResult> versions =
+          keys_->ListVersions(ctx, id, req);
+      if (!versions.ok()) return call.Fail(versions.status());
+      call.Reply(beast_http::status::ok, EncodeVersions(*versions));
+      return;
+    }
+    case kOpWrap: {
+      absl::StatusOr<service::WrapRequest> req = DecodeWrap(call.Body());
+      if (!req.ok()) return call.Fail(req.status());
+      absl::StatusOr<service::WrapResult> r = keys_->Wrap(ctx, id, *req);
+      if (!r.ok()) return call.Fail(r.status());
+      call.Reply(beast_http::status::ok, EncodeWrap(*r));
+      return;
+    }
+    case kOpUnwrap:
+    case kOpRewrap: {
+      absl::StatusOr<service::UnwrapRequest> req = DecodeUnwrap(call.Body());
+      if (!req.ok()) return call.Fail(req.status());
+      if (call.op == kOpUnwrap) {
+        absl::StatusOr<service::UnwrapResult> r = keys_->Unwrap(ctx, id, *req);
+        if (!r.ok()) return call.Fail(r.status());
+        call.Reply(beast_http::status::ok, EncodeUnwrap(*r));
+      } else {
+        absl::StatusOr<service::RewrapResult> r = keys_->Rewrap(ctx, id, *req);
+        if (!r.ok()) return call.Fail(r.status());
+        call.Reply(beast_http::status::ok, EncodeRewrap(*r));
+      }
+      return;
+    }
+    case kOpRotate: {
+      absl::StatusOr<service::RotateRequest> req = DecodeRotate(call.Body());
+      if (!req.ok()) return call.Fail(req.status());
+      absl::StatusOr<service::KeyResult> key = keys_->Rotate(ctx, id, *req);
+      if (!key.ok()) return call.Fail(key.status());
+      if (prefer == service::Prefer::kRepresentation) {
+        reply_keys(beast_http::status::ok, *key);
+      } else {
+        call.Reply(beast_http::status::no_content);
+      }
+      return;
+    }
+    case kOpEnable:
+    case kOpDisable: {
+      if (absl::Status s = DecodeIgnoredBody(call.Body()); !s.ok()) {
+        return call.Fail(s);
+      }
+      absl::StatusOr<service::KeyResult> key =
+          call.op == kOpEnable ? keys_->Enable(ctx, id)
+                               : keys_->Disable(ctx, id);
+      if (!key.ok()) return call.Fail(key.status());
+      call.Reply(beast_http::status::no_content);
+      return;
+    }
+    default:
+      call.Fail(absl::InternalError("operation without a handler"));
+      return;
+  }
+}
+
+}  // namespace keywarden::api::http

@@ -1,0 +1,68 @@
+#ifndef KEYWARDEN_API_HTTP_HTTP_API_H_
+#define KEYWARDEN_API_HTTP_HTTP_API_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "keywarden/api/http/metrics.h"
+#include "keywarden/api/http/router.h"
+#include "keywarden/common/clock.h"
+#include "keywarden/iam/authenticator.h"
+#include "keywarden/service/key_service.h"
+
+namespace keywarden::api::http {
+
+using BeastRequest =
+    boost::beast::http::request<boost::beast::http::string_body>;
+using BeastResponse =
+    boost::beast::http::response<boost::beast::http::string_body>;
+
+struct ApiOptions {
+  std::string crn_prefix = "crn:v1:keywarden:private:kms:local:a/local:";
+  bool access_log = true;
+  // When set, POST /_test/clock/advance moves this clock (test-clock mode).
+  OffsetClock* test_clock = nullptr;
+  // Run after the test clock moves, so expiry is persisted at once.
+  std::function<void()> after_clock_advance;
+  // /readyz answers 200 only while this returns true.
+  std::function<bool()> ready;
+};
+
+// KeyProtectApi is the Key Protect v2 REST API over KeyService: one route
+// table, one codec, one error mapping. Handle() is a plain function from a
+// request to a response (no socket code), called concurrently from every
+// I/O thread. Thread-safe; the table is built in the constructor.
+class KeyProtectApi {
+ public:
+  KeyProtectApi(service::KeyService* keys, const iam::Authenticator* auth,
+                ApiOptions options);
+  ~KeyProtectApi();
+
+  void Handle(const BeastRequest& request, BeastResponse& response);
+
+  // The Key Protect error envelope for a failure the transport detects
+  // before a handler runs (413 body too large, 431 headers too large, 400
+  // unparsable request).
+  void TransportError(int http_status, BeastResponse& response);
+
+  HttpMetrics& metrics() { return *metrics_; }
+
+ private:
+  struct Call;
+  void Dispatch(Call& call);
+
+  service::KeyService* keys_;
+  const iam::Authenticator* auth_;
+  ApiOptions options_;
+  Router router_;
+  std::unique_ptr<HttpMetrics> metrics_;
+};
+
+}  // namespace keywarden::api::http
+
+#endif  // KEYWARDEN_API_HTTP_HTTP_API_H_

@@ -1,0 +1,386 @@
+#include "keywarden/api/http/json_codec.h"
+#include "keywarden/common/strings.h"
+
+#include <boost/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "keywarden/common/errors.h"
+#include "keywarden/common/status_macros.h"
+#include "keywarden/crypto/base64.h"
+
+namespace keywarden::api::http {
+namespace json = boost::json;
+namespace {
+
+constexpr std::string_view kKeyType = "application/vnd.ibm.kms.key+json";
+constexpr std::string_view kVersionType =
+    "application/vnd.ibm.kms.key.version+json";
+constexpr std::string_view kErrorType = "application/vnd.ibm.kms.error+json";
+constexpr std::string_view kMoreInfo = "https://cloud.ibm.com/apidocs/key-protect";
+
+absl::Status BadBody(std::string_view detail,
+                     std::optional<std::string_view> field = std::nullopt) {
+  return Error(Reason::kBadBody,
+               StrCat("Invalid body data was passed: ", detail), field);
+}
+
+bool IsBlank(std::string_view body) {
+  return absl::StripAsciiWhitespace(AbslView(body)).empty();
+}
+
+// Parses `body`; an empty body or `null` gives a null value.
+absl::StatusOr<json::value> Parse(std::string_view body) {
+  if (IsBlank(body)) return json::value();
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(body.data(), body.size()), ec);
+  if (ec) return BadBody("the body is not valid JSON");
+  return v;
+}
+
+// The object of an optional body: empty body, null and {} all mean "no
+// fields"; anything else must be an object.
+absl::StatusOr<json::object> OptionalObject(std::string_view body) {
+  KW_ASSIGN_OR_RETURN(json::value v, Parse(body));
+  if (v.is_null()) return json::object();
+  if (!v.is_object()) return BadBody("the body must be a JSON object");
+  return std::move(v.as_object());
+}
+
+// Field lookup ignoring the case of the key, as a Go encoding/json server
+// does (the Go client sends "Tags" and "KeyRingID").
+const json::value* Find(const json::object& obj, std::string_view name) {
+  if (auto it = obj.find(json::string_view(name.data(), name.size()));
+      it != obj.end()) {
+    return &it->value();
+  }
+  for (const auto& kv : obj) {
+    std::string_view k(kv.key().data(), kv.key().size());
+    if (absl::EqualsIgnoreCase(AbslView(k), AbslView(name))) return &kv.value();
+  }
+  return nullptr;
+}
+
+absl::StatusOr<std::optional<std::string>> OptString(const json::object& obj,
+                                                     std::string_view name) {
+  const json::value* v = Find(obj, name);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (!v->is_string()) {
+    return Error(Reason::kBadBody,
+                 StrCat("The field `", name, "` must be: a string"), name);
+  }
+  return std::string(v->as_string().data(), v->as_string().size());
+}
+
+absl::StatusOr<std::vector<std::string>> StringList(const json::object& obj,
+                                                    std::string_view name,
+                                                    Reason reason) {
+  std::vector<std::string> out;
+  const json::value* v = Find(obj, name);
+  if (v == nullptr || v->is_null()) return out;
+  if (!v->is_array()) {
+    return Error(reason,
+                 StrCat("The field `", name,
+                              "` must be: an array of strings"),
+                 name);
+  }
+  out.reserve(v->as_array().size());
+  for (const json::value& item : v->as_array()) {
+    if (!item.is_string()) {
+      return Error(reason,
+                   StrCat("The field `", name,
+                                "` must be: an array of strings"),
+                   name);
+    }
+    out.emplace_back(item.as_string().data(), item.as_string().size());
+  }
+  return out;
+}
+
+// Unwraps the collection envelope of a create/update body and returns its
+// single resource (keyprotect-api.md §1.3, §3.1).
+absl::StatusOr<json::object> SingleResource(std::string_view body) {
+  KW_ASSIGN_OR_RETURN(json::value v, Parse(body));
+  if (v.is_null()) return BadBody("the request has no body");
+  if (!v.is_object()) return BadBody("the body must be a JSON object");
+  const json::object& obj = v.as_object();
+  const json::value* metadata = Find(obj, "metadata");
+  if (metadata == nullptr || !metadata->is_object() ||
+      metadata->as_object().empty()) {
+    return BadBody("CollectionMetadata is empty", "metadata");
+  }
+  const json::value* resources = Find(obj, "resources");
+  if (resources == nullptr || !resources->is_array()) {
+    return BadBody("the field `resources` must be an array", "resources");
+  }
+  const json::array& list = resources->as_array();
+  const json::value* total = Find(metadata->as_object(), "collectionTotal");
+  if (total != nullptr && !total->is_null()) {
+    if (!total->is_int64() && !total->is_uint64()) {
+      return BadBody("the field `collectionTotal` must be an integer",
+                     "collectionTotal");
+    }
+    if (total->to_number<int64_t>() != static_cast<int64_t>(list.size())) {
+      return Error(Reason::kCollectionTotalMismatch,
+                   "Collection total does not match number of resources",
+                   "collectionTotal");
+    }
+  }
+  if (list.size() != 1) {
+    return BadBody("Only creation of one key per request is supported",
+                   "resources");
+  }
+  if (!list[0].is_object()) return BadBody("a resource must be an object");
+  return list[0].as_object();
+}
+
+void PutTime(json::object& obj, std::string_view name, absl::Time t) {
+  obj[name] = FormatRfc3339(t);
+}
+
+json::object VersionObject(const service::VersionInfo& v) {
+  json::object o;
+  o["id"] = v.id;
+  PutTime(o, "creationDate", v.creation_time);
+  return o;
+}
+
+json::object KeyObject(const service::KeyResult& result,
+                       const KeyRenderOptions& options) {
+  const keys::Key& k = result.key;
+  json::object o;
+  o["type"] = kKeyType;
+  o["id"] = k.id;
+  if (options.view == KeyView::kMinimal) return o;
+  o["name"] = k.name;
+  if (!k.description.empty()) o["description"] = k.description;
+  json::array tags;
+  for (const std::string& t : k.tags) tags.emplace_back(t);
+  o["tags"] = std::move(tags);
+  o["state"] = static_cast<int>(k.state);
+  if (k.expiration_time) PutTime(o, "expirationDate", *k.expiration_time);
+  o["extractable"] = k.extractable;
+  o["crn"] = StrCat(options.crn_prefix, k.instance_id, ":key:", k.id);
+  o["imported"] = k.imported;
+  o["keyRingID"] = k.key_ring_id;
+  PutTime(o, "creationDate", k.creation_time);
+  o["createdBy"] = k.created_by;
+  PutTime(o, "lastUpdateDate", k.last_update_time);
+  if (k.last_rotate_time) PutTime(o, "lastRotateDate", *k.last_rotate_time);
+  if (k.IsRoot() && !k.versions.empty()) {
+    o["keyVersion"] = VersionObject({k.Primary().id, k.Primary().creation_time});
+  }
+  o["dualAuthDelete"] = json::object{{"enabled", false}};
+  o["deleted"] = k.state == keys::KeyState::kDestroyed;
+  if (k.deletion_time) {
+    PutTime(o, "deletionDate", *k.deletion_time);
+    o["deletedBy"] = k.deleted_by;
+  }
+  if (result.deletion) {
+    const service::DeletionInfo& d = *result.deletion;
+    o["restoreAllowed"] = d.restore_allowed;
+    PutTime(o, "restoreExpirationDate", d.restore_expiration);
+    o["purgeAllowed"] = d.purge_allowed;
+    PutTime(o, "purgeAllowedFrom", d.purge_allowed_from);
+    PutTime(o, "purgeScheduledOn", d.purge_scheduled_on);
+  }
+  o["algorithmType"] = "AES";
+  o["algorithmBitSize"] = k.material_bits;
+  o["algorithmMode"] = "Deprecated";
+  o["algorithmMetadata"] = json::object{
+      {"bitLength", std::to_string(k.material_bits)}, {"mode", "Deprecated"}};
+  if (options.include_payload && result.payload) {
+    o["payload"] = crypto::Base64Encode(result.payload->span());
+  }
+  return o;
+}
+
+std::string Collection(std::string_view type, json::array resources,
+                       std::optional<int64_t> total_count = std::nullopt) {
+  json::object metadata;
+  metadata["collectionType"] = type;
+  metadata["collectionTotal"] = resources.size();
+  if (total_count) metadata["totalCount"] = *total_count;
+  json::object doc;
+  doc["metadata"] = std::move(metadata);
+  doc["resources"] = std::move(resources);
+  return json::serialize(doc);
+}
+
+}  // namespace
+
+std::string FormatRfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+bool ParseRfc3339(std::string_view text, absl::Time* out) {
+  std::string err;
+  return absl::ParseTime(absl::RFC3339_full, AbslView(text), out, &err);
+}
+
+absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(
+    std::string_view body) {
+  KW_ASSIGN_OR_RETURN(json::object r, SingleResource(body));
+  service::CreateKeyRequest req;
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> type, OptString(r, "type"));
+  if (type && *type != kKeyType) {
+    return Error(Reason::kBadBody,
+                 StrCat("The field `type` must be: ", kKeyType), "type");
+  }
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> name, OptString(r, "name"));
+  if (!name) {
+    return Error(Reason::kBadBody, "The field `name` must be: present", "name");
+  }
+  req.name = *std::move(name);
+  KW_ASSIGN_OR_RETURN(req.description, OptString(r, "description"));
+  KW_ASSIGN_OR_RETURN(req.tags, StringList(r, "tags", Reason::kBadBody));
+  KW_ASSIGN_OR_RETURN(std::vector<std::string> aliases,
+                      StringList(r, "aliases", Reason::kBadBody));
+  if (!aliases.empty()) {
+    return Error(Reason::kBadBody,
+                 "The field `aliases` must be: absent; key aliases are not "
+                 "supported by this server yet",
+                 "aliases");
+  }
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> expiration,
+                      OptString(r, "expirationDate"));
+  if (expiration) {
+    absl::Time t;
+    if (!ParseRfc3339(*expiration, &t)) {
+      return Error(Reason::kBadBody,
+                   "The field `expirationDate` must be: an RFC 3339 date",
+                   "expirationDate");
+    }
+    req.expiration_time = t;
+  }
+  if (const json::value* v = Find(r, "extractable"); v && !v->is_null()) {
+    if (!v->is_bool()) {
+      return Error(Reason::kBadBody,
+                   "The field `extractable` must be: a boolean", "extractable");
+    }
+    req.extractable = v->as_bool();
+  }
+  KW_ASSIGN_OR_RETURN(req.payload, OptString(r, "payload"));
+  KW_ASSIGN_OR_RETURN(req.encrypted_nonce, OptString(r, "encryptedNonce"));
+  KW_ASSIGN_OR_RETURN(req.iv, OptString(r, "iv"));
+  return req;
+}
+
+absl::StatusOr<service::WrapRequest> DecodeWrap(std::string_view body) {
+  KW_ASSIGN_OR_RETURN(json::object obj, OptionalObject(body));
+  service::WrapRequest req;
+  KW_ASSIGN_OR_RETURN(req.plaintext, OptString(obj, "plaintext"));
+  KW_ASSIGN_OR_RETURN(req.aad, StringList(obj, "aad", Reason::kInvalidField));
+  return req;
+}
+
+absl::StatusOr<service::UnwrapRequest> DecodeUnwrap(std::string_view body) {
+  KW_ASSIGN_OR_RETURN(json::value v, Parse(body));
+  if (v.is_null()) return Error(Reason::kNoBody, "Missing body in request");
+  if (!v.is_object()) return BadBody("the body must be a JSON object");
+  const json::object& obj = v.as_object();
+  service::UnwrapRequest req;
+  KW_ASSIGN_OR_RETURN(req.ciphertext, OptString(obj, "ciphertext"));
+  KW_ASSIGN_OR_RETURN(req.aad, StringList(obj, "aad", Reason::kInvalidField));
+  return req;
+}
+
+absl::StatusOr<service::RotateRequest> DecodeRotate(std::string_view body) {
+  KW_ASSIGN_OR_RETURN(json::object obj, OptionalObject(body));
+  service::RotateRequest req;
+  KW_ASSIGN_OR_RETURN(req.payload, OptString(obj, "payload"));
+  KW_ASSIGN_OR_RETURN(req.encrypted_nonce, OptString(obj, "encryptedNonce"));
+  KW_ASSIGN_OR_RETURN(req.iv, OptString(obj, "iv"));
+  return req;
+}
+
+absl::Status DecodeIgnoredBody(std::string_view body) {
+  KW_ASSIGN_OR_RETURN(json::value v, Parse(body));
+  (void)v;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> DecodeClockAdvance(std::string_view body) {
+  KW_ASSIGN_OR_RETURN(json::object obj, OptionalObject(body));
+  const json::value* v = Find(obj, "seconds");
+  if (v == nullptr || !(v->is_int64() || v->is_uint64()) ||
+      v->to_number<int64_t>() < 0) {
+    return BadBody("`seconds` must be a non-negative integer", "seconds");
+  }
+  return v->to_number<int64_t>();
+}
+
+std::string EncodeKeys(const std::vector<const service::KeyResult*>& keys,
+                       const KeyRenderOptions& options) {
+  json::array resources;
+  resources.reserve(keys.size());
+  for (const service::KeyResult* k : keys) {
+    resources.emplace_back(KeyObject(*k, options));
+  }
+  return Collection(kKeyType, std::move(resources));
+}
+
+// The data-plane results are flat objects of base64 and UUID strings, which
+// need no escaping; they are written directly to keep wrap/unwrap cheap.
+std::string EncodeWrap(const service::WrapResult& r) {
+  std::string out;
+  out.reserve(96 + r.ciphertext.size() + (r.plaintext ? 48 : 0));
+  out.append("{");
+  if (r.plaintext) {
+    StrAppend(&out, "\"plaintext\":\"",
+                    crypto::Base64Encode(r.plaintext->span()), "\",");
+  }
+  StrAppend(&out, "\"ciphertext\":\"", r.ciphertext,
+                  "\",\"keyVersion\":{\"id\":\"", r.key_version.id, "\"}}");
+  return out;
+}
+
+std::string EncodeUnwrap(const service::UnwrapResult& r) {
+  std::string out;
+  StrAppend(&out, "{\"plaintext\":\"",
+                  crypto::Base64Encode(r.plaintext.span()),
+                  "\",\"keyVersion\":{\"id\":\"", r.key_version.id, "\"}");
+  if (r.rewrapped_ciphertext && r.rewrapped_key_version) {
+    StrAppend(&out, ",\"ciphertext\":\"", *r.rewrapped_ciphertext,
+                    "\",\"rewrappedKeyVersion\":{\"id\":\"",
+                    r.rewrapped_key_version->id, "\"}");
+  }
+  out.append("}");
+  return out;
+}
+
+std::string EncodeRewrap(const service::RewrapResult& r) {
+  json::object o;
+  o["ciphertext"] = r.ciphertext;
+  o["keyVersion"] = VersionObject(r.key_version);
+  o["rewrappedKeyVersion"] = VersionObject(r.rewrapped_key_version);
+  return json::serialize(o);
+}
+
+std::string EncodeVersions(const service::ListVersionsResult& r) {
+  json::array resources;
+  for (const service::VersionInfo& v : r.versions) {
+    resources.emplace_back(VersionObject(v));
+  }
+  return Collection(kVersionType, std::move(resources), r.total);
+}
+
+std::string EncodeError(std::string_view error_msg, std::string_view code,
+                        std::string_view message, int http_status,
+                        const std::string* field) {
+  json::object reason;
+  reason["code"] = code;
+  reason["message"] = message;
+  reason["status"] = http_status;
+  reason["moreInfo"] = kMoreInfo;
+  if (field != nullptr) {
+    reason["target"] = json::object{{"type", "field"}, {"name", *field}};
+  }
+  json::object resource;
+  resource["errorMsg"] = error_msg;
+  resource["reasons"] = json::array{std::move(reason)};
+  return Collection(kErrorType, json::array{std::move(resource)});
+}
+
+}  // namespace keywarden::api::http

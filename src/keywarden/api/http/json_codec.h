@@ -1,0 +1,61 @@
+#ifndef KEYWARDEN_API_HTTP_JSON_CODEC_H_
+#define KEYWARDEN_API_HTTP_JSON_CODEC_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "keywarden/service/types.h"
+
+// The only place Keywarden's HTTP API reads or writes JSON. Decoders accept
+// what the official clients send (keyprotect-api.md §1.4, §19, §22): any or
+// no Content-Type, an empty body, `{}` or `null` where a body is optional,
+// and object keys in any case. Errors carry Key Protect reasons.
+namespace keywarden::api::http {
+
+// How a key resource is rendered.
+enum class KeyView {
+  kFull,     // every field (GET, list, Prefer: return=representation)
+  kMinimal,  // Prefer: return=minimal: only the id
+};
+
+struct KeyRenderOptions {
+  KeyView view = KeyView::kFull;
+  bool include_payload = false;
+  std::string_view crn_prefix;  // "crn:v1:...:a/<account>:"
+};
+
+absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(std::string_view body);
+absl::StatusOr<service::WrapRequest> DecodeWrap(std::string_view body);
+// Unwrap and rewrap bodies are required (NO_BODY_ERR when empty).
+absl::StatusOr<service::UnwrapRequest> DecodeUnwrap(std::string_view body);
+absl::StatusOr<service::RotateRequest> DecodeRotate(std::string_view body);
+// Bodies the operation ignores must still be JSON when present (`null`, `{}`
+// or any object); a body that is not JSON is BAD_BODY_ERR.
+absl::Status DecodeIgnoredBody(std::string_view body);
+
+// Test-clock control: {"seconds": N}.
+absl::StatusOr<int64_t> DecodeClockAdvance(std::string_view body);
+
+std::string EncodeKeys(const std::vector<const service::KeyResult*>& keys,
+                       const KeyRenderOptions& options);
+std::string EncodeWrap(const service::WrapResult& result);
+std::string EncodeUnwrap(const service::UnwrapResult& result);
+std::string EncodeRewrap(const service::RewrapResult& result);
+std::string EncodeVersions(const service::ListVersionsResult& result);
+
+// The Key Protect error envelope (keyprotect-api.md §1.6).
+std::string EncodeError(std::string_view error_msg, std::string_view code,
+                        std::string_view message, int http_status,
+                        const std::string* field);
+
+// RFC 3339 in UTC with a Z, as the Go client requires.
+std::string FormatRfc3339(absl::Time t);
+// Parses RFC 3339 with fractional seconds and any zone offset.
+bool ParseRfc3339(std::string_view text, absl::Time* out);
+
+}  // namespace keywarden::api::http
+
+#endif  // KEYWARDEN_API_HTTP_JSON_CODEC_H_
