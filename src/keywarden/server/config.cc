@@ -1,0 +1,230 @@
+#include "keywarden/server/config.h"
+#include "keywarden/common/strings.h"
+
+#include <cstdlib>
+
+#include <toml++/toml.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "keywarden/common/status_macros.h"
+
+namespace keywarden::server {
+namespace {
+
+absl::Status Invalid(std::string_view name, std::string_view why) {
+  return absl::InvalidArgumentError(StrCat(name, ": ", why));
+}
+
+absl::Status SetBool(std::string_view name, std::string_view text, bool& out) {
+  if (text == "true" || text == "1") {
+    out = true;
+  } else if (text == "false" || text == "0") {
+    out = false;
+  } else {
+    return Invalid(name, "expected true or false");
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status SetInt(std::string_view name, std::string_view text, T& out) {
+  int64_t v;
+  if (!absl::SimpleAtoi(AbslView(text), &v) || v < 0) {
+    return Invalid(name, "expected a non-negative integer");
+  }
+  out = static_cast<T>(v);
+  return absl::OkStatus();
+}
+
+// One table of settings shared by the TOML file and the environment, so the
+// two cannot drift apart.
+struct Setting {
+  std::string_view toml_path;  // "server.listen"
+  std::string_view env;        // "KEYWARDEN_LISTEN"
+  absl::Status (*apply)(std::string_view name, std::string_view value,
+                        Config& c);
+};
+
+absl::Status ApplyDuration(std::string_view name, std::string_view v,
+                           absl::Duration& out) {
+  KW_ASSIGN_OR_RETURN(out, ParseDurationSetting(name, v));
+  return absl::OkStatus();
+}
+
+const Setting kSettings[] = {
+    {"data_dir", "KEYWARDEN_DATA_DIR",
+     [](auto, auto v, Config& c) {
+       c.data_dir = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"server.listen", "KEYWARDEN_LISTEN",
+     [](auto, auto v, Config& c) { return ParseListen(v, c); }},
+    {"server.threads", "KEYWARDEN_THREADS",
+     [](auto n, auto v, Config& c) { return SetInt(n, v, c.threads); }},
+    {"server.tls_cert", "KEYWARDEN_TLS_CERT",
+     [](auto, auto v, Config& c) {
+       c.tls_cert = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"server.tls_key", "KEYWARDEN_TLS_KEY",
+     [](auto, auto v, Config& c) {
+       c.tls_key = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"server.access_log", "KEYWARDEN_ACCESS_LOG",
+     [](auto n, auto v, Config& c) { return SetBool(n, v, c.access_log); }},
+    {"server.max_body_bytes", "KEYWARDEN_MAX_BODY_BYTES",
+     [](auto n, auto v, Config& c) { return SetInt(n, v, c.max_body_bytes); }},
+    {"server.read_timeout", "KEYWARDEN_READ_TIMEOUT",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.read_timeout);
+     }},
+    {"server.idle_timeout", "KEYWARDEN_IDLE_TIMEOUT",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.idle_timeout);
+     }},
+    {"log.level", "KEYWARDEN_LOG_LEVEL",
+     [](auto, auto v, Config& c) {
+       c.log_level = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"cache.capacity", "KEYWARDEN_CACHE_CAPACITY",
+     [](auto n, auto v, Config& c) { return SetInt(n, v, c.cache_capacity); }},
+    {"crn.region", "KEYWARDEN_CRN_REGION",
+     [](auto, auto v, Config& c) {
+       c.crn_region = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"crn.account", "KEYWARDEN_CRN_ACCOUNT",
+     [](auto, auto v, Config& c) {
+       c.crn_account = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"timers.state_change_cooldown", "KEYWARDEN_TIMER_STATE_CHANGE_COOLDOWN",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.timers.state_change_cooldown);
+     }},
+    {"timers.rotation_interval", "KEYWARDEN_TIMER_ROTATION_INTERVAL",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.timers.rotation_interval);
+     }},
+    {"timers.restore_window", "KEYWARDEN_TIMER_RESTORE_WINDOW",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.timers.restore_window);
+     }},
+    {"timers.purge_delay", "KEYWARDEN_TIMER_PURGE_DELAY",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.timers.purge_delay);
+     }},
+    {"timers.expiry_sweep_interval", "KEYWARDEN_TIMER_EXPIRY_SWEEP_INTERVAL",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.expiry_sweep_interval);
+     }},
+};
+
+// The TOML value at a dotted path as the text the environment would carry.
+std::optional<std::string> TomlText(const toml::node& node) {
+  if (auto s = node.value<std::string>()) return *s;
+  if (auto b = node.value<bool>()) return *b ? "true" : "false";
+  if (node.is_integer()) return std::to_string(*node.value<int64_t>());
+  return std::nullopt;
+}
+
+void CollectPaths(const toml::table& table, const std::string& prefix,
+                  std::vector<std::string>& out) {
+  for (const auto& [k, v] : table) {
+    std::string path =
+        prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (const toml::table* sub = v.as_table()) {
+      CollectPaths(*sub, path, out);
+    } else {
+      out.push_back(path);
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<absl::Duration> ParseDurationSetting(std::string_view name,
+                                                    std::string_view text) {
+  absl::Duration d;
+  if (!absl::ParseDuration(AbslView(text), &d) || d < absl::ZeroDuration()) {
+    return Invalid(name, "expected a duration such as 30s, 1h or 720h");
+  }
+  return d;
+}
+
+absl::Status ParseListen(std::string_view text, Config& config) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return Invalid("listen", "expected HOST:PORT");
+  }
+  std::string_view host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port;
+  if (!absl::SimpleAtoi(AbslView(text.substr(colon + 1)), &port) || port < 0 ||
+      port > 65535) {
+    return Invalid("listen", "port must be 0 to 65535");
+  }
+  config.listen_host = std::string(host);
+  config.listen_port = static_cast<uint16_t>(port);
+  return absl::OkStatus();
+}
+
+absl::Status LoadConfigFile(const std::string& path, Config& config) {
+  // toml++ reports parse errors by exception; this is its seam.
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(
+        StrCat("config file ", path, ": ", std::string_view(e.description())));
+  }
+  std::vector<std::string> paths;
+  CollectPaths(table, "", paths);
+  for (const std::string& p : paths) {
+    const Setting* setting = nullptr;
+    for (const Setting& s : kSettings) {
+      if (s.toml_path == p) setting = &s;
+    }
+    if (setting == nullptr) {
+      return absl::InvalidArgumentError(
+          StrCat("config file ", path, ": unknown setting ", p));
+    }
+    std::optional<std::string> text =
+        TomlText(*table.at_path(std::string_view(p)).node());
+    if (!text) {
+      return absl::InvalidArgumentError(StrCat(
+          "config file ", path, ": ", p, " must be a string, integer or bool"));
+    }
+    KW_RETURN_IF_ERROR(setting->apply(p, *text, config));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyEnvironment(Config& config) {
+  for (const Setting& s : kSettings) {
+    const char* value = std::getenv(std::string(s.env).c_str());
+    if (value != nullptr) KW_RETURN_IF_ERROR(s.apply(s.env, value, config));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const Config& config) {
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both --tls-cert and --tls-key");
+  }
+  if (config.data_dir.empty()) {
+    return absl::InvalidArgumentError("data dir must not be empty");
+  }
+  if (config.expiry_sweep_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("expiry sweep interval must be positive");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace keywarden::server

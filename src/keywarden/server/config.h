@@ -1,0 +1,57 @@
+#ifndef KEYWARDEN_SERVER_CONFIG_H_
+#define KEYWARDEN_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "keywarden/keys/rules.h"
+
+namespace keywarden::server {
+
+// Everything `keywarden server` can be told. Sources, lowest precedence
+// first: built-in defaults, the TOML file (--config), KEYWARDEN_*
+// environment variables, command-line flags. docs/operations.md lists every
+// setting. Immutable once loaded.
+struct Config {
+  std::string data_dir = "./data";
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  int threads = 0;  // 0: one per core
+  std::string tls_cert;
+  std::string tls_key;
+  bool access_log = true;
+  std::string log_level = "info";
+  bool test_clock = false;
+  size_t cache_capacity = 100000;
+  size_t max_body_bytes = 1 << 20;
+  absl::Duration read_timeout = absl::Seconds(30);
+  absl::Duration idle_timeout = absl::Seconds(60);
+  absl::Duration expiry_sweep_interval = absl::Seconds(60);
+  std::string crn_region = "local";
+  std::string crn_account = "local";
+  keys::Timers timers;
+};
+
+// Parses "host:port" ("[::1]:port" for IPv6).
+absl::Status ParseListen(std::string_view text, Config& config);
+
+// Reads a TOML file into `config` (unknown keys are errors, so a typo does
+// not silently keep a default).
+absl::Status LoadConfigFile(const std::string& path, Config& config);
+
+// Applies KEYWARDEN_* environment variables.
+absl::Status ApplyEnvironment(Config& config);
+
+// Cross-field checks (TLS needs both files, positive timers).
+absl::Status Validate(const Config& config);
+
+// Parses durations such as "30s", "1h", "720h", "1.5m".
+absl::StatusOr<absl::Duration> ParseDurationSetting(std::string_view name,
+                                                    std::string_view text);
+
+}  // namespace keywarden::server
+
+#endif  // KEYWARDEN_SERVER_CONFIG_H_

@@ -1,0 +1,76 @@
+#include "keywarden/server/config.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "gtest/gtest.h"
+
+namespace keywarden::server {
+namespace {
+
+TEST(ConfigTest, ParseListen) {
+  Config c;
+  ASSERT_TRUE(ParseListen("0.0.0.0:9000", c).ok());
+  EXPECT_EQ(c.listen_host, "0.0.0.0");
+  EXPECT_EQ(c.listen_port, 9000);
+  ASSERT_TRUE(ParseListen("[::1]:0", c).ok());
+  EXPECT_EQ(c.listen_host, "::1");
+  EXPECT_EQ(c.listen_port, 0);
+  EXPECT_FALSE(ParseListen("nohost", c).ok());
+  EXPECT_FALSE(ParseListen("h:70000", c).ok());
+}
+
+std::string WriteTemp(const std::string& text) {
+  char path[] = "/tmp/kwcfgXXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  FILE* f = fdopen(fd, "w");
+  fputs(text.c_str(), f);
+  fclose(f);
+  return path;
+}
+
+TEST(ConfigTest, FileSetsTimersAndRejectsUnknownKeys) {
+  Config c;
+  std::string path = WriteTemp(
+      "data_dir = \"/var/lib/kw\"\n"
+      "[server]\nlisten = \"127.0.0.1:0\"\nthreads = 3\naccess_log = false\n"
+      "[timers]\nrotation_interval = \"10s\"\n");
+  ASSERT_TRUE(LoadConfigFile(path, c).ok());
+  EXPECT_EQ(c.data_dir, "/var/lib/kw");
+  EXPECT_EQ(c.threads, 3);
+  EXPECT_FALSE(c.access_log);
+  EXPECT_EQ(c.timers.rotation_interval, absl::Seconds(10));
+  std::remove(path.c_str());
+
+  std::string bad = WriteTemp("[server]\nlistn = \"x\"\n");
+  absl::Status s = LoadConfigFile(bad, c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("server.listn"), std::string::npos);
+  std::remove(bad.c_str());
+}
+
+TEST(ConfigTest, EnvironmentOverrides) {
+  Config c;
+  setenv("KEYWARDEN_TIMER_STATE_CHANGE_COOLDOWN", "2s", 1);
+  setenv("KEYWARDEN_THREADS", "2", 1);
+  ASSERT_TRUE(ApplyEnvironment(c).ok());
+  EXPECT_EQ(c.timers.state_change_cooldown, absl::Seconds(2));
+  EXPECT_EQ(c.threads, 2);
+  setenv("KEYWARDEN_THREADS", "-1", 1);
+  EXPECT_FALSE(ApplyEnvironment(c).ok());
+  unsetenv("KEYWARDEN_THREADS");
+  unsetenv("KEYWARDEN_TIMER_STATE_CHANGE_COOLDOWN");
+}
+
+TEST(ConfigTest, ValidateNeedsBothTlsFiles) {
+  Config c;
+  c.tls_cert = "cert.pem";
+  EXPECT_FALSE(Validate(c).ok());
+  c.tls_key = "key.pem";
+  EXPECT_TRUE(Validate(c).ok());
+}
+
+}  // namespace
+}  // namespace keywarden::server
