@@ -1,5 +1,6 @@
 #include "keywarden/api/http/router.h"
 
+#include <random>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -281,6 +282,27 @@ TEST(RouterAddTest, RegisteredTableIsUnambiguous) {
     EXPECT_EQ(r.Match(e.method, e.probe).route_id, e.id) << e.probe;
     // Registering it again is always rejected.
     EXPECT_FALSE(r.Add(e.method, e.pattern, 100).ok()) << e.pattern;
+  }
+}
+
+// Untrusted targets: arbitrary bytes must yield one of the four results and
+// never crash or match with an out-of-table id.
+TEST(RouterTest, ArbitraryTargetsAreHandledSafely) {
+  Router r = KeyProtectLikeRouter();
+  std::mt19937 rng(12345);
+  static constexpr char kChars[] = "/%?&=+{}ab0F\0\xff.";
+  const std::string alphabet(kChars, sizeof(kChars) - 1);  // keeps the NUL
+  for (int i = 0; i < 20000; ++i) {
+    std::string target = (i % 2 == 0) ? "/api/v2/keys/" : "";
+    int len = static_cast<int>(rng() % 24);
+    for (int j = 0; j < len; ++j) target += alphabet[rng() % alphabet.size()];
+    RouteMatch m = r.Match(static_cast<Method>(rng() % kMethodCount), target);
+    if (m.matched()) {
+      EXPECT_GE(m.route_id, 0);
+      EXPECT_LE(m.route_id, kRoot);
+    } else {
+      EXPECT_EQ(m.route_id, -1);
+    }
   }
 }
 

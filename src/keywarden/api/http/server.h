@@ -90,7 +90,8 @@ class HttpServer {
   bool tls() const;
 
   void Stop();
-  // Blocks until the server has stopped and its threads have exited.
+  // Blocks until the server has stopped and its threads have exited. Not
+  // from a handler (it would wait for its own thread).
   void Wait();
 
   // Open connections right now (for a gauge; approximate under load).

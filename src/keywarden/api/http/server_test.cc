@@ -426,6 +426,36 @@ TEST(HttpServerTest, ManyConnectionsOnSeveralThreads) {
   EXPECT_EQ(ok.load(), 300);
 }
 
+TEST(HttpServerTest, StopUnderLoadReturnsAndEveryRequestIsAnsweredOrClosed) {
+  HttpServerOptions o = TestOptions();
+  o.threads = 2;
+  auto server = StartOrDie(o, EchoHandler);
+  std::atomic<bool> go{true};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      Client client(server->port());
+      while (go.load()) {
+        client.Send(bhttp::verb::post, "/x", "load");
+        Response res;
+        ErrorCode ec;
+        // After Stop the server answers the request in flight (with
+        // Connection: close) or closes an idle connection; either ends here.
+        if (!client.Read(res, ec)) return;
+        EXPECT_EQ(res.body(), "load");
+        ++answered;
+        if (!res.keep_alive()) return;
+      }
+    });
+  }
+  while (answered.load() < 200) std::this_thread::yield();
+  server->Stop();
+  go = false;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(server->connection_count(), 0u);
+}
+
 // Generates a throwaway self-signed certificate with the openssl CLI.
 class TlsServerTest : public ::testing::Test {
  protected:
