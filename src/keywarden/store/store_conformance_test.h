@@ -995,6 +995,50 @@ TEST_P(StoreConformanceTest, ConcurrentCreatesAndReadsAllLand) {
   EXPECT_EQ(Count(q), kThreads * kPerThread);
 }
 
+TEST_P(StoreConformanceTest, ConcurrentDuplicateCreatesEachGetTheirOwnOutcome) {
+  // Every id is created by two threads at once: one must win, the other
+  // must see AlreadyExists, and neither outcome may leak into the other
+  // mutations committed alongside (group commit).
+  constexpr int kThreads = 8;
+  constexpr int kIds = 40;
+  std::atomic<int> ok{0}, exists{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t % 2; i < kIds; i += 2) {
+        // Threads t and t^1 share ids: even/odd interleave keeps them racing.
+        std::string id = absl::StrCat("dup-", t / 2, "-", i / 2);
+        absl::Status s = store().CreateKey(MakeKey("inst", id));
+        if (s.ok()) {
+          ++ok;
+        } else if (s.code() == absl::StatusCode::kAlreadyExists) {
+          ++exists;
+        } else {
+          ++other;
+        }
+        // Interleave a stale update, which must fail alone.
+        Key stale = MakeKey("inst", id);
+        stale.last_update_time = T(999);
+        absl::Status u = store().UpdateKey(stale, T(-1));
+        if (u.code() != absl::StatusCode::kFailedPrecondition) ++other;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(ok.load() + exists.load(), kThreads * kIds / 2);
+  EXPECT_EQ(ok.load(), kThreads / 2 * kIds / 2);
+  KeyQuery q;
+  q.instance_id = "inst";
+  q.limit = 1000;
+  EXPECT_EQ(Count(q), ok.load());
+  std::vector<std::string> ids = ListIds(q);
+  EXPECT_EQ(static_cast<int>(ids.size()), ok.load());
+  for (const std::string& id : ids) {
+    EXPECT_EQ(Get("inst", id).last_update_time, T(0)) << id;
+  }
+}
+
 }  // namespace conformance_internal
 }  // namespace keywarden::store
 

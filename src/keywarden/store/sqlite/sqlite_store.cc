@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <span>
 #include <utility>
 
@@ -208,8 +209,9 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     return absl::InvalidArgumentError(
         "sqlite store needs a plain database file path");
   }
-  if (options.read_connections < 1) {
-    return absl::InvalidArgumentError("read_connections must be >= 1");
+  if (options.read_connections < 1 || options.max_group_commit < 1) {
+    return absl::InvalidArgumentError(
+        "read_connections and max_group_commit must be >= 1");
   }
   KW_ASSIGN_OR_RETURN(
       std::unique_ptr<Connection> writer,
@@ -239,12 +241,16 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     readers.push_back(std::move(reader));
   }
   return std::unique_ptr<SqliteStore>(
-      new SqliteStore(std::move(writer), std::move(readers)));
+      new SqliteStore(std::move(writer), std::move(readers),
+                      options.max_group_commit));
 }
 
 SqliteStore::SqliteStore(std::unique_ptr<Connection> writer,
-                         std::vector<std::unique_ptr<Connection>> readers)
-    : writer_(std::move(writer)), readers_(std::move(readers)) {
+                         std::vector<std::unique_ptr<Connection>> readers,
+                         int max_group_commit)
+    : max_group_commit_(max_group_commit),
+      writer_(std::move(writer)),
+      readers_(std::move(readers)) {
   for (auto& r : readers_) idle_readers_.push_back(r.get());
 }
 
@@ -256,25 +262,100 @@ SqliteStore::~SqliteStore() {
   writer_.reset();
 }
 
-template <typename Body>
-absl::Status SqliteStore::WriteTransaction(Body&& body) {
-  absl::MutexLock lock(&write_mu_);
-  Connection& db = *writer_;
+struct SqliteStore::PendingWrite {
+  explicit PendingWrite(absl::FunctionRef<absl::Status(Connection&)> b)
+      : body(b) {}
+  absl::FunctionRef<absl::Status(Connection&)> body;
+  absl::Status result;
+  bool done = false;
+};
+
+namespace {
+
+absl::Status RunCached(Connection& db, std::string_view sql) {
+  KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+  return st.Run();
+}
+
+}  // namespace
+
+absl::Status SqliteStore::WriteTransaction(
+    absl::FunctionRef<absl::Status(Connection&)> body) {
+  PendingWrite self(body);
+  absl::MutexLock lock(&queue_mu_);
+  queue_.push_back(&self);
+  struct Turn {
+    PendingWrite* self;
+    std::deque<PendingWrite*>* queue;
+  } turn{&self, &queue_};
+  queue_mu_.Await(absl::Condition(
+      +[](Turn* t) { return t->self->done || t->queue->front() == t->self; },
+      &turn));
+  if (self.done) return self.result;  // a leader committed it for us
+
+  // This thread leads: commit a group from the front (itself first). The
+  // group stays queued, so later arrivals wait behind it and form the next.
+  const size_t n =
+      std::min(queue_.size(), static_cast<size_t>(max_group_commit_));
+  std::vector<PendingWrite*> batch(queue_.begin(), queue_.begin() + n);
+  queue_mu_.Unlock();
   {
-    KW_ASSIGN_OR_RETURN(Statement begin, db.Prepare("BEGIN IMMEDIATE"));
-    KW_RETURN_IF_ERROR(begin.Run());
+    absl::MutexLock write_lock(&write_mu_);
+    CommitGroup(batch);
   }
-  absl::Status s = body(db);
-  if (s.ok()) {
-    absl::StatusOr<Statement> commit = db.Prepare("COMMIT");
-    s = commit.ok() ? commit->Run() : commit.status();
+  queue_mu_.Lock();
+  for (size_t i = 0; i < n; ++i) {
+    queue_.front()->done = true;
+    queue_.pop_front();
   }
-  if (!s.ok() && !sqlite3_get_autocommit(db.raw())) {
-    // Still inside the transaction (the body failed, or COMMIT was busy):
-    // undo it so the connection is clean for the next writer.
+  return self.result;
+}
+
+void SqliteStore::CommitGroup(const std::vector<PendingWrite*>& batch) {
+  Connection& db = *writer_;
+  if (absl::Status s = RunCached(db, "BEGIN IMMEDIATE"); !s.ok()) {
+    for (PendingWrite* w : batch) w->result = s;
+    return;
+  }
+  // Set when the transaction as a whole cannot commit; every mutation that
+  // had succeeded (or did not run) then reports it.
+  absl::Status abort;
+  size_t ran = 0;
+  for (; ran < batch.size(); ++ran) {
+    PendingWrite* w = batch[ran];
+    if (abort = RunCached(db, "SAVEPOINT kw_write"); !abort.ok()) break;
+    absl::Status s = w->body(db);
+    if (sqlite3_get_autocommit(db.raw())) {
+      // SQLite rolled the whole transaction back (I/O error, disk full):
+      // nothing of this group is stored.
+      abort = s.ok() ? absl::UnavailableError(
+                           "sqlite: transaction rolled back by the database")
+                     : s;
+      break;
+    }
+    if (!s.ok()) {
+      abort = RunCached(db, "ROLLBACK TO kw_write");
+      if (!abort.ok()) break;
+    }
+    if (abort = RunCached(db, "RELEASE kw_write"); !abort.ok()) break;
+    w->result = std::move(s);
+  }
+  if (abort.ok()) abort = RunCached(db, "COMMIT");
+  if (abort.ok()) {
+    commits_.fetch_add(1, std::memory_order_relaxed);
+    mutations_.fetch_add(static_cast<int64_t>(batch.size()),
+                         std::memory_order_relaxed);
+    return;
+  }
+  if (!sqlite3_get_autocommit(db.raw())) {
+    // Still inside the transaction (e.g. COMMIT was busy): undo it so the
+    // connection is clean for the next group.
     db.Exec("ROLLBACK").IgnoreError();
   }
-  return s;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    // A mutation that failed on its own keeps its error; it changed nothing.
+    if (i >= ran || batch[i]->result.ok()) batch[i]->result = abort;
+  }
 }
 
 template <typename Body>
@@ -563,6 +644,15 @@ absl::StatusOr<bool> SqliteStore::PutMetaIfAbsent(std::string_view name,
     return absl::OkStatus();
   }));
   return inserted;
+}
+
+SqliteStore::WriteStats SqliteStore::write_stats() {
+  WriteStats stats;
+  stats.commits = commits_.load(std::memory_order_relaxed);
+  stats.mutations = mutations_.load(std::memory_order_relaxed);
+  absl::MutexLock lock(&queue_mu_);
+  stats.queued = static_cast<int64_t>(queue_.size());
+  return stats;
 }
 
 absl::StatusOr<std::string> SqliteStore::Pragma(std::string_view name) {

@@ -1,7 +1,9 @@
 #ifndef KEYWARDEN_STORE_SQLITE_SQLITE_STORE_H_
 #define KEYWARDEN_STORE_SQLITE_SQLITE_STORE_H_
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -28,12 +31,18 @@ class Connection;
 // in WAL mode with synchronous=FULL, so a mutation that returned OK survives
 // kill -9 and power loss. The file format is docs/formats/storage-schema.md.
 //
-// Concurrency: all writes go through one connection under `write_mu_`, each
-// as one BEGIN IMMEDIATE ... COMMIT transaction (fsync per commit). Reads use
-// a small pool of read-only connections; WAL lets them run concurrently with
-// each other and with a writer, so a read never waits behind an fsync. A
-// read sees every commit that returned before it started. Other processes
-// may read the file (e.g. sqlite3 .backup) but must not write it.
+// Concurrency: all writes go through one connection. Each mutation runs
+// inside BEGIN IMMEDIATE ... COMMIT and returns only after its commit is
+// durable (fsync). Mutations that arrive while a commit is in progress are
+// group-committed: the next leader runs them in one transaction, each inside
+// its own SAVEPOINT so that one failing mutation (a duplicate id, a stale
+// update) is undone alone, then pays one fsync for all of them. Every
+// caller still sees only its own mutation's outcome, and is acknowledged
+// only after the shared commit. Reads use a small pool of read-only
+// connections; WAL lets them run concurrently with each other and with the
+// writer, so a read never waits behind an fsync. A read sees every commit
+// that returned before it started. Other processes may read the file (e.g.
+// sqlite3 .backup) but must not write it.
 //
 // Thread-safe.
 class SqliteStore final : public Store {
@@ -44,6 +53,9 @@ class SqliteStore final : public Store {
     // How long a statement waits for a lock held by another process (a
     // backup, a checkpoint) before failing with Unavailable.
     absl::Duration busy_timeout = absl::Seconds(5);
+    // Most mutations one group commit may carry; bounds the latency a
+    // burst adds to its first members.
+    int max_group_commit = 64;
   };
 
   // Opens or creates the database at `path` (a file path; ":memory:" is not
@@ -79,6 +91,14 @@ class SqliteStore final : public Store {
   absl::StatusOr<bool> PutMetaIfAbsent(std::string_view name,
                                        std::string_view value) override;
 
+  // Counters of the write path, for /metrics and tests.
+  struct WriteStats {
+    int64_t commits = 0;    // transactions committed
+    int64_t mutations = 0;  // mutations they carried (>= commits)
+    int64_t queued = 0;     // mutations waiting or committing right now
+  };
+  WriteStats write_stats() ABSL_LOCKS_EXCLUDED(queue_mu_);
+
   // The value of `PRAGMA <name>` on the write connection (e.g.
   // "journal_mode", "synchronous"), for readiness checks and tests. `name`
   // must be a bare pragma name ([a-z_]+).
@@ -86,17 +106,37 @@ class SqliteStore final : public Store {
 
  private:
   SqliteStore(std::unique_ptr<sqlite_internal::Connection> writer,
-              std::vector<std::unique_ptr<sqlite_internal::Connection>> readers);
+              std::vector<std::unique_ptr<sqlite_internal::Connection>> readers,
+              int max_group_commit);
 
-  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT on the write connection,
-  // rolling back if `body` or the commit fails.
-  template <typename Body>
-  absl::Status WriteTransaction(Body&& body) ABSL_LOCKS_EXCLUDED(write_mu_);
+  struct PendingWrite;
+
+  // Runs `body` as one durable mutation on the write connection (see the
+  // class comment): its changes commit if it returns OK and are undone if
+  // it fails; returns its status, or the commit's failure.
+  absl::Status WriteTransaction(
+      absl::FunctionRef<absl::Status(sqlite_internal::Connection&)> body)
+      ABSL_LOCKS_EXCLUDED(queue_mu_, write_mu_);
+
+  // Runs `batch` in one transaction and fills in each member's result.
+  void CommitGroup(const std::vector<PendingWrite*>& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   // Runs `body` with a read connection borrowed from the pool.
   template <typename Body>
   auto WithReader(Body&& body) ABSL_LOCKS_EXCLUDED(pool_mu_);
 
+  const int max_group_commit_;
+
+  // Mutations waiting to commit, oldest first. The front one's thread is the
+  // leader: it commits a group from the front, then pops and wakes it.
+  absl::Mutex queue_mu_;
+  std::deque<PendingWrite*> queue_ ABSL_GUARDED_BY(queue_mu_);
+
+  std::atomic<int64_t> commits_{0};
+  std::atomic<int64_t> mutations_{0};
+
+  // Held by the leader while it uses the write connection.
   absl::Mutex write_mu_;
   std::unique_ptr<sqlite_internal::Connection> writer_
       ABSL_GUARDED_BY(write_mu_);
