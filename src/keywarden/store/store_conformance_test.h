@@ -52,11 +52,11 @@ struct StoreFactory {
 
 // Instantiates every suite of this header for one Store implementation.
 // Use at namespace scope inside keywarden::store.
-#define KW_INSTANTIATE_STORE_CONFORMANCE(prefix, factory)                  \
-  INSTANTIATE_TEST_SUITE_P(prefix, StoreConformanceTest,                   \
-                           ::testing::Values(factory), StoreFactoryName); \
-  INSTANTIATE_TEST_SUITE_P(prefix, StoreListTest,                          \
-                           ::testing::Values(factory), StoreFactoryName)
+#define KW_INSTANTIATE_STORE_CONFORMANCE(prefix, factory)                     \
+  INSTANTIATE_TEST_SUITE_P(prefix, StoreConformanceTest,                      \
+                           ::testing::Values(factory), StoreFactoryName);     \
+  INSTANTIATE_TEST_SUITE_P(prefix, StoreListTest, ::testing::Values(factory), \
+                           StoreFactoryName)
 
 inline std::string StoreFactoryName(
     const ::testing::TestParamInfo<StoreFactory>& info) {
@@ -65,19 +65,18 @@ inline std::string StoreFactoryName(
 
 namespace conformance_internal {
 
+using keys::Key;
+using keys::KeyState;
+using keys::KeyVersion;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
-using keys::Key;
-using keys::KeyState;
-using keys::KeyVersion;
 
 // A microsecond-aligned instant: stores keep microseconds.
 inline absl::Time T(int64_t seconds, int64_t micros = 0) {
-  return absl::FromUnixMicros(1767225600'000000 + seconds * 1'000'000 +
-                              micros);
+  return absl::FromUnixMicros(1767225600'000000 + seconds * 1'000'000 + micros);
 }
 
 inline KeyVersion MakeVersion(std::string id, absl::Time created,
@@ -109,8 +108,8 @@ inline Key MakeFullKey(std::string instance, std::string id) {
   Key k = MakeKey(std::move(instance), id);
   k.name = "full \"name\" \\ with 'quotes' and ünïcødé";
   k.description = "a description\nwith a newline and a NUL-free tab\t.";
-  k.tags = {"env-prod", "team \"core\"", "back\\slash", "ctl\x01\x1f",
-            "日本語", ""};
+  k.tags = {"env-prod",    "team \"core\"", "back\\slash",
+            "ctl\x01\x1f", "日本語",        ""};
   k.key_ring_id = "ring-7";
   k.extractable = true;
   k.imported = true;
@@ -133,8 +132,7 @@ inline Key MakeFullKey(std::string instance, std::string id) {
 }
 
 MATCHER_P(VersionEq, expected, "") {
-  return arg.id == expected.id &&
-         arg.creation_time == expected.creation_time &&
+  return arg.id == expected.id && arg.creation_time == expected.creation_time &&
          arg.master_key_id == expected.master_key_id &&
          arg.sealed_material == expected.sealed_material;
 }
@@ -301,8 +299,7 @@ TEST_P(StoreConformanceTest, CreateRejectsInvalidKeys) {
   bad_state.state = static_cast<KeyState>(4);
   for (const Key* k : {&no_versions, &no_id, &no_instance, &dup_versions,
                        &empty_version_id, &bad_state}) {
-    EXPECT_EQ(store().CreateKey(*k).code(),
-              absl::StatusCode::kInvalidArgument)
+    EXPECT_EQ(store().CreateKey(*k).code(), absl::StatusCode::kInvalidArgument)
         << "key id '" << k->id << "'";
   }
   KeyQuery q;
@@ -436,7 +433,8 @@ TEST_P(StoreConformanceTest, UpdateFromAListedKeyKeepsAllVersions) {
   }
 }
 
-TEST_P(StoreConformanceTest, UpdateWithStaleExpectedTimeFailsAndChangesNothing) {
+TEST_P(StoreConformanceTest,
+       UpdateWithStaleExpectedTimeFailsAndChangesNothing) {
   Key k = MakeKey("inst", "k1");
   Create(k);
   Key first = k;
@@ -542,8 +540,8 @@ class ListFixture {
 
 // An independent statement of the order store.h asks for: the sort keys in
 // turn, absent dates smallest, then id ascending.
-inline std::vector<std::string> ExpectedOrder(std::vector<Key> keys,
-                                              const std::vector<SortKey>& sort) {
+inline std::vector<std::string> ExpectedOrder(
+    std::vector<Key> keys, const std::vector<SortKey>& sort) {
   auto cmp_opt = [](const std::optional<absl::Time>& a,
                     const std::optional<absl::Time>& b) {
     absl::Time lo = absl::InfinitePast();
@@ -553,11 +551,14 @@ inline std::vector<std::string> ExpectedOrder(std::vector<Key> keys,
   auto cmp = [&](SortField f, const Key& a, const Key& b) -> int {
     auto c3 = [](auto x, auto y) { return x < y ? -1 : (y < x ? 1 : 0); };
     switch (f) {
-      case SortField::kId: return c3(a.id, b.id);
+      case SortField::kId:
+        return c3(a.id, b.id);
       case SortField::kState:
         return c3(static_cast<int>(a.state), static_cast<int>(b.state));
-      case SortField::kExtractable: return c3(a.extractable, b.extractable);
-      case SortField::kImported: return c3(a.imported, b.imported);
+      case SortField::kExtractable:
+        return c3(a.extractable, b.extractable);
+      case SortField::kImported:
+        return c3(a.imported, b.imported);
       case SortField::kCreationDate:
         return c3(a.creation_time, b.creation_time);
       case SortField::kLastUpdateDate:
@@ -589,7 +590,8 @@ class StoreListTest : public StoreConformanceTest {
   void SetUp() override {
     StoreConformanceTest::SetUp();
     if (HasFatalFailure()) return;
-    for (const keys::Key& k : conformance_internal::ListFixture::Keys()) Create(k);
+    for (const keys::Key& k : conformance_internal::ListFixture::Keys())
+      Create(k);
     // Same id as an "inst" key, in another instance: must never show up.
     keys::Key decoy = conformance_internal::MakeKey("other", "k5");
     decoy.state = keys::KeyState::kActive;
@@ -605,8 +607,8 @@ class StoreListTest : public StoreConformanceTest {
 namespace conformance_internal {
 
 TEST_P(StoreListTest, DefaultQueryListsEveryStateInIdOrder) {
-  EXPECT_THAT(ListIds(Query()), ElementsAre("k1", "k2", "k3", "k4", "k5",
-                                            "k6", "k7", "k8", "k9"));
+  EXPECT_THAT(ListIds(Query()), ElementsAre("k1", "k2", "k3", "k4", "k5", "k6",
+                                            "k7", "k8", "k9"));
   EXPECT_EQ(Count(Query()), 9);
 }
 
@@ -623,8 +625,8 @@ TEST_P(StoreListTest, FiltersByOneState) {
 
 TEST_P(StoreListTest, FiltersBySeveralStates) {
   KeyQuery q = Query();
-  q.states = {KeyState::kPreActivation, KeyState::kActive,
-              KeyState::kSuspended, KeyState::kDeactivated};
+  q.states = {KeyState::kPreActivation, KeyState::kActive, KeyState::kSuspended,
+              KeyState::kDeactivated};
   EXPECT_THAT(ListIds(q),
               ElementsAre("k1", "k2", "k5", "k6", "k7", "k8", "k9"));
   EXPECT_EQ(Count(q), 7);
@@ -707,12 +709,15 @@ struct SortCase {
   bool descending;
 };
 
-constexpr SortField kAllSortFields[] = {
-    SortField::kId,           SortField::kState,
-    SortField::kExtractable,  SortField::kImported,
-    SortField::kCreationDate, SortField::kLastUpdateDate,
-    SortField::kLastRotateDate, SortField::kDeletionDate,
-    SortField::kExpirationDate};
+constexpr SortField kAllSortFields[] = {SortField::kId,
+                                        SortField::kState,
+                                        SortField::kExtractable,
+                                        SortField::kImported,
+                                        SortField::kCreationDate,
+                                        SortField::kLastUpdateDate,
+                                        SortField::kLastRotateDate,
+                                        SortField::kDeletionDate,
+                                        SortField::kExpirationDate};
 
 TEST_P(StoreListTest, SortsByEveryFieldBothWaysWithTiesByIdAscending) {
   for (SortField f : kAllSortFields) {
@@ -731,26 +736,27 @@ TEST_P(StoreListTest, SortSpotChecksWrittenOut) {
   KeyQuery q = Query();
   q.sort = {{SortField::kExpirationDate, false}};
   // Absent first (ids ascending), then 50, 60, 90, 100 (k2 before k5).
-  EXPECT_THAT(ListIds(q), ElementsAre("k1", "k3", "k6", "k8", "k7", "k4",
-                                      "k9", "k2", "k5"));
+  EXPECT_THAT(ListIds(q), ElementsAre("k1", "k3", "k6", "k8", "k7", "k4", "k9",
+                                      "k2", "k5"));
   q.sort = {{SortField::kExpirationDate, true}};
   // Ties still by id ascending; absent last.
-  EXPECT_THAT(ListIds(q), ElementsAre("k2", "k5", "k9", "k4", "k7", "k1",
-                                      "k3", "k6", "k8"));
+  EXPECT_THAT(ListIds(q), ElementsAre("k2", "k5", "k9", "k4", "k7", "k1", "k3",
+                                      "k6", "k8"));
   q.sort = {{SortField::kId, true}};
-  EXPECT_THAT(ListIds(q), ElementsAre("k9", "k8", "k7", "k6", "k5", "k4",
-                                      "k3", "k2", "k1"));
+  EXPECT_THAT(ListIds(q), ElementsAre("k9", "k8", "k7", "k6", "k5", "k4", "k3",
+                                      "k2", "k1"));
   q.sort = {{SortField::kState, false}};
-  EXPECT_THAT(ListIds(q), ElementsAre("k2", "k1", "k5", "k8", "k6", "k9",
-                                      "k7", "k3", "k4"));
+  EXPECT_THAT(ListIds(q), ElementsAre("k2", "k1", "k5", "k8", "k6", "k9", "k7",
+                                      "k3", "k4"));
 }
 
 TEST_P(StoreListTest, SortsBySeveralKeys) {
   KeyQuery q = Query();
-  q.sort = {{SortField::kLastUpdateDate, true}, {SortField::kCreationDate, false}};
+  q.sort = {{SortField::kLastUpdateDate, true},
+            {SortField::kCreationDate, false}};
   // updated 9: k1(10), k9(30); 8: k8; 6: k6; 5: k2(20), k5(50); 4; 2; 1.
-  EXPECT_THAT(ListIds(q), ElementsAre("k1", "k9", "k8", "k6", "k2", "k5",
-                                      "k4", "k3", "k7"));
+  EXPECT_THAT(ListIds(q), ElementsAre("k1", "k9", "k8", "k6", "k2", "k5", "k4",
+                                      "k3", "k7"));
   q.sort = {{SortField::kExtractable, false},
             {SortField::kImported, true},
             {SortField::kLastRotateDate, true}};
@@ -888,10 +894,10 @@ TEST_P(StoreConformanceTest, ListExpiredKeysFindsDueActiveAndSuspendedKeys) {
   auto expired = store().ListExpiredKeys(now, 100);
   ASSERT_TRUE(expired.ok()) << expired.status();
   // Most overdue first; equal expiry by (instance, id).
-  EXPECT_THAT(*expired, ElementsAre(Pair("i2", "due-suspended"),
-                                    Pair("i0", "due-active"),
-                                    Pair("i1", "due-active"),
-                                    Pair("i1", "due-exactly-now")));
+  EXPECT_THAT(
+      *expired,
+      ElementsAre(Pair("i2", "due-suspended"), Pair("i0", "due-active"),
+                  Pair("i1", "due-active"), Pair("i1", "due-exactly-now")));
   expired = store().ListExpiredKeys(now, 2);
   ASSERT_TRUE(expired.ok()) << expired.status();
   EXPECT_THAT(*expired, ElementsAre(Pair("i2", "due-suspended"),

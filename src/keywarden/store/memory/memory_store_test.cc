@@ -9,9 +9,10 @@
 namespace keywarden::store {
 
 KW_INSTANTIATE_STORE_CONFORMANCE(
-    Memory, (StoreFactory{"Memory", [](const std::string& /*scratch_dir*/)
+    Memory, (StoreFactory{"Memory",
+                          [](const std::string& /*scratch_dir*/)
                               -> absl::StatusOr<std::unique_ptr<Store>> {
-              return std::make_unique<InMemoryStore>();
-            }}));
+                            return std::make_unique<InMemoryStore>();
+                          }}));
 
 }  // namespace keywarden::store

@@ -11,8 +11,8 @@ namespace keywarden::store::sqlite_internal {
 absl::Status SqliteError(sqlite3* db, int rc, std::string_view what,
                          bool constraint_is_duplicate) {
   const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  std::string msg =
-      absl::StrCat("sqlite: ", std::string(what), ": ", detail, " (code ", rc, ")");
+  std::string msg = absl::StrCat("sqlite: ", std::string(what), ": ", detail,
+                                 " (code ", rc, ")");
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -23,9 +23,8 @@ absl::Status SqliteError(sqlite3* db, int rc, std::string_view what,
     case SQLITE_READONLY:
       return absl::UnavailableError(msg);
     case SQLITE_CONSTRAINT:
-      if (constraint_is_duplicate &&
-          (rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
-           rc == SQLITE_CONSTRAINT_UNIQUE)) {
+      if (constraint_is_duplicate && (rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
+                                      rc == SQLITE_CONSTRAINT_UNIQUE)) {
         return absl::AlreadyExistsError(msg);
       }
       return absl::InternalError(msg);
@@ -53,9 +52,8 @@ void Statement::BindText(int index, std::string_view value) {
 void Statement::BindBlob(int index, std::span<const uint8_t> value) {
   // A zero-length blob must still be a BLOB, not NULL (data() may be null).
   static const uint8_t kEmpty = 0;
-  sqlite3_bind_blob64(stmt_, index,
-                      value.empty() ? &kEmpty : value.data(), value.size(),
-                      SQLITE_TRANSIENT);
+  sqlite3_bind_blob64(stmt_, index, value.empty() ? &kEmpty : value.data(),
+                      value.size(), SQLITE_TRANSIENT);
 }
 
 void Statement::BindInt64(int index, int64_t value) {
@@ -102,12 +100,12 @@ std::string Statement::Text(int column) const {
   const unsigned char* p = sqlite3_column_text(stmt_, column);
   int n = sqlite3_column_bytes(stmt_, column);
   if (p == nullptr) return std::string();
-  return std::string(reinterpret_cast<const char*>(p),
-                     static_cast<size_t>(n));
+  return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
 }
 
 std::vector<uint8_t> Statement::Blob(int column) const {
-  const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, column));
+  const auto* p =
+      static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, column));
   int n = sqlite3_column_bytes(stmt_, column);
   if (p == nullptr) return {};
   return std::vector<uint8_t>(p, p + n);

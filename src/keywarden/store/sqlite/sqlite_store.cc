@@ -30,7 +30,7 @@ constexpr char kKeyColumns[] =
     " k.expiration_time, k.creation_time, k.created_by, k.last_update_time,"
     " k.last_state_change_time, k.last_rotate_time, k.deletion_time,"
     " k.deleted_by, v.version_id, v.creation_time, v.master_key_id";
-constexpr int kVersionColumn = 18;  // v.version_id
+constexpr int kVersionColumn = 18;   // v.version_id
 constexpr int kMaterialColumn = 21;  // v.sealed_material, when selected
 
 absl::StatusOr<keys::Key> ReadKeyRow(const Statement& st) {
@@ -89,10 +89,9 @@ absl::Status InsertVersion(Connection& db, const keys::Key& key,
 }
 
 absl::Status InsertInstance(Connection& db, std::string_view instance_id) {
-  KW_ASSIGN_OR_RETURN(
-      Statement st,
-      db.Prepare("INSERT INTO instances (id) VALUES (?)"
-                 " ON CONFLICT (id) DO NOTHING"));
+  KW_ASSIGN_OR_RETURN(Statement st,
+                      db.Prepare("INSERT INTO instances (id) VALUES (?)"
+                                 " ON CONFLICT (id) DO NOTHING"));
   st.BindText(1, instance_id);
   return st.Run();
 }
@@ -172,10 +171,10 @@ absl::Status MigrateLocked(Connection& db) {
     return absl::DataLossError("schema_version holds a non-integer version");
   }
   if (current > latest) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database schema version ", current,
-        " is newer than this keywarden binary supports (", latest,
-        "); run a newer keywarden or restore a backup"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("database schema version ", current,
+                     " is newer than this keywarden binary supports (", latest,
+                     "); run a newer keywarden or restore a backup"));
   }
   for (const Migration& m : migrations) {
     if (m.version <= current) continue;
@@ -222,9 +221,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   KW_ASSIGN_OR_RETURN(std::string mode,
                       writer->QueryText("PRAGMA journal_mode = WAL"));
   if (mode != "wal") {
-    return absl::FailedPreconditionError(
-        absl::StrCat("sqlite store could not enable WAL (journal_mode is ",
-                     mode, ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sqlite store could not enable WAL (journal_mode is ", mode, ")"));
   }
   KW_RETURN_IF_ERROR(writer->Exec("BEGIN IMMEDIATE"));
   absl::Status migrated = MigrateLocked(*writer);
@@ -240,9 +238,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
         Connection::Open(path, /*read_only=*/true, options.busy_timeout));
     readers.push_back(std::move(reader));
   }
-  return std::unique_ptr<SqliteStore>(
-      new SqliteStore(std::move(writer), std::move(readers),
-                      options.max_group_commit));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(
+      std::move(writer), std::move(readers), options.max_group_commit));
 }
 
 SqliteStore::SqliteStore(std::unique_ptr<Connection> writer,
@@ -466,10 +463,9 @@ absl::Status SqliteStore::UpdateKey(const keys::Key& key,
     }
     absl::flat_hash_set<std::string> stored_versions;
     {
-      KW_ASSIGN_OR_RETURN(
-          Statement st,
-          db.Prepare("SELECT version_id FROM key_versions"
-                     " WHERE instance_id = ? AND key_id = ?"));
+      KW_ASSIGN_OR_RETURN(Statement st,
+                          db.Prepare("SELECT version_id FROM key_versions"
+                                     " WHERE instance_id = ? AND key_id = ?"));
       st.BindText(1, key.instance_id);
       st.BindText(2, key.id);
       while (true) {
@@ -517,11 +513,11 @@ absl::StatusOr<keys::Key> SqliteStore::GetKey(std::string_view instance_id,
                                               std::string_view key_id) {
   // One statement is one snapshot, so the key row and its versions agree
   // even while a rotation commits.
-  static const std::string kSql = absl::StrCat(
-      "SELECT ", kKeyColumns,
-      ", v.sealed_material FROM keys k JOIN key_versions v"
-      " ON v.instance_id = k.instance_id AND v.key_id = k.id"
-      " WHERE k.instance_id = ? AND k.id = ? ORDER BY v.seq");
+  static const std::string kSql =
+      absl::StrCat("SELECT ", kKeyColumns,
+                   ", v.sealed_material FROM keys k JOIN key_versions v"
+                   " ON v.instance_id = k.instance_id AND v.key_id = k.id"
+                   " WHERE k.instance_id = ? AND k.id = ? ORDER BY v.seq");
   return WithReader([&](Connection& db) -> absl::StatusOr<keys::Key> {
     KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(kSql));
     st.BindText(1, instance_id);
@@ -632,13 +628,12 @@ absl::StatusOr<bool> SqliteStore::PutMetaIfAbsent(std::string_view name,
   bool inserted = false;
   KW_RETURN_IF_ERROR(WriteTransaction([&](Connection& db) -> absl::Status {
     KW_ASSIGN_OR_RETURN(
-        Statement st,
-        db.Prepare("INSERT INTO meta (name, value) VALUES (?, ?)"
-                   " ON CONFLICT (name) DO NOTHING"));
+        Statement st, db.Prepare("INSERT INTO meta (name, value) VALUES (?, ?)"
+                                 " ON CONFLICT (name) DO NOTHING"));
     st.BindText(1, name);
-    st.BindBlob(2, std::span<const uint8_t>(
-                       reinterpret_cast<const uint8_t*>(value.data()),
-                       value.size()));
+    st.BindBlob(
+        2, std::span<const uint8_t>(
+               reinterpret_cast<const uint8_t*>(value.data()), value.size()));
     KW_RETURN_IF_ERROR(st.Run());
     inserted = db.Changes() == 1;
     return absl::OkStatus();
@@ -656,9 +651,8 @@ SqliteStore::WriteStats SqliteStore::write_stats() {
 }
 
 absl::StatusOr<std::string> SqliteStore::Pragma(std::string_view name) {
-  if (name.empty() ||
-      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") !=
-          std::string_view::npos) {
+  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") !=
+                          std::string_view::npos) {
     return absl::InvalidArgumentError("not a pragma name");
   }
   absl::MutexLock lock(&write_mu_);

@@ -6,9 +6,9 @@
 #include <atomic>
 #include <filesystem>
 #include <iostream>
-#include <thread>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -21,20 +21,24 @@
 namespace keywarden::store {
 
 KW_INSTANTIATE_STORE_CONFORMANCE(
-    Sqlite, (StoreFactory{"Sqlite", [](const std::string& scratch_dir)
-                              -> absl::StatusOr<std::unique_ptr<Store>> {
-              return SqliteStore::Open(scratch_dir + "/keywarden.db");
-            }}));
+    Sqlite,
+    (StoreFactory{"Sqlite",
+                  [](const std::string& scratch_dir)
+                      -> absl::StatusOr<std::unique_ptr<Store>> {
+                    return SqliteStore::Open(scratch_dir + "/keywarden.db");
+                  }}));
 
 // A pool of one reader must still serve concurrent callers (they queue).
 KW_INSTANTIATE_STORE_CONFORMANCE(
     SqliteOneReader,
-    (StoreFactory{"SqliteOneReader", [](const std::string& scratch_dir)
+    (StoreFactory{"SqliteOneReader",
+                  [](const std::string& scratch_dir)
                       -> absl::StatusOr<std::unique_ptr<Store>> {
-      SqliteStore::Options options;
-      options.read_connections = 1;
-      return SqliteStore::Open(scratch_dir + "/keywarden.db", options);
-    }}));
+                    SqliteStore::Options options;
+                    options.read_connections = 1;
+                    return SqliteStore::Open(scratch_dir + "/keywarden.db",
+                                             options);
+                  }}));
 
 namespace {
 
@@ -56,8 +60,7 @@ class RawDb {
 
   void Exec(const std::string& sql) {
     char* err = nullptr;
-    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err),
-              SQLITE_OK)
+    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
         << (err ? err : "") << " in " << sql;
     sqlite3_free(err);
   }
@@ -66,8 +69,7 @@ class RawDb {
   std::vector<std::string> Rows(const std::string& sql) {
     std::vector<std::string> rows;
     sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr),
-              SQLITE_OK)
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), SQLITE_OK)
         << sqlite3_errmsg(db_);
     while (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
       std::string row;
@@ -93,8 +95,7 @@ class SqliteStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string tmpl =
-        (std::filesystem::temp_directory_path() / "kw-sqlite-XXXXXX")
-            .string();
+        (std::filesystem::temp_directory_path() / "kw-sqlite-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     path_ = dir_ + "/keywarden.db";
@@ -407,8 +408,8 @@ TEST_F(SqliteStoreTest, ConcurrentCreatesAreGroupCommitted) {
   SqliteStore::WriteStats stats = store->write_stats();
   EXPECT_EQ(stats.mutations, kThreads * kPerThread);
   EXPECT_LT(stats.commits, stats.mutations);
-  std::cout << "created " << kThreads * kPerThread << " keys from "
-            << kThreads << " threads in " << took << " ("
+  std::cout << "created " << kThreads * kPerThread << " keys from " << kThreads
+            << " threads in " << took << " ("
             << kThreads * kPerThread / absl::ToDoubleSeconds(took)
             << " keys/s, " << stats.commits << " commits)\n";
 }
@@ -418,11 +419,15 @@ TEST_F(SqliteStoreTest, ManyListShapesDoNotExhaustTheStatementCache) {
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store->CreateKey(MakeKey("inst", "k1")).ok());
   // 9 fields x 2 directions x 9 second keys x 2 = 324 distinct statements.
-  constexpr SortField kFields[] = {
-      SortField::kId, SortField::kState, SortField::kExtractable,
-      SortField::kImported, SortField::kCreationDate,
-      SortField::kLastUpdateDate, SortField::kLastRotateDate,
-      SortField::kDeletionDate, SortField::kExpirationDate};
+  constexpr SortField kFields[] = {SortField::kId,
+                                   SortField::kState,
+                                   SortField::kExtractable,
+                                   SortField::kImported,
+                                   SortField::kCreationDate,
+                                   SortField::kLastUpdateDate,
+                                   SortField::kLastRotateDate,
+                                   SortField::kDeletionDate,
+                                   SortField::kExpirationDate};
   for (SortField a : kFields) {
     for (SortField b : kFields) {
       for (bool desc : {false, true}) {
