@@ -1,5 +1,7 @@
 #include "keywarden/iam/authenticator.h"
 
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "keywarden/common/errors.h"
 
@@ -13,9 +15,10 @@ TEST(BootstrapTokenAuthenticatorTest, AcceptsOnlyTheToken) {
   ASSERT_TRUE(ok.ok());
   EXPECT_TRUE(ok->is_admin);
   EXPECT_TRUE(auth.Authenticate("bearer " + token).ok());
-  for (std::string bad : {std::string(), "Bearer", "Bearer ", token,
-                          "Basic " + token, "Bearer " + token + "x",
-                          "Bearer " + GenerateAdminToken()}) {
+  const std::vector<std::string> bad_headers = {
+      "", "Bearer", "Bearer ", token, "Basic " + token, "Bearer " + token + "x",
+      "Bearer " + GenerateAdminToken()};
+  for (const std::string& bad : bad_headers) {
     auto r = auth.Authenticate(bad);
     EXPECT_EQ(ReasonOf(r.status()), Reason::kUnauthorized) << bad;
   }

@@ -1,5 +1,8 @@
 #include "keywarden/keys/rules.h"
 
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "keywarden/common/errors.h"
 
@@ -81,10 +84,11 @@ TEST(RulesTest, DescriptionLimits) {
 TEST(RulesTest, TagLimits) {
   EXPECT_TRUE(ValidateTags(std::vector<std::string>(30, "t")).ok());
   EXPECT_FALSE(ValidateTags(std::vector<std::string>(31, "t")).ok());
-  EXPECT_TRUE(ValidateTags({std::string(30, 'x')}).ok());
-  EXPECT_FALSE(ValidateTags({std::string(31, 'x')}).ok());
+  EXPECT_TRUE(ValidateTags(std::vector<std::string>{std::string(30, 'x')}).ok());
+  EXPECT_FALSE(
+      ValidateTags(std::vector<std::string>{std::string(31, 'x')}).ok());
   for (std::string bad : {"a<b", "a>b", "a,b", "a:b", "a&b", "a|b"}) {
-    EXPECT_FALSE(ValidateTags({bad}).ok()) << bad;
+    EXPECT_FALSE(ValidateTags(std::vector<std::string>{bad}).ok()) << bad;
   }
 }
 

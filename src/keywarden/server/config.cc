@@ -125,9 +125,11 @@ const Setting kSettings[] = {
 
 // The TOML value at a dotted path as the text the environment would carry.
 std::optional<std::string> TomlText(const toml::node& node) {
-  if (auto s = node.value<std::string>()) return *s;
-  if (auto b = node.value<bool>()) return *b ? "true" : "false";
-  if (node.is_integer()) return std::to_string(*node.value<int64_t>());
+  // Exact types only: toml++'s value<T>() converts between integers and
+  // booleans, which would read `threads = 3` as true.
+  if (node.is_string()) return *node.value_exact<std::string>();
+  if (node.is_boolean()) return *node.value_exact<bool>() ? "true" : "false";
+  if (node.is_integer()) return std::to_string(*node.value_exact<int64_t>());
   return std::nullopt;
 }
 

@@ -37,7 +37,8 @@ TEST(ConfigTest, FileSetsTimersAndRejectsUnknownKeys) {
       "data_dir = \"/var/lib/kw\"\n"
       "[server]\nlisten = \"127.0.0.1:0\"\nthreads = 3\naccess_log = false\n"
       "[timers]\nrotation_interval = \"10s\"\n");
-  ASSERT_TRUE(LoadConfigFile(path, c).ok());
+  absl::Status loaded = LoadConfigFile(path, c);
+  ASSERT_TRUE(loaded.ok()) << loaded;
   EXPECT_EQ(c.data_dir, "/var/lib/kw");
   EXPECT_EQ(c.threads, 3);
   EXPECT_FALSE(c.access_log);

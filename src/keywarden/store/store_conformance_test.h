@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -57,6 +58,11 @@ struct StoreFactory {
                            ::testing::Values(factory), StoreFactoryName);     \
   INSTANTIATE_TEST_SUITE_P(prefix, StoreListTest, ::testing::Values(factory), \
                            StoreFactoryName)
+
+// So failure messages name the implementation instead of dumping bytes.
+inline void PrintTo(const StoreFactory& factory, std::ostream* os) {
+  *os << factory.name;
+}
 
 inline std::string StoreFactoryName(
     const ::testing::TestParamInfo<StoreFactory>& info) {
