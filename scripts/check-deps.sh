@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The dependency rule of docs/architecture.md, checked on #include lines.
+# CMake targets already link only what each module may use, but system
+# headers (Boost, sqlite3.h) are reachable from every target, so a stray
+# include would compile; this check makes it fail. Run by ctest.
+set -euo pipefail
+cd "$(dirname "$0")/../src/keywarden"
+
+status=0
+# forbid DIR REGEX WHY: no non-test source under DIR may include REGEX.
+forbid() {
+  local dir=$1 pattern=$2 why=$3 hits
+  hits=$(grep -rnE "^#include [<\"]($pattern)" "$dir" --include='*.h' --include='*.cc' \
+           | grep -v '_test\.cc:' || true)
+  if [[ -n "$hits" ]]; then
+    echo "dependency rule: $dir must not include $pattern ($why):"
+    echo "$hits"
+    status=1
+  fi
+}
+
+forbid common   'keywarden/(crypto|keys|seal|store|iam|service|api|server)/|boost/|sqlite3' 'common is the bottom layer'
+forbid crypto   'keywarden/(keys|seal|store|iam|service|api|server)/|boost/|sqlite3|libpq|grpc' 'crypto knows no keys, JSON, SQL or sockets'
+forbid keys     'keywarden/(seal|store|iam|service|api|server)/|boost/|sqlite3|libpq|grpc' 'keys is the pure domain'
+forbid seal     'keywarden/(store|iam|service|api|server)/|boost/|sqlite3' 'seal depends on crypto only'
+forbid store    'keywarden/(seal|iam|service|api|server)/|boost/' 'stores know no service or transport'
+forbid iam      'keywarden/(store|service|api|server)/|boost/|sqlite3' 'iam is below the service'
+forbid service  'keywarden/(store/(sqlite|memory|postgres)|api|server)/|boost/|sqlite3|libpq|spdlog' 'service names no concrete store or transport'
+forbid api      'keywarden/(store/|seal/|server/)|sqlite3' 'transports call the service only'
+exit $status
