@@ -39,7 +39,7 @@ start_keywarden() {
   local log=$1; shift
   [[ -x $KEYWARDEN_BIN ]] || die "no binary at $KEYWARDEN_BIN (make build)"
   mkdir -p "$BENCH_TMP/data"
-  KEYWARDEN_ADMIN_TOKEN=$KW_TOKEN "$KEYWARDEN_BIN" server --data-dir "$BENCH_TMP/data" \
+  KEYWARDEN_ADMIN_TOKEN=$KW_TOKEN ${SERVER_PIN[@]+"${SERVER_PIN[@]}"} "$KEYWARDEN_BIN" server --data-dir "$BENCH_TMP/data" \
       --listen 127.0.0.1:0 "$@" >"$log.stdout" 2>"$log" &
   KW_PID=$!
   BENCH_PIDS+=("$KW_PID")
@@ -65,8 +65,21 @@ create_root_key() {  # prints the new key's id
   kw_curl POST /api/v2/keys "$body" | grep -o '"id":"[0-9a-f-]\{36\}"' | head -1 | cut -d'"' -f4
 }
 
+threads_of() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 
 KW_TOKEN=${KW_TOKEN:-bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 KW_INSTANCE=${KW_INSTANCE:-$(cat /proc/sys/kernel/random/uuid)}
+
+# CPU pinning (PIN=1, the default on machines with 2+ CPUs and taskset): the
+# servers share the last CPU, the load generator gets the others, so that
+# keywarden and nginx each get exactly one core whatever threads they spawn.
+SERVER_PIN=()
+CLIENT_PIN=()
+NCPU=$(nproc)
+PIN=${PIN:-$([[ $NCPU -ge 2 ]] && command -v taskset >/dev/null && echo 1 || echo 0)}
+if [[ $PIN == 1 ]]; then
+  SERVER_PIN=(taskset -c $((NCPU - 1)))
+  CLIENT_PIN=(taskset -c "0-$((NCPU - 2))")
+fi

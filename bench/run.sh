@@ -12,6 +12,7 @@
 #
 # Environment (defaults): RUNS=3 DURATION=10s CONNECTIONS=64 WRK_THREADS=2
 #   KW_THREADS=1 ACCESS_LOG=off (on: keep keywarden's access log)
+#   PIN=1 (default with 2+ CPUs): keywarden and nginx on the last CPU, wrk on the others
 #   SKIP_BUILD=1 to use an existing build/keywarden; KEYWARDEN_BIN to pick another binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,10 @@ command -v nginx >/dev/null || die "nginx missing: scripts/deps.sh bench"
 kw_args=(--threads "$KW_THREADS")
 [[ $ACCESS_LOG == on ]] || kw_args+=(--access-log=false)
 start_keywarden "$BENCH_TMP/keywarden.log" "${kw_args[@]}"
-echo "keywarden $KW_URL (pid $KW_PID, ${kw_args[*]})"
+echo "keywarden $KW_URL (pid $KW_PID, ${kw_args[*]}, $(threads_of "$KW_PID") OS threads)"
+if [[ $PIN == 1 ]]; then
+  echo "pinning: servers on CPU $((NCPU - 1)) (${SERVER_PIN[*]}), wrk on CPUs 0-$((NCPU - 2)) (PIN=0 disables)"
+fi
 
 KEY_ID=$(create_root_key)
 [[ -n $KEY_ID ]] || die "could not create a root key: $(tail -5 "$BENCH_TMP/keywarden.log")"
@@ -54,7 +58,7 @@ conf=${conf//@PREFIX@/$BENCH_TMP/nginx}
 conf=${conf//@PORT@/$NGINX_PORT}
 conf=${conf//@BODY@/$WRAP_RESPONSE}
 printf '%s\n' "$conf" >"$BENCH_TMP/nginx/nginx.conf"
-nginx -p "$BENCH_TMP/nginx" -c "$BENCH_TMP/nginx/nginx.conf" &
+${SERVER_PIN[@]+"${SERVER_PIN[@]}"} nginx -p "$BENCH_TMP/nginx" -c "$BENCH_TMP/nginx/nginx.conf" &
 BENCH_PIDS+=("$!")
 for _ in $(seq 1 100); do
   curl -sf -X POST "http://127.0.0.1:$NGINX_PORT/" -o /dev/null && break
@@ -70,7 +74,7 @@ run_target() {  # name url body
   local name=$1 url=$2 body=$3 i out line
   for i in $(seq 1 "$RUNS"); do
     out=$(KW_BODY=$body KW_TOKEN=$KW_TOKEN KW_INSTANCE=$KW_INSTANCE \
-          wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$DURATION" -s bench/wrk-post.lua "$url")
+          ${CLIENT_PIN[@]+"${CLIENT_PIN[@]}"} wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$DURATION" -s bench/wrk-post.lua "$url")
     line=$(grep '^KWSTATS' <<<"$out") || die "no KWSTATS from wrk: $out"
     local rps p50 p99 non2xx sockerr
     rps=$(sed 's/.* rps=\([^ ]*\).*/\1/' <<<"$line")
