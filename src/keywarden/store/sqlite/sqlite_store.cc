@@ -256,6 +256,9 @@ SqliteStore::~SqliteStore() {
   // into the main file and remove it.
   idle_readers_.clear();
   readers_.clear();
+  // Lets SQLite refresh the planner statistics it finds stale (SQLite's
+  // advice for every long-lived connection); cheap, and best effort.
+  writer_->Exec("PRAGMA optimize").IgnoreError();
   writer_.reset();
 }
 
@@ -539,19 +542,26 @@ absl::StatusOr<keys::Key> SqliteStore::GetKey(std::string_view instance_id,
 absl::StatusOr<std::vector<keys::Key>> SqliteStore::ListKeys(
     const KeyQuery& query) {
   KW_RETURN_IF_ERROR(ValidateQuery(query));
-  std::string sql = absl::StrCat(
-      "SELECT ", kKeyColumns,
-      " FROM keys k JOIN key_versions v ON v.instance_id = k.instance_id"
-      " AND v.key_id = k.id AND v.seq = k.primary_seq");
-  AppendWhere(query, sql);
   // SQLite orders NULL before every value ascending and after every value
   // descending: absent dates count as the smallest, as store.h asks.
-  sql += " ORDER BY ";
+  std::string order = " ORDER BY ";
   for (const SortKey& sk : query.sort) {
-    absl::StrAppend(&sql, SortColumn(sk.field),
+    absl::StrAppend(&order, SortColumn(sk.field),
                     sk.descending ? " DESC, " : " ASC, ");
   }
-  sql += "k.id ASC LIMIT ? OFFSET ?";
+  order += "k.id ASC";
+  // Deferred join: the inner query sorts and pages narrow rows (rowid and
+  // sort columns) of `keys` alone; only the page's rows are then joined
+  // with their primary version and read in full. Sorting whole joined rows
+  // instead made a deep page of 100,000 keys about 3x slower.
+  std::string sql = "SELECT k.rowid AS rid FROM keys k";
+  AppendWhere(query, sql);
+  sql = absl::StrCat("SELECT ", kKeyColumns, " FROM (", sql, order,
+                     " LIMIT ? OFFSET ?) AS page"
+                     " JOIN keys k ON k.rowid = page.rid"
+                     " JOIN key_versions v ON v.instance_id = k.instance_id"
+                     " AND v.key_id = k.id AND v.seq = k.primary_seq",
+                     order);
   return WithReader(
       [&](Connection& db) -> absl::StatusOr<std::vector<keys::Key>> {
         KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));

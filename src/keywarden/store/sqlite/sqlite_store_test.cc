@@ -461,6 +461,61 @@ TEST_F(SqliteStoreTest, CreatesThousandsOfKeysOneTransactionEach) {
             << kKeys / absl::ToDoubleSeconds(took) << " keys/s)\n";
 }
 
+TEST_F(SqliteStoreTest, ListsDeepPagesOfManyKeys) {
+  // 100,000 keys written straight into the file in one transaction (the
+  // durable one-by-one path is DISABLED_CreatesOneHundredThousandKeys).
+  constexpr int kKeys = 100000;
+  { ASSERT_NE(OpenStore(), nullptr); }
+  {
+    RawDb raw(path_);
+    raw.Exec(absl::StrCat(
+        "BEGIN; INSERT INTO instances VALUES ('inst');"
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n"
+        " WHERE i < ",
+        kKeys - 1,
+        ") INSERT INTO keys SELECT 'inst', printf('key-%06d', i), 'n', '',"
+        " '[]', 'default', i % 2, 0, CASE i % 4 WHEN 0 THEN 1 WHEN 1 THEN 2"
+        " WHEN 2 THEN 3 ELSE 5 END, 256, CASE WHEN i % 3 = 0 THEN NULL"
+        " ELSE (i * 7919) % 100000 END, i, '', i, i, NULL, NULL, '', 0"
+        " FROM n;"
+        "INSERT INTO key_versions SELECT instance_id, id, id, 0,"
+        " creation_time, 'mk-1', randomblob(60) FROM keys; COMMIT;"));
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  KeyQuery q;
+  q.instance_id = "inst";
+  q.states = {keys::KeyState::kPreActivation, keys::KeyState::kActive,
+              keys::KeyState::kSuspended, keys::KeyState::kDeactivated};
+  q.sort = {{SortField::kExpirationDate, true}};
+  q.offset = 50000;
+  absl::Time start = absl::Now();
+  absl::StatusOr<std::vector<keys::Key>> page = store->ListKeys(q);
+  absl::Duration sorted_page = absl::Now() - start;
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->size(), 200u);
+  for (size_t i = 1; i < page->size(); ++i) {
+    const keys::Key& a = (*page)[i - 1];
+    const keys::Key& b = (*page)[i];
+    // Descending by expiration, absent last, ties by id ascending.
+    absl::Time ea = a.expiration_time.value_or(absl::InfinitePast());
+    absl::Time eb = b.expiration_time.value_or(absl::InfinitePast());
+    EXPECT_TRUE(ea > eb || (ea == eb && a.id < b.id)) << a.id << " " << b.id;
+    EXPECT_NE(a.state, keys::KeyState::kDestroyed);
+    ASSERT_EQ(b.versions.size(), 1u);
+    EXPECT_EQ(b.versions[0].id, b.id);
+  }
+  q.sort.clear();
+  start = absl::Now();
+  page = store->ListKeys(q);
+  absl::Duration id_page = absl::Now() - start;
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->size(), 200u);
+  EXPECT_EQ(store->CountKeys(q).value_or(-1), kKeys / 4 * 3);
+  std::cout << "page at offset 50000 of " << kKeys << " keys: sorted by "
+            << "expiration " << sorted_page << ", by id " << id_page << "\n";
+}
+
 TEST_F(SqliteStoreTest, DISABLED_CreatesOneHundredThousandKeys) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
