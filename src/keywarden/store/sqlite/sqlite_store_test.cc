@@ -337,6 +337,44 @@ TEST_F(SqliteStoreTest, WriteBlockedByAnotherProcessIsUnavailable) {
   EXPECT_TRUE((*store)->GetKey("inst", "k1").ok());
 }
 
+TEST_F(SqliteStoreTest, AFailedMutationLeavesNoPartialWrite) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  keys::Key k = MakeKey("inst", "k1");
+  ASSERT_TRUE(store->CreateKey(k).ok());
+  {
+    // Make any write of a version named "boom" fail inside the database,
+    // after the statements before it in the same mutation have run.
+    RawDb raw(path_);
+    raw.Exec(
+        "CREATE TRIGGER fail_boom BEFORE INSERT ON key_versions"
+        " WHEN NEW.version_id = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+  }
+  keys::Key fresh = MakeKey("new-inst", "k2");
+  fresh.versions.push_back(MakeVersion("boom", T(1), {1}));
+  EXPECT_FALSE(store->CreateKey(fresh).ok());
+  EXPECT_EQ(store->GetKey("new-inst", "k2").status().code(),
+            absl::StatusCode::kNotFound);
+
+  keys::Key rotated = k;
+  rotated.name = "renamed";
+  rotated.last_update_time = T(9);
+  rotated.versions.push_back(MakeVersion("fine", T(9), {2}));
+  rotated.versions.push_back(MakeVersion("boom", T(9), {3}));
+  EXPECT_FALSE(store->UpdateKey(rotated, k.last_update_time).ok());
+  absl::StatusOr<keys::Key> got = store->GetKey("inst", "k1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ExpectSameKey(*got, k);  // neither the rename nor version "fine" landed
+
+  RawDb raw(path_);
+  EXPECT_THAT(raw.Rows("SELECT id FROM instances ORDER BY id"),
+              ::testing::ElementsAre("inst"));
+  // The connection is clean: the next mutations succeed.
+  rotated.versions.pop_back();
+  EXPECT_TRUE(store->UpdateKey(rotated, k.last_update_time).ok());
+  EXPECT_EQ(store->GetKey("inst", "k1")->versions.size(), 2u);
+}
+
 TEST_F(SqliteStoreTest, WritesQueuedBehindACommitShareOneTransaction) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
