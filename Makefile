@@ -3,6 +3,8 @@
 #   make test   unit tests (ASan+UBSan build) + integration, SDK and crash tests
 # Others: make build, make build-asan, make bench, make clean.
 # Parallelism is capped (JOBS=2) because the build machine is shared.
+# CMake is configured only when a build dir is new or was configured with other
+# options; after that ninja re-runs CMake itself when CMakeLists change.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -36,11 +38,13 @@ deps-bench:
 	@scripts/deps.sh bench
 
 build: deps-build
-	@$(CMAKE_RELEASE) >/dev/null
+	@if [ ! -f $(BUILD)/build.ninja ] || ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$$' $(BUILD)/CMakeCache.txt; \
+	  then $(CMAKE_RELEASE); fi
 	ninja -C $(BUILD) -j $(JOBS) keywarden
 
 build-asan: deps-build deps-test
-	@$(CMAKE_ASAN) >/dev/null
+	@if [ ! -f $(ASAN)/build.ninja ] || ! grep -q '^KW_SANITIZE:STRING=address,undefined$$' $(ASAN)/CMakeCache.txt; \
+	  then $(CMAKE_ASAN); fi
 	ninja -C $(ASAN) -j $(JOBS)
 
 run: build

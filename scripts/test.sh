@@ -13,10 +13,12 @@ failed=()
 stage() { echo; echo "==> $*"; }
 
 stage "configure + build $ASAN (Debug, address+undefined sanitizers, -j$JOBS)"
-# Always (re)configure: cheap when nothing changed, and it pins the sanitizer
-# options even if build-asan/ was configured differently by hand.
-if cmake -S . -B "$ASAN" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKW_SANITIZE=address,undefined \
-      -DKW_BUILD_TESTS=ON >/dev/null; then
+# Configure when the dir is new or was configured without the sanitizers or
+# the tests; otherwise ninja re-runs CMake itself when CMakeLists change.
+if [[ -f $ASAN/build.ninja ]] && grep -q '^KW_SANITIZE:STRING=address,undefined$' "$ASAN/CMakeCache.txt" \
+   && grep -q '^KW_BUILD_TESTS:BOOL=ON$' "$ASAN/CMakeCache.txt" \
+   || cmake -S . -B "$ASAN" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKW_SANITIZE=address,undefined \
+        -DKW_BUILD_TESTS=ON; then
   ninja -C "$ASAN" -j "$JOBS" || failed+=("build")
 else
   failed+=("configure")
