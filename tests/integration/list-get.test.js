@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { useServer } = require('../lib/server');
 const {
-  KEY_TYPE, UUID_RE, desc, expectStatus, expectError, createRootKey, createStandardKey, randB64,
+  KEY_TYPE, UUID_RE, RFC3339_RE, desc, expectStatus, expectError, createRootKey, createStandardKey, randB64,
 } = require('../lib/kp');
 
 const srv = useServer();
@@ -54,6 +54,28 @@ describe('get and metadata', () => {
       assert.equal(k.id, key.id);
       assert.equal(k.payload, undefined, desc(res));
       assert.equal(k.state, 1);
+    }
+  });
+
+  test('field types are what the Go client can decode: RFC 3339 dates with a zone, numbers, booleans', async () => {
+    const dateFields = ['creationDate', 'lastUpdateDate', 'lastRotateDate', 'deletionDate', 'expirationDate',
+      'restoreExpirationDate', 'purgeAllowedFrom', 'purgeScheduledOn'];
+    for (const key of [root, std]) {
+      for (const p of [`/api/v2/keys/${key.id}`, `/api/v2/keys/${key.id}/metadata`]) {
+        const res = await srv.request('GET', p);
+        expectStatus(res, 200);
+        const k = res.json.resources[0];
+        for (const f of dateFields) {
+          if (k[f] !== undefined && k[f] !== null) assert.match(k[f], RFC3339_RE, `${p} ${f}=${k[f]}`);
+        }
+        if (k.keyVersion) assert.match(k.keyVersion.creationDate, RFC3339_RE, `${p} keyVersion.creationDate`);
+        assert.equal(typeof k.state, 'number');
+        for (const f of ['extractable', 'imported', 'deleted']) {
+          if (k[f] !== undefined) assert.equal(typeof k[f], 'boolean', `${p} ${f}`);
+        }
+        if (k.tags !== undefined) assert.ok(Array.isArray(k.tags));
+        assert.match(res.headers.get('content-type') || '', /json/);
+      }
     }
   });
 
