@@ -67,12 +67,64 @@ bool FitsInt(size_t n) { return n <= static_cast<size_t>(INT_MAX) - kGcmTagSize;
 
 }  // namespace
 
+struct AesGcm::Templates {
+  CtxPtr encrypt;
+  CtxPtr decrypt;
+};
+
+namespace {
+
+// The per-thread context a call works in. After each call it is reset, which
+// frees (and cleanses) the copied key schedule, so no key outlives its call
+// in scratch memory.
+class ScratchCtx {
+ public:
+  ScratchCtx() : ctx_(EVP_CIPHER_CTX_new()) {}
+  // Copies `keyed` in; nullptr on failure.
+  EVP_CIPHER_CTX* From(const EVP_CIPHER_CTX* keyed) {
+    if (ctx_ == nullptr || EVP_CIPHER_CTX_copy(ctx_.get(), keyed) != 1) {
+      return nullptr;
+    }
+    return ctx_.get();
+  }
+  ~ScratchCtx() = default;
+
+ private:
+  CtxPtr ctx_;
+};
+
+// Resets the scratch context when a call leaves, on every path.
+struct ResetOnExit {
+  EVP_CIPHER_CTX* ctx;
+  ~ResetOnExit() {
+    if (ctx != nullptr) EVP_CIPHER_CTX_reset(ctx);
+  }
+};
+
+EVP_CIPHER_CTX* Scratch(const EVP_CIPHER_CTX* keyed) {
+  thread_local ScratchCtx scratch;
+  return scratch.From(keyed);
+}
+
+}  // namespace
+
 absl::StatusOr<AesGcm> AesGcm::Create(std::span<const uint8_t> key) {
-  if (CipherForKeySize(key.size()) == nullptr) {
+  const EVP_CIPHER* cipher = CipherForKeySize(key.size());
+  if (cipher == nullptr) {
     return absl::InvalidArgumentError(
         "AES-GCM key must be 16, 24 or 32 bytes");
   }
-  return AesGcm(SecretBytes(key));
+  auto templates = std::make_shared<Templates>();
+  templates->encrypt.reset(EVP_CIPHER_CTX_new());
+  templates->decrypt.reset(EVP_CIPHER_CTX_new());
+  if (templates->encrypt == nullptr || templates->decrypt == nullptr ||
+      EVP_EncryptInit_ex(templates->encrypt.get(), cipher, nullptr, key.data(),
+                         nullptr) != 1 ||
+      EVP_DecryptInit_ex(templates->decrypt.get(), cipher, nullptr, key.data(),
+                         nullptr) != 1) {
+    return absl::InternalError("AES-GCM key setup failed");
+  }
+  return AesGcm(std::move(templates));
 }
 
 // NIST SP 800-38D §7.1 (GCM-AE) with a 96-bit IV (§8.2) and a 128-bit tag.
@@ -90,22 +142,23 @@ absl::Status AesGcm::EncryptInto(std::span<const uint8_t> nonce,
     return absl::InvalidArgumentError(
         "AES-GCM output must be plaintext size + 16 bytes");
   }
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (ctx == nullptr) return absl::InternalError("EVP_CIPHER_CTX_new failed");
-  // 12 bytes is OpenSSL's default GCM IV length, so no EVP_CTRL_GCM_SET_IVLEN.
-  if (EVP_EncryptInit_ex(ctx.get(), CipherForKeySize(key_.size()), nullptr,
-                         key_.data(), nonce.data()) != 1) {
+  EVP_CIPHER_CTX* ctx = Scratch(templates_->encrypt.get());
+  ResetOnExit reset{ctx};
+  if (ctx == nullptr) return absl::InternalError("AES-GCM context failed");
+  // 12 bytes is OpenSSL's default GCM IV length, so no EVP_CTRL_GCM_SET_IVLEN;
+  // the key is already in the copied context.
+  if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1) {
     return absl::InternalError("AES-GCM encrypt init failed");
   }
   int len = 0;
   if (!aad.empty() &&
-      EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(),
+      EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(),
                         static_cast<int>(aad.size())) != 1) {
     return absl::InternalError("AES-GCM aad failed");
   }
   int written = 0;
   if (!plaintext.empty()) {
-    if (EVP_EncryptUpdate(ctx.get(), out.data(), &len, plaintext.data(),
+    if (EVP_EncryptUpdate(ctx, out.data(), &len, plaintext.data(),
                           static_cast<int>(plaintext.size())) != 1) {
       return absl::InternalError("AES-GCM encrypt failed");
     }
@@ -114,12 +167,12 @@ absl::Status AesGcm::EncryptInto(std::span<const uint8_t> nonce,
   // GCM is a stream mode: Final writes nothing, but the EVP contract wants a
   // buffer with room for a block, so do not point it into `out`.
   uint8_t final_block[16];
-  if (EVP_EncryptFinal_ex(ctx.get(), final_block, &len) != 1) {
+  if (EVP_EncryptFinal_ex(ctx, final_block, &len) != 1) {
     return absl::InternalError("AES-GCM encrypt failed");
   }
   written += len;
   if (static_cast<size_t>(written) != plaintext.size() ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG,
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG,
                           static_cast<int>(kGcmTagSize),
                           out.data() + plaintext.size()) != 1) {
     return absl::InternalError("AES-GCM tag failed");
@@ -155,22 +208,22 @@ absl::StatusOr<SecretBytes> AesGcm::Decrypt(
     return DecryptionFailed();
   }
   const size_t ct_size = ciphertext_and_tag.size() - kGcmTagSize;
-  CtxPtr ctx(EVP_CIPHER_CTX_new());
-  if (ctx == nullptr) return absl::InternalError("EVP_CIPHER_CTX_new failed");
-  if (EVP_DecryptInit_ex(ctx.get(), CipherForKeySize(key_.size()), nullptr,
-                         key_.data(), nonce.data()) != 1) {
+  EVP_CIPHER_CTX* ctx = Scratch(templates_->decrypt.get());
+  ResetOnExit reset{ctx};
+  if (ctx == nullptr) return absl::InternalError("AES-GCM context failed");
+  if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1) {
     return absl::InternalError("AES-GCM decrypt init failed");
   }
   int len = 0;
   if (!aad.empty() &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(),
+      EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(),
                         static_cast<int>(aad.size())) != 1) {
     return DecryptionFailed();
   }
   SecretBytes plaintext(ct_size);
   int written = 0;
   if (ct_size > 0) {
-    if (EVP_DecryptUpdate(ctx.get(), plaintext.data(), &len,
+    if (EVP_DecryptUpdate(ctx, plaintext.data(), &len,
                           ciphertext_and_tag.data(),
                           static_cast<int>(ct_size)) != 1) {
       return DecryptionFailed();
@@ -181,13 +234,13 @@ absl::StatusOr<SecretBytes> AesGcm::Decrypt(
   uint8_t tag[kGcmTagSize];
   std::copy(ciphertext_and_tag.begin() + ct_size, ciphertext_and_tag.end(),
             tag);
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG,
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
                           static_cast<int>(kGcmTagSize), tag) != 1) {
     return DecryptionFailed();
   }
   // The tag comparison (constant time inside OpenSSL) happens here.
   uint8_t final_block[16];
-  if (EVP_DecryptFinal_ex(ctx.get(), final_block, &len) != 1) {
+  if (EVP_DecryptFinal_ex(ctx, final_block, &len) != 1) {
     return DecryptionFailed();
   }
   written += len;

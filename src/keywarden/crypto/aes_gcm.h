@@ -2,6 +2,7 @@
 #define KEYWARDEN_CRYPTO_AES_GCM_H_
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -44,8 +45,16 @@ class AesGcm {
                                       std::span<const uint8_t> aad) const;
 
  private:
-  explicit AesGcm(SecretBytes key) : key_(std::move(key)) {}
-  SecretBytes key_;
+  struct Templates;
+  explicit AesGcm(std::shared_ptr<const Templates> templates)
+      : templates_(std::move(templates)) {}
+  // Two OpenSSL contexts keyed once at Create (one to encrypt, one to
+  // decrypt). Each call copies one into a per-thread scratch context and
+  // sets only the nonce: half the cost of keying a fresh context, which
+  // matters on the wrap path. The templates are only read after Create, so
+  // copies of an AesGcm share them across threads. Freeing them (last
+  // copy gone) cleanses the key schedule.
+  std::shared_ptr<const Templates> templates_;
 };
 
 }  // namespace keywarden::crypto

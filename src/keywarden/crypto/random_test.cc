@@ -1,6 +1,8 @@
 #include "keywarden/crypto/random.h"
 
+#include <array>
 #include <cstdint>
+#include <set>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -22,6 +24,30 @@ TEST(RandomSecretTest, HasRequestedSize) {
   EXPECT_EQ(RandomSecret(0).size(), 0u);
   EXPECT_EQ(RandomSecret(32).size(), 32u);
   EXPECT_FALSE(RandomSecret(32) == RandomSecret(32));
+}
+
+}  // namespace
+}  // namespace keywarden::crypto
+
+namespace keywarden::crypto {
+namespace {
+
+TEST(RandomPublicBytesTest, ValuesDoNotRepeatAcrossPoolRefills) {
+  // 12-byte draws across several 4 KiB refills: any repeat would mean the
+  // pool handed out the same bytes twice.
+  std::set<std::array<uint8_t, 12>> seen;
+  for (int i = 0; i < 5000; ++i) {
+    std::array<uint8_t, 12> nonce{};
+    RandomPublicBytes(nonce);
+    EXPECT_TRUE(seen.insert(nonce).second) << "repeat at draw " << i;
+  }
+}
+
+TEST(RandomPublicBytesTest, LargeRequestsBypassThePool) {
+  std::array<uint8_t, 100> a{}, b{};
+  RandomPublicBytes(a);
+  RandomPublicBytes(b);
+  EXPECT_NE(a, b);
 }
 
 }  // namespace

@@ -28,8 +28,18 @@ std::array<uint8_t, 32> Sha256(std::span<const uint8_t> data) {
   static const uint8_t kEmpty = 0;
   const uint8_t* p = data.empty() ? &kEmpty : data.data();
   unsigned int len = 0;
-  if (EVP_Digest(p, data.size(), out.data(), &len, Sha256Md(), nullptr) != 1 ||
-      len != out.size()) {
+  // One context per thread, re-initialised per call: EVP_Digest would create
+  // and free a provider context each time, several times the cost of
+  // hashing a token, and tokens are hashed on every request.
+  struct MdCtx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~MdCtx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local MdCtx md;
+  if (md.ctx == nullptr ||
+      EVP_DigestInit_ex(md.ctx, Sha256Md(), nullptr) != 1 ||
+      EVP_DigestUpdate(md.ctx, p, data.size()) != 1 ||
+      EVP_DigestFinal_ex(md.ctx, out.data(), &len) != 1 || len != out.size()) {
     // Hashing cannot fail on valid input; a failure means a broken library.
     std::abort();
   }

@@ -96,7 +96,7 @@ absl::StatusOr<std::vector<uint8_t>> WrapDek(const crypto::AesGcm& kek,
   // far below the 2^32 invocation bound for any realistic deployment; a
   // usage ceiling that forces rotation is future work.
   uint8_t nonce[crypto::kGcmNonceSize];
-  crypto::RandomBytes(nonce);
+  crypto::RandomPublicBytes(nonce);
   return WrapDekWithNonceForTesting(kek, instance_id, key_id, version_id,
                                     nonce, dek, aad);
 }
