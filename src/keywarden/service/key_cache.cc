@@ -2,6 +2,7 @@
 #include "keywarden/common/strings.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
@@ -18,51 +19,60 @@ const crypto::AesGcm* CachedKey::KekFor(std::string_view version_id) const {
 KeyCache::KeyCache(size_t capacity)
     : capacity_per_shard_(std::max<size_t>(1, capacity / kShards)) {}
 
-std::string KeyCache::CacheKey(std::string_view instance_id,
-                               std::string_view key_id) {
-  return StrCat(instance_id, "/", key_id);
+KeyCache::CacheKey::CacheKey(std::string_view instance_id,
+                             std::string_view key_id) {
+  size_ = instance_id.size() + 1 + key_id.size();
+  char* out = inline_;
+  if (size_ > sizeof(inline_)) {
+    heap_.resize(size_);
+    out = heap_.data();
+  }
+  std::memcpy(out, instance_id.data(), instance_id.size());
+  out[instance_id.size()] = '/';
+  std::memcpy(out + instance_id.size() + 1, key_id.data(), key_id.size());
+  data_ = out;
 }
 
-KeyCache::Shard& KeyCache::ShardFor(std::string_view cache_key) const {
+KeyCache::Shard& KeyCache::ShardFor(absl::string_view cache_key) const {
   return shards_[absl::HashOf(cache_key) % kShards];
 }
 
 std::shared_ptr<const CachedKey> KeyCache::Find(std::string_view instance_id,
                                                 std::string_view key_id) const {
-  std::string k = CacheKey(instance_id, key_id);
-  Shard& shard = ShardFor(k);
+  CacheKey k(instance_id, key_id);
+  Shard& shard = ShardFor(k.view());
   absl::ReaderMutexLock lock(&shard.mu);
-  auto it = shard.map.find(k);
+  auto it = shard.map.find(k.view());
   return it == shard.map.end() ? nullptr : it->second;
 }
 
 uint64_t KeyCache::Generation(std::string_view instance_id,
                               std::string_view key_id) const {
-  std::string k = CacheKey(instance_id, key_id);
-  Shard& shard = ShardFor(k);
+  CacheKey k(instance_id, key_id);
+  Shard& shard = ShardFor(k.view());
   absl::ReaderMutexLock lock(&shard.mu);
   return shard.erasures;
 }
 
 void KeyCache::Insert(std::shared_ptr<const CachedKey> entry,
                       uint64_t generation) {
-  std::string k = CacheKey(entry->key.instance_id, entry->key.id);
-  Shard& shard = ShardFor(k);
+  CacheKey k(entry->key.instance_id, entry->key.id);
+  Shard& shard = ShardFor(k.view());
   absl::MutexLock lock(&shard.mu);
   if (shard.erasures != generation) return;  // a mutation raced the load
-  if (shard.map.size() >= capacity_per_shard_ && !shard.map.contains(k)) {
+  if (shard.map.size() >= capacity_per_shard_ && !shard.map.contains(k.view())) {
     // Full: drop an arbitrary entry. Hot keys come back on their next use.
     shard.map.erase(shard.map.begin());
   }
-  shard.map.insert_or_assign(std::move(k), std::move(entry));
+  shard.map.insert_or_assign(std::string(k.view()), std::move(entry));
 }
 
 void KeyCache::Erase(std::string_view instance_id, std::string_view key_id) {
-  std::string k = CacheKey(instance_id, key_id);
-  Shard& shard = ShardFor(k);
+  CacheKey k(instance_id, key_id);
+  Shard& shard = ShardFor(k.view());
   absl::MutexLock lock(&shard.mu);
   ++shard.erasures;
-  shard.map.erase(k);
+  shard.map.erase(k.view());
 }
 
 size_t KeyCache::Size() const {

@@ -57,9 +57,20 @@ class KeyCache {
         ABSL_GUARDED_BY(mu);
     uint64_t erasures ABSL_GUARDED_BY(mu) = 0;
   };
-  static std::string CacheKey(std::string_view instance_id,
-                              std::string_view key_id);
-  Shard& ShardFor(std::string_view cache_key) const;
+  // "instance/key" built in a caller's stack buffer: lookups on the wrap
+  // path allocate nothing.
+  class CacheKey {
+   public:
+    CacheKey(std::string_view instance_id, std::string_view key_id);
+    absl::string_view view() const { return {data_, size_}; }
+
+   private:
+    char inline_[96];
+    std::string heap_;  // only for ids longer than UUIDs
+    const char* data_;
+    size_t size_;
+  };
+  Shard& ShardFor(absl::string_view cache_key) const;
 
   size_t capacity_per_shard_;
   mutable std::array<Shard, kShards> shards_;

@@ -262,6 +262,12 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
                                         : keys::kGeneratedRootKeySize);
   }
 
+  if (ctx.key_ring_id.has_value() && *ctx.key_ring_id != "default") {
+    // Key rings other than `default` arrive with the lifecycle issue.
+    return Error(Reason::kNotFound,
+                 StrCat("Not Found: key ring `", *ctx.key_ring_id,
+                        "` does not exist"));
+  }
   KW_RETURN_IF_ERROR(EnsureInstance(ctx.instance_id));
   Key key;
   key.instance_id = ctx.instance_id;

@@ -1,6 +1,7 @@
 #include "keywarden/api/http/http_api.h"
 #include "keywarden/common/strings.h"
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string_view>
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -16,6 +18,7 @@
 #include "keywarden/common/errors.h"
 #include "keywarden/common/ids.h"
 #include "keywarden/common/status_macros.h"
+#include "keywarden/crypto/random.h"
 
 namespace keywarden::api::http {
 namespace beast_http = boost::beast::http;
@@ -150,10 +153,75 @@ std::optional<Method> MethodOf(beast_http::verb verb) {
   }
 }
 
-std::string_view Header(const BeastRequest& req, std::string_view name) {
-  auto it = req.find(boost::beast::string_view(name.data(), name.size()));
-  if (it == req.end()) return {};
-  return std::string_view(it->value().data(), it->value().size());
+// A correlation id for requests that bring none: UUID-shaped, unique per
+// process (a random 64-bit prefix drawn once) and per request (a counter),
+// without a CSPRNG call per request. It identifies, it does not protect.
+std::string NewCorrelationId() {
+  static const uint64_t prefix = [] {
+    uint64_t p;
+    crypto::RandomBytes({reinterpret_cast<uint8_t*>(&p), sizeof p});
+    return p;
+  }();
+  static std::atomic<uint64_t> counter{0};
+  uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
+  // 8-4-4-4-12: the prefix fills the first 16 hex digits, the counter the
+  // last 16 (version and variant nibbles set as in a v4 UUID).
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(36, '-');
+  size_t pos = 0;
+  auto put = [&](uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i) {
+      if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
+      id[pos++] = kHex[(v >> (4 * i)) & 0xf];
+    }
+  };
+  put(prefix, 12);
+  put(4, 1);
+  put(prefix >> 48, 3);
+  put(8, 1);
+  put(n, 15);
+  return id;
+}
+
+// The request headers the API reads, found in one pass over the fields.
+struct ApiHeaders {
+  std::string_view authorization;
+  std::string_view instance;
+  std::string_view correlation_id;
+  std::string_view key_ring;
+  std::string_view prefer;
+
+  explicit ApiHeaders(const BeastRequest& req) {
+    for (const auto& f : req) {
+      std::string_view name(f.name_string().data(), f.name_string().size());
+      std::string_view value(f.value().data(), f.value().size());
+      if (f.name() == beast_http::field::authorization) {
+        authorization = value;
+      } else if (absl::EqualsIgnoreCase(AbslView(name), "Bluemix-Instance")) {
+        instance = value;
+      } else if (absl::EqualsIgnoreCase(AbslView(name), "Correlation-Id")) {
+        correlation_id = value;
+      } else if (absl::EqualsIgnoreCase(AbslView(name), "X-Kms-Key-Ring")) {
+        key_ring = value;
+      } else if (absl::EqualsIgnoreCase(AbslView(name), "Prefer")) {
+        prefer = value;
+      }
+    }
+  }
+};
+
+// A client's correlation id is echoed and logged, so only a plain token is
+// taken as is; anything else (quotes, control characters, >128 bytes) is
+// replaced so it cannot forge log lines or headers.
+bool IsPlainToken(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (unsigned char c : s) {
+    if (!absl::ascii_isalnum(c) && c != '-' && c != '_' && c != '.' &&
+        c != ':') {
+      return false;
+    }
+  }
+  return true;
 }
 
 service::Prefer ParsePrefer(std::string_view value) {
@@ -258,8 +326,12 @@ absl::StatusOr<service::ListKeysRequest> ListRequestOf(const QueryParams& q) {
 
 // Per-request state shared by the dispatch steps.
 struct KeyProtectApi::Call {
+  Call(const BeastRequest& request, BeastResponse& response)
+      : req(request), res(response), headers(request) {}
+
   const BeastRequest& req;
   BeastResponse& res;
+  ApiHeaders headers;
   RouteMatch match;
   Method method = Method::kGet;
   Op op = kOpUnknown;
@@ -338,14 +410,14 @@ KeyProtectApi::~KeyProtectApi() = default;
 void KeyProtectApi::Handle(const BeastRequest& request,
                            BeastResponse& response) {
   auto start = std::chrono::steady_clock::now();
-  Call call{request, response};
+  Call call(request, response);
   response.version(request.version());
   response.keep_alive(request.keep_alive());
 
-  std::string_view correlation = Header(request, "Correlation-Id");
-  call.ctx.correlation_id = correlation.empty() || correlation.size() > 128
-                                ? NewUuid()
-                                : std::string(correlation);
+  std::string_view correlation = call.headers.correlation_id;
+  call.ctx.correlation_id = IsPlainToken(correlation)
+                                ? std::string(correlation)
+                                : NewCorrelationId();
 
   std::optional<Method> method = MethodOf(request.method());
   std::string_view target(request.target().data(), request.target().size());
@@ -502,7 +574,7 @@ void KeyProtectApi::Dispatch(Call& call) {
 
   // Authentication, then the tenant.
   absl::StatusOr<iam::Principal> principal =
-      auth_->Authenticate(Header(call.req, "Authorization"));
+      auth_->Authenticate(call.headers.authorization);
   if (!principal.ok()) {
     call.Fail(principal.status());
     return;
@@ -518,7 +590,7 @@ void KeyProtectApi::Dispatch(Call& call) {
     return;
   }
 
-  std::string_view instance = Header(call.req, "Bluemix-Instance");
+  std::string_view instance = call.headers.instance;
   if (!IsUuid(instance)) {
     call.Fail(Error(Reason::kBadRequest,
                     "Bad Request: the Bluemix-Instance header must name a "
@@ -526,9 +598,9 @@ void KeyProtectApi::Dispatch(Call& call) {
     return;
   }
   call.ctx.instance_id = absl::AsciiStrToLower(AbslView(instance));
-  std::string_view ring = Header(call.req, "X-Kms-Key-Ring");
+  std::string_view ring = call.headers.key_ring;
   if (!ring.empty()) call.ctx.key_ring_id = std::string(ring);
-  service::Prefer prefer = ParsePrefer(Header(call.req, "Prefer"));
+  service::Prefer prefer = ParsePrefer(call.headers.prefer);
   KeyRenderOptions render;
   render.crn_prefix = options_.crn_prefix;
   if (prefer == service::Prefer::kMinimal) render.view = KeyView::kMinimal;

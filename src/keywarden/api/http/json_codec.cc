@@ -30,23 +30,31 @@ bool IsBlank(std::string_view body) {
   return absl::StripAsciiWhitespace(AbslView(body)).empty();
 }
 
-// Parses `body`; an empty body or `null` gives a null value.
-absl::StatusOr<json::value> Parse(std::string_view body) {
-  if (IsBlank(body)) return json::value();
+// Parses `body`; an empty body or `null` gives a null value. `storage`
+// lets the data-plane decoders parse into a stack buffer.
+absl::StatusOr<json::value> Parse(std::string_view body,
+                                  json::storage_ptr storage = {}) {
+  if (IsBlank(body)) return json::value(storage);
   boost::system::error_code ec;
-  json::value v = json::parse(json::string_view(body.data(), body.size()), ec);
+  json::value v = json::parse(json::string_view(body.data(), body.size()), ec,
+                              storage);
   if (ec) return BadBody("the body is not valid JSON");
   return v;
 }
 
 // The object of an optional body: empty body, null and {} all mean "no
 // fields"; anything else must be an object.
-absl::StatusOr<json::object> OptionalObject(std::string_view body) {
-  KW_ASSIGN_OR_RETURN(json::value v, Parse(body));
-  if (v.is_null()) return json::object();
+absl::StatusOr<json::object> OptionalObject(std::string_view body,
+                                            json::storage_ptr storage = {}) {
+  KW_ASSIGN_OR_RETURN(json::value v, Parse(body, storage));
+  if (v.is_null()) return json::object(storage);
   if (!v.is_object()) return BadBody("the body must be a JSON object");
   return std::move(v.as_object());
 }
+
+// Wrap and unwrap bodies are small: parse them into this much stack before
+// touching the heap.
+constexpr size_t kDataPlaneParseBuffer = 4096;
 
 // Field lookup ignoring the case of the key, as a Go encoding/json server
 // does (the Go client sends "Tags" and "KeyRingID").
@@ -268,7 +276,9 @@ absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(
 }
 
 absl::StatusOr<service::WrapRequest> DecodeWrap(std::string_view body) {
-  KW_ASSIGN_OR_RETURN(json::object obj, OptionalObject(body));
+  unsigned char buffer[kDataPlaneParseBuffer];
+  json::monotonic_resource arena(buffer, sizeof buffer);
+  KW_ASSIGN_OR_RETURN(json::object obj, OptionalObject(body, &arena));
   service::WrapRequest req;
   KW_ASSIGN_OR_RETURN(req.plaintext, OptString(obj, "plaintext"));
   KW_ASSIGN_OR_RETURN(req.aad, StringList(obj, "aad", Reason::kInvalidField));
@@ -276,7 +286,9 @@ absl::StatusOr<service::WrapRequest> DecodeWrap(std::string_view body) {
 }
 
 absl::StatusOr<service::UnwrapRequest> DecodeUnwrap(std::string_view body) {
-  KW_ASSIGN_OR_RETURN(json::value v, Parse(body));
+  unsigned char buffer[kDataPlaneParseBuffer];
+  json::monotonic_resource arena(buffer, sizeof buffer);
+  KW_ASSIGN_OR_RETURN(json::value v, Parse(body, &arena));
   if (v.is_null()) return Error(Reason::kNoBody, "Missing body in request");
   if (!v.is_object()) return BadBody("the body must be a JSON object");
   const json::object& obj = v.as_object();

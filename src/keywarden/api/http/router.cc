@@ -54,6 +54,8 @@ std::string_view MethodName(Method method) {
 }
 
 absl::StatusOr<std::string> PercentDecode(std::string_view in) {
+  // Most segments (ids, literals) carry no escape at all.
+  if (in.find('%') == std::string_view::npos) return std::string(in);
   std::string out;
   out.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
