@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -29,6 +30,25 @@ constexpr std::array<uint8_t, 256> MakeDecodeTable() {
   return table;
 }
 constexpr std::array<uint8_t, 256> kDecode = MakeDecodeTable();
+
+// RFC 4648 §5, Table 2 (the "URL and Filename safe" alphabet).
+constexpr char kUrlAlphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+constexpr std::array<uint8_t, 256> MakeUrlDecodeTable() {
+  std::array<uint8_t, 256> table{};
+  for (auto& v : table) v = kInvalid;
+  for (int i = 0; i < 64; ++i) {
+    table[static_cast<uint8_t>(kUrlAlphabet[i])] = static_cast<uint8_t>(i);
+  }
+  return table;
+}
+constexpr std::array<uint8_t, 256> kUrlDecode = MakeUrlDecodeTable();
+
+absl::Status IllegalUrlAt(size_t offset) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("illegal base64url data at input byte ", offset));
+}
 
 absl::Status IllegalAt(size_t offset) {
   return absl::InvalidArgumentError(
@@ -172,6 +192,82 @@ absl::StatusOr<SecretBytes> Base64Decode(std::string_view text) {
     break;  // DecodeLastQuantum only succeeds on the final quantum.
   }
   out.Truncate(o);
+  return out;
+}
+
+std::string Base64UrlEncode(std::span<const uint8_t> bytes) {
+  const size_t n = bytes.size();
+  // RFC 7515 §2: the padding of RFC 4648 §5 is omitted, so 1 or 2 trailing
+  // bytes take 2 or 3 symbols.
+  std::string out;
+  out.reserve((n / 3) * 4 + (n % 3 == 0 ? 0 : n % 3 + 1));
+  const uint8_t* in = bytes.data();
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) |
+                       uint32_t{in[i + 2]};
+    out.push_back(kUrlAlphabet[(v >> 18) & 0x3f]);
+    out.push_back(kUrlAlphabet[(v >> 12) & 0x3f]);
+    out.push_back(kUrlAlphabet[(v >> 6) & 0x3f]);
+    out.push_back(kUrlAlphabet[v & 0x3f]);
+  }
+  const size_t rest = n - i;
+  if (rest == 1) {
+    const uint32_t v = uint32_t{in[i]} << 16;
+    out.push_back(kUrlAlphabet[(v >> 18) & 0x3f]);
+    out.push_back(kUrlAlphabet[(v >> 12) & 0x3f]);
+  } else if (rest == 2) {
+    const uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8);
+    out.push_back(kUrlAlphabet[(v >> 18) & 0x3f]);
+    out.push_back(kUrlAlphabet[(v >> 12) & 0x3f]);
+    out.push_back(kUrlAlphabet[(v >> 6) & 0x3f]);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<uint8_t>> Base64UrlDecode(std::string_view text) {
+  const size_t n = text.size();
+  // Every symbol must be in the alphabet; '=' is not (no padding, RFC 7515
+  // §2), so it is reported like any other stray character.
+  for (size_t i = 0; i < n; ++i) {
+    if (kUrlDecode[static_cast<uint8_t>(text[i])] == kInvalid) {
+      return IllegalUrlAt(i);
+    }
+  }
+  // A single symbol carries only 6 bits: no byte string encodes to it.
+  if (n % 4 == 1) return IllegalUrlAt(n);
+  std::vector<uint8_t> out;
+  out.reserve((n / 4) * 3 + 2);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const uint32_t v = (uint32_t{kUrlDecode[static_cast<uint8_t>(text[i])]}
+                        << 18) |
+                       (uint32_t{kUrlDecode[static_cast<uint8_t>(text[i + 1])]}
+                        << 12) |
+                       (uint32_t{kUrlDecode[static_cast<uint8_t>(text[i + 2])]}
+                        << 6) |
+                       uint32_t{kUrlDecode[static_cast<uint8_t>(text[i + 3])]};
+    out.push_back(static_cast<uint8_t>(v >> 16));
+    out.push_back(static_cast<uint8_t>(v >> 8));
+    out.push_back(static_cast<uint8_t>(v));
+  }
+  const size_t rest = n - i;
+  if (rest == 0) return out;
+  uint32_t v = 0;
+  for (size_t j = 0; j < rest; ++j) {
+    v |= uint32_t{kUrlDecode[static_cast<uint8_t>(text[i + j])]}
+         << (18 - 6 * j);
+  }
+  // RFC 4648 §3.5: the bits past the last whole byte must be zero, so the
+  // encoding is canonical.
+  if (rest == 2) {
+    if ((v & 0xffff) != 0) return IllegalUrlAt(n - 1);
+    out.push_back(static_cast<uint8_t>(v >> 16));
+  } else {  // rest == 3
+    if ((v & 0xff) != 0) return IllegalUrlAt(n - 1);
+    out.push_back(static_cast<uint8_t>(v >> 16));
+    out.push_back(static_cast<uint8_t>(v >> 8));
+  }
   return out;
 }
 

@@ -211,5 +211,104 @@ TEST(Base64DecodeTest, EmptyIsEmpty) {
   EXPECT_TRUE(decoded->empty());
 }
 
+// RFC 4648 §10 vectors, converted to the URL alphabet without padding.
+TEST(Base64UrlTest, Rfc4648VectorsWithoutPadding) {
+  const std::pair<const char*, const char*> kVectors[] = {
+      {"", ""},       {"f", "Zg"},         {"fo", "Zm8"},
+      {"foo", "Zm9v"}, {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"},
+      {"foobar", "Zm9vYmFy"},
+  };
+  for (const auto& [plain, encoded] : kVectors) {
+    EXPECT_EQ(Base64UrlEncode(Bytes(plain)), encoded);
+    auto decoded = Base64UrlDecode(encoded);
+    ASSERT_TRUE(decoded.ok()) << encoded << ": " << decoded.status();
+    EXPECT_EQ(std::string(decoded->begin(), decoded->end()), plain);
+  }
+}
+
+// RFC 7515 Appendix C: the bytes {3, 236, 255, 224, 193} are "A-z_4ME".
+TEST(Base64UrlTest, Rfc7515AppendixC) {
+  const std::vector<uint8_t> bytes = {3, 236, 255, 224, 193};
+  EXPECT_EQ(Base64UrlEncode(bytes), "A-z_4ME");
+  auto decoded = Base64UrlDecode("A-z_4ME");
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(*decoded, bytes);
+}
+
+TEST(Base64UrlTest, RoundTripsAllLengthsAndUsesOnlyUrlAlphabet) {
+  for (size_t len = 0; len <= 300; ++len) {
+    std::vector<uint8_t> data(len);
+    RandomBytes(data);
+    const std::string encoded = Base64UrlEncode(data);
+    ASSERT_EQ(encoded.size(), (len * 4 + 2) / 3) << len;
+    EXPECT_EQ(encoded.find_first_of("+/="), std::string::npos);
+    auto decoded = Base64UrlDecode(encoded);
+    ASSERT_TRUE(decoded.ok()) << len << ": " << decoded.status();
+    EXPECT_EQ(*decoded, data);
+  }
+}
+
+TEST(Base64UrlDecodeTest, RejectsStandardAlphabetSymbols) {
+  EXPECT_EQ(Base64UrlDecode("ab+d").status().message(),
+            "illegal base64url data at input byte 2");
+  EXPECT_EQ(Base64UrlDecode("abc/").status().message(),
+            "illegal base64url data at input byte 3");
+}
+
+TEST(Base64UrlDecodeTest, RejectsPadding) {
+  for (const char* text : {"Zg==", "Zm8=", "Zg=", "=", "Zm9v===="}) {
+    auto decoded = Base64UrlDecode(text);
+    EXPECT_FALSE(decoded.ok()) << text;
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(Base64UrlDecodeTest, RejectsWhitespaceAndControlBytes) {
+  for (std::string_view text :
+       {std::string_view("Zm9v\n"), std::string_view(" Zm9v"),
+        std::string_view("Zm 9v"), std::string_view("Zm9v\0", 5)}) {
+    EXPECT_FALSE(Base64UrlDecode(text).ok());
+  }
+}
+
+TEST(Base64UrlDecodeTest, RejectsImpossibleLength) {
+  EXPECT_EQ(Base64UrlDecode("A").status().message(),
+            "illegal base64url data at input byte 1");
+  EXPECT_EQ(Base64UrlDecode("Zm9vA").status().message(),
+            "illegal base64url data at input byte 5");
+}
+
+TEST(Base64UrlDecodeTest, RejectsNonZeroTrailingBits) {
+  // "Zg" is canonical for "f"; "Zh".."Zv" differ only in the unused bits.
+  EXPECT_TRUE(Base64UrlDecode("Zg").ok());
+  EXPECT_EQ(Base64UrlDecode("Zh").status().message(),
+            "illegal base64url data at input byte 1");
+  EXPECT_TRUE(Base64UrlDecode("Zm8").ok());
+  EXPECT_FALSE(Base64UrlDecode("Zm9").ok());
+}
+
+TEST(Base64UrlDecodeTest, EveryAcceptedStringReencodesIdentically) {
+  // Canonical: whatever decodes must encode back to the same text.
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/ ";
+  for (int trial = 0; trial < 5000; ++trial) {
+    uint8_t r[8];
+    RandomBytes(r);
+    std::string text;
+    for (size_t i = 0; i < r[0] % 8; ++i) {
+      text.push_back(alphabet[r[1 + i % 7] % alphabet.size()]);
+      r[1 + i % 7] = static_cast<uint8_t>(r[1 + i % 7] * 31 + 7);
+    }
+    auto decoded = Base64UrlDecode(text);
+    if (decoded.ok()) {
+      EXPECT_EQ(Base64UrlEncode(*decoded), text);
+    }
+  }
+}
+
+TEST(Base64UrlDecodeTest, ExistingStandardDecoderStillRejectsUrlAlphabet) {
+  EXPECT_FALSE(Base64Decode("A-z_4ME=").ok());
+}
+
 }  // namespace
 }  // namespace keywarden::crypto
