@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -318,6 +319,10 @@ absl::StatusOr<std::string> SigningKey::Sign(const TokenClaims& claims) const {
   der.resize(der_len);
   KW_ASSIGN_OR_RETURN(std::vector<uint8_t> jose, DerToJose(der));
   StrAppend(&token, ".", crypto::Base64UrlEncode(jose));
+  // A token no verifier would read is a caller error, not a token.
+  if (token.size() > TokenVerifier::kMaxTokenSize) {
+    return absl::InvalidArgumentError("token claims are too long");
+  }
   return token;
 }
 

@@ -61,8 +61,9 @@ class SigningKey {
   const std::string& kid() const { return kid_; }
 
   // The compact JWS of `claims` with header {"alg":"ES256","typ":"JWT",
-  // "kid":kid()}. InvalidArgument if a required claim is empty or a time is
-  // infinite or before the epoch.
+  // "kid":kid()}. InvalidArgument if a required claim is empty, a time is
+  // before the epoch or after year 9999, or the token would be longer than
+  // TokenVerifier::kMaxTokenSize.
   absl::StatusOr<std::string> Sign(const TokenClaims& claims) const;
 
  private:

@@ -20,8 +20,9 @@
 // exponents, integers outside int64, duplicate member names (RFC 7515 §4,
 // RFC 7519 §4: a parser must reject them or use the last; we reject),
 // invalid UTF-8, unpaired surrogates, and anything after the closing brace
-// but whitespace. It never crashes and never allocates more than a small
-// multiple of its input; it is fuzzed (tests/fuzz).
+// but whitespace. It must never crash on any input and allocates at most a
+// small multiple of its (capped) input; Parse is a libFuzzer entry point as
+// it stands (a target for tests/fuzz/ calls it on the raw bytes).
 namespace keywarden::iam::jwt_json {
 
 using Value = std::variant<std::string, int64_t, bool>;

@@ -365,6 +365,10 @@ TEST_F(JwtTest, SignRejectsIncompleteClaimsAndOutOfRangeTimes) {
   claims = ValidClaims();
   claims.issued_at = absl::UnixEpoch() - absl::Seconds(1);
   EXPECT_FALSE(key_->Sign(claims).ok());
+  claims = ValidClaims();
+  claims.subject = std::string(TokenVerifier::kMaxTokenSize, 'u');
+  EXPECT_EQ(key_->Sign(claims).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(JwtTest, AddKeyRejectsAnythingButP256Spki) {
