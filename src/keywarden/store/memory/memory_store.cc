@@ -1,7 +1,11 @@
 #include "keywarden/store/memory/memory_store.h"
 
 #include <algorithm>
+#include <string>
+#include <utility>
 
+#include "keywarden/store/audit_chain.h"
+#include "keywarden/store/identity_validation.h"
 #include "keywarden/store/validation.h"
 
 namespace keywarden::store {
@@ -81,7 +85,12 @@ absl::Status InMemoryStore::EnsureInstance(std::string_view instance_id) {
     return absl::InvalidArgumentError("instance id is empty");
   }
   absl::MutexLock lock(&mu_);
-  instances_.insert(std::string(instance_id));
+  if (!instances_.contains(std::string(instance_id))) {
+    iam::InstanceRecord record;
+    record.id = std::string(instance_id);
+    record.creation_time = absl::UnixEpoch();
+    instances_.emplace(record.id, std::move(record));
+  }
   return absl::OkStatus();
 }
 
@@ -93,7 +102,12 @@ absl::Status InMemoryStore::CreateKey(const keys::Key& key) {
   if (keys_.contains(ref)) {
     return absl::AlreadyExistsError("key already exists");
   }
-  instances_.insert(key.instance_id);
+  if (!instances_.contains(key.instance_id)) {
+    iam::InstanceRecord record;
+    record.id = key.instance_id;
+    record.creation_time = absl::UnixEpoch();
+    instances_.emplace(record.id, std::move(record));
+  }
   keys_.emplace(std::move(ref), std::move(stored));
   return absl::OkStatus();
 }
@@ -232,6 +246,308 @@ absl::StatusOr<bool> InMemoryStore::PutMetaIfAbsent(std::string_view name,
   if (name.empty()) return absl::InvalidArgumentError("meta name is empty");
   absl::MutexLock lock(&mu_);
   return meta_.emplace(std::string(name), std::string(value)).second;
+}
+
+// IdentityStore. Each mutation validates, checks every rule, and only then
+// changes state and appends its audit record, all under one lock: a failed
+// mutation changes nothing and leaves no audit record.
+
+namespace {
+
+// Stored forms: times cut to microseconds, as SQLite keeps them.
+template <typename Record>
+Record WithMicros(const Record& record) {
+  Record r = record;
+  r.creation_time = TruncateToMicros(r.creation_time);
+  return r;
+}
+
+bool InScopeOf(const iam::Scope& scope, const std::string& instance_id) {
+  return scope.instance_id == instance_id;
+}
+
+}  // namespace
+
+absl::Status InMemoryStore::AppendAuditLocked(const iam::AuditRecord& audit) {
+  iam::AuditRecord record = audit;
+  record.time = TruncateToMicros(record.time);
+  record.seq = audit_.empty() ? 1 : audit_.back().seq + 1;
+  record.prev_hash = audit_.empty() ? iam::SecretHash{} : audit_.back().hash;
+  absl::StatusOr<iam::SecretHash> hash =
+      AuditChainHash(record.prev_hash, record);
+  if (!hash.ok()) return hash.status();
+  record.hash = *hash;
+  audit_.push_back(std::move(record));
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryStore::CreatePrincipal(
+    const iam::PrincipalRecord& principal, const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidatePrincipal(principal); !s.ok()) return s;
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  if (principals_.contains(principal.id)) {
+    return absl::AlreadyExistsError("principal already exists");
+  }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  principals_.emplace(principal.id, WithMicros(principal));
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryStore::DeletePrincipal(std::string_view id,
+                                            const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  const std::string key(id);
+  absl::MutexLock lock(&mu_);
+  auto it = principals_.find(key);
+  if (it == principals_.end()) {
+    return absl::NotFoundError("principal not found");
+  }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  principals_.erase(it);
+  absl::erase_if(api_keys_, [&](const auto& entry) {
+    if (entry.second.principal_id != key) return false;
+    api_key_prefixes_.erase(entry.second.prefix);
+    return true;
+  });
+  absl::erase_if(policies_, [&](const auto& entry) {
+    return entry.second.principal_id == key;
+  });
+  absl::erase_if(authorizations_, [&](const auto& entry) {
+    return entry.second.source_service_id == key;
+  });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<iam::PrincipalRecord>>
+InMemoryStore::ListPrincipals() {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<iam::PrincipalRecord> out;
+  for (const auto& [id, p] : principals_) out.push_back(p);
+  return out;
+}
+
+absl::Status InMemoryStore::CreateApiKey(const iam::ApiKeyRecord& key,
+                                         const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateApiKey(key); !s.ok()) return s;
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  if (api_keys_.contains(key.id)) {
+    return absl::AlreadyExistsError("api key already exists");
+  }
+  if (api_key_prefixes_.contains(key.prefix)) {
+    return absl::AlreadyExistsError("api key prefix already exists");
+  }
+  if (!principals_.contains(key.principal_id)) {
+    return absl::FailedPreconditionError("api key's principal does not exist");
+  }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  api_key_prefixes_.insert(key.prefix);
+  api_keys_.emplace(key.id, WithMicros(key));
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryStore::DeleteApiKey(std::string_view id,
+                                         const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  auto it = api_keys_.find(std::string(id));
+  if (it == api_keys_.end()) return absl::NotFoundError("api key not found");
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  api_key_prefixes_.erase(it->second.prefix);
+  api_keys_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<iam::ApiKeyRecord>> InMemoryStore::ListApiKeys() {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<iam::ApiKeyRecord> out;
+  for (const auto& [id, k] : api_keys_) out.push_back(k);
+  return out;
+}
+
+absl::Status InMemoryStore::CreateInstance(const iam::InstanceRecord& instance,
+                                           const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateInstance(instance); !s.ok()) return s;
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  if (instances_.contains(instance.id)) {
+    return absl::AlreadyExistsError("instance already exists");
+  }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  instances_.emplace(instance.id, WithMicros(instance));
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryStore::DeleteInstance(std::string_view id,
+                                           const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  const std::string key(id);
+  absl::MutexLock lock(&mu_);
+  auto it = instances_.find(key);
+  if (it == instances_.end()) return absl::NotFoundError("instance not found");
+  auto first_key = keys_.lower_bound(KeyRef(key, ""));
+  if (first_key != keys_.end() && first_key->first.first == key) {
+    return absl::FailedPreconditionError("instance still holds keys");
+  }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  instances_.erase(it);
+  absl::erase_if(policies_, [&](const auto& entry) {
+    return InScopeOf(entry.second.scope, key);
+  });
+  absl::erase_if(authorizations_, [&](const auto& entry) {
+    return InScopeOf(entry.second.target, key);
+  });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<iam::InstanceRecord>>
+InMemoryStore::ListInstances() {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<iam::InstanceRecord> out;
+  for (const auto& [id, i] : instances_) out.push_back(i);
+  return out;
+}
+
+absl::Status InMemoryStore::CreatePolicy(const iam::AccessPolicyRecord& policy,
+                                         const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  if (policies_.contains(policy.id)) {
+    return absl::AlreadyExistsError("policy already exists");
+  }
+  if (!principals_.contains(policy.principal_id)) {
+    return absl::FailedPreconditionError("policy's principal does not exist");
+  }
+  if (!instances_.contains(policy.scope.instance_id)) {
+    return absl::FailedPreconditionError("policy's instance does not exist");
+  }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  policies_.emplace(policy.id, WithMicros(policy));
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryStore::DeletePolicy(std::string_view id,
+                                         const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  auto it = policies_.find(std::string(id));
+  if (it == policies_.end()) return absl::NotFoundError("policy not found");
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  policies_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<iam::AccessPolicyRecord>>
+InMemoryStore::ListPolicies() {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<iam::AccessPolicyRecord> out;
+  for (const auto& [id, p] : policies_) out.push_back(p);
+  return out;
+}
+
+absl::Status InMemoryStore::CreateAuthorization(
+    const iam::ServiceAuthorizationRecord& authorization,
+    const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuthorization(authorization); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  if (authorizations_.contains(authorization.id)) {
+    return absl::AlreadyExistsError("authorization already exists");
+  }
+  if (!authorization.source_service_id.empty()) {
+    auto source = principals_.find(authorization.source_service_id);
+    if (source == principals_.end() ||
+        source->second.kind != iam::PrincipalKind::kServiceId) {
+      return absl::FailedPreconditionError(
+          "authorization's source service id does not exist");
+    }
+  }
+  if (!instances_.contains(authorization.target.instance_id)) {
+    return absl::FailedPreconditionError(
+        "authorization's instance does not exist");
+  }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  authorizations_.emplace(authorization.id, WithMicros(authorization));
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryStore::DeleteAuthorization(
+    std::string_view id, const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  auto it = authorizations_.find(std::string(id));
+  if (it == authorizations_.end()) {
+    return absl::NotFoundError("authorization not found");
+  }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  authorizations_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<iam::ServiceAuthorizationRecord>>
+InMemoryStore::ListAuthorizations() {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<iam::ServiceAuthorizationRecord> out;
+  for (const auto& [id, a] : authorizations_) out.push_back(a);
+  return out;
+}
+
+absl::Status InMemoryStore::PutSigningKey(const iam::SigningKeyRecord& key) {
+  if (absl::Status s = ValidateSigningKey(key); !s.ok()) return s;
+  iam::SigningKeyRecord stored = WithMicros(key);
+  stored.retire_time = TruncateToMicros(stored.retire_time);
+  absl::MutexLock lock(&mu_);
+  signing_keys_.insert_or_assign(key.kid, std::move(stored));
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryStore::DeleteSigningKey(std::string_view kid) {
+  absl::MutexLock lock(&mu_);
+  if (signing_keys_.erase(std::string(kid)) == 0) {
+    return absl::NotFoundError("signing key not found");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<iam::SigningKeyRecord>>
+InMemoryStore::ListSigningKeys() {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<iam::SigningKeyRecord> out;
+  for (const auto& [kid, k] : signing_keys_) out.push_back(k);
+  return out;
+}
+
+absl::Status InMemoryStore::AppendAudit(const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  return AppendAuditLocked(audit);
+}
+
+absl::StatusOr<std::vector<iam::AuditRecord>> InMemoryStore::ListAudit(
+    int64_t after_seq, int64_t limit) {
+  if (limit < 0) return absl::InvalidArgumentError("limit must be >= 0");
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<iam::AuditRecord> out;
+  // seq n is at index n - 1 (gap-free from 1).
+  const int64_t size = static_cast<int64_t>(audit_.size());
+  for (int64_t i = std::max<int64_t>(after_seq, 0);
+       i < size && static_cast<int64_t>(out.size()) < limit; ++i) {
+    out.push_back(audit_[i]);
+  }
+  return out;
+}
+
+absl::Status InMemoryStore::VerifyAuditChain() {
+  absl::ReaderMutexLock lock(&mu_);
+  AuditChainVerifier verifier;
+  for (const iam::AuditRecord& record : audit_) {
+    if (absl::Status s = verifier.Next(record); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace keywarden::store

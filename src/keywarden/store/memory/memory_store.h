@@ -14,17 +14,22 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "keywarden/iam/identity.h"
 #include "keywarden/keys/key.h"
+#include "keywarden/store/identity_store.h"
 #include "keywarden/store/store.h"
 
 namespace keywarden::store {
 
-// InMemoryStore is a Store kept in process memory, for unit tests of the
-// layers above. It is a working fake, not a mock: it follows every rule of
-// store.h exactly as SqliteStore does (checked by the shared conformance
-// suite), including microsecond time precision and implicit instance
-// creation by CreateKey. Nothing is durable. Thread-safe (one mutex).
-class InMemoryStore final : public Store {
+// InMemoryStore is a Store and an IdentityStore kept in process memory, for
+// unit tests of the layers above. It is a working fake, not a mock: it
+// follows every rule of store.h and identity_store.h exactly as SqliteStore
+// does (checked by the shared conformance suites), including microsecond
+// time precision, implicit instance creation by CreateKey, the cascades and
+// the audit hash chain. A mutation and its audit record change the state
+// under one lock, so both happen or neither does. Nothing is durable.
+// Thread-safe (one mutex).
+class InMemoryStore final : public Store, public IdentityStore {
  public:
   InMemoryStore() = default;
   InMemoryStore(const InMemoryStore&) = delete;
@@ -46,6 +51,42 @@ class InMemoryStore final : public Store {
   absl::StatusOr<bool> PutMetaIfAbsent(std::string_view name,
                                        std::string_view value) override;
 
+  // IdentityStore.
+  absl::Status CreatePrincipal(const iam::PrincipalRecord& principal,
+                               const iam::AuditRecord& audit) override;
+  absl::Status DeletePrincipal(std::string_view id,
+                               const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::PrincipalRecord>> ListPrincipals() override;
+  absl::Status CreateApiKey(const iam::ApiKeyRecord& key,
+                            const iam::AuditRecord& audit) override;
+  absl::Status DeleteApiKey(std::string_view id,
+                            const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::ApiKeyRecord>> ListApiKeys() override;
+  absl::Status CreateInstance(const iam::InstanceRecord& instance,
+                              const iam::AuditRecord& audit) override;
+  absl::Status DeleteInstance(std::string_view id,
+                              const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::InstanceRecord>> ListInstances() override;
+  absl::Status CreatePolicy(const iam::AccessPolicyRecord& policy,
+                            const iam::AuditRecord& audit) override;
+  absl::Status DeletePolicy(std::string_view id,
+                            const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::AccessPolicyRecord>> ListPolicies() override;
+  absl::Status CreateAuthorization(
+      const iam::ServiceAuthorizationRecord& authorization,
+      const iam::AuditRecord& audit) override;
+  absl::Status DeleteAuthorization(std::string_view id,
+                                   const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::ServiceAuthorizationRecord>>
+  ListAuthorizations() override;
+  absl::Status PutSigningKey(const iam::SigningKeyRecord& key) override;
+  absl::Status DeleteSigningKey(std::string_view kid) override;
+  absl::StatusOr<std::vector<iam::SigningKeyRecord>> ListSigningKeys() override;
+  absl::Status AppendAudit(const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::AuditRecord>> ListAudit(
+      int64_t after_seq, int64_t limit) override;
+  absl::Status VerifyAuditChain() override;
+
  private:
   // (instance id, key id); ordered so one instance's keys are contiguous
   // and in id order, like the SQLite primary key.
@@ -55,10 +96,30 @@ class InMemoryStore final : public Store {
   std::vector<const keys::Key*> Matching(const KeyQuery& query) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
+  // Appends `audit` to the log with the next seq and chain hash. Called
+  // last in a mutation, once nothing can fail but the hash itself.
+  absl::Status AppendAuditLocked(const iam::AuditRecord& audit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
-  absl::btree_set<std::string> instances_ ABSL_GUARDED_BY(mu_);
+  // Instances by id; those from EnsureInstance/CreateKey have only an id.
+  absl::btree_map<std::string, iam::InstanceRecord> instances_
+      ABSL_GUARDED_BY(mu_);
   absl::btree_map<KeyRef, keys::Key> keys_ ABSL_GUARDED_BY(mu_);
   absl::btree_map<std::string, std::string> meta_ ABSL_GUARDED_BY(mu_);
+
+  absl::btree_map<std::string, iam::PrincipalRecord> principals_
+      ABSL_GUARDED_BY(mu_);
+  absl::btree_map<std::string, iam::ApiKeyRecord> api_keys_
+      ABSL_GUARDED_BY(mu_);
+  absl::btree_set<std::string> api_key_prefixes_ ABSL_GUARDED_BY(mu_);
+  absl::btree_map<std::string, iam::AccessPolicyRecord> policies_
+      ABSL_GUARDED_BY(mu_);
+  absl::btree_map<std::string, iam::ServiceAuthorizationRecord>
+      authorizations_ ABSL_GUARDED_BY(mu_);
+  absl::btree_map<std::string, iam::SigningKeyRecord> signing_keys_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<iam::AuditRecord> audit_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace keywarden::store

@@ -73,6 +73,8 @@ void Statement::BindOptionalTime(int index,
   }
 }
 
+void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+
 absl::StatusOr<bool> Statement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

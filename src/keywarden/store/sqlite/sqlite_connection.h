@@ -46,6 +46,7 @@ class Statement {
   void BindBool(int index, bool value) { BindInt64(index, value ? 1 : 0); }
   void BindTime(int index, absl::Time value);
   void BindOptionalTime(int index, const std::optional<absl::Time>& value);
+  void BindNull(int index);
 
   // Steps once: true if a row is available, false when done.
   absl::StatusOr<bool> Step();

@@ -377,6 +377,10 @@ auto SqliteStore::WithReader(Body&& body) {
   return result;
 }
 
+absl::Status SqliteStore::Read(absl::FunctionRef<absl::Status(Connection&)> body) {
+  return WithReader([&](Connection& db) { return body(db); });
+}
+
 absl::Status SqliteStore::EnsureInstance(std::string_view instance_id) {
   if (instance_id.empty()) {
     return absl::InvalidArgumentError("instance id is empty");

@@ -18,7 +18,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "keywarden/iam/identity.h"
 #include "keywarden/keys/key.h"
+#include "keywarden/store/identity_store.h"
 #include "keywarden/store/store.h"
 
 namespace keywarden::store {
@@ -44,8 +46,14 @@ class Connection;
 // that returned before it started. Other processes may read the file (e.g.
 // sqlite3 .backup) but must not write it.
 //
+// It is also the IdentityStore on the same file: identity mutations and
+// their audit records go through the same writer and group commit, each
+// mutation and its audit record inside one SAVEPOINT of one transaction,
+// so they become durable together or not at all. The audit record's seq
+// and hash chain are computed there from the last stored record.
+//
 // Thread-safe.
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public IdentityStore {
  public:
   struct Options {
     // Read connections in the pool; reads beyond this many wait.
@@ -91,6 +99,42 @@ class SqliteStore final : public Store {
   absl::StatusOr<bool> PutMetaIfAbsent(std::string_view name,
                                        std::string_view value) override;
 
+  // IdentityStore (sqlite_identity_store.cc).
+  absl::Status CreatePrincipal(const iam::PrincipalRecord& principal,
+                               const iam::AuditRecord& audit) override;
+  absl::Status DeletePrincipal(std::string_view id,
+                               const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::PrincipalRecord>> ListPrincipals() override;
+  absl::Status CreateApiKey(const iam::ApiKeyRecord& key,
+                            const iam::AuditRecord& audit) override;
+  absl::Status DeleteApiKey(std::string_view id,
+                            const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::ApiKeyRecord>> ListApiKeys() override;
+  absl::Status CreateInstance(const iam::InstanceRecord& instance,
+                              const iam::AuditRecord& audit) override;
+  absl::Status DeleteInstance(std::string_view id,
+                              const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::InstanceRecord>> ListInstances() override;
+  absl::Status CreatePolicy(const iam::AccessPolicyRecord& policy,
+                            const iam::AuditRecord& audit) override;
+  absl::Status DeletePolicy(std::string_view id,
+                            const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::AccessPolicyRecord>> ListPolicies() override;
+  absl::Status CreateAuthorization(
+      const iam::ServiceAuthorizationRecord& authorization,
+      const iam::AuditRecord& audit) override;
+  absl::Status DeleteAuthorization(std::string_view id,
+                                   const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::ServiceAuthorizationRecord>>
+  ListAuthorizations() override;
+  absl::Status PutSigningKey(const iam::SigningKeyRecord& key) override;
+  absl::Status DeleteSigningKey(std::string_view kid) override;
+  absl::StatusOr<std::vector<iam::SigningKeyRecord>> ListSigningKeys() override;
+  absl::Status AppendAudit(const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::AuditRecord>> ListAudit(
+      int64_t after_seq, int64_t limit) override;
+  absl::Status VerifyAuditChain() override;
+
   // Counters of the write path, for /metrics and tests.
   struct WriteStats {
     int64_t commits = 0;    // transactions committed
@@ -125,6 +169,17 @@ class SqliteStore final : public Store {
   // Runs `body` with a read connection borrowed from the pool.
   template <typename Body>
   auto WithReader(Body&& body) ABSL_LOCKS_EXCLUDED(pool_mu_);
+  // WithReader for code outside sqlite_store.cc (the template is defined
+  // there): one read, one statement at a time.
+  absl::Status Read(
+      absl::FunctionRef<absl::Status(sqlite_internal::Connection&)> body)
+      ABSL_LOCKS_EXCLUDED(pool_mu_);
+
+  // A mutation of IdentityStore: validates `audit`, then runs `body` and
+  // appends `audit` to the log in the same SAVEPOINT of WriteTransaction.
+  absl::Status AuditedWrite(
+      const iam::AuditRecord& audit,
+      absl::FunctionRef<absl::Status(sqlite_internal::Connection&)> body);
 
   const int max_group_commit_;
 
@@ -146,8 +201,9 @@ class SqliteStore final : public Store {
   std::vector<sqlite_internal::Connection*> idle_readers_
       ABSL_GUARDED_BY(pool_mu_);
 
-  // Instances known to be stored. Instances are never deleted, so once seen
-  // an instance needs no further write (EnsureInstance runs per request).
+  // Instances known to be stored, so EnsureInstance (run per request) needs
+  // no write for an instance already seen. DeleteInstance erases its entry
+  // after its commit.
   absl::Mutex instances_mu_;
   absl::flat_hash_set<std::string> known_instances_
       ABSL_GUARDED_BY(instances_mu_);

@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keywarden/store/migrations/migrations.h"
+#include "keywarden/store/identity_store_conformance_test.h"
 #include "keywarden/store/store_conformance_test.h"
 
 namespace keywarden::store {
@@ -39,6 +40,15 @@ KW_INSTANTIATE_STORE_CONFORMANCE(
                     return SqliteStore::Open(scratch_dir + "/keywarden.db",
                                              options);
                   }}));
+
+KW_INSTANTIATE_IDENTITY_STORE_CONFORMANCE(
+    Sqlite, (IdentityStoreFactory{
+                "Sqlite",
+                [](const std::string& scratch_dir)
+                    -> absl::StatusOr<IdentityStoreUnderTest> {
+                  return BothInterfaces(
+                      SqliteStore::Open(scratch_dir + "/keywarden.db"));
+                }}));
 
 namespace {
 
@@ -507,7 +517,7 @@ TEST_F(SqliteStoreTest, ListsDeepPagesOfManyKeys) {
   {
     RawDb raw(path_);
     raw.Exec(absl::StrCat(
-        "BEGIN; INSERT INTO instances VALUES ('inst');"
+        "BEGIN; INSERT INTO instances (id) VALUES ('inst');"
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n"
         " WHERE i < ",
         kKeys - 1,
