@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "keywarden/store/audit_chain.h"
 #include "keywarden/store/migrations/migrations.h"
 #include "keywarden/store/identity_store_conformance_test.h"
 #include "keywarden/store/store_conformance_test.h"
@@ -587,6 +588,277 @@ TEST_F(SqliteStoreTest, DISABLED_CreatesOneHundredThousandKeys) {
   std::cout << "created " << kKeys << " keys in " << took << " ("
             << kKeys / absl::ToDoubleSeconds(took) << " keys/s); page at "
             << "offset 50000 in " << absl::Now() - list_start << "\n";
+}
+
+// --- Identity (migration 2) and the audit log -------------------------------
+
+// A few identity records and audit rows through the store.
+void Populate(SqliteStore& store) {
+  iam::AuditRecord audit;
+  audit.time = T(1);
+  audit.actor = "user-admin";
+  audit.action = "test";
+  iam::PrincipalRecord user;
+  user.id = "user-a";
+  user.creation_time = T(1);
+  ASSERT_TRUE(store.CreatePrincipal(user, audit).ok());
+  iam::PrincipalRecord sid = user;
+  sid.id = "serviceid-s";
+  sid.kind = iam::PrincipalKind::kServiceId;
+  sid.service_type = "cos";
+  ASSERT_TRUE(store.CreatePrincipal(sid, audit).ok());
+  iam::InstanceRecord inst;
+  inst.id = "inst-1";
+  inst.name = "prod";
+  ASSERT_TRUE(store.CreateInstance(inst, audit).ok());
+  iam::AccessPolicyRecord policy;
+  policy.id = "pol-1";
+  policy.principal_id = "user-a";
+  policy.scope.instance_id = "inst-1";
+  policy.scope.key_ring_id = "ring-1";
+  policy.roles = {iam::Role::kWriter, iam::Role::kReader};
+  ASSERT_TRUE(store.CreatePolicy(policy, audit).ok());
+  iam::ServiceAuthorizationRecord by_type;
+  by_type.id = "auth-1";
+  by_type.source_service_type = "cos";
+  by_type.target.instance_id = "inst-1";
+  by_type.role = iam::Role::kKmipAdapterManager;
+  ASSERT_TRUE(store.CreateAuthorization(by_type, audit).ok());
+  audit.outcome = iam::AuditOutcome::kFailure;
+  audit.action = "auth.failure";
+  ASSERT_TRUE(store.AppendAudit(audit).ok());
+}
+
+template <typename T>
+T Get(absl::StatusOr<T> v) {
+  EXPECT_TRUE(v.ok()) << v.status();
+  return v.ok() ? *std::move(v) : T();
+}
+
+// sqlite3_exec's result code, for statements expected to fail.
+int ExecRc(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  return rc;
+}
+
+TEST_F(SqliteStoreTest, IdentityEncodingMatchesStorageSchemaDoc) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    Populate(*store);
+  }
+  RawDb raw(path_);
+  EXPECT_THAT(raw.Rows("SELECT id, kind, service_type, admin FROM principals"
+                       " ORDER BY id"),
+              ::testing::ElementsAre("serviceid-s|service_id|cos|0",
+                                     "user-a|user||0"));
+  EXPECT_THAT(raw.Rows("SELECT instance_id, key_ring_id, key_id, roles"
+                       " FROM policies"),
+              ::testing::ElementsAre("inst-1|ring-1|NULL|Writer,Reader"));
+  EXPECT_THAT(raw.Rows("SELECT source_service_id, source_service_type, role,"
+                       " key_ring_id FROM authorizations"),
+              ::testing::ElementsAre("NULL|cos|KmipAdapterManager|NULL"));
+  EXPECT_THAT(raw.Rows("SELECT name, creation_time FROM instances"),
+              ::testing::ElementsAre("prod|" + std::to_string(
+                                         absl::ToUnixMicros(absl::UnixEpoch()))));
+  EXPECT_THAT(
+      raw.Rows("SELECT seq, time, outcome, length(prev_hash), length(hash),"
+               " typeof(hash) FROM audit_log ORDER BY seq"),
+      ::testing::ElementsAre("1|1767225601000000|0|32|32|blob",
+                             "2|1767225601000000|0|32|32|blob",
+                             "3|1767225601000000|0|32|32|blob",
+                             "4|1767225601000000|0|32|32|blob",
+                             "5|1767225601000000|0|32|32|blob",
+                             "6|1767225601000000|1|32|32|blob"));
+  EXPECT_THAT(raw.Rows("SELECT hex(prev_hash) FROM audit_log WHERE seq = 1"),
+              ::testing::ElementsAre(std::string(64, '0')));
+  EXPECT_THAT(raw.Rows("SELECT COUNT(*) FROM audit_log a JOIN audit_log b"
+                       " ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash"),
+              ::testing::ElementsAre("5"));
+}
+
+TEST_F(SqliteStoreTest, VersionOneFileIsMigratedKeepingItsInstances) {
+  {
+    // A file as a version-1 binary left it.
+    RawDb raw(path_);
+    raw.Exec(
+        "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY,"
+        " name TEXT NOT NULL, applied_time INTEGER NOT NULL)");
+    raw.Exec(std::string(EmbeddedMigrations()[0].sql));
+    raw.Exec("INSERT INTO schema_version VALUES (1, '0001_init.sql', 0)");
+    raw.Exec("INSERT INTO instances (id) VALUES ('old-inst')");
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<iam::InstanceRecord>> instances =
+      store->ListInstances();
+  ASSERT_TRUE(instances.ok()) << instances.status();
+  ASSERT_EQ(instances->size(), 1u);
+  EXPECT_EQ((*instances)[0].id, "old-inst");
+  EXPECT_EQ((*instances)[0].name, "");
+  EXPECT_EQ((*instances)[0].created_by, "");
+  EXPECT_EQ((*instances)[0].creation_time, absl::UnixEpoch());
+  ASSERT_TRUE(store->CreateKey(MakeKey("old-inst", "k1")).ok());
+  iam::AuditRecord audit;
+  audit.actor = "user-admin";
+  audit.action = "iam.instance.delete";
+  EXPECT_EQ(store->DeleteInstance("old-inst", audit).code(),
+            absl::StatusCode::kFailedPrecondition);
+  RawDb raw(path_);
+  EXPECT_THAT(raw.Rows("SELECT version FROM schema_version ORDER BY version"),
+              ::testing::ElementsAre("1", "2"));
+}
+
+TEST_F(SqliteStoreTest, IdentityAndAuditSurviveReopenAndTheChainContinues) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    Populate(*store);
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(Get(store->ListPrincipals()).size(), 2u);
+  EXPECT_EQ(Get(store->ListPolicies()).size(), 1u);
+  EXPECT_EQ(Get(store->ListAuthorizations()).size(), 1u);
+  iam::AuditRecord audit;
+  audit.actor = "anonymous";
+  audit.action = "auth.failure";
+  ASSERT_TRUE(store->AppendAudit(audit).ok());
+  std::vector<iam::AuditRecord> log = Get(store->ListAudit(0, 100));
+  ASSERT_EQ(log.size(), 7u);
+  EXPECT_EQ(log[6].seq, 7);
+  EXPECT_EQ(log[6].prev_hash, log[5].hash);
+  EXPECT_TRUE(store->VerifyAuditChain().ok());
+}
+
+TEST_F(SqliteStoreTest, AuditLogRefusesUpdateAndDelete) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  Populate(*store);
+  EXPECT_NE(ExecRc(path_, "UPDATE audit_log SET details = 'x' WHERE seq = 1"),
+            SQLITE_OK);
+  EXPECT_NE(ExecRc(path_, "DELETE FROM audit_log WHERE seq = 6"), SQLITE_OK);
+  EXPECT_EQ(Get(store->ListAudit(0, 100)).size(), 6u);
+  EXPECT_TRUE(store->VerifyAuditChain().ok());
+}
+
+TEST_F(SqliteStoreTest, AuditRowChangedBehindTheStoreIsDataLossNamingItsSeq) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  Populate(*store);
+  ASSERT_TRUE(store->VerifyAuditChain().ok());
+  {
+    RawDb raw(path_);
+    raw.Exec("DROP TRIGGER audit_log_no_update");
+    raw.Exec("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3");
+  }
+  absl::Status s = store->VerifyAuditChain();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("seq 3"));
+  {
+    // Changing the time or the outcome shows too.
+    RawDb raw(path_);
+    raw.Exec("UPDATE audit_log SET actor = 'user-admin' WHERE seq = 3");
+    ASSERT_TRUE(store->VerifyAuditChain().ok());
+    raw.Exec("UPDATE audit_log SET outcome = 0 WHERE seq = 6");
+  }
+  s = store->VerifyAuditChain();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("seq 6"));
+}
+
+TEST_F(SqliteStoreTest, AuditRowRemovedFromTheMiddleIsDataLoss) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  Populate(*store);
+  {
+    RawDb raw(path_);
+    raw.Exec("DROP TRIGGER audit_log_no_delete");
+    raw.Exec("DELETE FROM audit_log WHERE seq = 4");
+  }
+  absl::Status s = store->VerifyAuditChain();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("seq 4"));
+}
+
+TEST_F(SqliteStoreTest, AuditRowRewrittenWithAFreshHashBreaksTheNextLink) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  Populate(*store);
+  std::vector<iam::AuditRecord> log = Get(store->ListAudit(0, 100));
+  ASSERT_EQ(log.size(), 6u);
+  iam::AuditRecord forged = log[1];
+  forged.details = "forged";
+  iam::SecretHash hash = AuditChainHash(forged.prev_hash, forged).value();
+  std::string hex;
+  for (uint8_t b : hash) absl::StrAppend(&hex, absl::Hex(b, absl::kZeroPad2));
+  {
+    RawDb raw(path_);
+    raw.Exec("DROP TRIGGER audit_log_no_update");
+    raw.Exec("UPDATE audit_log SET details = 'forged', hash = x'" + hex +
+             "' WHERE seq = 2");
+  }
+  absl::Status s = store->VerifyAuditChain();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.message(), HasSubstr("seq 3"));
+}
+
+TEST_F(SqliteStoreTest, AFailedAuditInsertUndoesTheChange) {
+  // The change and its audit row share one transaction: if the row cannot
+  // be written, the change is not stored either.
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  {
+    RawDb raw(path_);
+    raw.Exec(
+        "CREATE TRIGGER fail_audit BEFORE INSERT ON audit_log"
+        " WHEN NEW.action = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+  }
+  iam::AuditRecord audit;
+  audit.actor = "user-admin";
+  audit.action = "boom";
+  iam::PrincipalRecord user;
+  user.id = "user-a";
+  EXPECT_FALSE(store->CreatePrincipal(user, audit).ok());
+  EXPECT_TRUE(Get(store->ListPrincipals()).empty());
+  audit.action = "fine";
+  ASSERT_TRUE(store->CreatePrincipal(user, audit).ok());
+  audit.action = "boom";
+  EXPECT_FALSE(store->DeletePrincipal("user-a", audit).ok());
+  EXPECT_EQ(Get(store->ListPrincipals()).size(), 1u);
+  std::vector<iam::AuditRecord> log = Get(store->ListAudit(0, 10));
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].action, "fine");
+  EXPECT_TRUE(store->VerifyAuditChain().ok());
+}
+
+TEST_F(SqliteStoreTest, IdentityWritesShareTheGroupCommitWithKeyWrites) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  Populate(*store);
+  const SqliteStore::WriteStats before = store->write_stats();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        iam::AuditRecord audit;
+        audit.actor = "anonymous";
+        audit.action = "auth.failure";
+        EXPECT_TRUE(store->AppendAudit(audit).ok());
+        EXPECT_TRUE(
+            store->CreateKey(MakeKey("inst-1", absl::StrCat("k", t, "-", i)))
+                .ok());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const SqliteStore::WriteStats after = store->write_stats();
+  EXPECT_EQ(after.mutations - before.mutations, 80);
+  EXPECT_TRUE(store->VerifyAuditChain().ok());
+  EXPECT_EQ(Get(store->ListAudit(0, 1000)).size(), 46u);
 }
 
 }  // namespace
