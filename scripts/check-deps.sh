@@ -27,4 +27,5 @@ forbid store    'keywarden/(seal|iam|service|api|server)/|boost/' 'stores know n
 forbid iam      'keywarden/(store|service|api|server)/|boost/|sqlite3' 'iam is below the service'
 forbid service  'keywarden/(store/(sqlite|memory|postgres)|api|server)/|boost/|sqlite3|libpq|spdlog' 'service names no concrete store or transport'
 forbid api      'keywarden/(store/|seal/|server/)|sqlite3' 'transports call the service only'
+forbid cli      'keywarden/(store|service|seal|keys|server|api)/' 'the CLI is a client of the public HTTP API only'
 exit $status

@@ -1,9 +1,10 @@
-// keywarden: the server and (later) its command-line client.
+// keywarden: the server and its command-line client.
 #include <cstdio>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "keywarden/cli/commands.h"
 #include "keywarden/server/config.h"
 #include "keywarden/server/run_server.h"
 
@@ -26,7 +27,16 @@ int main(int argc, char** argv) {
   server->add_flag("--test-clock", config.test_clock,
                    "Let POST /_test/clock/advance move the clock (tests only)");
 
-  CLI11_PARSE(app, argc, argv);
+  int client_exit_code = 0;
+  keywarden::cli::AddClientCommands(app, client_exit_code);
+
+  // A client command runs inside parse(). Usage errors exit 2.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (!server->parsed()) return client_exit_code;
 
   // Precedence: defaults < file < environment < flags. Flags were parsed
   // into `config` already, so the file and environment are applied to a

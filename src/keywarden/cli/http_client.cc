@@ -1,0 +1,257 @@
+// The only file of the client that speaks Boost.Beast and Asio.
+//
+// Each request is a fresh connection: the CLI makes one or two requests per
+// run, so keep-alive would buy nothing. Timeouts use beast::tcp_stream's
+// expiry (one deadline for connect, TLS handshake, write and read) with the
+// operations run one at a time on a private io_context, which keeps the code
+// sequential like the synchronous API while still bounded in time.
+#include "keywarden/cli/http_client.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/version.hpp>
+#include <cstdlib>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "keywarden/common/strings.h"
+#include "keywarden/common/status_macros.h"
+
+namespace keywarden::cli {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+constexpr std::string_view kUserAgent = "keywarden-cli/0.1";
+
+bool IsIpLiteral(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+std::string HostPort(const Endpoint& e) {
+  const bool v6 = e.host.find(':') != std::string::npos;
+  return StrCat(v6 ? "[" : "", e.host, v6 ? "]" : "", ":", e.port);
+}
+
+// Starts `op` with a completion handler that records the error code, then
+// runs the io_context until that operation (and only it) has completed. The
+// stream's expiry turns a stalled operation into beast::error::timeout.
+template <typename Op>
+beast::error_code Await(asio::io_context& ioc, Op op) {
+  beast::error_code result;
+  op([&result](beast::error_code ec, auto&&...) { result = ec; });
+  ioc.restart();
+  ioc.run();
+  return result;
+}
+
+absl::Status TransportError(const Endpoint& e, std::string_view what,
+                            const beast::error_code& ec) {
+  if (ec == beast::error::timeout) {
+    return absl::DeadlineExceededError(
+        StrCat(what, " ", e.Display(), ": timed out"));
+  }
+  return absl::UnavailableError(
+      StrCat(what, " ", e.Display(), ": ", ec.message()));
+}
+
+// Writes the request and reads the response on a connected (and, for TLS,
+// handshaken) stream.
+template <typename Stream>
+absl::StatusOr<HttpResponse> Exchange(asio::io_context& ioc, Stream& stream,
+                                      const Endpoint& e,
+                                      const HttpRequest& request,
+                                      const HttpOptions& options) {
+  http::request<http::string_body> req;
+  req.method_string(request.method);
+  req.target(e.prefix + request.target);
+  req.version(11);
+  req.set(http::field::host, HostPort(e));
+  req.set(http::field::user_agent, std::string(kUserAgent));
+  req.set(http::field::connection, "close");
+  for (const auto& [name, value] : request.headers) req.set(name, value);
+  if (!request.body.empty() || request.method == "POST" ||
+      request.method == "PUT") {
+    req.body() = request.body;
+    req.prepare_payload();
+  }
+
+  if (auto ec = Await(ioc, [&](auto handler) {
+        http::async_write(stream, req, std::move(handler));
+      })) {
+    return TransportError(e, "sending the request to", ec);
+  }
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(options.max_body_bytes);
+  if (auto ec = Await(ioc, [&](auto handler) {
+        http::async_read(stream, buffer, parser, std::move(handler));
+      })) {
+    return TransportError(e, "reading the response of", ec);
+  }
+  HttpResponse out;
+  out.status = static_cast<int>(parser.get().result_int());
+  out.body = std::move(parser.get().body());
+  return out;
+}
+
+}  // namespace
+
+std::string Endpoint::Display() const {
+  return StrCat(tls ? "https://" : "http://", HostPort(*this), prefix);
+}
+
+absl::StatusOr<Endpoint> ParseEndpoint(const std::string& addr) {
+  Endpoint e;
+  std::string_view rest(addr);
+  if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else if (rest.starts_with("https://")) {
+    e.tls = true;
+    rest.remove_prefix(8);
+  } else {
+    return absl::InvalidArgumentError(StrCat(
+        "invalid address \"", addr, "\": expected http://HOST:PORT or https://HOST:PORT"));
+  }
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(
+        StrCat("invalid address \"", addr, "\": ", why));
+  };
+  if (rest.find_first_of("?#@ \t\r\n") != std::string_view::npos) {
+    return bad("no user info, query, fragment or spaces allowed");
+  }
+  const size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path =
+      slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  e.prefix = std::string(path);
+
+  std::string_view port;
+  if (authority.starts_with("[")) {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) return bad("unclosed '['");
+    e.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':') return bad("junk after ']'");
+      port = after.substr(1);
+      if (port.empty()) return bad("empty port");
+    }
+  } else {
+    const size_t colon = authority.find(':');
+    if (colon != std::string_view::npos) {
+      if (authority.find(':', colon + 1) != std::string_view::npos) {
+        return bad("IPv6 addresses go in brackets: http://[::1]:8080");
+      }
+      port = authority.substr(colon + 1);
+      if (port.empty()) return bad("empty port");
+    }
+    e.host = std::string(authority.substr(0, colon));
+  }
+  if (e.host.empty()) return bad("no host");
+  if (port.empty()) {
+    e.port = e.tls ? "443" : "80";
+  } else {
+    if (port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string_view::npos) {
+      return bad("the port must be a number");
+    }
+    const int n = std::atoi(std::string(port).c_str());
+    if (n < 1 || n > 65535) return bad("the port must be 1-65535");
+    e.port = std::to_string(n);
+  }
+  return e;
+}
+
+absl::StatusOr<HttpResponse> Send(const Endpoint& e, const HttpRequest& request,
+                                  const HttpOptions& options) {
+  asio::io_context ioc;
+  // Name resolution has no Asio timeout; it is left to the system resolver.
+  tcp::resolver resolver(ioc);
+  beast::error_code ec;
+  auto results = resolver.resolve(e.host, e.port, ec);
+  if (ec) return TransportError(e, "cannot resolve", ec);
+
+  const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  try {
+    if (!e.tls) {
+      beast::tcp_stream stream(ioc);
+      stream.expires_at(deadline);
+      if (auto ec2 = Await(ioc, [&](auto handler) {
+            stream.async_connect(results, std::move(handler));
+          })) {
+        return TransportError(e, "cannot connect to", ec2);
+      }
+      return Exchange(ioc, stream, e, request, options);
+    }
+
+    ssl::context ctx(ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    if (options.insecure) {
+      ctx.set_verify_mode(ssl::verify_none);
+    } else {
+      // The system store, or SSL_CERT_FILE / SSL_CERT_DIR when set.
+      ctx.set_default_verify_paths(ec);
+      if (ec) return TransportError(e, "cannot load CA certificates for", ec);
+      ctx.set_verify_mode(ssl::verify_peer);
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx);
+    SSL* ssl_handle = stream.native_handle();
+    const bool ip = IsIpLiteral(e.host);
+    if (!ip) SSL_set_tlsext_host_name(ssl_handle, e.host.c_str());
+    if (!options.insecure) {
+      // RFC 6125 name checks by OpenSSL itself; IP literals match IP SANs.
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+      X509_VERIFY_PARAM_set_hostflags(param,
+                                      X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      const int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, e.host.c_str())
+                        : X509_VERIFY_PARAM_set1_host(param, e.host.c_str(), 0);
+      if (ok != 1) {
+        return absl::InternalError(
+            StrCat("cannot set up host name verification for ", e.Display()));
+      }
+    }
+    beast::get_lowest_layer(stream).expires_at(deadline);
+    if (auto ec2 = Await(ioc, [&](auto handler) {
+          beast::get_lowest_layer(stream).async_connect(results,
+                                                        std::move(handler));
+        })) {
+      return TransportError(e, "cannot connect to", ec2);
+    }
+    if (auto ec2 = Await(ioc, [&](auto handler) {
+          stream.async_handshake(ssl::stream_base::client, std::move(handler));
+        })) {
+      const long verify = SSL_get_verify_result(ssl_handle);
+      if (!options.insecure && verify != X509_V_OK) {
+        return absl::UnavailableError(StrCat(
+            "TLS certificate of ", e.Display(), " not trusted: ",
+            X509_verify_cert_error_string(verify),
+            " (for a development server with a self-signed certificate, "
+            "pass --insecure or set KEYWARDEN_INSECURE=1)"));
+      }
+      return TransportError(e, "TLS handshake with", ec2);
+    }
+    return Exchange(ioc, stream, e, request, options);
+  } catch (const std::exception& ex) {
+    // Asio/Beast throw only on resource exhaustion here; keep it at the seam.
+    return absl::UnavailableError(
+        StrCat("request to ", e.Display(), " failed: ", ex.what()));
+  }
+}
+
+}  // namespace keywarden::cli
