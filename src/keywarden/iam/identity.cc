@@ -41,9 +41,9 @@ std::string_view RoleName(Role role) {
 }
 
 std::optional<Role> RoleFromName(std::string_view name) {
-  for (Role role : {Role::kReader, Role::kReaderPlus, Role::kWriter,
-                    Role::kManager, Role::kKeyPurge,
-                    Role::kKmipAdapterManager}) {
+  for (Role role :
+       {Role::kReader, Role::kReaderPlus, Role::kWriter, Role::kManager,
+        Role::kKeyPurge, Role::kKmipAdapterManager}) {
     if (RoleName(role) == name) return role;
   }
   return std::nullopt;

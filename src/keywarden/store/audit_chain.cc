@@ -68,23 +68,22 @@ absl::StatusOr<iam::SecretHash> AuditChainHash(const iam::SecretHash& prev_hash,
 absl::Status AuditChainVerifier::Next(const iam::AuditRecord& record) {
   if (record.seq != expected_seq_) {
     // A removed record (or a renumbered one): name the first missing seq.
-    return absl::DataLossError(
-        absl::StrCat("audit log: expected record seq ", expected_seq_,
-                     " but found seq ", record.seq,
-                     " (a record was removed or reordered)"));
+    return absl::DataLossError(absl::StrCat(
+        "audit log: expected record seq ", expected_seq_, " but found seq ",
+        record.seq, " (a record was removed or reordered)"));
   }
   if (record.prev_hash != prev_hash_) {
     return absl::DataLossError(absl::StrCat(
         "audit log: record seq ", record.seq,
-        " does not chain to its predecessor (prev_hash ",
-        Hex(record.prev_hash), ", expected ", Hex(prev_hash_), ")"));
+        " does not chain to its predecessor (prev_hash ", Hex(record.prev_hash),
+        ", expected ", Hex(prev_hash_), ")"));
   }
   absl::StatusOr<iam::SecretHash> hash = AuditChainHash(prev_hash_, record);
   if (!hash.ok()) return hash.status();
   if (*hash != record.hash) {
-    return absl::DataLossError(absl::StrCat(
-        "audit log: record seq ", record.seq,
-        " was changed (its hash does not match its contents)"));
+    return absl::DataLossError(
+        absl::StrCat("audit log: record seq ", record.seq,
+                     " was changed (its hash does not match its contents)"));
   }
   prev_hash_ = record.hash;
   ++expected_seq_;

@@ -22,8 +22,8 @@ std::string Hex(std::string_view bytes) {
 }
 
 std::string Hex(const iam::SecretHash& h) {
-  return Hex(std::string_view(reinterpret_cast<const char*>(h.data()),
-                              h.size()));
+  return Hex(
+      std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
 }
 
 iam::AuditRecord First() {

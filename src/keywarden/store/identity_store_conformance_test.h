@@ -74,9 +74,9 @@ struct IdentityStoreFactory {
       create;
 };
 
-#define KW_INSTANTIATE_IDENTITY_STORE_CONFORMANCE(prefix, factory)       \
-  INSTANTIATE_TEST_SUITE_P(prefix, IdentityStoreConformanceTest,         \
-                           ::testing::Values(factory),                   \
+#define KW_INSTANTIATE_IDENTITY_STORE_CONFORMANCE(prefix, factory) \
+  INSTANTIATE_TEST_SUITE_P(prefix, IdentityStoreConformanceTest,   \
+                           ::testing::Values(factory),             \
                            IdentityStoreFactoryName)
 
 inline void PrintTo(const IdentityStoreFactory& factory, std::ostream* os) {
@@ -314,8 +314,7 @@ class IdentityStoreConformanceTest
  protected:
   void SetUp() override {
     std::string tmpl =
-        (std::filesystem::temp_directory_path() / "kw-idstore-XXXXXX")
-            .string();
+        (std::filesystem::temp_directory_path() / "kw-idstore-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     absl::StatusOr<IdentityStoreUnderTest> s = GetParam().create(dir_);
@@ -350,10 +349,10 @@ class IdentityStoreConformanceTest
   void CreateParents() {
     using namespace identity_conformance_internal;
     ASSERT_TRUE(ids().CreatePrincipal(User("user-a"), Audit("p")).ok());
-    ASSERT_TRUE(ids()
-                    .CreatePrincipal(ServiceId("serviceid-s", "cos"),
-                                     Audit("p"))
-                    .ok());
+    ASSERT_TRUE(
+        ids()
+            .CreatePrincipal(ServiceId("serviceid-s", "cos"), Audit("p"))
+            .ok());
     ASSERT_TRUE(ids().CreateInstance(Instance("inst-1"), Audit("i")).ok());
   }
 
@@ -431,12 +430,14 @@ TEST_P(IdentityStoreConformanceTest, InvalidRecordsAreInvalidArgument) {
   AuditRecord no_actor = Audit("a");
   no_actor.actor = "";
   EXPECT_TRUE(invalid(ids().CreatePrincipal(User("user-x"), no_actor)));
-  EXPECT_TRUE(invalid(ids().CreateApiKey(ApiKey("", "user-a", "p"), Audit("a"))));
+  EXPECT_TRUE(
+      invalid(ids().CreateApiKey(ApiKey("", "user-a", "p"), Audit("a"))));
   EXPECT_TRUE(invalid(ids().CreateApiKey(ApiKey("k", "", "p"), Audit("a"))));
-  EXPECT_TRUE(invalid(ids().CreateApiKey(ApiKey("k", "user-a", ""), Audit("a"))));
+  EXPECT_TRUE(
+      invalid(ids().CreateApiKey(ApiKey("k", "user-a", ""), Audit("a"))));
   EXPECT_TRUE(invalid(ids().CreateInstance(Instance(""), Audit("a"))));
-  EXPECT_TRUE(invalid(
-      ids().CreatePolicy(Policy("", "user-a", "inst-1"), Audit("a"))));
+  EXPECT_TRUE(
+      invalid(ids().CreatePolicy(Policy("", "user-a", "inst-1"), Audit("a"))));
   EXPECT_TRUE(invalid(
       ids().CreatePolicy(Policy("p", "user-a", "inst-1", {}), Audit("a"))));
   EXPECT_TRUE(invalid(ids().CreatePolicy(
@@ -451,14 +452,14 @@ TEST_P(IdentityStoreConformanceTest, InvalidRecordsAreInvalidArgument) {
   AccessPolicyRecord empty_ring = Policy("p", "user-a", "inst-1");
   empty_ring.scope.key_ring_id = "";
   EXPECT_TRUE(invalid(ids().CreatePolicy(empty_ring, Audit("a"))));
-  EXPECT_TRUE(invalid(
-      ids().CreatePolicy(Policy("p", "user-a", ""), Audit("a"))));
+  EXPECT_TRUE(
+      invalid(ids().CreatePolicy(Policy("p", "user-a", ""), Audit("a"))));
   ServiceAuthorizationRecord two_sources =
       AuthBySource("z", "serviceid-s", "inst-1");
   two_sources.source_service_type = "cos";
   EXPECT_TRUE(invalid(ids().CreateAuthorization(two_sources, Audit("a"))));
-  EXPECT_TRUE(invalid(ids().CreateAuthorization(
-      AuthBySource("z", "", "inst-1"), Audit("a"))));
+  EXPECT_TRUE(invalid(
+      ids().CreateAuthorization(AuthBySource("z", "", "inst-1"), Audit("a"))));
   ServiceAuthorizationRecord bad_role = AuthByType("z", "cos", "inst-1");
   bad_role.role = static_cast<Role>(42);
   EXPECT_TRUE(invalid(ids().CreateAuthorization(bad_role, Audit("a"))));
@@ -521,7 +522,8 @@ TEST_P(IdentityStoreConformanceTest, DuplicateApiKeyIdOrPrefixIsAlreadyExists) {
       ids().CreateApiKey(ApiKey("k2", "user-a", "kwk_1"), Audit("k")).ok());
 }
 
-TEST_P(IdentityStoreConformanceTest, ApiKeyOfMissingPrincipalIsFailedPrecondition) {
+TEST_P(IdentityStoreConformanceTest,
+       ApiKeyOfMissingPrincipalIsFailedPrecondition) {
   const size_t before = AuditCount();
   EXPECT_EQ(
       ids().CreateApiKey(ApiKey("k1", "user-none", "kwk_1"), Audit("k")).code(),
@@ -585,8 +587,8 @@ TEST_P(IdentityStoreConformanceTest, DeleteInstanceRefusedWhileAnyKeyExists) {
   keys::Key destroyed = MakeKey("inst-1", "k-destroyed");
   destroyed.state = keys::KeyState::kDestroyed;
   ASSERT_TRUE(keys().CreateKey(destroyed).ok());
-  ASSERT_TRUE(ids().CreatePolicy(Policy("p1", "user-a", "inst-1"), Audit("p"))
-                  .ok());
+  ASSERT_TRUE(
+      ids().CreatePolicy(Policy("p1", "user-a", "inst-1"), Audit("p")).ok());
   const size_t before = AuditCount();
   EXPECT_EQ(ids().DeleteInstance("inst-1", Audit("id")).code(),
             absl::StatusCode::kFailedPrecondition);
@@ -596,7 +598,8 @@ TEST_P(IdentityStoreConformanceTest, DeleteInstanceRefusedWhileAnyKeyExists) {
   EXPECT_TRUE(keys().GetKey("inst-1", "k-destroyed").ok());
 }
 
-TEST_P(IdentityStoreConformanceTest, DeleteInstanceRemovesItsPoliciesAndAuthorizations) {
+TEST_P(IdentityStoreConformanceTest,
+       DeleteInstanceRemovesItsPoliciesAndAuthorizations) {
   CreateParents();
   ASSERT_TRUE(ids().CreateInstance(Instance("inst-2"), Audit("i")).ok());
   ASSERT_TRUE(keys().CreateKey(MakeKey("inst-2", "k1")).ok());
@@ -604,18 +607,18 @@ TEST_P(IdentityStoreConformanceTest, DeleteInstanceRemovesItsPoliciesAndAuthoriz
       ids().CreatePolicy(Policy("p1", "user-a", "inst-1"), Audit("p")).ok());
   ASSERT_TRUE(
       ids().CreatePolicy(Policy("p2", "user-a", "inst-2"), Audit("p")).ok());
-  ASSERT_TRUE(ids()
-                  .CreateAuthorization(AuthByType("a1", "cos", "inst-1"),
-                                       Audit("a"))
-                  .ok());
+  ASSERT_TRUE(
+      ids()
+          .CreateAuthorization(AuthByType("a1", "cos", "inst-1"), Audit("a"))
+          .ok());
   ASSERT_TRUE(ids()
                   .CreateAuthorization(
                       AuthBySource("a2", "serviceid-s", "inst-1"), Audit("a"))
                   .ok());
-  ASSERT_TRUE(ids()
-                  .CreateAuthorization(AuthByType("a3", "cos", "inst-2"),
-                                       Audit("a"))
-                  .ok());
+  ASSERT_TRUE(
+      ids()
+          .CreateAuthorization(AuthByType("a3", "cos", "inst-2"), Audit("a"))
+          .ok());
   ASSERT_TRUE(ids().DeleteInstance("inst-1", Audit("id")).ok());
   EXPECT_THAT(Ids(Value(ids().ListInstances())), ElementsAre("inst-2"));
   EXPECT_THAT(Ids(Value(ids().ListPolicies())), ElementsAre("p2"));
@@ -645,8 +648,8 @@ TEST_P(IdentityStoreConformanceTest, PoliciesRoundTripEveryScopeAndRole) {
       Policy("p-whole", "user-a", "inst-1",
              {Role::kKmipAdapterManager, Role::kKeyPurge, Role::kManager,
               Role::kWriter, Role::kReaderPlus, Role::kReader});
-  AccessPolicyRecord ring = Policy("p-ring", "serviceid-s", "inst-1",
-                                   {Role::kWriter});
+  AccessPolicyRecord ring =
+      Policy("p-ring", "serviceid-s", "inst-1", {Role::kWriter});
   ring.scope.key_ring_id = "ring-7";
   AccessPolicyRecord key =
       Policy("p-key", "user-a", "inst-1", {Role::kReaderPlus, Role::kReader});
@@ -664,21 +667,19 @@ TEST_P(IdentityStoreConformanceTest, PoliciesRoundTripEveryScopeAndRole) {
 TEST_P(IdentityStoreConformanceTest, PolicyNeedsItsPrincipalAndInstance) {
   CreateParents();
   const size_t before = AuditCount();
-  EXPECT_EQ(ids()
-                .CreatePolicy(Policy("p", "user-none", "inst-1"), Audit("p"))
-                .code(),
-            absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(ids()
-                .CreatePolicy(Policy("p", "user-a", "inst-none"), Audit("p"))
-                .code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      ids().CreatePolicy(Policy("p", "user-none", "inst-1"), Audit("p")).code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      ids().CreatePolicy(Policy("p", "user-a", "inst-none"), Audit("p")).code(),
+      absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(AuditCount(), before);
   ASSERT_TRUE(
       ids().CreatePolicy(Policy("p", "user-a", "inst-1"), Audit("p")).ok());
-  EXPECT_EQ(
-      ids().CreatePolicy(Policy("p", "serviceid-s", "inst-1"), Audit("p"))
-          .code(),
-      absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(ids()
+                .CreatePolicy(Policy("p", "serviceid-s", "inst-1"), Audit("p"))
+                .code(),
+            absl::StatusCode::kAlreadyExists);
   ASSERT_TRUE(ids().DeletePolicy("p", Audit("pd")).ok());
   EXPECT_THAT(Value(ids().ListPolicies()), IsEmpty());
   EXPECT_EQ(ids().DeletePolicy("p", Audit("pd")).code(),
@@ -706,10 +707,10 @@ TEST_P(IdentityStoreConformanceTest, AuthorizationsRoundTripEveryField) {
   ExpectSame(got[0], by_id);
   ExpectSame(got[1], by_type);
   ExpectSame(got[2], whole);
-  for (Role role : {Role::kReader, Role::kReaderPlus, Role::kManager,
-                    Role::kKeyPurge}) {
-    ServiceAuthorizationRecord r = AuthByType(
-        "r-" + std::string(iam::RoleName(role)), "cos", "inst-1");
+  for (Role role :
+       {Role::kReader, Role::kReaderPlus, Role::kManager, Role::kKeyPurge}) {
+    ServiceAuthorizationRecord r =
+        AuthByType("r-" + std::string(iam::RoleName(role)), "cos", "inst-1");
     r.role = role;
     ASSERT_TRUE(ids().CreateAuthorization(r, Audit("a")).ok());
   }
@@ -748,20 +749,47 @@ TEST_P(IdentityStoreConformanceTest, AuthorizationNeedsItsSourceAndInstance) {
             absl::StatusCode::kNotFound);
 }
 
+// Both stores report a missing parent before a duplicate id, so a caller
+// sees the same error whichever store it runs on.
+TEST_P(IdentityStoreConformanceTest, MissingParentIsReportedBeforeDuplicateId) {
+  CreateParents();
+  ASSERT_TRUE(
+      ids().CreateApiKey(ApiKey("k1", "user-a", "kwk_1"), Audit("k")).ok());
+  ASSERT_TRUE(
+      ids().CreatePolicy(Policy("p1", "user-a", "inst-1"), Audit("p")).ok());
+  ASSERT_TRUE(
+      ids()
+          .CreateAuthorization(AuthByType("a1", "cos", "inst-1"), Audit("a"))
+          .ok());
+  EXPECT_EQ(
+      ids().CreateApiKey(ApiKey("k1", "user-none", "kwk_1"), Audit("k")).code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ids()
+                .CreatePolicy(Policy("p1", "user-a", "inst-none"), Audit("p"))
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      ids()
+          .CreateAuthorization(AuthByType("a1", "cos", "inst-none"), Audit("a"))
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+}
+
 // --- Principal cascade -------------------------------------------------------
 
 TEST_P(IdentityStoreConformanceTest, DeletePrincipalRemovesWhatHangsOffIt) {
   CreateParents();
-  ASSERT_TRUE(ids()
-                  .CreatePrincipal(ServiceId("serviceid-t", "cos"), Audit("p"))
-                  .ok());
+  ASSERT_TRUE(
+      ids().CreatePrincipal(ServiceId("serviceid-t", "cos"), Audit("p")).ok());
   // Owned by serviceid-s: removed with it.
   ASSERT_TRUE(
-      ids().CreateApiKey(ApiKey("k-s", "serviceid-s", "kwk_s"), Audit("k")).ok());
-  ASSERT_TRUE(ids()
-                  .CreatePolicy(Policy("p-s", "serviceid-s", "inst-1"),
-                                Audit("p"))
-                  .ok());
+      ids()
+          .CreateApiKey(ApiKey("k-s", "serviceid-s", "kwk_s"), Audit("k"))
+          .ok());
+  ASSERT_TRUE(
+      ids()
+          .CreatePolicy(Policy("p-s", "serviceid-s", "inst-1"), Audit("p"))
+          .ok());
   ASSERT_TRUE(ids()
                   .CreateAuthorization(
                       AuthBySource("a-s", "serviceid-s", "inst-1"), Audit("a"))
@@ -776,10 +804,10 @@ TEST_P(IdentityStoreConformanceTest, DeletePrincipalRemovesWhatHangsOffIt) {
                   .CreateAuthorization(
                       AuthBySource("a-t", "serviceid-t", "inst-1"), Audit("a"))
                   .ok());
-  ASSERT_TRUE(ids()
-                  .CreateAuthorization(AuthByType("a-cos", "cos", "inst-1"),
-                                       Audit("a"))
-                  .ok());
+  ASSERT_TRUE(
+      ids()
+          .CreateAuthorization(AuthByType("a-cos", "cos", "inst-1"), Audit("a"))
+          .ok());
   const size_t before = AuditCount();
   ASSERT_TRUE(ids().DeletePrincipal("serviceid-s", Audit("pd")).ok());
   EXPECT_EQ(AuditCount(), before + 1);  // one record for the whole cascade
@@ -832,30 +860,30 @@ TEST_P(IdentityStoreConformanceTest, EveryMutationAppendsOneChainedRecord) {
     AuditRecord a = Audit(action, "target:" + action);
     a.time = T(static_cast<int64_t>(sent.size()), 3);
     a.details = "step " + std::to_string(sent.size());
-    a.outcome = sent.size() % 3 == 2 ? AuditOutcome::kFailure
-                                     : AuditOutcome::kSuccess;
+    a.outcome =
+        sent.size() % 3 == 2 ? AuditOutcome::kFailure : AuditOutcome::kSuccess;
     sent.push_back(a);
     return a;
   };
   ASSERT_TRUE(ids().CreatePrincipal(User("user-a"), audit("p.create")).ok());
-  ASSERT_TRUE(ids()
-                  .CreatePrincipal(ServiceId("serviceid-s", "cos"),
-                                   audit("p.create"))
-                  .ok());
-  ASSERT_TRUE(ids()
-                  .CreateApiKey(ApiKey("k1", "user-a", "kwk_1"),
-                                audit("k.create"))
-                  .ok());
+  ASSERT_TRUE(
+      ids()
+          .CreatePrincipal(ServiceId("serviceid-s", "cos"), audit("p.create"))
+          .ok());
+  ASSERT_TRUE(
+      ids()
+          .CreateApiKey(ApiKey("k1", "user-a", "kwk_1"), audit("k.create"))
+          .ok());
   ASSERT_TRUE(ids().CreateInstance(Instance("inst-1"), audit("i.create")).ok());
-  ASSERT_TRUE(ids()
-                  .CreatePolicy(Policy("p1", "user-a", "inst-1"),
-                                audit("pol.create"))
-                  .ok());
-  ASSERT_TRUE(ids()
-                  .CreateAuthorization(
-                      AuthBySource("a1", "serviceid-s", "inst-1"),
-                      audit("auth.create"))
-                  .ok());
+  ASSERT_TRUE(
+      ids()
+          .CreatePolicy(Policy("p1", "user-a", "inst-1"), audit("pol.create"))
+          .ok());
+  ASSERT_TRUE(
+      ids()
+          .CreateAuthorization(AuthBySource("a1", "serviceid-s", "inst-1"),
+                               audit("auth.create"))
+          .ok());
   ASSERT_TRUE(ids().AppendAudit(audit("auth.failure")).ok());
   ASSERT_TRUE(ids().DeleteAuthorization("a1", audit("auth.delete")).ok());
   ASSERT_TRUE(ids().DeletePolicy("p1", audit("pol.delete")).ok());
@@ -908,8 +936,7 @@ TEST_P(IdentityStoreConformanceTest, FailedMutationsWriteNoAuditRecord) {
       ids().DeleteInstance("inst-1", Audit("pre")),
       ids().CreatePolicy(Policy("p1", "user-a", "inst-1"), Audit("dup")),
       ids().CreatePolicy(Policy("p2", "user-a", "inst-9"), Audit("pre")),
-      ids().CreateAuthorization(AuthByType("a", "cos", "inst-9"),
-                                Audit("pre")),
+      ids().CreateAuthorization(AuthByType("a", "cos", "inst-9"), Audit("pre")),
       ids().DeletePrincipal("user-none", Audit("nf")),
       ids().DeletePolicy("p-none", Audit("nf")),
   };
@@ -972,8 +999,8 @@ TEST_P(IdentityStoreConformanceTest, ConcurrentMutationsKeepTheChainGapFree) {
         // Every other key reuses the previous prefix of a sibling thread:
         // some creates fail alone inside a group commit.
         std::string prefix = absl::StrCat("kwk_", i, "_", t / 2);
-        absl::Status s = ids().CreateApiKey(ApiKey(id, "user-a", prefix),
-                                            Audit("k", id));
+        absl::Status s =
+            ids().CreateApiKey(ApiKey(id, "user-a", prefix), Audit("k", id));
         if (!s.ok() && s.code() != absl::StatusCode::kAlreadyExists) {
           ++unexpected;
         }

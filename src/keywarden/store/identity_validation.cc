@@ -23,8 +23,7 @@ absl::Status ValidateScope(const iam::Scope& scope) {
     return s;
   }
   if (scope.key_ring_id.has_value() && scope.key_id.has_value()) {
-    return absl::InvalidArgumentError(
-        "scope names both a key ring and a key");
+    return absl::InvalidArgumentError("scope names both a key ring and a key");
   }
   // An empty optional string would store as '' and read back as a scope
   // nobody meant; absent is the way to say "whole instance".

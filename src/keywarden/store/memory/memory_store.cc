@@ -332,14 +332,15 @@ absl::Status InMemoryStore::CreateApiKey(const iam::ApiKeyRecord& key,
   if (absl::Status s = ValidateApiKey(key); !s.ok()) return s;
   if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
+  // Missing parents before duplicates, in SqliteStore's order.
+  if (!principals_.contains(key.principal_id)) {
+    return absl::FailedPreconditionError("api key's principal does not exist");
+  }
   if (api_keys_.contains(key.id)) {
     return absl::AlreadyExistsError("api key already exists");
   }
   if (api_key_prefixes_.contains(key.prefix)) {
     return absl::AlreadyExistsError("api key prefix already exists");
-  }
-  if (!principals_.contains(key.principal_id)) {
-    return absl::FailedPreconditionError("api key's principal does not exist");
   }
   if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
   api_key_prefixes_.insert(key.prefix);
@@ -414,14 +415,14 @@ absl::Status InMemoryStore::CreatePolicy(const iam::AccessPolicyRecord& policy,
   if (absl::Status s = ValidatePolicy(policy); !s.ok()) return s;
   if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
-  if (policies_.contains(policy.id)) {
-    return absl::AlreadyExistsError("policy already exists");
-  }
   if (!principals_.contains(policy.principal_id)) {
     return absl::FailedPreconditionError("policy's principal does not exist");
   }
   if (!instances_.contains(policy.scope.instance_id)) {
     return absl::FailedPreconditionError("policy's instance does not exist");
+  }
+  if (policies_.contains(policy.id)) {
+    return absl::AlreadyExistsError("policy already exists");
   }
   if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
   policies_.emplace(policy.id, WithMicros(policy));
@@ -455,9 +456,6 @@ absl::Status InMemoryStore::CreateAuthorization(
   }
   if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
-  if (authorizations_.contains(authorization.id)) {
-    return absl::AlreadyExistsError("authorization already exists");
-  }
   if (!authorization.source_service_id.empty()) {
     auto source = principals_.find(authorization.source_service_id);
     if (source == principals_.end() ||
@@ -470,13 +468,16 @@ absl::Status InMemoryStore::CreateAuthorization(
     return absl::FailedPreconditionError(
         "authorization's instance does not exist");
   }
+  if (authorizations_.contains(authorization.id)) {
+    return absl::AlreadyExistsError("authorization already exists");
+  }
   if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
   authorizations_.emplace(authorization.id, WithMicros(authorization));
   return absl::OkStatus();
 }
 
-absl::Status InMemoryStore::DeleteAuthorization(
-    std::string_view id, const iam::AuditRecord& audit) {
+absl::Status InMemoryStore::DeleteAuthorization(std::string_view id,
+                                                const iam::AuditRecord& audit) {
   if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   auto it = authorizations_.find(std::string(id));

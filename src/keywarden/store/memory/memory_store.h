@@ -115,8 +115,8 @@ class InMemoryStore final : public Store, public IdentityStore {
   absl::btree_set<std::string> api_key_prefixes_ ABSL_GUARDED_BY(mu_);
   absl::btree_map<std::string, iam::AccessPolicyRecord> policies_
       ABSL_GUARDED_BY(mu_);
-  absl::btree_map<std::string, iam::ServiceAuthorizationRecord>
-      authorizations_ ABSL_GUARDED_BY(mu_);
+  absl::btree_map<std::string, iam::ServiceAuthorizationRecord> authorizations_
+      ABSL_GUARDED_BY(mu_);
   absl::btree_map<std::string, iam::SigningKeyRecord> signing_keys_
       ABSL_GUARDED_BY(mu_);
   std::vector<iam::AuditRecord> audit_ ABSL_GUARDED_BY(mu_);

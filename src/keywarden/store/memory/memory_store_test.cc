@@ -17,13 +17,13 @@ KW_INSTANTIATE_STORE_CONFORMANCE(
                           }}));
 
 KW_INSTANTIATE_IDENTITY_STORE_CONFORMANCE(
-    Memory, (IdentityStoreFactory{
-                "Memory",
-                [](const std::string& /*scratch_dir*/)
-                    -> absl::StatusOr<IdentityStoreUnderTest> {
-                  return BothInterfaces(
-                      absl::StatusOr<std::unique_ptr<InMemoryStore>>(
-                          std::make_unique<InMemoryStore>()));
-                }}));
+    Memory,
+    (IdentityStoreFactory{"Memory",
+                          [](const std::string& /*scratch_dir*/)
+                              -> absl::StatusOr<IdentityStoreUnderTest> {
+                            return BothInterfaces(
+                                absl::StatusOr<std::unique_ptr<InMemoryStore>>(
+                                    std::make_unique<InMemoryStore>()));
+                          }}));
 
 }  // namespace keywarden::store

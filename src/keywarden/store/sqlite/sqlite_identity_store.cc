@@ -103,7 +103,8 @@ absl::Status AppendAuditRow(Connection& db, const iam::AuditRecord& audit) {
     // transaction, so concurrent appends (serialised by the writer) chain.
     KW_ASSIGN_OR_RETURN(
         Statement st,
-        db.Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
+        db.Prepare(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
     KW_ASSIGN_OR_RETURN(bool row, st.Step());
     if (row) {
       record.seq = st.Int64(0) + 1;
@@ -149,8 +150,8 @@ absl::StatusOr<iam::AuditRecord> ReadAuditRow(const Statement& st) {
       r.outcome = iam::AuditOutcome::kFailure;
       break;
     default:
-      return absl::DataLossError(absl::StrCat(
-          "audit log: record seq ", r.seq, " has an unknown outcome code"));
+      return absl::DataLossError(absl::StrCat("audit log: record seq ", r.seq,
+                                              " has an unknown outcome code"));
   }
   r.correlation_id = st.Text(6);
   r.source_address = st.Text(7);
@@ -342,9 +343,8 @@ absl::Status SqliteStore::CreateInstance(const iam::InstanceRecord& instance,
   KW_RETURN_IF_ERROR(ValidateInstance(instance));
   KW_RETURN_IF_ERROR(AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     KW_ASSIGN_OR_RETURN(
-        Statement st,
-        db.Prepare("INSERT INTO instances (id, name, created_by,"
-                   " creation_time) VALUES (?, ?, ?, ?)"));
+        Statement st, db.Prepare("INSERT INTO instances (id, name, created_by,"
+                                 " creation_time) VALUES (?, ?, ?, ?)"));
     st.BindText(1, instance.id);
     st.BindText(2, instance.name);
     st.BindText(3, instance.created_by);
@@ -359,8 +359,8 @@ absl::Status SqliteStore::CreateInstance(const iam::InstanceRecord& instance,
 absl::Status SqliteStore::DeleteInstance(std::string_view id,
                                          const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(AuditedWrite(audit, [&](Connection& db) -> absl::Status {
-    KW_ASSIGN_OR_RETURN(
-        bool exists, Exists(db, "SELECT 1 FROM instances WHERE id = ?", id));
+    KW_ASSIGN_OR_RETURN(bool exists,
+                        Exists(db, "SELECT 1 FROM instances WHERE id = ?", id));
     if (!exists) return absl::NotFoundError("instance not found");
     // Keys in any state, Destroyed included, keep their instance (the
     // foreign key from keys would refuse too, but as an Internal error).
@@ -371,8 +371,7 @@ absl::Status SqliteStore::DeleteInstance(std::string_view id,
       return absl::FailedPreconditionError("instance still holds keys");
     }
     // ON DELETE CASCADE removes the policies and authorizations scoped to it.
-    return DeleteOne(db, "DELETE FROM instances WHERE id = ?", id,
-                     "instance");
+    return DeleteOne(db, "DELETE FROM instances WHERE id = ?", id, "instance");
   }));
   absl::MutexLock lock(&instances_mu_);
   known_instances_.erase(std::string(id));
@@ -409,8 +408,7 @@ absl::Status SqliteStore::CreatePolicy(const iam::AccessPolicyRecord& policy,
                         Exists(db, "SELECT 1 FROM principals WHERE id = ?",
                                policy.principal_id));
     if (!principal) {
-      return absl::FailedPreconditionError(
-          "policy's principal does not exist");
+      return absl::FailedPreconditionError("policy's principal does not exist");
     }
     KW_ASSIGN_OR_RETURN(bool instance,
                         Exists(db, "SELECT 1 FROM instances WHERE id = ?",
@@ -475,12 +473,11 @@ absl::Status SqliteStore::CreateAuthorization(
   KW_RETURN_IF_ERROR(ValidateAuthorization(authorization));
   return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     if (!authorization.source_service_id.empty()) {
-      KW_ASSIGN_OR_RETURN(
-          bool source,
-          Exists(db,
-                 "SELECT 1 FROM principals WHERE id = ?"
-                 " AND kind = 'service_id'",
-                 authorization.source_service_id));
+      KW_ASSIGN_OR_RETURN(bool source,
+                          Exists(db,
+                                 "SELECT 1 FROM principals WHERE id = ?"
+                                 " AND kind = 'service_id'",
+                                 authorization.source_service_id));
       if (!source) {
         return absl::FailedPreconditionError(
             "authorization's source service id does not exist");

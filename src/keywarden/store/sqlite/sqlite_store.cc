@@ -377,7 +377,8 @@ auto SqliteStore::WithReader(Body&& body) {
   return result;
 }
 
-absl::Status SqliteStore::Read(absl::FunctionRef<absl::Status(Connection&)> body) {
+absl::Status SqliteStore::Read(
+    absl::FunctionRef<absl::Status(Connection&)> body) {
   return WithReader([&](Connection& db) { return body(db); });
 }
 

@@ -16,8 +16,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keywarden/store/audit_chain.h"
-#include "keywarden/store/migrations/migrations.h"
 #include "keywarden/store/identity_store_conformance_test.h"
+#include "keywarden/store/migrations/migrations.h"
 #include "keywarden/store/store_conformance_test.h"
 
 namespace keywarden::store {
@@ -43,13 +43,13 @@ KW_INSTANTIATE_STORE_CONFORMANCE(
                   }}));
 
 KW_INSTANTIATE_IDENTITY_STORE_CONFORMANCE(
-    Sqlite, (IdentityStoreFactory{
-                "Sqlite",
-                [](const std::string& scratch_dir)
-                    -> absl::StatusOr<IdentityStoreUnderTest> {
-                  return BothInterfaces(
-                      SqliteStore::Open(scratch_dir + "/keywarden.db"));
-                }}));
+    Sqlite,
+    (IdentityStoreFactory{"Sqlite",
+                          [](const std::string& scratch_dir)
+                              -> absl::StatusOr<IdentityStoreUnderTest> {
+                            return BothInterfaces(SqliteStore::Open(
+                                scratch_dir + "/keywarden.db"));
+                          }}));
 
 namespace {
 
@@ -651,28 +651,28 @@ TEST_F(SqliteStoreTest, IdentityEncodingMatchesStorageSchemaDoc) {
     Populate(*store);
   }
   RawDb raw(path_);
-  EXPECT_THAT(raw.Rows("SELECT id, kind, service_type, admin FROM principals"
-                       " ORDER BY id"),
-              ::testing::ElementsAre("serviceid-s|service_id|cos|0",
-                                     "user-a|user||0"));
+  EXPECT_THAT(
+      raw.Rows("SELECT id, kind, service_type, admin FROM principals"
+               " ORDER BY id"),
+      ::testing::ElementsAre("serviceid-s|service_id|cos|0", "user-a|user||0"));
   EXPECT_THAT(raw.Rows("SELECT instance_id, key_ring_id, key_id, roles"
                        " FROM policies"),
               ::testing::ElementsAre("inst-1|ring-1|NULL|Writer,Reader"));
   EXPECT_THAT(raw.Rows("SELECT source_service_id, source_service_type, role,"
                        " key_ring_id FROM authorizations"),
               ::testing::ElementsAre("NULL|cos|KmipAdapterManager|NULL"));
-  EXPECT_THAT(raw.Rows("SELECT name, creation_time FROM instances"),
-              ::testing::ElementsAre("prod|" + std::to_string(
-                                         absl::ToUnixMicros(absl::UnixEpoch()))));
+  EXPECT_THAT(
+      raw.Rows("SELECT name, creation_time FROM instances"),
+      ::testing::ElementsAre(
+          "prod|" + std::to_string(absl::ToUnixMicros(absl::UnixEpoch()))));
   EXPECT_THAT(
       raw.Rows("SELECT seq, time, outcome, length(prev_hash), length(hash),"
                " typeof(hash) FROM audit_log ORDER BY seq"),
-      ::testing::ElementsAre("1|1767225601000000|0|32|32|blob",
-                             "2|1767225601000000|0|32|32|blob",
-                             "3|1767225601000000|0|32|32|blob",
-                             "4|1767225601000000|0|32|32|blob",
-                             "5|1767225601000000|0|32|32|blob",
-                             "6|1767225601000000|1|32|32|blob"));
+      ::testing::ElementsAre(
+          "1|1767225601000000|0|32|32|blob", "2|1767225601000000|0|32|32|blob",
+          "3|1767225601000000|0|32|32|blob", "4|1767225601000000|0|32|32|blob",
+          "5|1767225601000000|0|32|32|blob",
+          "6|1767225601000000|1|32|32|blob"));
   EXPECT_THAT(raw.Rows("SELECT hex(prev_hash) FROM audit_log WHERE seq = 1"),
               ::testing::ElementsAre(std::string(64, '0')));
   EXPECT_THAT(raw.Rows("SELECT COUNT(*) FROM audit_log a JOIN audit_log b"
