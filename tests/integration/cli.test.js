@@ -13,6 +13,7 @@
 const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn, execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -561,6 +562,9 @@ describe('keywarden CLI over TLS', () => {
   const certFile = path.join(tmp, 'cert.pem');
   const keyFile = path.join(tmp, 'key.pem');
   const srv = new KeywardenServer({ args: ['--tls-cert', certFile, '--tls-key', keyFile] });
+  // These tests need no default instance; a preset one keeps the harness
+  // from creating it with fetch(), which rejects the self-signed certificate.
+  srv.instance = srv.instance || crypto.randomUUID();
   before(async () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
       '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=127.0.0.1',
