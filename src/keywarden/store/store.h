@@ -38,6 +38,9 @@ struct KeyQuery {
   std::vector<keys::KeyState> states;
   std::optional<bool> extractable;
   std::optional<std::string> key_ring_id;
+  // When non-empty, only keys in one of these rings (in addition to
+  // key_ring_id): what a caller with ring-scoped grants may list.
+  std::vector<std::string> key_ring_ids;
   std::vector<SortKey> sort;
   int64_t limit = 200;
   int64_t offset = 0;

@@ -658,6 +658,19 @@ TEST_P(StoreListTest, FiltersByKeyRing) {
   EXPECT_EQ(Count(q), 0);
 }
 
+TEST_P(StoreListTest, FiltersByAnyOfSeveralKeyRings) {
+  KeyQuery q = Query();
+  q.key_ring_ids = {"r1", "no-such-ring"};
+  EXPECT_THAT(ListIds(q), ElementsAre("k7", "k8", "k9"));
+  EXPECT_EQ(Count(q), 3);
+  KeyQuery only_default = Query();
+  only_default.key_ring_id = "default";
+  q.key_ring_ids = {"default", "r1"};
+  EXPECT_EQ(Count(q), Count(only_default) + 3);
+  q.key_ring_id = "default";  // both filters apply
+  EXPECT_EQ(Count(q), Count(only_default));
+}
+
 TEST_P(StoreListTest, CombinesFilters) {
   KeyQuery q = Query();
   q.states = {KeyState::kActive, KeyState::kSuspended};

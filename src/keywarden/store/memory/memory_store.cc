@@ -171,6 +171,11 @@ std::vector<const keys::Key*> InMemoryStore::Matching(
     if (query.key_ring_id.has_value() && k.key_ring_id != *query.key_ring_id) {
       continue;
     }
+    if (!query.key_ring_ids.empty() &&
+        std::find(query.key_ring_ids.begin(), query.key_ring_ids.end(),
+                  k.key_ring_id) == query.key_ring_ids.end()) {
+      continue;
+    }
     out.push_back(&k);
   }
   return out;

@@ -133,6 +133,13 @@ void AppendWhere(const KeyQuery& query, std::string& sql) {
   }
   if (query.extractable.has_value()) sql += " AND k.extractable = ?";
   if (query.key_ring_id.has_value()) sql += " AND k.key_ring_id = ?";
+  if (!query.key_ring_ids.empty()) {
+    sql += " AND k.key_ring_id IN (";
+    for (size_t i = 0; i < query.key_ring_ids.size(); ++i) {
+      sql += i == 0 ? "?" : ", ?";
+    }
+    sql += ")";
+  }
 }
 
 // Binds AppendWhere's parameters; returns the next free index.
@@ -144,6 +151,7 @@ int BindWhere(const KeyQuery& query, Statement& st) {
   }
   if (query.extractable.has_value()) st.BindBool(i++, *query.extractable);
   if (query.key_ring_id.has_value()) st.BindText(i++, *query.key_ring_id);
+  for (const std::string& ring : query.key_ring_ids) st.BindText(i++, ring);
   return i;
 }
 
