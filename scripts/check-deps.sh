@@ -23,7 +23,7 @@ forbid common   'keywarden/(crypto|keys|seal|store|iam|service|api|server)/|boos
 forbid crypto   'keywarden/(keys|seal|store|iam|service|api|server)/|boost/|sqlite3|libpq|grpc' 'crypto knows no keys, JSON, SQL or sockets'
 forbid keys     'keywarden/(seal|store|iam|service|api|server)/|boost/|sqlite3|libpq|grpc' 'keys is the pure domain'
 forbid seal     'keywarden/(store|iam|service|api|server)/|boost/|sqlite3' 'seal depends on crypto only'
-forbid store    'keywarden/(seal|iam|service|api|server)/|boost/' 'stores know no service or transport'
+forbid store    'keywarden/(seal|service|api|server)/|keywarden/iam/(access|jwt|api_key|authenticator|throttle|principal)|boost/' 'stores know no service or transport (iam/identity.h records only)'
 forbid iam      'keywarden/(store|service|api|server)/|boost/|sqlite3' 'iam is below the service'
 forbid service  'keywarden/(store/(sqlite|memory|postgres)|api|server)/|boost/|sqlite3|libpq|spdlog' 'service names no concrete store or transport'
 forbid api      'keywarden/(store/|seal/|server/)|sqlite3' 'transports call the service only'

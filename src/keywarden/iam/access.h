@@ -1,0 +1,132 @@
+#ifndef KEYWARDEN_IAM_ACCESS_H_
+#define KEYWARDEN_IAM_ACCESS_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "keywarden/iam/identity.h"
+#include "keywarden/iam/principal.h"
+
+namespace keywarden::iam {
+
+// What a caller asks to do, one value per row of keyprotect-api.md §15.1
+// (wrap, unwrap and rewrap share a row there but are kept apart for audit).
+enum class Operation {
+  kListKeys,        // GET/HEAD /keys
+  kCreateKey,       // POST /keys (and import)
+  kGetKeyPayload,   // GET /keys/{id} (standard-key payload)
+  kGetKeyMetadata,  // GET /keys/{id}/metadata, versions
+  kWrap,
+  kUnwrap,
+  kRewrap,
+  kRotate,
+  kEnableDisable,
+  kSetKeyForDeletion,  // and unset
+  kDeleteKey,
+  kRestoreKey,
+  kPatchKey,  // move to another key ring
+  kSync,
+  kPurgeKey,
+  kCreateKeyRing,
+  kListKeyRings,
+  kDeleteKeyRing,
+  kPolicies,  // key and instance policies, read and write
+  kImportToken,
+  kListRegistrations,
+  kKmip,
+  kCount,
+};
+
+std::string_view OperationName(Operation op);
+
+// True if `role` alone allows `op` (§15.1). Roles are additive; KeyPurge
+// allows only purge and is never implied by another role.
+bool RoleAllows(Role role, Operation op);
+
+// Where a principal may perform one operation inside one instance.
+struct Reach {
+  bool whole_instance = false;
+  std::vector<std::string> key_rings;  // rings granted explicitly
+  std::vector<std::string> keys;       // keys granted explicitly
+  // The grant came only through service authorizations: the caller may
+  // never delete (RESOURCE_OWNER_ERR).
+  bool service_only = false;
+
+  bool None() const {
+    return !whole_instance && key_rings.empty() && keys.empty();
+  }
+  // Whether the grant covers a key of `key_ring_id` with id `key_id`.
+  bool Covers(std::string_view key_ring_id, std::string_view key_id) const;
+  // Whether keys of `key_ring_id` are listed (key-level grants never list).
+  bool ListsRing(std::string_view key_ring_id) const;
+};
+
+// AccessIndex is the in-memory copy of every principal, API key, instance,
+// access policy and service authorization, kept by the service in step with
+// the IdentityStore (loaded at start, updated after each committed change).
+// It answers the two questions of the request path without I/O: who is this
+// (by principal id or API key prefix) and where may they do this.
+// Thread-safe: readers share a lock; updates take it exclusively.
+class AccessIndex {
+ public:
+  AccessIndex() = default;
+
+  void PutPrincipal(PrincipalRecord principal);
+  void RemovePrincipal(std::string_view id);  // also its keys and policies
+  void PutApiKey(ApiKeyRecord key);
+  void RemoveApiKey(std::string_view id);
+  void PutInstance(InstanceRecord instance);
+  void RemoveInstance(std::string_view id);  // also its grants
+  void PutPolicy(AccessPolicyRecord policy);
+  void RemovePolicy(std::string_view id);
+  void PutAuthorization(ServiceAuthorizationRecord authorization);
+  void RemoveAuthorization(std::string_view id);
+
+  std::optional<PrincipalRecord> FindPrincipal(std::string_view id) const;
+  std::optional<ApiKeyRecord> FindApiKeyByPrefix(std::string_view prefix) const;
+  bool ApiKeyExists(std::string_view id) const;
+  bool InstanceExists(std::string_view id) const;
+
+  // The principal a verified token or API key speaks for, or nullopt if it
+  // was deleted (tokens of deleted principals stop working at once).
+  std::optional<Principal> ResolvePrincipal(std::string_view principal_id) const;
+
+  // Where `principal` may perform `op` in `instance_id`. Empty when the
+  // instance does not exist, whatever the principal: an unknown instance
+  // answers like one without access.
+  Reach ReachOf(const Principal& principal, Operation op,
+                std::string_view instance_id) const;
+
+  std::vector<PrincipalRecord> Principals() const;
+  std::vector<ApiKeyRecord> ApiKeys() const;
+  std::vector<InstanceRecord> Instances() const;
+  std::vector<AccessPolicyRecord> Policies() const;
+  std::vector<ServiceAuthorizationRecord> Authorizations() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, PrincipalRecord> principals_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, ApiKeyRecord> api_keys_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::string> api_key_by_prefix_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, InstanceRecord> instances_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, AccessPolicyRecord> policies_
+      ABSL_GUARDED_BY(mu_);
+  // principal id -> ids of its policies.
+  absl::flat_hash_map<std::string, std::vector<std::string>> policy_ids_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, ServiceAuthorizationRecord> authorizations_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace keywarden::iam
+
+#endif  // KEYWARDEN_IAM_ACCESS_H_
