@@ -60,6 +60,8 @@ constexpr ReasonInfo kTable[] = {
     {Reason::kKeyRotationNotPermitted, "KEY_ROTATION_NOT_PERMITTED",
      C::kFailedPrecondition, 409},
     {Reason::kKeyDeleted, "KEY_DELETED_ERR", C::kFailedPrecondition, 410},
+    {Reason::kInstanceNotEmpty, "INSTANCE_NOT_EMPTY_ERR", C::kFailedPrecondition,
+     409},
     {Reason::kUnprocessableCiphertext, "UNPROCESSABLE_CIPHERTEXT_ERR",
      C::kInvalidArgument, 422},
     {Reason::kTooManyRequests, "TOO_MANY_REQUESTS_ERR", C::kResourceExhausted,

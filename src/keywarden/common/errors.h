@@ -31,6 +31,7 @@ enum class Reason {
   kRequestTooEarly,
   kKeyRotationNotPermitted,
   kKeyDeleted,
+  kInstanceNotEmpty,
   kUnprocessableCiphertext,
   kTooManyRequests,
   kPayloadTooLarge,

@@ -117,6 +117,10 @@ const Setting kSettings[] = {
      [](auto n, auto v, Config& c) {
        return ApplyDuration(n, v, c.timers.purge_delay);
      }},
+    {"identity.token_lifetime", "KEYWARDEN_TOKEN_LIFETIME",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.token_lifetime);
+     }},
     {"timers.expiry_sweep_interval", "KEYWARDEN_TIMER_EXPIRY_SWEEP_INTERVAL",
      [](auto n, auto v, Config& c) {
        return ApplyDuration(n, v, c.expiry_sweep_interval);

@@ -33,6 +33,7 @@ struct Config {
   std::string crn_region = "local";
   std::string crn_account = "local";
   keys::Timers timers;
+  absl::Duration token_lifetime = absl::Hours(1);
 };
 
 // Parses "host:port" ("[::1]:port" for IPv6).

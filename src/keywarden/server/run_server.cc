@@ -21,7 +21,9 @@
 #include "keywarden/api/http/server.h"
 #include "keywarden/common/clock.h"
 #include "keywarden/common/status_macros.h"
+#include "keywarden/iam/access.h"
 #include "keywarden/iam/authenticator.h"
+#include "keywarden/service/identity_manager.h"
 #include "keywarden/seal/seal.h"
 #include "keywarden/service/key_manager.h"
 #include "keywarden/store/sqlite/sqlite_store.h"
@@ -175,16 +177,29 @@ int RunServer(const Config& config) {
 
   absl::StatusOr<iam::TokenHash> admin = BootstrapAdminToken(**store);
   if (!admin.ok()) return Fail("admin token", admin.status());
-  iam::BootstrapTokenAuthenticator authenticator(*admin);
 
   SystemClock system_clock;
   OffsetClock test_clock;
   const Clock* clock = config.test_clock ? static_cast<const Clock*>(&test_clock)
                                          : &system_clock;
+  iam::AccessIndex access;
+  service::IdentityOptions identity_options;
+  identity_options.token_lifetime = config.token_lifetime;
+  service::IdentityManager identity(store->get(), &access, master_key->get(),
+                                    clock, identity_options);
+  std::optional<std::string> admin_api_key;
+  if (const char* k = std::getenv("KEYWARDEN_ADMIN_APIKEY"); k && *k) {
+    admin_api_key = k;
+  }
+  if (absl::Status s = identity.Start(*admin, admin_api_key); !s.ok()) {
+    return Fail("identity", s);
+  }
+
   service::KeyManagerOptions km_options;
   km_options.timers = config.timers;
   km_options.cache_capacity = config.cache_capacity;
-  service::KeyManager keys(store->get(), master_key->get(), clock, km_options);
+  service::KeyManager keys(store->get(), master_key->get(), &access, clock,
+                           km_options);
   ExpirySweeper sweeper(&keys, config.expiry_sweep_interval);
 
   api::http::ApiOptions api_options;
@@ -199,7 +214,7 @@ int RunServer(const Config& config) {
   }
   store::SqliteStore* sqlite = store->get();
   api_options.ready = [sqlite] { return sqlite->GetMeta("schema").ok(); };
-  api::http::KeyProtectApi api(&keys, &authenticator, std::move(api_options));
+  api::http::KeyProtectApi api(&keys, &identity, std::move(api_options));
   (void)api.metrics().AddGauge("keywarden_key_cache_entries",
                                "Keys held unsealed in the cache",
                                [&keys] { return double(keys.CacheSize()); });

@@ -91,38 +91,61 @@ absl::Time NextUpdateTime(const Key& key, absl::Time now) {
 }  // namespace
 
 KeyManager::KeyManager(store::Store* store, const seal::MasterKey* master_key,
-                       const Clock* clock, KeyManagerOptions options)
+                       const iam::AccessIndex* access, const Clock* clock,
+                       KeyManagerOptions options)
     : store_(store),
       master_key_(master_key),
+      access_(access),
       clock_(clock),
       options_(options),
       cache_(options.cache_capacity) {}
 
-absl::Status KeyManager::Authorize(const RequestContext& ctx) const {
-  // The bootstrap administrator holds every role. Roles and service
-  // authorizations replace this check with the identity module.
-  if (!ctx.principal.is_admin) {
-    return Error(Reason::kForbidden,
-                 "Forbidden: Your access token is not authorized to access "
-                 "this resource");
-  }
+namespace {
+
+// The one answer for "no access": the same whether the instance or key
+// exists or not, so a caller cannot probe other tenants' ids.
+absl::Status NoAccess() {
+  return Error(Reason::kForbidden,
+               "Forbidden: Your access token is not authorized to access "
+               "this resource");
+}
+
+}  // namespace
+
+absl::StatusOr<iam::Reach> KeyManager::Authorize(const RequestContext& ctx,
+                                                 iam::Operation op) const {
+  iam::Reach reach = access_->ReachOf(ctx.principal, op, ctx.instance_id);
+  if (reach.None()) return NoAccess();
+  return reach;
+}
+
+absl::Status KeyManager::CheckCovers(const iam::Reach& reach,
+                                     const Key& key) const {
+  if (!reach.Covers(key.key_ring_id, key.id)) return NoAccess();
   return absl::OkStatus();
+}
+
+absl::Status KeyManager::Missing(const iam::Reach& reach) const {
+  // Only a caller who may see the whole instance learns that a key id does
+  // not exist; to anyone else a missing key looks like one they may not use.
+  return reach.whole_instance ? KeyNotFound() : NoAccess();
+}
+
+absl::StatusOr<Key> KeyManager::LoadForRead(const RequestContext& ctx,
+                                            const iam::Reach& reach,
+                                            std::string_view key_id) {
+  absl::StatusOr<std::string> id = NormalizeKeyId(key_id);
+  if (!id.ok()) return Missing(reach);
+  absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, *id);
+  if (absl::IsNotFound(key.status())) return Missing(reach);
+  KW_RETURN_IF_ERROR(key.status());
+  KW_RETURN_IF_ERROR(CheckCovers(reach, *key));
+  return key;
 }
 
 absl::Mutex& KeyManager::LockFor(std::string_view instance_id,
                                  std::string_view key_id) {
   return key_locks_[absl::HashOf(instance_id, key_id) % key_locks_.size()];
-}
-
-absl::Status KeyManager::EnsureInstance(std::string_view instance_id) {
-  {
-    absl::MutexLock lock(&instances_mu_);
-    if (known_instances_.contains(AbslView(instance_id))) return absl::OkStatus();
-  }
-  KW_RETURN_IF_ERROR(store_->EnsureInstance(instance_id));
-  absl::MutexLock lock(&instances_mu_);
-  known_instances_.insert(std::string(instance_id));
-  return absl::OkStatus();
 }
 
 absl::StatusOr<KeyVersion> KeyManager::SealVersion(
@@ -173,14 +196,21 @@ KeyResult KeyManager::Present(Key key, absl::Time now) const {
 }
 
 absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadCached(
-    const RequestContext& ctx, std::string_view key_id) {
-  KW_ASSIGN_OR_RETURN(std::string id, NormalizeKeyId(key_id));
-  if (auto hit = cache_.Find(ctx.instance_id, id)) return hit;
+    const RequestContext& ctx, const iam::Reach& reach,
+    std::string_view key_id) {
+  absl::StatusOr<std::string> normalized = NormalizeKeyId(key_id);
+  if (!normalized.ok()) return Missing(reach);
+  const std::string& id = *normalized;
+  if (auto hit = cache_.Find(ctx.instance_id, id)) {
+    KW_RETURN_IF_ERROR(CheckCovers(reach, hit->key));
+    return hit;
+  }
 
   uint64_t generation = cache_.Generation(ctx.instance_id, id);
   absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
-  if (absl::IsNotFound(key.status())) return KeyNotFound();
+  if (absl::IsNotFound(key.status())) return Missing(reach);
   KW_RETURN_IF_ERROR(key.status());
+  KW_RETURN_IF_ERROR(CheckCovers(reach, *key));
 
   auto entry = std::make_shared<CachedKey>();
   if (key->IsRoot()) {
@@ -199,13 +229,17 @@ absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadCached(
 }
 
 absl::StatusOr<Key> KeyManager::MutateKey(const RequestContext& ctx,
+                                          const iam::Reach& reach,
                                           std::string_view key_id,
                                           const Mutation& mutate) {
-  KW_ASSIGN_OR_RETURN(std::string id, NormalizeKeyId(key_id));
+  absl::StatusOr<std::string> normalized = NormalizeKeyId(key_id);
+  if (!normalized.ok()) return Missing(reach);
+  const std::string& id = *normalized;
   absl::MutexLock lock(&LockFor(ctx.instance_id, id));
   absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
-  if (absl::IsNotFound(key.status())) return KeyNotFound();
+  if (absl::IsNotFound(key.status())) return Missing(reach);
   KW_RETURN_IF_ERROR(key.status());
+  KW_RETURN_IF_ERROR(CheckCovers(reach, *key));
   absl::Time now = clock_->Now();
   absl::Time expected = key->last_update_time;
   KW_RETURN_IF_ERROR(mutate(*key, now));
@@ -217,7 +251,10 @@ absl::StatusOr<Key> KeyManager::MutateKey(const RequestContext& ctx,
 
 absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
                                                 const CreateKeyRequest& req) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kCreateKey));
+  const std::string ring = ctx.key_ring_id.value_or("default");
+  if (!reach.ListsRing(ring)) return NoAccess();
   KW_RETURN_IF_ERROR(keys::ValidateName(req.name));
   if (req.description.has_value()) {
     KW_RETURN_IF_ERROR(keys::ValidateDescription(*req.description));
@@ -262,20 +299,18 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
                                         : keys::kGeneratedRootKeySize);
   }
 
-  if (ctx.key_ring_id.has_value() && *ctx.key_ring_id != "default") {
+  if (ring != "default") {
     // Key rings other than `default` arrive with the lifecycle issue.
     return Error(Reason::kNotFound,
-                 StrCat("Not Found: key ring `", *ctx.key_ring_id,
-                        "` does not exist"));
+                 StrCat("Not Found: key ring `", ring, "` does not exist"));
   }
-  KW_RETURN_IF_ERROR(EnsureInstance(ctx.instance_id));
   Key key;
   key.instance_id = ctx.instance_id;
   key.id = NewUuid();
   key.name = req.name;
   key.description = req.description.value_or("");
   key.tags = req.tags;
-  key.key_ring_id = ctx.key_ring_id.value_or("default");
+  key.key_ring_id = ring;
   key.extractable = req.extractable;
   key.imported = req.payload.has_value();
   key.state = KeyState::kActive;
@@ -299,11 +334,10 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
 
 absl::StatusOr<KeyResult> KeyManager::GetKey(const RequestContext& ctx,
                                              std::string_view key_id) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
-  KW_ASSIGN_OR_RETURN(std::string id, NormalizeKeyId(key_id));
-  absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
-  if (absl::IsNotFound(key.status())) return KeyNotFound();
-  KW_RETURN_IF_ERROR(key.status());
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kGetKeyPayload));
+  KW_ASSIGN_OR_RETURN(Key key_record, LoadForRead(ctx, reach, key_id));
+  std::optional<Key> key(std::move(key_record));
   std::optional<SecretBytes> payload;
   if (key->extractable) {
     KW_ASSIGN_OR_RETURN(payload, UnsealVersion(*key, key->Primary()));
@@ -315,17 +349,21 @@ absl::StatusOr<KeyResult> KeyManager::GetKey(const RequestContext& ctx,
 
 absl::StatusOr<KeyResult> KeyManager::GetKeyMetadata(const RequestContext& ctx,
                                                      std::string_view key_id) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
-  KW_ASSIGN_OR_RETURN(std::string id, NormalizeKeyId(key_id));
-  absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
-  if (absl::IsNotFound(key.status())) return KeyNotFound();
-  KW_RETURN_IF_ERROR(key.status());
-  return Present(*std::move(key), clock_->Now());
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kGetKeyMetadata));
+  KW_ASSIGN_OR_RETURN(Key key, LoadForRead(ctx, reach, key_id));
+  return Present(std::move(key), clock_->Now());
 }
 
 namespace {
 
-store::KeyQuery QueryOf(const RequestContext& ctx, const ListKeysRequest& req) {
+// The store query of a list: the request's filters narrowed to the key
+// rings the caller may list. nullopt when that leaves nothing (only
+// key-level grants, or a ring the caller has no grant on): keys visible
+// only through key-level policies are reachable by id but never listed.
+std::optional<store::KeyQuery> ListQueryOf(const RequestContext& ctx,
+                                           const iam::Reach& reach,
+                                           const ListKeysRequest& req) {
   store::KeyQuery query;
   query.instance_id = ctx.instance_id;
   query.states = req.states;
@@ -336,6 +374,15 @@ store::KeyQuery QueryOf(const RequestContext& ctx, const ListKeysRequest& req) {
   }
   query.extractable = req.extractable;
   query.key_ring_id = ctx.key_ring_id;
+  if (!reach.whole_instance) {
+    if (ctx.key_ring_id.has_value()) {
+      if (!reach.ListsRing(*ctx.key_ring_id)) return std::nullopt;
+    } else if (reach.key_rings.empty()) {
+      return std::nullopt;
+    } else {
+      query.key_ring_ids = reach.key_rings;
+    }
+  }
   query.sort = req.sort;
   query.limit = req.limit;
   query.offset = req.offset;
@@ -362,12 +409,14 @@ absl::Status CheckPaging(int64_t limit, int64_t offset) {
 
 absl::StatusOr<ListKeysResult> KeyManager::ListKeys(
     const RequestContext& ctx, const ListKeysRequest& req) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kListKeys));
   KW_RETURN_IF_ERROR(CheckPaging(req.limit, req.offset));
-  KW_ASSIGN_OR_RETURN(std::vector<Key> found,
-                      store_->ListKeys(QueryOf(ctx, req)));
-  absl::Time now = clock_->Now();
   ListKeysResult result;
+  std::optional<store::KeyQuery> query = ListQueryOf(ctx, reach, req);
+  if (!query) return result;  // nothing the caller may list
+  KW_ASSIGN_OR_RETURN(std::vector<Key> found, store_->ListKeys(*query));
+  absl::Time now = clock_->Now();
   result.keys.reserve(found.size());
   for (Key& key : found) {
     result.keys.push_back(Present(std::move(key), now));
@@ -377,14 +426,16 @@ absl::StatusOr<ListKeysResult> KeyManager::ListKeys(
 
 absl::StatusOr<int64_t> KeyManager::CountKeys(const RequestContext& ctx,
                                               const ListKeysRequest& req) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
-  return store_->CountKeys(QueryOf(ctx, req));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kListKeys));
+  std::optional<store::KeyQuery> query = ListQueryOf(ctx, reach, req);
+  if (!query) return 0;
+  return store_->CountKeys(*query);
 }
 
 absl::StatusOr<ListVersionsResult> KeyManager::ListVersions(
     const RequestContext& ctx, std::string_view key_id,
     const ListVersionsRequest& req) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
   KW_RETURN_IF_ERROR(CheckPaging(req.limit, req.offset));
   KW_ASSIGN_OR_RETURN(KeyResult key, GetKeyMetadata(ctx, key_id));
   if (!key.key.IsRoot()) return RootKeyRequired();
@@ -419,10 +470,10 @@ absl::StatusOr<std::string> KeyManager::WrapWithPrimary(
 absl::StatusOr<WrapResult> KeyManager::Wrap(const RequestContext& ctx,
                                             std::string_view key_id,
                                             const WrapRequest& req) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach, Authorize(ctx, iam::Operation::kWrap));
   KW_RETURN_IF_ERROR(CheckAad(req.aad));
   KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
-                      LoadCached(ctx, key_id));
+                      LoadCached(ctx, reach, key_id));
   const Key& key = cached->key;
   if (!key.IsRoot()) return RootKeyRequired();
   KW_RETURN_IF_ERROR(keys::CheckStateAllows(
@@ -478,10 +529,11 @@ absl::StatusOr<KeyManager::Opened> KeyManager::OpenWdek(
 absl::StatusOr<UnwrapResult> KeyManager::Unwrap(const RequestContext& ctx,
                                                 std::string_view key_id,
                                                 const UnwrapRequest& req) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kUnwrap));
   KW_RETURN_IF_ERROR(CheckAad(req.aad));
   KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
-                      LoadCached(ctx, key_id));
+                      LoadCached(ctx, reach, key_id));
   if (!cached->key.IsRoot()) return RootKeyRequired();
   KW_RETURN_IF_ERROR(keys::CheckStateAllows(
       Action::kUnwrap, keys::EffectiveState(cached->key, clock_->Now())));
@@ -502,10 +554,11 @@ absl::StatusOr<UnwrapResult> KeyManager::Unwrap(const RequestContext& ctx,
 absl::StatusOr<RewrapResult> KeyManager::Rewrap(const RequestContext& ctx,
                                                 std::string_view key_id,
                                                 const UnwrapRequest& req) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kRewrap));
   KW_RETURN_IF_ERROR(CheckAad(req.aad));
   KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
-                      LoadCached(ctx, key_id));
+                      LoadCached(ctx, reach, key_id));
   if (!cached->key.IsRoot()) return RootKeyRequired();
   KW_RETURN_IF_ERROR(keys::CheckStateAllows(
       Action::kRewrap, keys::EffectiveState(cached->key, clock_->Now())));
@@ -521,7 +574,8 @@ absl::StatusOr<RewrapResult> KeyManager::Rewrap(const RequestContext& ctx,
 absl::StatusOr<KeyResult> KeyManager::Rotate(const RequestContext& ctx,
                                              std::string_view key_id,
                                              const RotateRequest& req) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kRotate));
   if (req.encrypted_nonce.has_value() || req.iv.has_value()) {
     return Error(Reason::kBadBody,
                  "Invalid body data was passed: secure import with "
@@ -536,7 +590,7 @@ absl::StatusOr<KeyResult> KeyManager::Rotate(const RequestContext& ctx,
   }
   KW_ASSIGN_OR_RETURN(
       Key key,
-      MutateKey(ctx, key_id, [&](Key& key, absl::Time now) -> absl::Status {
+      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time now) -> absl::Status {
         if (!key.IsRoot()) return RootKeyRequired();
         KW_RETURN_IF_ERROR(keys::CheckStateAllows(
             Action::kRotate, keys::EffectiveState(key, now)));
@@ -580,10 +634,11 @@ absl::StatusOr<KeyResult> KeyManager::Rotate(const RequestContext& ctx,
 
 absl::StatusOr<KeyResult> KeyManager::Enable(const RequestContext& ctx,
                                              std::string_view key_id) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kEnableDisable));
   KW_ASSIGN_OR_RETURN(
       Key key,
-      MutateKey(ctx, key_id, [&](Key& key, absl::Time now) -> absl::Status {
+      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time now) -> absl::Status {
         if (!key.IsRoot()) return RootKeyRequired();
         KW_RETURN_IF_ERROR(keys::CheckStateAllows(
             Action::kEnable, keys::EffectiveState(key, now)));
@@ -598,10 +653,11 @@ absl::StatusOr<KeyResult> KeyManager::Enable(const RequestContext& ctx,
 
 absl::StatusOr<KeyResult> KeyManager::Disable(const RequestContext& ctx,
                                               std::string_view key_id) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kEnableDisable));
   KW_ASSIGN_OR_RETURN(
       Key key,
-      MutateKey(ctx, key_id, [&](Key& key, absl::Time now) -> absl::Status {
+      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time now) -> absl::Status {
         if (!key.IsRoot()) return RootKeyRequired();
         KW_RETURN_IF_ERROR(keys::CheckStateAllows(
             Action::kDisable, keys::EffectiveState(key, now)));
@@ -615,10 +671,16 @@ absl::StatusOr<KeyResult> KeyManager::Disable(const RequestContext& ctx,
 absl::StatusOr<KeyResult> KeyManager::DeleteKey(const RequestContext& ctx,
                                                 std::string_view key_id,
                                                 const DeleteKeyRequest& req) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kDeleteKey));
+  if (reach.service_only) {
+    return Error(Reason::kResourceOwner,
+                 "Forbidden: The resource(s) queried does not belong to the "
+                 "service");
+  }
   KW_ASSIGN_OR_RETURN(
       Key key,
-      MutateKey(ctx, key_id, [&](Key& key, absl::Time now) -> absl::Status {
+      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time now) -> absl::Status {
         KW_RETURN_IF_ERROR(keys::CheckStateAllows(
             Action::kDelete, keys::EffectiveState(key, now)));
         key.state = KeyState::kDestroyed;
@@ -632,10 +694,11 @@ absl::StatusOr<KeyResult> KeyManager::DeleteKey(const RequestContext& ctx,
 
 absl::StatusOr<KeyResult> KeyManager::RestoreKey(const RequestContext& ctx,
                                                  std::string_view key_id) {
-  KW_RETURN_IF_ERROR(Authorize(ctx));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kRestoreKey));
   KW_ASSIGN_OR_RETURN(
       Key key,
-      MutateKey(ctx, key_id, [&](Key& key, absl::Time now) -> absl::Status {
+      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time now) -> absl::Status {
         KW_RETURN_IF_ERROR(keys::CheckStateAllows(Action::kRestore, key.state));
         KW_RETURN_IF_ERROR(keys::CheckRestoreAllowed(key, now, options_.timers));
         key.state = KeyState::kActive;
@@ -654,8 +717,10 @@ absl::StatusOr<int> KeyManager::SweepExpiredKeys() {
   for (const auto& [instance_id, key_id] : expired) {
     RequestContext ctx;
     ctx.instance_id = instance_id;
+    iam::Reach system;  // the sweep acts for the service itself
+    system.whole_instance = true;
     absl::StatusOr<Key> key =
-        MutateKey(ctx, key_id, [](Key& key, absl::Time now) -> absl::Status {
+        MutateKey(ctx, system, key_id, [](Key& key, absl::Time now) -> absl::Status {
           if (keys::EffectiveState(key, now) != KeyState::kDeactivated ||
               key.state == KeyState::kDeactivated) {
             return absl::CancelledError("no longer due");

@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "keywarden/common/clock.h"
+#include "keywarden/iam/access.h"
 #include "keywarden/keys/rules.h"
 #include "keywarden/seal/seal.h"
 #include "keywarden/service/key_cache.h"
@@ -30,8 +31,10 @@ struct KeyManagerOptions {
 // Thread-safe.
 class KeyManager final : public KeyService {
  public:
+  // `access` decides who may do what; it outlives the manager.
   KeyManager(store::Store* store, const seal::MasterKey* master_key,
-             const Clock* clock, KeyManagerOptions options);
+             const iam::AccessIndex* access, const Clock* clock,
+             KeyManagerOptions options);
 
   // keywarden::service::KeyService:
   absl::StatusOr<KeyResult> CreateKey(const RequestContext& ctx,
@@ -78,13 +81,25 @@ class KeyManager final : public KeyService {
  private:
   using Mutation = std::function<absl::Status(keys::Key&, absl::Time now)>;
 
-  absl::Status Authorize(const RequestContext& ctx) const;
+  // Where the caller may perform `op` in the request's instance;
+  // FORBIDDEN_ERR when nowhere (before any lookup, so the answer does not
+  // depend on whether the key exists).
+  absl::StatusOr<iam::Reach> Authorize(const RequestContext& ctx,
+                                       iam::Operation op) const;
+  absl::Status CheckCovers(const iam::Reach& reach, const keys::Key& key) const;
+  // The answer for a key id that names nothing.
+  absl::Status Missing(const iam::Reach& reach) const;
+  absl::StatusOr<keys::Key> LoadForRead(const RequestContext& ctx,
+                                        const iam::Reach& reach,
+                                        std::string_view key_id);
   // The cached key, loading and unsealing it on a miss.
   absl::StatusOr<std::shared_ptr<const CachedKey>> LoadCached(
-      const RequestContext& ctx, std::string_view key_id);
-  // Loads the key under its lock, applies `mutate`, stores it and drops the
-  // cache entry. Returns the stored record.
+      const RequestContext& ctx, const iam::Reach& reach,
+      std::string_view key_id);
+  // Loads the key under its lock, checks `reach` covers it, applies
+  // `mutate`, stores it and drops the cache entry. Returns the stored record.
   absl::StatusOr<keys::Key> MutateKey(const RequestContext& ctx,
+                                      const iam::Reach& reach,
                                       std::string_view key_id,
                                       const Mutation& mutate);
   absl::StatusOr<keys::KeyVersion> SealVersion(std::string_view instance_id,
@@ -107,17 +122,14 @@ class KeyManager final : public KeyService {
                                   std::span<const std::string> aad);
   KeyResult Present(keys::Key key, absl::Time now) const;
   absl::Mutex& LockFor(std::string_view instance_id, std::string_view key_id);
-  absl::Status EnsureInstance(std::string_view instance_id);
 
   store::Store* store_;
   const seal::MasterKey* master_key_;
+  const iam::AccessIndex* access_;
   const Clock* clock_;
   KeyManagerOptions options_;
   KeyCache cache_;
   std::array<absl::Mutex, 64> key_locks_;
-  absl::Mutex instances_mu_;
-  absl::flat_hash_set<std::string> known_instances_
-      ABSL_GUARDED_BY(instances_mu_);
 };
 
 }  // namespace keywarden::service

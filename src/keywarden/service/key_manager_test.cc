@@ -24,8 +24,10 @@ class KeyManagerTest : public ::testing::Test {
   KeyManagerTest() {
     SecretBytes mk = crypto::RandomSecret(32);
     master_ = *seal::MasterKey::Create("mk-1", mk.span());
-    manager_ = std::make_unique<KeyManager>(&store_, master_.get(), &clock_,
-                                            KeyManagerOptions{});
+    access_.PutInstance({std::string(kInstance), "test", clock_.Now(), "t"});
+    access_.PutInstance({std::string(kOther), "other", clock_.Now(), "t"});
+    manager_ = std::make_unique<KeyManager>(&store_, master_.get(), &access_,
+                                            &clock_, KeyManagerOptions{});
     ctx_.instance_id = std::string(kInstance);
     ctx_.principal = {"tester", true};
   }
@@ -43,6 +45,7 @@ class KeyManagerTest : public ::testing::Test {
 
   store::InMemoryStore store_;
   FakeClock clock_;
+  iam::AccessIndex access_;
   std::unique_ptr<seal::MasterKey> master_;
   std::unique_ptr<KeyManager> manager_;
   RequestContext ctx_;
@@ -303,10 +306,115 @@ TEST_F(KeyManagerTest, ListDefaultsHideDestroyedAndValidatePaging) {
   EXPECT_EQ(R(manager_->ListKeys(ctx_, bad).status()), Reason::kBadBody);
 }
 
-TEST_F(KeyManagerTest, NonAdminIsForbidden) {
+TEST_F(KeyManagerTest, NonAdminWithoutGrantsIsForbidden) {
   RequestContext nobody = ctx_;
   nobody.principal = {"someone", false};
   EXPECT_EQ(R(manager_->ListKeys(nobody, {}).status()), Reason::kForbidden);
+}
+
+class KeyManagerAccessTest : public KeyManagerTest {
+ protected:
+  RequestContext As(std::string principal_id, bool service = false,
+                    std::string service_type = "") {
+    RequestContext c = ctx_;
+    c.principal = {std::move(principal_id), false, service,
+                   std::move(service_type)};
+    return c;
+  }
+  void Grant(std::string principal_id, std::vector<iam::Role> roles,
+             std::optional<std::string> ring = std::nullopt,
+             std::optional<std::string> key = std::nullopt) {
+    iam::AccessPolicyRecord p;
+    p.id = "p-" + std::to_string(++next_);
+    p.principal_id = std::move(principal_id);
+    p.scope = {std::string(kInstance), std::move(ring), std::move(key)};
+    p.roles = std::move(roles);
+    access_.PutPolicy(p);
+  }
+  int next_ = 0;
+};
+
+TEST_F(KeyManagerAccessTest, ReaderWrapsButCannotRotateOrCreate) {
+  KeyResult k = MustCreate();
+  Grant("reader", {iam::Role::kReader});
+  RequestContext reader = As("reader");
+  EXPECT_TRUE(manager_->Wrap(reader, k.key.id, {}).ok());
+  EXPECT_TRUE(manager_->GetKeyMetadata(reader, k.key.id).ok());
+  EXPECT_EQ(R(manager_->GetKey(reader, k.key.id).status()), Reason::kForbidden);
+  EXPECT_EQ(R(manager_->Rotate(reader, k.key.id, {}).status()),
+            Reason::kForbidden);
+  CreateKeyRequest req;
+  req.name = "nope";
+  EXPECT_EQ(R(manager_->CreateKey(reader, req).status()), Reason::kForbidden);
+  EXPECT_EQ(manager_->ListKeys(reader, {})->keys.size(), 1u);
+}
+
+TEST_F(KeyManagerAccessTest, NoAccessAnswerDoesNotRevealWhetherAKeyExists) {
+  KeyResult k = MustCreate();
+  Grant("other-key-only", {iam::Role::kManager}, std::nullopt,
+        "00000000-0000-4000-8000-000000000000");
+  RequestContext c = As("other-key-only");
+  absl::Status existing = manager_->Wrap(c, k.key.id, {}).status();
+  absl::Status missing =
+      manager_->Wrap(c, "11111111-1111-4111-8111-111111111111", {}).status();
+  EXPECT_EQ(R(existing), Reason::kForbidden);
+  EXPECT_EQ(R(missing), Reason::kForbidden);
+  EXPECT_EQ(existing.message(), missing.message());
+  // A caller with no grant at all gets the same answer.
+  EXPECT_EQ(R(manager_->Wrap(As("stranger"), k.key.id, {}).status()),
+            Reason::kForbidden);
+}
+
+TEST_F(KeyManagerAccessTest, KeyLevelGrantReachesByIdButIsNotListed) {
+  KeyResult k = MustCreate();
+  MustCreate();
+  Grant("one-key", {iam::Role::kWriter}, std::nullopt, k.key.id);
+  RequestContext c = As("one-key");
+  EXPECT_TRUE(manager_->Wrap(c, k.key.id, {}).ok());
+  EXPECT_TRUE(manager_->Rotate(c, k.key.id, {}).ok());
+  auto listed = manager_->ListKeys(c, {});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->keys.empty());
+  EXPECT_EQ(*manager_->CountKeys(c, {}), 0);
+}
+
+TEST_F(KeyManagerAccessTest, RingGrantCoversKeysOfThatRingOnly) {
+  KeyResult k = MustCreate();  // in ring "default"
+  Grant("ring-default", {iam::Role::kReader}, std::string("default"));
+  Grant("ring-other", {iam::Role::kReader}, std::string("payments"));
+  EXPECT_TRUE(manager_->Wrap(As("ring-default"), k.key.id, {}).ok());
+  EXPECT_EQ(manager_->ListKeys(As("ring-default"), {})->keys.size(), 1u);
+  EXPECT_EQ(R(manager_->Wrap(As("ring-other"), k.key.id, {}).status()),
+            Reason::kForbidden);
+  EXPECT_TRUE(manager_->ListKeys(As("ring-other"), {})->keys.empty());
+}
+
+TEST_F(KeyManagerAccessTest, ServiceAuthorizationAllowsWrapButNeverDelete) {
+  KeyResult k = MustCreate();
+  RequestContext cos = As("serviceid-cos", true, "object-storage");
+  EXPECT_EQ(R(manager_->Wrap(cos, k.key.id, {}).status()), Reason::kForbidden);
+  iam::ServiceAuthorizationRecord a;
+  a.id = "a-1";
+  a.source_service_type = "object-storage";
+  a.target.instance_id = std::string(kInstance);
+  a.role = iam::Role::kManager;
+  access_.PutAuthorization(a);
+  auto wrapped = manager_->Wrap(cos, k.key.id, {});
+  ASSERT_TRUE(wrapped.ok());
+  EXPECT_TRUE(manager_->Unwrap(cos, k.key.id, {wrapped->ciphertext, {}}).ok());
+  EXPECT_EQ(R(manager_->DeleteKey(cos, k.key.id, {}).status()),
+            Reason::kResourceOwner);
+  access_.RemoveAuthorization("a-1");
+  EXPECT_EQ(R(manager_->Wrap(cos, k.key.id, {}).status()), Reason::kForbidden);
+}
+
+TEST_F(KeyManagerAccessTest, UnknownInstanceAnswersLikeNoAccessEvenForAdmin) {
+  RequestContext c = ctx_;
+  c.instance_id = "99999999-9999-4999-8999-999999999999";
+  EXPECT_EQ(R(manager_->ListKeys(c, {}).status()), Reason::kForbidden);
+  CreateKeyRequest req;
+  req.name = "nope";
+  EXPECT_EQ(R(manager_->CreateKey(c, req).status()), Reason::kForbidden);
 }
 
 }  // namespace

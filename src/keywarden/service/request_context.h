@@ -15,6 +15,7 @@ struct RequestContext {
   std::string instance_id;     // lower-case UUID from Bluemix-Instance
   std::string correlation_id;  // echoed to the client and written to logs
   std::optional<std::string> key_ring_id;  // X-Kms-Key-Ring, if sent
+  std::string source_address;  // the peer's IP, for audit and throttling
 };
 
 }  // namespace keywarden::service

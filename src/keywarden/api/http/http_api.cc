@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "keywarden/api/http/json_codec.h"
+#include "keywarden/api/http/server.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/common/ids.h"
 #include "keywarden/common/status_macros.h"
@@ -37,6 +38,20 @@ enum Route : int {
   kRouteKeyRestore,
   kRouteKeyVersions,
   kRouteKeyAction,     // POST /keys/{id}/actions/{action}
+  kRouteToken,
+  kRouteAdminUsers,
+  kRouteAdminServiceIds,
+  kRouteAdminPrincipals,
+  kRouteAdminPrincipal,
+  kRouteAdminApiKeys,
+  kRouteAdminApiKey,
+  kRouteAdminInstances,
+  kRouteAdminInstance,
+  kRouteAdminPolicies,
+  kRouteAdminPolicy,
+  kRouteAdminAuthorizations,
+  kRouteAdminAuthorization,
+  kRouteAdminAudit,
 };
 
 struct RouteRow {
@@ -60,6 +75,25 @@ constexpr RouteRow kRoutes[] = {
     {Method::kPost, "/api/v2/keys/{id}/restore", kRouteKeyRestore},
     {Method::kGet, "/api/v2/keys/{id}/versions", kRouteKeyVersions},
     {Method::kPost, "/api/v2/keys/{id}/actions/{action}", kRouteKeyAction},
+    {Method::kPost, "/identity/token", kRouteToken},
+    {Method::kPost, "/admin/v1/users", kRouteAdminUsers},
+    {Method::kPost, "/admin/v1/service_ids", kRouteAdminServiceIds},
+    {Method::kGet, "/admin/v1/principals", kRouteAdminPrincipals},
+    {Method::kDelete, "/admin/v1/principals/{id}", kRouteAdminPrincipal},
+    {Method::kPost, "/admin/v1/api_keys", kRouteAdminApiKeys},
+    {Method::kGet, "/admin/v1/api_keys", kRouteAdminApiKeys},
+    {Method::kDelete, "/admin/v1/api_keys/{id}", kRouteAdminApiKey},
+    {Method::kPost, "/admin/v1/instances", kRouteAdminInstances},
+    {Method::kGet, "/admin/v1/instances", kRouteAdminInstances},
+    {Method::kDelete, "/admin/v1/instances/{id}", kRouteAdminInstance},
+    {Method::kPost, "/admin/v1/policies", kRouteAdminPolicies},
+    {Method::kGet, "/admin/v1/policies", kRouteAdminPolicies},
+    {Method::kDelete, "/admin/v1/policies/{id}", kRouteAdminPolicy},
+    {Method::kPost, "/admin/v1/authorizations", kRouteAdminAuthorizations},
+    {Method::kGet, "/admin/v1/authorizations", kRouteAdminAuthorizations},
+    {Method::kDelete, "/admin/v1/authorizations/{id}",
+     kRouteAdminAuthorization},
+    {Method::kGet, "/admin/v1/audit", kRouteAdminAudit},
 };
 
 // Operations: what metrics and error messages name. One per API operation.
@@ -82,6 +116,13 @@ enum Op : int {
   kOpRotate,
   kOpEnable,
   kOpDisable,
+  kOpIssueToken,
+  kOpAdminPrincipals,
+  kOpAdminApiKeys,
+  kOpAdminInstances,
+  kOpAdminPolicies,
+  kOpAdminAuthorizations,
+  kOpAdminAudit,
   kOpUnknown,
   kOpCount,
 };
@@ -110,6 +151,13 @@ constexpr OpRow kOps[kOpCount] = {
     {"rotate_key", "Action could not be performed on key"},
     {"enable_key", "Action could not be performed on key"},
     {"disable_key", "Action could not be performed on key"},
+    {"issue_token", "Token could not be issued"},
+    {"admin_principals", "Principal request could not be completed"},
+    {"admin_api_keys", "API key request could not be completed"},
+    {"admin_instances", "Instance request could not be completed"},
+    {"admin_policies", "Policy request could not be completed"},
+    {"admin_authorizations", "Authorization request could not be completed"},
+    {"admin_audit", "Audit records could not be listed"},
     {"unknown", "The request could not be completed"},
 };
 
@@ -385,9 +433,9 @@ struct KeyProtectApi::Call {
 };
 
 KeyProtectApi::KeyProtectApi(service::KeyService* keys,
-                             const iam::Authenticator* auth,
+                             service::IdentityManager* identity,
                              ApiOptions options)
-    : keys_(keys), auth_(auth), options_(std::move(options)) {
+    : keys_(keys), identity_(identity), options_(std::move(options)) {
   for (const RouteRow& row : kRoutes) {
     if (row.route == kRouteClockAdvance && options_.test_clock == nullptr) {
       continue;
@@ -545,8 +593,54 @@ void KeyProtectApi::Dispatch(Call& call) {
     case kRouteKeyAction:
       action_name = call.match.params.Get("action");
       break;
+    case kRouteToken:
+      call.op = kOpIssueToken;
+      break;
+    case kRouteAdminUsers:
+    case kRouteAdminServiceIds:
+    case kRouteAdminPrincipals:
+    case kRouteAdminPrincipal:
+      call.op = kOpAdminPrincipals;
+      break;
+    case kRouteAdminApiKeys:
+    case kRouteAdminApiKey:
+      call.op = kOpAdminApiKeys;
+      break;
+    case kRouteAdminInstances:
+    case kRouteAdminInstance:
+      call.op = kOpAdminInstances;
+      break;
+    case kRouteAdminPolicies:
+    case kRouteAdminPolicy:
+      call.op = kOpAdminPolicies;
+      break;
+    case kRouteAdminAuthorizations:
+    case kRouteAdminAuthorization:
+      call.op = kOpAdminAuthorizations;
+      break;
+    case kRouteAdminAudit:
+      call.op = kOpAdminAudit;
+      break;
     default:
       break;
+  }
+  call.ctx.source_address = std::string(CurrentPeerAddress());
+  if (route == kRouteToken) {
+    absl::StatusOr<service::TokenGrant> grant =
+        identity_->IssueToken(call.ctx, call.Body());
+    if (!grant.ok()) {
+      if (auto wait = service::IdentityManager::RetryAfterOf(grant.status())) {
+        call.Fail(grant.status());
+        call.res.set(beast_http::field::retry_after,
+                     std::to_string(std::max<int64_t>(
+                         1, absl::ToInt64Seconds(absl::Ceil(
+                                *wait, absl::Seconds(1))))));
+        return;
+      }
+      return call.Fail(grant.status());
+    }
+    call.Reply(beast_http::status::ok, EncodeTokenGrant(*grant));
+    return;
   }
   if (route == kRouteKey && call.method == Method::kPost && !action_name) {
     call.Fail(BadParam("action", "one of wrap, unwrap, rewrap, rotate, "
@@ -574,12 +668,20 @@ void KeyProtectApi::Dispatch(Call& call) {
 
   // Authentication, then the tenant.
   absl::StatusOr<iam::Principal> principal =
-      auth_->Authenticate(call.headers.authorization);
+      identity_->Authenticate(call.headers.authorization);
   if (!principal.ok()) {
+    identity_->RecordAuthFailure(
+        call.ctx, StrCat(kOps[call.op].metric_name, ": ",
+                         InfoOf(ReasonOf(principal.status())).code));
     call.Fail(principal.status());
     return;
   }
   call.ctx.principal = *std::move(principal);
+
+  if (route >= kRouteAdminUsers && route <= kRouteAdminAudit) {
+    DispatchAdmin(call);
+    return;
+  }
 
   if (route == kRouteClockAdvance) {
     absl::StatusOr<int64_t> seconds = DecodeClockAdvance(call.Body());
@@ -752,6 +854,120 @@ void KeyProtectApi::Dispatch(Call& call) {
     default:
       call.Fail(absl::InternalError("operation without a handler"));
       return;
+  }
+}
+
+void KeyProtectApi::DispatchAdmin(Call& call) {
+  auto route = static_cast<Route>(call.match.route_id);
+  const QueryParams& query = call.match.query;
+  const service::RequestContext& ctx = call.ctx;
+  service::IdentityManager& id = *identity_;
+  auto param = [&](std::string_view name) -> std::optional<std::string> {
+    std::optional<std::string_view> v = query.Get(name);
+    if (!v) return std::nullopt;
+    return std::string(*v);
+  };
+  auto done = [&](const absl::Status& s) {
+    if (!s.ok()) return call.Fail(s);
+    call.Reply(beast_http::status::no_content);
+  };
+  // Replies `status` with `encode(*result)`, or the failure.
+  auto reply = [&](const auto& result, beast_http::status status,
+                   auto encode) {
+    if (!result.ok()) return call.Fail(result.status());
+    call.Reply(status, encode(*result));
+  };
+  std::string path_id(call.match.params.Get("id").value_or(""));
+  constexpr auto kCreated = beast_http::status::created;
+  constexpr auto kOk = beast_http::status::ok;
+
+  switch (route) {
+    case kRouteAdminUsers:
+    case kRouteAdminServiceIds: {
+      absl::StatusOr<CreatePrincipalBody> body =
+          DecodeCreatePrincipal(call.Body());
+      if (!body.ok()) return call.Fail(body.status());
+      iam::PrincipalKind kind = route == kRouteAdminUsers
+                                    ? iam::PrincipalKind::kUser
+                                    : iam::PrincipalKind::kServiceId;
+      return reply(id.CreatePrincipal(ctx, kind, body->name,
+                                      body->service_type, body->admin),
+                   kCreated, EncodePrincipal);
+    }
+    case kRouteAdminPrincipals: {
+      std::optional<iam::PrincipalKind> kind;
+      if (auto k = param("kind")) {
+        kind = iam::PrincipalKindFromCode(*k);
+        if (!kind) {
+          return call.Fail(Error(Reason::kBadRequest,
+                                 "Bad Request: `kind` must be user or "
+                                 "service_id",
+                                 "kind"));
+        }
+      }
+      return reply(id.ListPrincipals(ctx, kind), kOk, EncodePrincipals);
+    }
+    case kRouteAdminPrincipal:
+      return done(id.DeletePrincipal(ctx, path_id));
+    case kRouteAdminApiKeys:
+      if (call.method == Method::kGet) {
+        return reply(id.ListApiKeys(ctx, param("principalId")), kOk,
+                     EncodeApiKeys);
+      } else {
+        absl::StatusOr<CreateApiKeyBody> body = DecodeCreateApiKey(call.Body());
+        if (!body.ok()) return call.Fail(body.status());
+        return reply(id.CreateApiKey(ctx, body->principal_id, body->name),
+                     kCreated, EncodeNewApiKey);
+      }
+    case kRouteAdminApiKey:
+      return done(id.DeleteApiKey(ctx, path_id));
+    case kRouteAdminInstances:
+      if (call.method == Method::kGet) {
+        return reply(id.ListInstances(ctx), kOk, EncodeInstances);
+      } else {
+        absl::StatusOr<std::string> name = DecodeCreateInstance(call.Body());
+        if (!name.ok()) return call.Fail(name.status());
+        return reply(id.CreateInstance(ctx, *name), kCreated, EncodeInstance);
+      }
+    case kRouteAdminInstance:
+      return done(id.DeleteInstance(ctx, path_id));
+    case kRouteAdminPolicies:
+      if (call.method == Method::kGet) {
+        return reply(
+            id.ListPolicies(ctx, param("instanceId"), param("principalId")),
+            kOk, EncodePolicies);
+      } else {
+        absl::StatusOr<service::PolicyRequest> body =
+            DecodeCreatePolicy(call.Body());
+        if (!body.ok()) return call.Fail(body.status());
+        return reply(id.CreatePolicy(ctx, *std::move(body)), kCreated,
+                     EncodePolicy);
+      }
+    case kRouteAdminPolicy:
+      return done(id.DeletePolicy(ctx, path_id));
+    case kRouteAdminAuthorizations:
+      if (call.method == Method::kGet) {
+        return reply(id.ListAuthorizations(ctx, param("instanceId")), kOk,
+                     EncodeAuthorizations);
+      } else {
+        absl::StatusOr<service::AuthorizationRequest> body =
+            DecodeCreateAuthorization(call.Body());
+        if (!body.ok()) return call.Fail(body.status());
+        return reply(id.CreateAuthorization(ctx, *std::move(body)), kCreated,
+                     EncodeAuthorization);
+      }
+    case kRouteAdminAuthorization:
+      return done(id.DeleteAuthorization(ctx, path_id));
+    case kRouteAdminAudit: {
+      absl::StatusOr<std::optional<int64_t>> after = IntParam(query, "after");
+      if (!after.ok()) return call.Fail(after.status());
+      absl::StatusOr<std::optional<int64_t>> limit = IntParam(query, "limit");
+      if (!limit.ok()) return call.Fail(limit.status());
+      return reply(id.ListAudit(ctx, after->value_or(0), limit->value_or(100)),
+                   kOk, EncodeAudit);
+    }
+    default:
+      return call.Fail(absl::InternalError("admin route without a handler"));
   }
 }
 

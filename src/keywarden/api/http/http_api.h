@@ -12,7 +12,7 @@
 #include "keywarden/api/http/metrics.h"
 #include "keywarden/api/http/router.h"
 #include "keywarden/common/clock.h"
-#include "keywarden/iam/authenticator.h"
+#include "keywarden/service/identity_manager.h"
 #include "keywarden/service/key_service.h"
 
 namespace keywarden::api::http {
@@ -39,7 +39,7 @@ struct ApiOptions {
 // I/O thread. Thread-safe; the table is built in the constructor.
 class KeyProtectApi {
  public:
-  KeyProtectApi(service::KeyService* keys, const iam::Authenticator* auth,
+  KeyProtectApi(service::KeyService* keys, service::IdentityManager* identity,
                 ApiOptions options);
   ~KeyProtectApi();
 
@@ -55,9 +55,10 @@ class KeyProtectApi {
  private:
   struct Call;
   void Dispatch(Call& call);
+  void DispatchAdmin(Call& call);  // admin_handlers.cc
 
   service::KeyService* keys_;
-  const iam::Authenticator* auth_;
+  service::IdentityManager* identity_;
   ApiOptions options_;
   Router router_;
   std::unique_ptr<HttpMetrics> metrics_;

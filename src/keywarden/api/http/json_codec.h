@@ -7,6 +7,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "keywarden/iam/identity.h"
+#include "keywarden/service/identity_manager.h"
 #include "keywarden/service/types.h"
 
 // The only place Keywarden's HTTP API reads or writes JSON. Decoders accept
@@ -50,6 +52,37 @@ std::string EncodeVersions(const service::ListVersionsResult& result);
 std::string EncodeError(std::string_view error_msg, std::string_view code,
                         std::string_view message, int http_status,
                         const std::string* field);
+
+// Admin API and token endpoint (docs/admin-api.md); json_codec_admin.cc.
+struct CreatePrincipalBody {
+  std::string name;
+  std::string service_type;
+  bool admin = false;
+};
+absl::StatusOr<CreatePrincipalBody> DecodeCreatePrincipal(std::string_view body);
+struct CreateApiKeyBody {
+  std::string principal_id;
+  std::string name;
+};
+absl::StatusOr<CreateApiKeyBody> DecodeCreateApiKey(std::string_view body);
+absl::StatusOr<std::string> DecodeCreateInstance(std::string_view body);
+absl::StatusOr<service::PolicyRequest> DecodeCreatePolicy(std::string_view body);
+absl::StatusOr<service::AuthorizationRequest> DecodeCreateAuthorization(
+    std::string_view body);
+
+std::string EncodeTokenGrant(const service::TokenGrant& grant);
+std::string EncodePrincipal(const iam::PrincipalRecord& p);
+std::string EncodePrincipals(const std::vector<iam::PrincipalRecord>& list);
+std::string EncodeNewApiKey(const service::NewApiKey& key);
+std::string EncodeApiKeys(const std::vector<iam::ApiKeyRecord>& list);
+std::string EncodeInstance(const iam::InstanceRecord& i);
+std::string EncodeInstances(const std::vector<iam::InstanceRecord>& list);
+std::string EncodePolicy(const iam::AccessPolicyRecord& p);
+std::string EncodePolicies(const std::vector<iam::AccessPolicyRecord>& list);
+std::string EncodeAuthorization(const iam::ServiceAuthorizationRecord& a);
+std::string EncodeAuthorizations(
+    const std::vector<iam::ServiceAuthorizationRecord>& list);
+std::string EncodeAudit(const std::vector<iam::AuditRecord>& list);
 
 // RFC 3339 in UTC with a Z, as the Go client requires.
 std::string FormatRfc3339(absl::Time t);

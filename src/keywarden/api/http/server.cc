@@ -58,8 +58,12 @@ constexpr auto kTlsShutdownTime = std::chrono::milliseconds(500);
 // Per-connection bookkeeping that the owning worker's sweeper and Stop() use.
 // Lives in the session coroutine's frame; linked into its worker's list while
 // the session runs. Only touched on the worker's thread, hence no atomics.
+// The peer of the request whose handler runs on this thread.
+thread_local std::string_view current_peer_address;
+
 struct Connection {
   tcp::socket* socket = nullptr;  // the TCP layer, also under TLS
+  std::string peer_address;       // the client's IP, for the handler
   Clock::time_point deadline = Clock::time_point::max();
   bool idle = false;  // waiting for the first byte of the next request
   Connection* prev = nullptr;
@@ -394,6 +398,11 @@ net::awaitable<void> HttpServer::Impl::RunSession(Worker& worker,
   } else {
     conn.socket = &stream.next_layer();
   }
+  {
+    ErrorCode ec;
+    tcp::endpoint peer = conn.socket->remote_endpoint(ec);
+    if (!ec) conn.peer_address = peer.address().to_string();
+  }
   worker.Register(&conn);
   struct UnregisterGuard {
     Worker& w;
@@ -488,7 +497,9 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
 
     Request request = parser->release();
     Response response{HttpStatus::ok, request.version()};
+    current_peer_address = conn.peer_address;
     CallHandler(request, response);
+    current_peer_address = {};
 
     // stop_requested_ rather than worker.stopping: the posted BeginStop may
     // still be queued behind this request, and the client should learn now
@@ -631,5 +642,7 @@ void HttpServer::Wait() { impl_->Join(); }
 size_t HttpServer::connection_count() const {
   return impl_->connection_count();
 }
+
+std::string_view CurrentPeerAddress() { return current_peer_address; }
 
 }  // namespace keywarden::api::http

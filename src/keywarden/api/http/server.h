@@ -27,6 +27,12 @@ namespace keywarden::api::http {
 // It is called concurrently from all I/O threads.
 using Handler = std::function<void(const Request& request, Response& response)>;
 
+// The IP address of the client whose request the calling thread's handler is
+// serving ("" outside a handler or when unknown). For audit records and
+// per-address throttling; the handler signature stays a plain function of
+// the request.
+std::string_view CurrentPeerAddress();
+
 // Builds the response for a transport-level rejection (400 malformed, 413
 // body too large, 431 headers too large) so the API layer can use its own
 // error envelope. The connection is closed after it is sent.
