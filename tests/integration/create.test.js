@@ -237,7 +237,7 @@ describe('create: content types and field-name case (Go client, §1.4, §19)', (
   });
 
   test('a key is created in the instance named by Bluemix-Instance only', async () => {
-    const other = crypto.randomUUID();
+    const other = await srv.createInstance('other');
     const k = await createKey(srv, { name: 'in-other' }, { instance: other });
     const mine = await srv.request('GET', `/api/v2/keys/${k.id}/metadata`);
     expectError(mine, 404, 'NOT_FOUND_ERR');

@@ -73,8 +73,8 @@ describe('Bluemix-Instance and tenant isolation', () => {
   });
 
   test('a key of instance A is invisible to instance B (404, not listed, not counted)', async () => {
-    const a = crypto.randomUUID();
-    const b = crypto.randomUUID();
+    const a = await srv.createInstance('tenant-a');
+    const b = await srv.createInstance('tenant-b');
     const key = await createRootKey(srv, { name: 'tenant-a' }, { instance: a });
     const w = await wrap(srv, key.id, {}, { instance: a });
     await createRootKey(srv, { name: 'tenant-b' }, { instance: b });
@@ -98,8 +98,20 @@ describe('Bluemix-Instance and tenant isolation', () => {
     assert.equal((await unwrap(srv, key.id, { ciphertext: w.ciphertext }, { instance: a })).plaintext, w.plaintext);
   });
 
+  test('an instance that was never created answers like one without access (403), even to an admin', async () => {
+    const ghost = crypto.randomUUID();
+    expectError(await srv.request('GET', '/api/v2/keys', { instance: ghost }), 403, 'FORBIDDEN_ERR');
+    expectError(await srv.request('POST', '/api/v2/keys', {
+      instance: ghost,
+      body: { metadata: { collectionType: 'application/vnd.ibm.kms.key+json', collectionTotal: 1 },
+              resources: [{ type: 'application/vnd.ibm.kms.key+json', name: 'ghost', extractable: false }] },
+    }), 403, 'FORBIDDEN_ERR');
+    expectError(await srv.request('GET', `/api/v2/keys/${crypto.randomUUID()}/metadata`, { instance: ghost }),
+                403, 'FORBIDDEN_ERR');
+  });
+
   test('instance ids are case-insensitive UUIDs or distinct tenants, but never a crash', async () => {
-    const a = crypto.randomUUID();
+    const a = await srv.createInstance('case');
     const key = await createRootKey(srv, { name: 'case' }, { instance: a });
     const res = await srv.request('GET', `/api/v2/keys/${key.id}/metadata`, { instance: a.toUpperCase() });
     assert.ok(res.status === 200 || res.status === 404, desc(res));

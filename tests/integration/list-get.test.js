@@ -87,10 +87,10 @@ describe('get and metadata', () => {
 });
 
 describe('list and HEAD', () => {
-  const inst = crypto.randomUUID();
   const roots = [];
   const stds = [];
-  const opts = { instance: inst };
+  const opts = {};
+  before(async () => { opts.instance = await srv.createInstance('list'); });
   const TOTAL = 205;  // more than the default page of 200
 
   before(async () => {
@@ -229,7 +229,7 @@ describe('list and HEAD', () => {
   });
 
   test('an empty instance lists nothing', async () => {
-    const res = await srv.request('GET', '/api/v2/keys', { instance: crypto.randomUUID() });
+    const res = await srv.request('GET', '/api/v2/keys', { instance: await srv.createInstance('empty') });
     expectStatus(res, 200);
     assert.equal(res.json.metadata.collectionTotal, 0);
     assert.ok(!res.json.resources || res.json.resources.length === 0);

@@ -168,7 +168,7 @@ describe('concurrency', () => {
   });
 
   test('100 concurrent creates in 10 instances: each instance lists exactly its keys', async () => {
-    const instances = Array.from({ length: 10 }, () => crypto.randomUUID());
+    const instances = await Promise.all(Array.from({ length: 10 }, (_, i) => srv.createInstance(`par-${i}`)));
     const made = await Promise.all(Array.from({ length: 100 }, (_, i) =>
       createRootKey(srv, { name: `par-${i}` }, { instance: instances[i % 10] }).then((k) => [i % 10, k.id])));
     for (let j = 0; j < 10; j += 1) {

@@ -55,7 +55,7 @@ class KeywardenServer {
     this.args = args;
     this.extraEnv = env;
     this.token = token || `kw-test-${crypto.randomBytes(16).toString('hex')}`;
-    this.instance = crypto.randomUUID();  // default Bluemix-Instance
+    this.instance = null;  // default Bluemix-Instance, created at first start
     this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keywarden-test-'));
     this.child = null;
     this.url = null;
@@ -113,7 +113,11 @@ class KeywardenServer {
           settled = true;
           clearTimeout(timer);
           this.url = m[1].replace(/[.;]+$/, '');
-          resolve(this.url);
+          // Instances exist only once created through the admin API: the
+          // first start makes the default one every test uses.
+          const ready = this.instance ? Promise.resolve()
+            : this.createInstance('test').then((id) => { this.instance = id; });
+          ready.then(() => resolve(this.url), reject);
         }
       });
       child.on('error', (err) => {
@@ -131,6 +135,33 @@ class KeywardenServer {
                          this.logTail(4000)));
       });
     });
+  }
+
+  // Creates an instance (tenant) as the bootstrap administrator; resolves
+  // with its id, the value of Bluemix-Instance.
+  async createInstance(name = 'extra') {
+    // node:http(s) rather than fetch: a TLS test server has a self-signed
+    // certificate, which only this harness call needs to skip checking.
+    const url = new URL('/admin/v1/instances', this.url);
+    const mod = url.protocol === 'https:' ? require('node:https') : require('node:http');
+    const body = JSON.stringify({ name });
+    const { status, text } = await new Promise((resolve, reject) => {
+      const req = mod.request(url, {
+        method: 'POST',
+        rejectUnauthorized: false,
+        headers: { Authorization: `Bearer ${this.token}`, 'Content-Type': 'application/json',
+                   'Content-Length': Buffer.byteLength(body) },
+      }, (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => { data += d; });
+        res.on('end', () => resolve({ status: res.statusCode, text: data }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    if (status !== 201) throw new Error(`create instance: ${status} ${text}`);
+    return JSON.parse(text).id;
   }
 
   get running() {

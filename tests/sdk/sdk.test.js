@@ -12,7 +12,8 @@ const { BearerTokenAuthenticator } = require('@ibm-cloud/ibm-key-protect/auth');
 const { useServer } = require('../lib/server');
 
 const srv = useServer({ args: ['--test-clock'] });
-const bluemixInstance = crypto.randomUUID();
+// Bluemix-Instance is srv.instance, the instance the harness created at start
+// (instances exist only once created).
 const KEY_TYPE = 'application/vnd.ibm.kms.key+json';
 
 function client(token = srv.token) {
@@ -31,7 +32,7 @@ function keyBody(fields) {
 
 async function create(kp, fields, prefer = 'return=representation') {
   const body = keyBody(fields);
-  const res = await kp.createKey({ bluemixInstance, body, keyCreateBody: body, prefer });
+  const res = await kp.createKey({ bluemixInstance: srv.instance, body, keyCreateBody: body, prefer });
   assert.equal(res.status, 201);
   return res.result.resources[0];
 }
@@ -70,119 +71,119 @@ test('the SDK drives the whole root-key lifecycle', async () => {
   const std = await create(kp, { name: 'sdk-std', extractable: true, payload: stdPayload });
 
   // get / metadata
-  const got = await kp.getKey({ bluemixInstance, id: std.id });
+  const got = await kp.getKey({ bluemixInstance: srv.instance, id: std.id });
   assert.equal(got.status, 200);
   assert.equal(got.result.resources[0].payload, stdPayload);
-  const gotRoot = await kp.getKey({ bluemixInstance, id: root.id });
+  const gotRoot = await kp.getKey({ bluemixInstance: srv.instance, id: root.id });
   assert.equal(gotRoot.result.resources[0].payload, undefined);
-  const md = await kp.getKeyMetadata({ bluemixInstance, id: root.id });
+  const md = await kp.getKeyMetadata({ bluemixInstance: srv.instance, id: root.id });
   assert.equal(md.status, 200);
   assert.equal(md.result.resources[0].id, root.id);
 
   // list / HEAD
-  const list = await kp.getKeys({ bluemixInstance, limit: 10, offset: 0 });
+  const list = await kp.getKeys({ bluemixInstance: srv.instance, limit: 10, offset: 0 });
   assert.equal(list.status, 200);
   assert.deepEqual(list.result.resources.map((k) => k.id).sort(), [root.id, std.id].sort());
-  const roots = await kp.getKeys({ bluemixInstance, extractable: false });
+  const roots = await kp.getKeys({ bluemixInstance: srv.instance, extractable: false });
   assert.deepEqual(roots.result.resources.map((k) => k.id), [root.id]);
-  const head = await kp.getKeyCollectionMetadata({ bluemixInstance });
+  const head = await kp.getKeyCollectionMetadata({ bluemixInstance: srv.instance });
   assert.equal(head.status, 200);
   assert.equal(head.headers['key-total'], '2');
-  const headRoots = await kp.getKeyCollectionMetadata({ bluemixInstance, extractable: false, state: [1] });
+  const headRoots = await kp.getKeyCollectionMetadata({ bluemixInstance: srv.instance, extractable: false, state: [1] });
   assert.equal(headRoots.headers['key-total'], '1');
 
   // wrap (generated DEK), wrap (supplied DEK with aad), unwrap
-  const w = await kp.wrapKey({ bluemixInstance, id: root.id, keyActionWrapBody: {} });
+  const w = await kp.wrapKey({ bluemixInstance: srv.instance, id: root.id, keyActionWrapBody: {} });
   assert.equal(w.status, 200);
   assert.equal(Buffer.from(w.result.plaintext, 'base64').length, 32);
   assert.equal(w.result.keyVersion.id, root.id);
   const dek = crypto.randomBytes(24).toString('base64');
-  const w2 = await kp.wrapKey({ bluemixInstance, id: root.id, keyActionWrapBody: { plaintext: dek, aad: ['sdk'] } });
-  const u = await kp.unwrapKey({ bluemixInstance, id: root.id, keyActionUnwrapBody: { ciphertext: w.result.ciphertext } });
+  const w2 = await kp.wrapKey({ bluemixInstance: srv.instance, id: root.id, keyActionWrapBody: { plaintext: dek, aad: ['sdk'] } });
+  const u = await kp.unwrapKey({ bluemixInstance: srv.instance, id: root.id, keyActionUnwrapBody: { ciphertext: w.result.ciphertext } });
   assert.equal(u.status, 200);
   assert.equal(u.result.plaintext, w.result.plaintext);
   const u2 = await kp.unwrapKey({
-    bluemixInstance, id: root.id, keyActionUnwrapBody: { ciphertext: w2.result.ciphertext, aad: ['sdk'] },
+    bluemixInstance: srv.instance, id: root.id, keyActionUnwrapBody: { ciphertext: w2.result.ciphertext, aad: ['sdk'] },
   });
   assert.equal(u2.result.plaintext, dek);
   await expectSdkError(kp.unwrapKey({
-    bluemixInstance, id: root.id, keyActionUnwrapBody: { ciphertext: w2.result.ciphertext, aad: ['other'] },
+    bluemixInstance: srv.instance, id: root.id, keyActionUnwrapBody: { ciphertext: w2.result.ciphertext, aad: ['other'] },
   }), 422, 'UNPROCESSABLE_CIPHERTEXT_ERR');
 
   // rotate, versions, rewrap, unwrap of an old WDEK
-  const rot = await kp.rotateKey({ bluemixInstance, id: root.id, keyActionRotateBody: {} });
+  const rot = await kp.rotateKey({ bluemixInstance: srv.instance, id: root.id, keyActionRotateBody: {} });
   assert.equal(rot.status, 204);
-  const vers = await kp.getKeyVersions({ bluemixInstance, id: root.id });
+  const vers = await kp.getKeyVersions({ bluemixInstance: srv.instance, id: root.id });
   assert.equal(vers.status, 200);
   assert.equal(vers.result.metadata.collectionTotal, 2);
   const latest = vers.result.resources[0].id;
   assert.notEqual(latest, root.id);
   assert.equal(vers.result.resources[1].id, root.id);
-  await expectSdkError(kp.rotateKey({ bluemixInstance, id: root.id }), 409, 'KEY_ROTATION_NOT_PERMITTED');
+  await expectSdkError(kp.rotateKey({ bluemixInstance: srv.instance, id: root.id }), 409, 'KEY_ROTATION_NOT_PERMITTED');
   await srv.advanceClock(3601);
-  assert.equal((await kp.rotateKey({ bluemixInstance, id: root.id })).status, 204);
-  const vers3 = await kp.getKeyVersions({ bluemixInstance, id: root.id, limit: 2 });
+  assert.equal((await kp.rotateKey({ bluemixInstance: srv.instance, id: root.id })).status, 204);
+  const vers3 = await kp.getKeyVersions({ bluemixInstance: srv.instance, id: root.id, limit: 2 });
   assert.equal(vers3.result.resources.length, 2);
   const newest = vers3.result.resources[0].id;
 
-  const rw = await kp.rewrapKey({ bluemixInstance, id: root.id, keyActionRewrapBody: { ciphertext: w.result.ciphertext } });
+  const rw = await kp.rewrapKey({ bluemixInstance: srv.instance, id: root.id, keyActionRewrapBody: { ciphertext: w.result.ciphertext } });
   assert.equal(rw.status, 200);
   assert.equal(rw.result.keyVersion.id, root.id);
   assert.equal(rw.result.rewrappedKeyVersion.id, newest);
-  const u3 = await kp.unwrapKey({ bluemixInstance, id: root.id, keyActionUnwrapBody: { ciphertext: rw.result.ciphertext } });
+  const u3 = await kp.unwrapKey({ bluemixInstance: srv.instance, id: root.id, keyActionUnwrapBody: { ciphertext: rw.result.ciphertext } });
   assert.equal(u3.result.plaintext, w.result.plaintext);
   assert.equal(u3.result.keyVersion.id, newest);
-  const uOld = await kp.unwrapKey({ bluemixInstance, id: root.id, keyActionUnwrapBody: { ciphertext: w.result.ciphertext } });
+  const uOld = await kp.unwrapKey({ bluemixInstance: srv.instance, id: root.id, keyActionUnwrapBody: { ciphertext: w.result.ciphertext } });
   assert.equal(uOld.result.plaintext, w.result.plaintext);
   assert.equal(uOld.result.rewrappedKeyVersion.id, newest);
   assert.ok(uOld.result.ciphertext);
 
   // disable / enable (the SDK sends Content-Type application/json with an empty body)
-  assert.equal((await kp.disableKey({ bluemixInstance, id: root.id })).status, 204);
-  await expectSdkError(kp.wrapKey({ bluemixInstance, id: root.id, keyActionWrapBody: {} }), 409,
+  assert.equal((await kp.disableKey({ bluemixInstance: srv.instance, id: root.id })).status, 204);
+  await expectSdkError(kp.wrapKey({ bluemixInstance: srv.instance, id: root.id, keyActionWrapBody: {} }), 409,
                        'KEY_ACTION_INVALID_STATE_ERR');
-  await expectSdkError(kp.enableKey({ bluemixInstance, id: root.id }), 409, 'REQ_TOO_EARLY_ERR');
+  await expectSdkError(kp.enableKey({ bluemixInstance: srv.instance, id: root.id }), 409, 'REQ_TOO_EARLY_ERR');
   await srv.advanceClock(31);
-  assert.equal((await kp.enableKey({ bluemixInstance, id: root.id })).status, 204);
-  assert.equal((await kp.getKeyMetadata({ bluemixInstance, id: root.id })).result.resources[0].state, 1);
+  assert.equal((await kp.enableKey({ bluemixInstance: srv.instance, id: root.id })).status, 204);
+  assert.equal((await kp.getKeyMetadata({ bluemixInstance: srv.instance, id: root.id })).result.resources[0].state, 1);
 
   // delete (representation) / restore
-  const del = await kp.deleteKey({ bluemixInstance, id: root.id, prefer: 'return=representation' });
+  const del = await kp.deleteKey({ bluemixInstance: srv.instance, id: root.id, prefer: 'return=representation' });
   assert.equal(del.status, 200);
   assert.equal(del.result.resources[0].state, 5);
-  await expectSdkError(kp.deleteKey({ bluemixInstance, id: root.id }), 410, 'KEY_DELETED_ERR');
-  await expectSdkError(kp.restoreKey({ bluemixInstance, id: root.id }), 409, 'REQ_TOO_EARLY_ERR', { stream: true });
+  await expectSdkError(kp.deleteKey({ bluemixInstance: srv.instance, id: root.id }), 410, 'KEY_DELETED_ERR');
+  await expectSdkError(kp.restoreKey({ bluemixInstance: srv.instance, id: root.id }), 409, 'REQ_TOO_EARLY_ERR', { stream: true });
   await srv.advanceClock(31);
-  const restored = await kp.restoreKey({ bluemixInstance, id: root.id });
+  const restored = await kp.restoreKey({ bluemixInstance: srv.instance, id: root.id });
   assert.equal(restored.status, 201);
   const restoredBody = await readStream(restored.result);
   assert.equal(restoredBody.resources[0].id, root.id);
   assert.equal(restoredBody.resources[0].state, 1);
   const afterRestore = await kp.unwrapKey({
-    bluemixInstance, id: root.id, keyActionUnwrapBody: { ciphertext: w.result.ciphertext },
+    bluemixInstance: srv.instance, id: root.id, keyActionUnwrapBody: { ciphertext: w.result.ciphertext },
   });
   assert.equal(afterRestore.result.plaintext, w.result.plaintext);
 
   // delete without Prefer: 204
-  const del2 = await kp.deleteKey({ bluemixInstance, id: std.id });
+  const del2 = await kp.deleteKey({ bluemixInstance: srv.instance, id: std.id });
   assert.equal(del2.status, 204);
-  const deleted = await kp.getKeys({ bluemixInstance, state: [5] });
+  const deleted = await kp.getKeys({ bluemixInstance: srv.instance, state: [5] });
   assert.deepEqual(deleted.result.resources.map((k) => k.id), [std.id]);
 });
 
 test('SDK errors: bad token → 401, unknown key → 404, standard key wrap → 400 KEY_ROOT_REQ_ERR', async () => {
   const kp = client();
-  await expectSdkError(client('wrong-token').getKeys({ bluemixInstance }), 401, 'UNAUTHORIZED_ERR');
-  await expectSdkError(kp.getKey({ bluemixInstance, id: crypto.randomUUID() }), 404, 'NOT_FOUND_ERR');
+  await expectSdkError(client('wrong-token').getKeys({ bluemixInstance: srv.instance }), 401, 'UNAUTHORIZED_ERR');
+  await expectSdkError(kp.getKey({ bluemixInstance: srv.instance, id: crypto.randomUUID() }), 404, 'NOT_FOUND_ERR');
   const std = await create(kp, { name: 'sdk-std-wrap', extractable: true });
-  await expectSdkError(kp.wrapKey({ bluemixInstance, id: std.id, keyActionWrapBody: {} }), 400, 'KEY_ROOT_REQ_ERR');
+  await expectSdkError(kp.wrapKey({ bluemixInstance: srv.instance, id: std.id, keyActionWrapBody: {} }), 400, 'KEY_ROOT_REQ_ERR');
 });
 
 test('SDK create without Prefer and with correlation id', async () => {
   const kp = client();
   const body = keyBody({ name: 'sdk-no-prefer', extractable: false });
   const correlationId = crypto.randomUUID();
-  const res = await kp.createKey({ bluemixInstance, body, keyCreateBody: body, correlationId });
+  const res = await kp.createKey({ bluemixInstance: srv.instance, body, keyCreateBody: body, correlationId });
   assert.equal(res.status, 201);
   assert.ok(res.result.resources[0].id);
   assert.equal(res.headers['correlation-id'], correlationId);
