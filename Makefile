@@ -14,8 +14,6 @@ BUILD     ?= build
 ASAN      ?= build-asan
 LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= ./data
-# Any UUID names a tenant ("instance"); this one is only for the examples.
-INSTANCE  ?= 6f1c0a3e-5b7d-4e2a-9c8f-0d1e2f3a4b5c
 
 CMAKE_RELEASE := cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DKW_BUILD_TESTS=OFF
 CMAKE_ASAN    := cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKW_SANITIZE=address,undefined -DKW_BUILD_TESTS=ON
@@ -52,14 +50,15 @@ run: build
 	@echo
 	@echo "Starting keywarden on http://$(LISTEN) (data: $(DATA_DIR); Ctrl-C stops it)."
 	@echo "On the first start with an empty data dir the server prints a generated admin"
-	@echo "token once on stdout (or uses \$$KEYWARDEN_ADMIN_TOKEN if set). Then, in another shell:"
+	@echo "token once on stdout (or uses \$$KEYWARDEN_ADMIN_TOKEN if set). Then, in another shell"
+	@echo "(README.md has the same commands):"
 	@echo
 	@echo "  export KEYWARDEN_TOKEN=<that token>"
+	@echo "  INSTANCE=\$$(curl -s -X POST http://$(LISTEN)/admin/v1/instances -d '{\"name\":\"demo\"}' \\"
+	@echo "    -H \"Authorization: Bearer \$$KEYWARDEN_TOKEN\" | grep -o '\"id\":\"[^\"]*\"' | cut -d'\"' -f4)"
 	@echo "  curl -s http://$(LISTEN)/api/v2/keys -H \"Authorization: Bearer \$$KEYWARDEN_TOKEN\" \\"
-	@echo "       -H 'Bluemix-Instance: $(INSTANCE)' -H 'Prefer: return=representation' \\"
-	@echo "       -d '{\"metadata\":{\"collectionType\":\"application/vnd.ibm.kms.key+json\",\"collectionTotal\":1},\"resources\":[{\"type\":\"application/vnd.ibm.kms.key+json\",\"name\":\"my-root-key\",\"extractable\":false}]}'"
-	@echo "  curl -s -X POST http://$(LISTEN)/api/v2/keys/<key id>/actions/wrap -d '{}' \\"
-	@echo "       -H \"Authorization: Bearer \$$KEYWARDEN_TOKEN\" -H 'Bluemix-Instance: $(INSTANCE)'"
+	@echo "    -H \"Bluemix-Instance: \$$INSTANCE\" \\"
+	@echo "    -d '{\"metadata\":{\"collectionType\":\"application/vnd.ibm.kms.key+json\",\"collectionTotal\":1},\"resources\":[{\"type\":\"application/vnd.ibm.kms.key+json\",\"name\":\"my-root-key\",\"extractable\":false}]}'"
 	@echo
 	exec $(BUILD)/keywarden server --data-dir $(DATA_DIR) --listen $(LISTEN)
 

@@ -38,8 +38,9 @@ free_port() {
 start_keywarden() {
   local log=$1; shift
   [[ -x $KEYWARDEN_BIN ]] || die "no binary at $KEYWARDEN_BIN (make build)"
-  mkdir -p "$BENCH_TMP/data"
-  KEYWARDEN_ADMIN_TOKEN=$KW_TOKEN ${SERVER_PIN[@]+"${SERVER_PIN[@]}"} "$KEYWARDEN_BIN" server --data-dir "$BENCH_TMP/data" \
+  local data="$BENCH_TMP/${BENCH_DATA:-data}"
+  mkdir -p "$data"
+  KEYWARDEN_ADMIN_TOKEN=$KW_TOKEN ${SERVER_PIN[@]+"${SERVER_PIN[@]}"} "$KEYWARDEN_BIN" server --data-dir "$data" \
       --listen 127.0.0.1:0 "$@" >"$log.stdout" 2>"$log" &
   KW_PID=$!
   BENCH_PIDS+=("$KW_PID")
@@ -52,6 +53,38 @@ start_keywarden() {
   done
   cat "$log" >&2
   die "keywarden did not report 'listening on' within 30 s"
+}
+
+# setup_tenant: creates the instance the benchmark uses through the admin API
+# (servers with identity); older servers take any UUID. With AUTH=jwt (the
+# default when the server has identity) it also creates a user holding
+# Reader on the instance, an API key and a token, and sets KW_LOAD_TOKEN to
+# that JWT, so every measured request pays token verification and a policy
+# check; setup calls keep using the bootstrap token.
+setup_tenant() {
+  KW_LOAD_TOKEN=$KW_TOKEN
+  local out
+  out=$(curl -s -w '\n%{http_code}' -X POST "$KW_URL/admin/v1/instances" \
+        -H "Authorization: Bearer $KW_TOKEN" -d '{"name":"bench"}')
+  if [[ ${out##*$'\n'} != 201 ]]; then
+    KW_AUTH_MODE=bootstrap  # a server without identity: any UUID is a tenant
+    return 0
+  fi
+  KW_INSTANCE=$(grep -o '"id":"[0-9a-f-]\{36\}"' <<<"$out" | head -1 | cut -d'"' -f4)
+  KW_AUTH_MODE=${AUTH:-jwt}
+  [[ $KW_AUTH_MODE == jwt ]] || return 0
+  local admin=(-s -H "Authorization: Bearer $KW_TOKEN")
+  local user key apikey
+  user=$(curl "${admin[@]}" -X POST "$KW_URL/admin/v1/users" -d '{"name":"bench-reader"}' \
+         | grep -o '"id":"[^"]*"' | head -1 | cut -d'"' -f4)
+  curl "${admin[@]}" -o /dev/null -X POST "$KW_URL/admin/v1/policies" \
+       -d "{\"principalId\":\"$user\",\"instanceId\":\"$KW_INSTANCE\",\"roles\":[\"Reader\"]}"
+  apikey=$(curl "${admin[@]}" -X POST "$KW_URL/admin/v1/api_keys" \
+           -d "{\"principalId\":\"$user\",\"name\":\"bench\"}" | grep -o '"apikey":"[^"]*"' | cut -d'"' -f4)
+  KW_LOAD_TOKEN=$(curl -s -X POST "$KW_URL/identity/token" \
+      --data-urlencode 'grant_type=urn:ibm:params:oauth:grant-type:apikey' \
+      --data-urlencode "apikey=$apikey" | grep -o '"access_token":"[^"]*"' | cut -d'"' -f4)
+  [[ -n $KW_LOAD_TOKEN ]] || die "could not obtain a token for the benchmark user"
 }
 
 kw_curl() {  # kw_curl METHOD PATH [BODY]
