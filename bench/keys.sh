@@ -21,6 +21,7 @@ kw_args=()
 [[ -z ${KW_THREADS:-} ]] || kw_args+=(--threads "$KW_THREADS")
 [[ $ACCESS_LOG == on ]] || kw_args+=(--access-log=false)
 start_keywarden "$BENCH_TMP/keywarden.log" "${kw_args[@]}"
+AUTH=bootstrap setup_tenant
 echo "keywarden $KW_URL (pid $KW_PID${kw_args[*]:+, ${kw_args[*]}})"
 rss0=$(rss_kib "$KW_PID")
 echo "RSS before: $rss0 KiB"
