@@ -2,7 +2,8 @@
 // Identity against the real server: tokens from POST /identity/token, roles
 // (keyprotect-api.md §15.1), service-to-service authorizations (§15.2, the
 // integrate-services seed scenario), cross-tenant isolation, token attacks,
-// the token endpoint's limits and the whole admin API of docs/admin-api.md.
+// the token endpoint's limits, the whole admin API of docs/admin-api.md, and
+// the bootstrap API key, restarts and tokens signed by another server.
 //
 // Every describe() runs its own server, so the failure throttles of one part
 // (20 failures per source address and minute) and the clock moves of another
@@ -237,6 +238,25 @@ describe('integrate services (seed scenario): service-to-service authorization',
     assert.equal(res.json.role, 'Manager');
     expectError(await kp(srv, token, instance).del(root.id), 403, 'RESOURCE_OWNER_ERR');
     expectStatus(await adminReq(srv, 'DELETE', `/admin/v1/authorizations/${res.json.id}`), 204);
+  });
+
+  test('an authorization scoped to one key: that key by id, not listed, no other key', async () => {
+    const other = await createRootKey(srv, { name: 'not-for-the-service' }, { instance });
+    const svcP = await createServiceId(srv, 'cos-one-key', 'object-storage-one-key');
+    const token = await tokenFor(srv, (await createApiKey(srv, svcP.id)).apikey);
+    const a = await adminReq(srv, 'POST', '/admin/v1/authorizations',
+                             { sourceServiceId: svcP.id, instanceId: instance, keyId: root.id },
+                             { token: alice.token });
+    expectStatus(a, 201);
+    assert.equal(a.json.keyId, root.id);
+    const svc = kp(srv, token, instance);
+    const w = await svc.act(root.id, 'wrap', {});
+    expectStatus(w, 200, 'wrap with the authorized key');
+    expectStatus(await svc.act(root.id, 'unwrap', { ciphertext: w.json.ciphertext }), 200);
+    expect403(await svc.act(other.id, 'wrap', {}), 'wrap with another key', 'FORBIDDEN_ERR');
+    const list = await svc.list();
+    expectStatus(list, 200);
+    assert.deepEqual(listedIds(list), [], 'key-level access is not listed');
   });
 
   test('an authorization for another instance does not open this one', async () => {
@@ -508,6 +528,9 @@ describe('cross-tenant isolation', () => {
     expect403(await m.list(), 'list in a never-created instance', 'FORBIDDEN_ERR');
     expect403(await m.create({ name: 'ghost' }), 'create in a never-created instance', 'FORBIDDEN_ERR');
     expect403(await m.metadata(bRoot.id), 'metadata in a never-created instance', 'FORBIDDEN_ERR');
+    const asAdmin = kp(srv, srv.token, ghost);
+    expect403(await asAdmin.list(), 'admin lists a never-created instance', 'FORBIDDEN_ERR');
+    expect403(await asAdmin.create({ name: 'ghost' }), 'admin creates in a never-created instance', 'FORBIDDEN_ERR');
   });
 });
 
@@ -544,6 +567,35 @@ describe('token attacks', () => {
       const sig = crypto.createHmac('sha256', secret).update(`${h}.${parts[1]}`).digest('base64url');
       expect401(await kp(srv, `${h}.${parts[1]}.${sig}`).list(), 'HS256');
     }
+  });
+
+  test('ES256 signed with the attacker\'s own key (also with that key embedded as jwk) is refused', async () => {
+    const { parts, header, payload } = decodeJwt(u.token);
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const sign = (h, p) => {
+      const input = `${b64urlJson(h)}.${b64urlJson(p)}`;
+      const sig = crypto.sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+      return `${input}.${b64url(sig)}`;
+    };
+    const admin = { ...payload, sub: 'user-admin' };
+    const jwk = publicKey.export({ format: 'jwk' });
+    const cases = [
+      ['own ES256 key, same claims', sign(header, payload)],
+      ['own ES256 key, sub user-admin', sign(header, admin)],
+      // A JWT whose header embeds the signer's key is still a JWT: 401, not 400.
+      ['embedded jwk', sign({ ...header, jwk }, admin)],
+      ['embedded jwk, no kid', sign({ alg: 'ES256', typ: 'JWT', jwk }, admin)],
+      ['jku', sign({ ...header, jku: 'http://127.0.0.1:1/jwks.json' }, admin)],
+      // The real signature under another alg name.
+      ...['ES384', 'RS256', 'PS256', 'EdDSA'].map((alg) =>
+        [`alg ${alg}`, `${b64urlJson({ ...header, alg })}.${parts[1]}.${parts[2]}`]),
+    ];
+    const wrong = [];
+    for (const [what, token] of cases) {
+      const res = await kp(srv, token).list();
+      try { expect401(res, what); } catch (e) { wrong.push(`${what}: ${desc(res)}`); }
+    }
+    assert.deepEqual(wrong, [], 'forged ES256 tokens: 401 UNAUTHORIZED_ERR');
   });
 
   test('a tampered payload (sub flipped to user-admin) is refused', async () => {
@@ -794,6 +846,8 @@ describe('admin API (docs/admin-api.md)', () => {
     expectStatus(await adminReq(srv, 'DELETE', `/admin/v1/instances/${empty.id}`), 204);
     const after = (await adminOk(srv, 'GET', '/admin/v1/instances', undefined, 200)).instances;
     assert.ok(!after.some((i) => i.id === empty.id), 'deleted instance is gone');
+    expectError(await kp(srv, srv.token, empty.id).list(), 403, 'FORBIDDEN_ERR');
+    expectError(await kp(srv, srv.token, empty.id).create({ name: 'resurrect' }), 403, 'FORBIDDEN_ERR');
   });
 
   test('policies: create, list by instance and by principal, delete', async () => {
@@ -986,5 +1040,60 @@ describe('admin API (docs/admin-api.md)', () => {
     assert.equal(next.records[0].seq, page.records[1].seq + 1);
     assert.equal(next.records[0].prevHash, page.records[1].hash);
     expectStatus(await adminReq(srv, 'GET', '/admin/v1/audit?limit=1001'), 400, 'limit above 1000');
+  });
+});
+
+// ---------------------------------------------------------------- bootstrap, restart, other servers
+
+describe('bootstrap API key, restart and tokens of another server', () => {
+  const adminKey = `bootstrap-${crypto.randomBytes(24).toString('hex')}`;
+  const srv = useServer({ args: ['--test-clock'], env: { KEYWARDEN_ADMIN_APIKEY: adminKey } });
+  const other = useServer({ args: ['--test-clock'], env: { KEYWARDEN_ADMIN_APIKEY: adminKey } });
+
+  test('KEYWARDEN_ADMIN_APIKEY gives user-admin a token that administers', async () => {
+    const token = await tokenFor(srv, adminKey);
+    const { payload } = decodeJwt(token);
+    assert.equal(payload.sub, 'user-admin');
+    expectStatus(await adminReq(srv, 'GET', '/admin/v1/principals', undefined, { token }), 200);
+    expectStatus(await kp(srv, token).list(), 200);
+  });
+
+  test('a token signed by another server is refused, even for the same principal', async () => {
+    const foreign = await tokenFor(other, adminKey);
+    assert.equal(decodeJwt(foreign).payload.sub, 'user-admin');
+    const res = await kp(srv, foreign).list();
+    assert.equal(res.status, 401, `token of another server: ${desc(res)}`);
+    expectError(res, 401, 'UNAUTHORIZED_ERR');
+    expectError(await adminReq(srv, 'GET', '/admin/v1/principals', undefined, { token: foreign }),
+                401, 'UNAUTHORIZED_ERR');
+  });
+
+  test('no Authorization header, or not a Bearer one: 401', async () => {
+    for (const value of [null, `Basic ${Buffer.from('admin:x').toString('base64')}`, 'Bearer', 'Bearer ']) {
+      const res = await srv.request('GET', '/api/v2/keys', { headers: { Authorization: value } });
+      assert.ok([400, 401].includes(res.status), `Authorization ${value}: ${desc(res)}`);
+      expectError(res, res.status, res.status === 400 ? 'BEARER_SUB_EXTRACTION_ERR' : 'UNAUTHORIZED_ERR');
+    }
+  });
+
+  test('tokens, revocations, policies and the audit chain survive a restart', async () => {
+    const u = await userWith(srv, 'persistent', srv.instance, ['Writer']);
+    const second = await createApiKey(srv, u.principal.id, 'to-revoke');
+    const revokedToken = await tokenFor(srv, second.apikey);
+    expectStatus(await adminReq(srv, 'DELETE', `/admin/v1/api_keys/${second.id}`), 204);
+    const before = (await adminOk(srv, 'GET', '/admin/v1/audit?limit=1000', undefined, 200)).records;
+    const last = before[before.length - 1];
+
+    await srv.restart();
+
+    expectStatus(await kp(srv, u.token).create({ name: 'after-restart' }), 201,
+                 'a token issued before the restart');
+    expectError(await kp(srv, revokedToken).list(), 401, 'UNAUTHORIZED_ERR');
+    expectError(await tokenRequest(srv, { grant_type: GRANT, apikey: second.apikey }), 401, 'UNAUTHORIZED_ERR');
+    expectStatus(await tokenRequest(srv, { grant_type: GRANT, apikey: u.apikey }), 200);
+    const after = (await adminOk(srv, 'GET', `/admin/v1/audit?after=${last.seq}&limit=1000`, undefined, 200)).records;
+    assert.ok(after.length >= 1, 'records after the restart');
+    assert.equal(after[0].seq, last.seq + 1);
+    assert.equal(after[0].prevHash, last.hash, 'the chain continues across the restart');
   });
 });
