@@ -517,6 +517,26 @@ describe('keywarden CLI against a server', () => {
       failsWith(await run(['instance', 'create', '--name', 'nope', '--addr', srv.url], { home }), 'FORBIDDEN_ERR');
     });
 
+    test('a saved token whose API key was deleted: exit 1, UNAUTHORIZED_ERR and told to log in again', async () => {
+      const home = freshHome();
+      const owner = jsonOut(await run(['user', 'create', '--name', 'leaver', '--admin', '-o', 'json'], { env: admin }));
+      const key = jsonOut(await run(['api-key', 'create', '--principal', owner.id, '--name', 'old', '-o', 'json'],
+        { env: admin }));
+      secrets.add(key.apikey);
+      ok(await run(['login', '--apikey', key.apikey, '--addr', srv.url], { home }));
+      readCache(path.join(home, '.config', 'keywarden', 'token.json'));
+      ok(await run(['instance', 'list', '--addr', srv.url], { home }));
+      ok(await run(['api-key', 'delete', key.id], { env: admin }));
+      // docs/admin-api.md: tokens from a deleted key stop working within 1 s.
+      let r;
+      const deadline = Date.now() + 3000;
+      do {
+        r = await run(['instance', 'list', '--addr', srv.url], { home });
+      } while (r.code === 0 && Date.now() < deadline);
+      const line = failsWith(r, 'UNAUTHORIZED_ERR');
+      assert.match(line, /run `keywarden login` again/);
+    });
+
     test('precedence: --token over KEYWARDEN_TOKEN over the saved login', async () => {
       const home = freshHome();
       ok(await run(['login', '--apikey', plainKey, '--addr', srv.url], { home }));  // saved: not an admin
