@@ -22,7 +22,6 @@
 
 #include "absl/status/status.h"
 #include "keywarden/common/strings.h"
-#include "keywarden/common/status_macros.h"
 
 namespace keywarden::cli {
 namespace {
