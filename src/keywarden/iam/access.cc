@@ -89,6 +89,18 @@ bool RoleAllows(Role role, Operation op) {
   return false;
 }
 
+namespace {
+std::atomic<uint64_t> next_generation{1};
+}  // namespace
+
+AccessIndex::AccessIndex()
+    : generation_(next_generation.fetch_add(1, std::memory_order_relaxed)) {}
+
+void AccessIndex::Bump() {
+  generation_.store(next_generation.fetch_add(1, std::memory_order_relaxed),
+                    std::memory_order_release);
+}
+
 bool Reach::Covers(std::string_view key_ring_id,
                    std::string_view key_id) const {
   if (whole_instance) return true;
@@ -111,12 +123,14 @@ bool Reach::ListsRing(std::string_view key_ring_id) const {
 
 void AccessIndex::PutPrincipal(PrincipalRecord principal) {
   absl::MutexLock lock(&mu_);
+  Bump();
   std::string id = principal.id;
   principals_.insert_or_assign(std::move(id), std::move(principal));
 }
 
 void AccessIndex::RemovePrincipal(std::string_view id) {
   absl::MutexLock lock(&mu_);
+  Bump();
   principals_.erase(AbslView(id));
   for (auto it = api_keys_.begin(); it != api_keys_.end();) {
     if (it->second.principal_id == id) {
@@ -141,6 +155,7 @@ void AccessIndex::RemovePrincipal(std::string_view id) {
 
 void AccessIndex::PutApiKey(ApiKeyRecord key) {
   absl::MutexLock lock(&mu_);
+  Bump();
   api_key_by_prefix_.insert_or_assign(key.prefix, key.id);
   std::string id = key.id;
   api_keys_.insert_or_assign(std::move(id), std::move(key));
@@ -148,6 +163,7 @@ void AccessIndex::PutApiKey(ApiKeyRecord key) {
 
 void AccessIndex::RemoveApiKey(std::string_view id) {
   absl::MutexLock lock(&mu_);
+  Bump();
   auto it = api_keys_.find(AbslView(id));
   if (it == api_keys_.end()) return;
   api_key_by_prefix_.erase(it->second.prefix);
@@ -156,12 +172,14 @@ void AccessIndex::RemoveApiKey(std::string_view id) {
 
 void AccessIndex::PutInstance(InstanceRecord instance) {
   absl::MutexLock lock(&mu_);
+  Bump();
   std::string id = instance.id;
   instances_.insert_or_assign(std::move(id), std::move(instance));
 }
 
 void AccessIndex::RemoveInstance(std::string_view id) {
   absl::MutexLock lock(&mu_);
+  Bump();
   instances_.erase(AbslView(id));
   for (auto it = policies_.begin(); it != policies_.end();) {
     if (it->second.scope.instance_id == id) {
@@ -183,6 +201,7 @@ void AccessIndex::RemoveInstance(std::string_view id) {
 
 void AccessIndex::PutPolicy(AccessPolicyRecord policy) {
   absl::MutexLock lock(&mu_);
+  Bump();
   auto& ids = policy_ids_[policy.principal_id];
   if (std::find(ids.begin(), ids.end(), policy.id) == ids.end()) {
     ids.push_back(policy.id);
@@ -193,6 +212,7 @@ void AccessIndex::PutPolicy(AccessPolicyRecord policy) {
 
 void AccessIndex::RemovePolicy(std::string_view id) {
   absl::MutexLock lock(&mu_);
+  Bump();
   auto it = policies_.find(AbslView(id));
   if (it == policies_.end()) return;
   auto& ids = policy_ids_[it->second.principal_id];
@@ -202,12 +222,14 @@ void AccessIndex::RemovePolicy(std::string_view id) {
 
 void AccessIndex::PutAuthorization(ServiceAuthorizationRecord authorization) {
   absl::MutexLock lock(&mu_);
+  Bump();
   std::string id = authorization.id;
   authorizations_.insert_or_assign(std::move(id), std::move(authorization));
 }
 
 void AccessIndex::RemoveAuthorization(std::string_view id) {
   absl::MutexLock lock(&mu_);
+  Bump();
   authorizations_.erase(AbslView(id));
 }
 

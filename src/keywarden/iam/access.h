@@ -1,6 +1,8 @@
 #ifndef KEYWARDEN_IAM_ACCESS_H_
 #define KEYWARDEN_IAM_ACCESS_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,7 +77,7 @@ struct Reach {
 // Thread-safe: readers share a lock; updates take it exclusively.
 class AccessIndex {
  public:
-  AccessIndex() = default;
+  AccessIndex();
 
   void PutPrincipal(PrincipalRecord principal);
   void RemovePrincipal(std::string_view id);  // also its keys and policies
@@ -103,6 +105,14 @@ class AccessIndex {
   Reach ReachOf(const Principal& principal, Operation op,
                 std::string_view instance_id) const;
 
+  // Changes with every Put/Remove: a result derived from the index (a
+  // resolved principal, a Reach) is still valid while this is unchanged.
+  // Values are unique across all indexes of the process, so a memo keyed by
+  // it cannot mistake a new index for an old one.
+  uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
+
   std::vector<PrincipalRecord> Principals() const;
   std::vector<ApiKeyRecord> ApiKeys() const;
   std::vector<InstanceRecord> Instances() const;
@@ -110,6 +120,9 @@ class AccessIndex {
   std::vector<ServiceAuthorizationRecord> Authorizations() const;
 
  private:
+  void Bump();
+
+  std::atomic<uint64_t> generation_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, PrincipalRecord> principals_
       ABSL_GUARDED_BY(mu_);

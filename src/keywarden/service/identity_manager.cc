@@ -326,34 +326,50 @@ absl::StatusOr<iam::Principal> IdentityManager::Authenticate(
 absl::StatusOr<iam::Principal> IdentityManager::AuthenticateJwt(
     std::string_view token, const iam::TokenHash& hash) const {
   // Verified tokens are cached by hash until they expire, so the data plane
-  // pays one SHA-256 per request instead of an ECDSA verification.
-  std::string cache_key(reinterpret_cast<const char*>(hash.data()),
-                        hash.size());
+  // pays one SHA-256 per request instead of an ECDSA verification; while the
+  // access index is unchanged the resolved principal is reused as well.
   absl::Time now = clock_->Now();
+  uint64_t generation = access_->generation();
   std::optional<CachedToken> cached;
   {
     absl::ReaderMutexLock lock(&cache_mu_);
-    auto it = token_cache_.find(cache_key);
+    auto it = token_cache_.find(hash);
     if (it != token_cache_.end() && it->second.expires_at > now) {
+      if (it->second.generation == generation && it->second.principal) {
+        return *it->second.principal;
+      }
       cached = it->second;
     }
   }
   if (!cached.has_value()) {
-    KW_ASSIGN_OR_RETURN(iam::TokenClaims claims, verifier_.Verify(token, now));
-    cached = CachedToken{claims.subject, claims.api_key_id, claims.expires_at};
+    absl::StatusOr<iam::TokenClaims> claims = verifier_.Verify(token, now);
+    if (!claims.ok()) {
+      // A value with three segments is a JWT even when its header is one
+      // this server cannot read (e.g. an embedded jwk): a wrong credential.
+      if (ReasonOf(claims.status()) == Reason::kBearerSubExtraction &&
+          std::count(token.begin(), token.end(), '.') == 2) {
+        return Unauthorized();
+      }
+      return claims.status();
+    }
+    cached = CachedToken{claims->subject, claims->api_key_id,
+                         claims->expires_at, 0, std::nullopt};
+  }
+  // Revocation is checked against the live index, so a deleted principal or
+  // API key loses its tokens on the next request.
+  std::optional<iam::Principal> principal;
+  if (cached->api_key_id.empty() || access_->ApiKeyExists(cached->api_key_id)) {
+    principal = access_->ResolvePrincipal(cached->principal_id);
+  }
+  cached->generation = generation;
+  cached->principal = principal;
+  {
     absl::MutexLock lock(&cache_mu_);
     if (token_cache_.size() >= options_.token_cache_capacity) {
       token_cache_.clear();  // simple bound; hot tokens come back at once
     }
-    token_cache_.insert_or_assign(std::move(cache_key), *cached);
+    token_cache_.insert_or_assign(hash, *cached);
   }
-  // Revocation is checked on every request against the live index, so a
-  // deleted principal or API key loses its tokens at once.
-  if (!cached->api_key_id.empty() && !access_->ApiKeyExists(cached->api_key_id)) {
-    return Unauthorized();
-  }
-  std::optional<iam::Principal> principal =
-      access_->ResolvePrincipal(cached->principal_id);
   if (!principal.has_value()) return Unauthorized();
   return *std::move(principal);
 }
@@ -618,10 +634,21 @@ absl::StatusOr<iam::AccessPolicyRecord> IdentityManager::CreatePolicy(
   return p;
 }
 
+bool IdentityManager::ManagesAnyInstance(const RequestContext& ctx) const {
+  if (ctx.principal.is_admin) return true;
+  for (const iam::InstanceRecord& i : access_->Instances()) {
+    if (RequireInstanceManager(ctx, i.id).ok()) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<std::vector<iam::AccessPolicyRecord>>
 IdentityManager::ListPolicies(const RequestContext& ctx,
                               std::optional<std::string> instance_id,
                               std::optional<std::string> principal_id) {
+  // Only administrators and Managers read grants; anyone else is refused
+  // outright rather than shown an empty list.
+  if (!ManagesAnyInstance(ctx)) return Forbidden();
   std::vector<iam::AccessPolicyRecord> all = access_->Policies();
   std::erase_if(all, [&](const iam::AccessPolicyRecord& p) {
     return (instance_id && p.scope.instance_id != *instance_id) ||
@@ -703,6 +730,7 @@ IdentityManager::CreateAuthorization(const RequestContext& ctx,
 absl::StatusOr<std::vector<iam::ServiceAuthorizationRecord>>
 IdentityManager::ListAuthorizations(const RequestContext& ctx,
                                     std::optional<std::string> instance_id) {
+  if (!ManagesAnyInstance(ctx)) return Forbidden();
   std::vector<iam::ServiceAuthorizationRecord> all = access_->Authorizations();
   std::erase_if(all, [&](const iam::ServiceAuthorizationRecord& a) {
     return (instance_id && a.target.instance_id != *instance_id) ||

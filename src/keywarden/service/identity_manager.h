@@ -1,6 +1,7 @@
 #ifndef KEYWARDEN_SERVICE_IDENTITY_MANAGER_H_
 #define KEYWARDEN_SERVICE_IDENTITY_MANAGER_H_
 
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -135,12 +136,25 @@ class IdentityManager final : public iam::Authenticator {
     std::string principal_id;
     std::string api_key_id;
     absl::Time expires_at;
+    // The principal as resolved at index generation `generation`; valid
+    // while the index has not changed since (any change re-resolves, so
+    // revocation still takes effect on the next request).
+    uint64_t generation = 0;
+    std::optional<iam::Principal> principal;
+  };
+  struct TokenHashHasher {
+    size_t operator()(const iam::TokenHash& h) const {
+      size_t v;
+      std::memcpy(&v, h.data(), sizeof v);  // already uniformly distributed
+      return v;
+    }
   };
 
   absl::Status RequireAdmin(const RequestContext& ctx) const;
   // Admins, and Managers of `instance_id`, may manage its grants.
   absl::Status RequireInstanceManager(const RequestContext& ctx,
                                       std::string_view instance_id) const;
+  bool ManagesAnyInstance(const RequestContext& ctx) const;
   iam::AuditRecord Audit(const RequestContext& ctx, std::string action,
                          std::string target, std::string details = {}) const;
   absl::Status ValidateScope(const iam::Scope& scope) const;
@@ -165,8 +179,8 @@ class IdentityManager final : public iam::Authenticator {
   absl::Time signing_key_retire_ ABSL_GUARDED_BY(signing_mu_);
 
   mutable absl::Mutex cache_mu_;
-  mutable absl::flat_hash_map<std::string, CachedToken> token_cache_
-      ABSL_GUARDED_BY(cache_mu_);
+  mutable absl::flat_hash_map<iam::TokenHash, CachedToken, TokenHashHasher>
+      token_cache_ ABSL_GUARDED_BY(cache_mu_);
 
   iam::FailureThrottle prefix_throttle_;
   iam::FailureThrottle address_throttle_;

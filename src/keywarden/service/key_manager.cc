@@ -114,7 +114,26 @@ absl::Status NoAccess() {
 
 absl::StatusOr<iam::Reach> KeyManager::Authorize(const RequestContext& ctx,
                                                  iam::Operation op) const {
+  // Clients hammer one key with one operation: remember the last answer per
+  // thread while the index is unchanged, so the data plane takes no lock.
+  struct Memo {
+    const iam::AccessIndex* index = nullptr;
+    uint64_t generation = 0;
+    iam::Operation op{};
+    std::string principal_id;
+    std::string instance_id;
+    iam::Reach reach;
+  };
+  thread_local Memo memo;
+  uint64_t generation = access_->generation();
+  if (memo.index == access_ && memo.generation == generation &&
+      memo.op == op && memo.principal_id == ctx.principal.id &&
+      memo.instance_id == ctx.instance_id) {
+    if (memo.reach.None()) return NoAccess();
+    return memo.reach;
+  }
   iam::Reach reach = access_->ReachOf(ctx.principal, op, ctx.instance_id);
+  memo = Memo{access_, generation, op, ctx.principal.id, ctx.instance_id, reach};
   if (reach.None()) return NoAccess();
   return reach;
 }
@@ -671,6 +690,18 @@ absl::StatusOr<KeyResult> KeyManager::Disable(const RequestContext& ctx,
 absl::StatusOr<KeyResult> KeyManager::DeleteKey(const RequestContext& ctx,
                                                 std::string_view key_id,
                                                 const DeleteKeyRequest& req) {
+  // A service never deletes keys it reaches through an authorization,
+  // whatever role the authorization grants (keyprotect-api.md §15.2).
+  if (ctx.principal.is_service) {
+    iam::Reach seen = access_->ReachOf(ctx.principal,
+                                       iam::Operation::kGetKeyMetadata,
+                                       ctx.instance_id);
+    if (!seen.None() && seen.service_only) {
+      return Error(Reason::kResourceOwner,
+                   "Forbidden: The resource(s) queried does not belong to the "
+                   "service");
+    }
+  }
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
                       Authorize(ctx, iam::Operation::kDeleteKey));
   if (reach.service_only) {
