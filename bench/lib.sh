@@ -98,6 +98,11 @@ create_root_key() {  # prints the new key's id
   kw_curl POST /api/v2/keys "$body" | grep -o '"id":"[0-9a-f-]\{36\}"' | head -1 | cut -d'"' -f4
 }
 
+# CPU time (user + system) a process has used, in microseconds.
+cpu_us() {
+  awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000000 / hz)}' "/proc/$1/stat"
+}
+
 threads_of() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }

@@ -52,7 +52,7 @@ if [[ -n ${BASELINE_BIN:-} ]]; then
   main=($KW_PID "$KW_URL" "$KW_INSTANCE" "$KW_LOAD_TOKEN" "$KW_AUTH_MODE")
   KEYWARDEN_BIN=$BASELINE_BIN BENCH_DATA=baseline start_keywarden "$BENCH_TMP/baseline.log" "${kw_args[@]}"
   setup_tenant
-  BASELINE_URL=$KW_URL BASELINE_INSTANCE=$KW_INSTANCE BASELINE_TOKEN=$KW_LOAD_TOKEN
+  BASELINE_URL=$KW_URL BASELINE_INSTANCE=$KW_INSTANCE BASELINE_TOKEN=$KW_LOAD_TOKEN BASELINE_PID=$KW_PID
   BASELINE_KEY=$(create_root_key)
   BASELINE_WDEK=$(kw_curl POST "/api/v2/keys/$BASELINE_KEY/actions/wrap" "{\"plaintext\":\"$(head -c 32 /dev/urandom | base64 -w0)\"}" \
                   | grep -o '"ciphertext":"[^"]*"' | cut -d'"' -f4)
@@ -93,22 +93,31 @@ echo "nginx http://127.0.0.1:$NGINX_PORT (worker_processes 1)"
 echo "wrk: $CONNECTIONS connections, $WRK_THREADS threads, $DURATION x $RUNS runs, keep-alive"
 echo
 
-declare -A RPS P50 P99 RATIO URL BODY TOKEN INSTANCE
+declare -A RPS P50 P99 RATIO URL BODY TOKEN INSTANCE PID CPU
 TARGETS=(nginx keywarden-wrap keywarden-unwrap)
 URL[nginx]="http://127.0.0.1:$NGINX_PORT/"; BODY[nginx]=$WRAP_BODY
 URL[keywarden-wrap]="$KW_URL/api/v2/keys/$KEY_ID/actions/wrap"; BODY[keywarden-wrap]=$WRAP_BODY
 URL[keywarden-unwrap]="$KW_URL/api/v2/keys/$KEY_ID/actions/unwrap"; BODY[keywarden-unwrap]=$UNWRAP_BODY
 for t in nginx keywarden-wrap keywarden-unwrap; do TOKEN[$t]=$KW_LOAD_TOKEN; INSTANCE[$t]=$KW_INSTANCE; done
+PID[nginx]=$(pgrep -f "nginx: worker process" | head -1 || true)
+PID[keywarden-wrap]=$KW_PID; PID[keywarden-unwrap]=$KW_PID
 if [[ -n $BASELINE_URL ]]; then
   TARGETS+=(baseline-wrap baseline-unwrap)
   URL[baseline-wrap]="$BASELINE_URL/api/v2/keys/$BASELINE_KEY/actions/wrap"; BODY[baseline-wrap]=$WRAP_BODY
   URL[baseline-unwrap]="$BASELINE_URL/api/v2/keys/$BASELINE_KEY/actions/unwrap"
   BODY[baseline-unwrap]="{\"ciphertext\":\"$BASELINE_WDEK\"}"
-  for t in baseline-wrap baseline-unwrap; do TOKEN[$t]=$BASELINE_TOKEN; INSTANCE[$t]=$BASELINE_INSTANCE; done
+  for t in baseline-wrap baseline-unwrap; do
+    TOKEN[$t]=$BASELINE_TOKEN; INSTANCE[$t]=$BASELINE_INSTANCE; PID[$t]=$BASELINE_PID
+  done
 fi
 
+# Besides throughput, each run reports the server's CPU time per request
+# (from /proc/PID/stat): unlike req/s it hardly moves when a neighbour
+# steals cycles, so it is the figure to compare two builds by.
 run_once() {  # name round
-  local name=$1 i=$2 out line rps p50 p99 non2xx sockerr
+  local name=$1 i=$2 out line rps p50 p99 non2xx sockerr requests cpu0 cpu1 cpu_req="-"
+  local pid=${PID[$name]:-}
+  [[ -n $pid ]] && cpu0=$(cpu_us "$pid")
   out=$(KW_BODY=${BODY[$name]} KW_TOKEN=${TOKEN[$name]} KW_INSTANCE=${INSTANCE[$name]} \
         ${CLIENT_PIN[@]+"${CLIENT_PIN[@]}"} wrk -t "$WRK_THREADS" -c "$CONNECTIONS" -d "$DURATION" \
         -s bench/wrk-post.lua "${URL[$name]}")
@@ -118,8 +127,14 @@ run_once() {  # name round
   p99=$(sed 's/.* p99_ms=\([^ ]*\).*/\1/' <<<"$line")
   non2xx=$(sed 's/.* non2xx=\([^ ]*\).*/\1/' <<<"$line")
   sockerr=$(sed 's/.* socket_errors=\([^ ]*\).*/\1/' <<<"$line")
-  printf '%-18s run %d  %10s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s  socket errors %s\n' \
-    "$name" "$i" "$rps" "$p50" "$p99" "$non2xx" "$sockerr"
+  requests=$(sed 's/.* requests=\([^ ]*\).*/\1/' <<<"$line")
+  if [[ -n $pid ]]; then
+    cpu1=$(cpu_us "$pid")
+    cpu_req=$(awk -v c=$((cpu1 - cpu0)) -v n="$requests" 'BEGIN {printf "%.2f", c / n}')
+    CPU[$name]+="$cpu_req "
+  fi
+  printf '%-18s run %d  %10s req/s  p50 %8s ms  p99 %8s ms  cpu %6s us/req  non-2xx %s  socket errors %s\n' \
+    "$name" "$i" "$rps" "$p50" "$p99" "$cpu_req" "$non2xx" "$sockerr"
   [[ $non2xx == 0 ]] || echo "  WARNING: $non2xx non-2xx responses: this run does not measure $name" >&2
   RPS[$name]+="$rps "; P50[$name]+="$p50 "; P99[$name]+="$p99 "
   LAST_RPS=$rps
@@ -144,8 +159,8 @@ done
 echo
 echo "median of $RUNS runs (auth: $KW_AUTH_MODE${BASELINE_URL:+; baseline: $BASELINE_BIN}):"
 for t in "${TARGETS[@]}"; do
-  printf '  %-18s %10s req/s  p50 %8s ms  p99 %8s ms\n' "$t" "$(median "${RPS[$t]}")" \
-    "$(median "${P50[$t]}")" "$(median "${P99[$t]}")"
+  printf '  %-18s %10s req/s  p50 %8s ms  p99 %8s ms  cpu %6s us/req\n' "$t" "$(median "${RPS[$t]}")" \
+    "$(median "${P50[$t]}")" "$(median "${P99[$t]}")" "$(median "${CPU[$t]:-}")"
 done
 for t in "${TARGETS[@]}"; do
   [[ $t == nginx ]] && continue
@@ -153,8 +168,9 @@ for t in "${TARGETS[@]}"; do
 done
 if [[ -n $BASELINE_URL ]]; then
   for op in wrap unwrap; do
-    awk -v a="$(median "${RATIO[keywarden-$op]}")" -v b="$(median "${RATIO[baseline-$op]}")" -v op="$op" \
-      'BEGIN {printf "  %s: keywarden / baseline = %.3f (%+.1f%%)\n", op, a / b, (a / b - 1) * 100}'
+    awk -v a="$(median "${RATIO[keywarden-$op]}")" -v b="$(median "${RATIO[baseline-$op]}")" \
+        -v ca="$(median "${CPU[keywarden-$op]}")" -v cb="$(median "${CPU[baseline-$op]}")" -v op="$op" \
+      'BEGIN {printf "  %s: keywarden / baseline throughput ratio = %.3f (%+.1f%%); CPU per request %.2f vs %.2f us (%+.1f%%)\n", op, a / b, (a / b - 1) * 100, ca, cb, (ca / cb - 1) * 100}'
   done
 fi
 echo "  keywarden RSS after the runs: $(rss_kib "$KW_PID") KiB (peak $(hwm_kib "$KW_PID") KiB)"
