@@ -62,6 +62,7 @@ constexpr ReasonInfo kTable[] = {
     {Reason::kKeyDeleted, "KEY_DELETED_ERR", C::kFailedPrecondition, 410},
     {Reason::kInstanceNotEmpty, "INSTANCE_NOT_EMPTY_ERR", C::kFailedPrecondition,
      409},
+    {Reason::kConflict, "CONFLICT_ERR", C::kFailedPrecondition, 409},
     {Reason::kUnprocessableCiphertext, "UNPROCESSABLE_CIPHERTEXT_ERR",
      C::kInvalidArgument, 422},
     {Reason::kTooManyRequests, "TOO_MANY_REQUESTS_ERR", C::kResourceExhausted,

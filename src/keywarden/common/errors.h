@@ -32,6 +32,7 @@ enum class Reason {
   kKeyRotationNotPermitted,
   kKeyDeleted,
   kInstanceNotEmpty,
+  kConflict,  // a request that contradicts the current state
   kUnprocessableCiphertext,
   kTooManyRequests,
   kPayloadTooLarge,

@@ -66,6 +66,7 @@ TEST(InfoOfTest, MatchesKeyProtectCatalogue) {
       {Reason::kKeyRotationNotPermitted, "KEY_ROTATION_NOT_PERMITTED", 409},
       {Reason::kKeyDeleted, "KEY_DELETED_ERR", 410},
       {Reason::kInstanceNotEmpty, "INSTANCE_NOT_EMPTY_ERR", 409},
+      {Reason::kConflict, "CONFLICT_ERR", 409},
       {Reason::kUnprocessableCiphertext, "UNPROCESSABLE_CIPHERTEXT_ERR", 422},
       {Reason::kTooManyRequests, "TOO_MANY_REQUESTS_ERR", 429},
       {Reason::kPayloadTooLarge, "PAYLOAD_TOO_LARGE_ERR", 413},

@@ -185,8 +185,8 @@ int RunServer(const Config& config) {
   iam::AccessIndex access;
   service::IdentityOptions identity_options;
   identity_options.token_lifetime = config.token_lifetime;
-  service::IdentityManager identity(store->get(), &access, master_key->get(),
-                                    clock, identity_options);
+  service::IdentityManager identity(store->get(), store->get(), &access,
+                                    master_key->get(), clock, identity_options);
   std::optional<std::string> admin_api_key;
   if (const char* k = std::getenv("KEYWARDEN_ADMIN_APIKEY"); k && *k) {
     admin_api_key = k;

@@ -24,6 +24,7 @@ constexpr std::string_view kApiKeyGrant =
     "urn:ibm:params:oauth:grant-type:apikey";
 constexpr std::string_view kRetryAfterPayload = "keywarden/retry-after-ms";
 constexpr size_t kMaxNameLength = 100;
+constexpr std::string_view kBootstrapRevokedMeta = "admin_token_revoked";
 
 absl::Status Unauthorized() {
   return Error(Reason::kUnauthorized,
@@ -141,6 +142,10 @@ iam::ParsedApiKey ParseAnyApiKey(std::string_view text) {
   return external;
 }
 
+std::string FormatRfc3339Utc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
 absl::Status Throttled(absl::Duration wait) {
   absl::Status s = Error(Reason::kTooManyRequests,
                          "Too Many Requests: Please wait and try again");
@@ -152,10 +157,11 @@ absl::Status Throttled(absl::Duration wait) {
 }  // namespace
 
 IdentityManager::IdentityManager(store::IdentityStore* store,
-                                 iam::AccessIndex* access,
+                                 store::Store* meta, iam::AccessIndex* access,
                                  const seal::MasterKey* master_key,
                                  const Clock* clock, IdentityOptions options)
     : store_(store),
+      meta_(meta),
       access_(access),
       master_key_(master_key),
       clock_(clock),
@@ -192,6 +198,9 @@ iam::AuditRecord IdentityManager::Audit(const RequestContext& ctx,
 absl::Status IdentityManager::Start(const iam::TokenHash& bootstrap_token_hash,
                                     std::optional<std::string> admin_api_key) {
   bootstrap_token_hash_ = bootstrap_token_hash;
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> revoked,
+                      meta_->GetMeta(kBootstrapRevokedMeta));
+  bootstrap_revoked_ = revoked.has_value();
   KW_ASSIGN_OR_RETURN(auto principals, store_->ListPrincipals());
   for (auto& p : principals) access_->PutPrincipal(std::move(p));
   KW_ASSIGN_OR_RETURN(auto keys, store_->ListApiKeys());
@@ -313,7 +322,8 @@ absl::StatusOr<iam::Principal> IdentityManager::Authenticate(
   // One SHA-256 serves both checks: the bootstrap token is known only by
   // its hash, and verified JWTs are cached by theirs.
   iam::TokenHash hash = crypto::Sha256(Bytes(token));
-  if (ConstantTimeEquals(hash, bootstrap_token_hash_)) {
+  if (ConstantTimeEquals(hash, bootstrap_token_hash_) &&
+      !bootstrap_revoked_.load(std::memory_order_acquire)) {
     return iam::Principal{std::string(kAdminUserId), true};
   }
   // An opaque string that is not the bootstrap token is simply a wrong
@@ -756,6 +766,28 @@ absl::Status IdentityManager::DeleteAuthorization(const RequestContext& ctx,
   KW_RETURN_IF_ERROR(store_->DeleteAuthorization(
       id, Audit(ctx, "iam.authorization.delete", StrCat("authorization:", id))));
   access_->RemoveAuthorization(id);
+  return absl::OkStatus();
+}
+
+absl::Status IdentityManager::RevokeBootstrapToken(const RequestContext& ctx) {
+  KW_RETURN_IF_ERROR(RequireAdmin(ctx));
+  bool admin_with_key = false;
+  for (const iam::ApiKeyRecord& k : access_->ApiKeys()) {
+    std::optional<iam::PrincipalRecord> p = access_->FindPrincipal(k.principal_id);
+    if (p.has_value() && p->admin) admin_with_key = true;
+  }
+  if (!admin_with_key) {
+    return Error(Reason::kConflict,
+                 "Conflict: no administrator holds an API key; create one "
+                 "before revoking the bootstrap token");
+  }
+  // Durable first: once this returns, a restart keeps the token revoked.
+  KW_RETURN_IF_ERROR(
+      meta_->PutMetaIfAbsent(kBootstrapRevokedMeta, FormatRfc3339Utc(clock_->Now()))
+          .status());
+  bootstrap_revoked_.store(true, std::memory_order_release);
+  (void)store_->AppendAudit(
+      Audit(ctx, "iam.bootstrap_token.revoke", "bootstrap-token"));
   return absl::OkStatus();
 }
 

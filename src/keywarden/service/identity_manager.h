@@ -1,6 +1,7 @@
 #ifndef KEYWARDEN_SERVICE_IDENTITY_MANAGER_H_
 #define KEYWARDEN_SERVICE_IDENTITY_MANAGER_H_
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "keywarden/seal/seal.h"
 #include "keywarden/service/request_context.h"
 #include "keywarden/store/identity_store.h"
+#include "keywarden/store/store.h"
 
 namespace keywarden::service {
 
@@ -66,9 +68,11 @@ struct AuthorizationRequest {
 // next request. Thread-safe.
 class IdentityManager final : public iam::Authenticator {
  public:
-  IdentityManager(store::IdentityStore* store, iam::AccessIndex* access,
-                  const seal::MasterKey* master_key, const Clock* clock,
-                  IdentityOptions options);
+  // `meta` keeps whether the bootstrap token was revoked (the same database
+  // as `store` in the server).
+  IdentityManager(store::IdentityStore* store, store::Store* meta,
+                  iam::AccessIndex* access, const seal::MasterKey* master_key,
+                  const Clock* clock, IdentityOptions options);
   ~IdentityManager() override;
 
   // Loads every record into the index, prepares the signing keys and makes
@@ -126,6 +130,11 @@ class IdentityManager final : public iam::Authenticator {
   absl::Status DeleteAuthorization(const RequestContext& ctx,
                                    std::string_view id);
 
+  // Retires the bootstrap admin token for good (DELETE
+  // /admin/v1/bootstrap_token). Refused (409) while no administrator holds
+  // an API key, which would leave the deployment without an administrator.
+  absl::Status RevokeBootstrapToken(const RequestContext& ctx);
+
   absl::StatusOr<std::vector<iam::AuditRecord>> ListAudit(
       const RequestContext& ctx, int64_t after_seq, int64_t limit);
 
@@ -166,11 +175,13 @@ class IdentityManager final : public iam::Authenticator {
                                                  const iam::TokenHash& hash) const;
 
   store::IdentityStore* store_;
+  store::Store* meta_;
   iam::AccessIndex* access_;
   const seal::MasterKey* master_key_;
   const Clock* clock_;
   IdentityOptions options_;
   iam::TokenHash bootstrap_token_hash_{};
+  std::atomic<bool> bootstrap_revoked_{false};
 
   iam::TokenVerifier verifier_;
   absl::Mutex signing_mu_;

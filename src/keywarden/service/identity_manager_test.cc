@@ -29,7 +29,8 @@ class IdentityManagerTest : public ::testing::Test {
   void Restart() {
     access_ = std::make_unique<iam::AccessIndex>();
     identity_ = std::make_unique<IdentityManager>(
-        &store_, access_.get(), master_.get(), &clock_, IdentityOptions{});
+        &store_, &store_, access_.get(), master_.get(), &clock_,
+        IdentityOptions{});
     ASSERT_TRUE(identity_->Start(iam::HashToken(bootstrap_), std::nullopt).ok());
   }
   std::string Form(std::string_view apikey) {
@@ -63,6 +64,26 @@ TEST_F(IdentityManagerTest, BootstrapTokenIsTheFirstAdministrator) {
   EXPECT_EQ(R(identity_->Authenticate("Bearer kwadm_wrong").status()),
             Reason::kUnauthorized);
   EXPECT_EQ(R(identity_->Authenticate("").status()), Reason::kUnauthorized);
+}
+
+TEST_F(IdentityManagerTest, BootstrapTokenCanBeRevokedOnceAnotherAdminHasAKey) {
+  EXPECT_EQ(R(identity_->RevokeBootstrapToken(admin_)), Reason::kConflict);
+  auto other = identity_->CreatePrincipal(admin_, iam::PrincipalKind::kUser,
+                                          "ops", "", true);
+  ASSERT_TRUE(other.ok());
+  auto key = identity_->CreateApiKey(admin_, other->id, "ops");
+  ASSERT_TRUE(key.ok());
+  RequestContext ops = admin_;
+  ops.principal = {other->id, true};
+  ASSERT_TRUE(identity_->RevokeBootstrapToken(ops).ok());
+  EXPECT_EQ(R(identity_->Authenticate("Bearer " + bootstrap_).status()),
+            Reason::kUnauthorized);
+  Restart();  // stays revoked
+  EXPECT_EQ(R(identity_->Authenticate("Bearer " + bootstrap_).status()),
+            Reason::kUnauthorized);
+  auto grant = identity_->IssueToken(admin_, Form(key->secret));
+  ASSERT_TRUE(grant.ok());
+  EXPECT_TRUE(identity_->Authenticate("Bearer " + grant->access_token)->is_admin);
 }
 
 TEST_F(IdentityManagerTest, ApiKeyExchangesForATokenThatAuthenticates) {

@@ -51,6 +51,7 @@ enum Route : int {
   kRouteAdminPolicy,
   kRouteAdminAuthorizations,
   kRouteAdminAuthorization,
+  kRouteAdminBootstrapToken,
   kRouteAdminAudit,
 };
 
@@ -93,6 +94,7 @@ constexpr RouteRow kRoutes[] = {
     {Method::kGet, "/admin/v1/authorizations", kRouteAdminAuthorizations},
     {Method::kDelete, "/admin/v1/authorizations/{id}",
      kRouteAdminAuthorization},
+    {Method::kDelete, "/admin/v1/bootstrap_token", kRouteAdminBootstrapToken},
     {Method::kGet, "/admin/v1/audit", kRouteAdminAudit},
 };
 
@@ -619,6 +621,7 @@ void KeyProtectApi::Dispatch(Call& call) {
       call.op = kOpAdminAuthorizations;
       break;
     case kRouteAdminAudit:
+    case kRouteAdminBootstrapToken:
       call.op = kOpAdminAudit;
       break;
     default:
@@ -958,6 +961,8 @@ void KeyProtectApi::DispatchAdmin(Call& call) {
       }
     case kRouteAdminAuthorization:
       return done(id.DeleteAuthorization(ctx, path_id));
+    case kRouteAdminBootstrapToken:
+      return done(id.RevokeBootstrapToken(ctx));
     case kRouteAdminAudit: {
       absl::StatusOr<std::optional<int64_t>> after = IntParam(query, "after");
       if (!after.ok()) return call.Fail(after.status());
