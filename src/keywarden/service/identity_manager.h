@@ -171,6 +171,11 @@ class IdentityManager final : public iam::Authenticator {
   absl::StatusOr<std::shared_ptr<const iam::SigningKey>> CurrentSigningKey();
   absl::Status CreateSigningKey(absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(signing_mu_);
+  std::optional<iam::Principal> LastTokenOfThisThread(
+      std::string_view token) const;
+  void RememberTokenOfThisThread(std::string_view token, uint64_t generation,
+                                 absl::Time expires_at,
+                                 const iam::Principal& p) const;
   absl::StatusOr<iam::Principal> AuthenticateJwt(std::string_view token,
                                                  const iam::TokenHash& hash) const;
 
