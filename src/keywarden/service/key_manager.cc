@@ -653,25 +653,17 @@ absl::StatusOr<KeyResult> KeyManager::Rotate(const RequestContext& ctx,
 
 absl::StatusOr<KeyResult> KeyManager::Enable(const RequestContext& ctx,
                                              std::string_view key_id) {
-  KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kEnableDisable));
-  KW_ASSIGN_OR_RETURN(
-      Key key,
-      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time now) -> absl::Status {
-        if (!key.IsRoot()) return RootKeyRequired();
-        KW_RETURN_IF_ERROR(keys::CheckStateAllows(
-            Action::kEnable, keys::EffectiveState(key, now)));
-        KW_RETURN_IF_ERROR(
-            keys::CheckStateChangeCooldown(key, now, options_.timers));
-        key.state = KeyState::kActive;
-        key.last_state_change_time = now;
-        return absl::OkStatus();
-      }));
-  return Present(std::move(key), clock_->Now());
+  return SetEnabled(ctx, key_id, true);
 }
 
 absl::StatusOr<KeyResult> KeyManager::Disable(const RequestContext& ctx,
                                               std::string_view key_id) {
+  return SetEnabled(ctx, key_id, false);
+}
+
+absl::StatusOr<KeyResult> KeyManager::SetEnabled(const RequestContext& ctx,
+                                                 std::string_view key_id,
+                                                 bool enable) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
                       Authorize(ctx, iam::Operation::kEnableDisable));
   KW_ASSIGN_OR_RETURN(
@@ -679,8 +671,14 @@ absl::StatusOr<KeyResult> KeyManager::Disable(const RequestContext& ctx,
       MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time now) -> absl::Status {
         if (!key.IsRoot()) return RootKeyRequired();
         KW_RETURN_IF_ERROR(keys::CheckStateAllows(
-            Action::kDisable, keys::EffectiveState(key, now)));
-        key.state = KeyState::kSuspended;
+            enable ? Action::kEnable : Action::kDisable,
+            keys::EffectiveState(key, now)));
+        // Only enabling waits out the cool-down (keyprotect-api.md §4.7).
+        if (enable) {
+          KW_RETURN_IF_ERROR(
+              keys::CheckStateChangeCooldown(key, now, options_.timers));
+        }
+        key.state = enable ? KeyState::kActive : KeyState::kSuspended;
         key.last_state_change_time = now;
         return absl::OkStatus();
       }));

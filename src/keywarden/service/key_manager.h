@@ -121,6 +121,8 @@ class KeyManager final : public KeyService {
                                   const std::optional<std::string>& ciphertext,
                                   std::span<const std::string> aad);
   KeyResult Present(keys::Key key, absl::Time now) const;
+  absl::StatusOr<KeyResult> SetEnabled(const RequestContext& ctx,
+                                       std::string_view key_id, bool enable);
   absl::Mutex& LockFor(std::string_view instance_id, std::string_view key_id);
 
   store::Store* store_;
