@@ -453,6 +453,7 @@ KeyProtectApi::KeyProtectApi(service::KeyService* keys,
   std::vector<std::string> names;
   for (const OpRow& row : kOps) names.emplace_back(row.metric_name);
   metrics_ = std::make_unique<HttpMetrics>(std::move(names));
+  if (options_.access_log) access_log_ = std::make_unique<AccessLog>();
 }
 
 KeyProtectApi::~KeyProtectApi() = default;
@@ -511,12 +512,12 @@ void KeyProtectApi::Handle(const BeastRequest& request,
   if (options_.access_log) {
     // Method, route, status, timing and correlation id only: never headers
     // or bodies, which carry tokens and key material.
-    spdlog::info(
+    access_log_->Write(fmt::format(
         "{{\"msg\":\"access\",\"correlation_id\":\"{}\",\"method\":\"{}\","
         "\"op\":\"{}\",\"instance\":\"{}\",\"status\":{},\"duration_us\":{}}}",
         call.ctx.correlation_id, MethodName(call.method),
         kOps[call.op].metric_name, call.ctx.instance_id, status,
-        static_cast<int64_t>(seconds * 1e6));
+        static_cast<int64_t>(seconds * 1e6)));
   }
 }
 

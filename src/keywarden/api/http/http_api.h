@@ -9,6 +9,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "keywarden/api/http/access_log.h"
 #include "keywarden/api/http/metrics.h"
 #include "keywarden/api/http/router.h"
 #include "keywarden/common/clock.h"
@@ -62,6 +63,7 @@ class KeyProtectApi {
   ApiOptions options_;
   Router router_;
   std::unique_ptr<HttpMetrics> metrics_;
+  std::unique_ptr<AccessLog> access_log_;  // when options_.access_log
 };
 
 }  // namespace keywarden::api::http
