@@ -1,4 +1,5 @@
 #include "keywarden/api/http/http_api.h"
+#include "keywarden/api/http/http_api_internal.h"
 #include "keywarden/common/strings.h"
 
 #include <atomic>
@@ -22,38 +23,8 @@
 #include "keywarden/crypto/random.h"
 
 namespace keywarden::api::http {
-namespace beast_http = boost::beast::http;
 namespace {
 
-// Routes: what the router matches. Actions share a route and are told apart
-// by their name, so the table holds one row per path shape.
-enum Route : int {
-  kRouteHealthz,
-  kRouteReadyz,
-  kRouteMetrics,
-  kRouteClockAdvance,
-  kRouteKeys,          // GET list, HEAD count, POST create
-  kRouteKey,           // GET, DELETE, POST ?action= (deprecated)
-  kRouteKeyMetadata,
-  kRouteKeyRestore,
-  kRouteKeyVersions,
-  kRouteKeyAction,     // POST /keys/{id}/actions/{action}
-  kRouteToken,
-  kRouteAdminUsers,
-  kRouteAdminServiceIds,
-  kRouteAdminPrincipals,
-  kRouteAdminPrincipal,
-  kRouteAdminApiKeys,
-  kRouteAdminApiKey,
-  kRouteAdminInstances,
-  kRouteAdminInstance,
-  kRouteAdminPolicies,
-  kRouteAdminPolicy,
-  kRouteAdminAuthorizations,
-  kRouteAdminAuthorization,
-  kRouteAdminBootstrapToken,
-  kRouteAdminAudit,
-};
 
 struct RouteRow {
   Method method;
@@ -98,72 +69,9 @@ constexpr RouteRow kRoutes[] = {
     {Method::kGet, "/admin/v1/audit", kRouteAdminAudit},
 };
 
-// Operations: what metrics and error messages name. One per API operation.
-enum Op : int {
-  kOpHealthz,
-  kOpReadyz,
-  kOpMetrics,
-  kOpClockAdvance,
-  kOpListKeys,
-  kOpCountKeys,
-  kOpCreateKey,
-  kOpGetKey,
-  kOpGetKeyMetadata,
-  kOpDeleteKey,
-  kOpRestoreKey,
-  kOpListVersions,
-  kOpWrap,
-  kOpUnwrap,
-  kOpRewrap,
-  kOpRotate,
-  kOpEnable,
-  kOpDisable,
-  kOpIssueToken,
-  kOpAdminPrincipals,
-  kOpAdminApiKeys,
-  kOpAdminInstances,
-  kOpAdminPolicies,
-  kOpAdminAuthorizations,
-  kOpAdminAudit,
-  kOpUnknown,
-  kOpCount,
-};
 
-struct OpRow {
-  std::string_view metric_name;
-  std::string_view failure;  // errorMsg text after the HTTP reason phrase
-};
 
-constexpr OpRow kOps[kOpCount] = {
-    {"healthz", "Health check failed"},
-    {"readyz", "Readiness check failed"},
-    {"metrics", "Metrics could not be rendered"},
-    {"test_clock_advance", "Clock could not be advanced"},
-    {"list_keys", "Keys could not be listed"},
-    {"count_keys", "Keys could not be counted"},
-    {"create_key", "Key could not be created"},
-    {"get_key", "Key could not be retrieved"},
-    {"get_key_metadata", "Key metadata could not be retrieved"},
-    {"delete_key", "Key could not be deleted"},
-    {"restore_key", "Key could not be restored"},
-    {"list_key_versions", "Key versions could not be listed"},
-    {"wrap_key", "Wrap with key could not be performed"},
-    {"unwrap_key", "Unwrap with key could not be performed"},
-    {"rewrap_key", "Rewrap with key could not be performed"},
-    {"rotate_key", "Action could not be performed on key"},
-    {"enable_key", "Action could not be performed on key"},
-    {"disable_key", "Action could not be performed on key"},
-    {"issue_token", "Token could not be issued"},
-    {"admin_principals", "Principal request could not be completed"},
-    {"admin_api_keys", "API key request could not be completed"},
-    {"admin_instances", "Instance request could not be completed"},
-    {"admin_policies", "Policy request could not be completed"},
-    {"admin_authorizations", "Authorization request could not be completed"},
-    {"admin_audit", "Audit records could not be listed"},
-    {"unknown", "The request could not be completed"},
-};
 
-constexpr std::string_view kJson = "application/json";
 
 std::optional<Op> ActionOp(std::string_view action) {
   if (action == "wrap") return kOpWrap;
@@ -233,32 +141,6 @@ std::string NewCorrelationId() {
   return id;
 }
 
-// The request headers the API reads, found in one pass over the fields.
-struct ApiHeaders {
-  std::string_view authorization;
-  std::string_view instance;
-  std::string_view correlation_id;
-  std::string_view key_ring;
-  std::string_view prefer;
-
-  explicit ApiHeaders(const BeastRequest& req) {
-    for (const auto& f : req) {
-      std::string_view name(f.name_string().data(), f.name_string().size());
-      std::string_view value(f.value().data(), f.value().size());
-      if (f.name() == beast_http::field::authorization) {
-        authorization = value;
-      } else if (absl::EqualsIgnoreCase(AbslView(name), "Bluemix-Instance")) {
-        instance = value;
-      } else if (absl::EqualsIgnoreCase(AbslView(name), "Correlation-Id")) {
-        correlation_id = value;
-      } else if (absl::EqualsIgnoreCase(AbslView(name), "X-Kms-Key-Ring")) {
-        key_ring = value;
-      } else if (absl::EqualsIgnoreCase(AbslView(name), "Prefer")) {
-        prefer = value;
-      }
-    }
-  }
-};
 
 // A client's correlation id is echoed and logged, so only a plain token is
 // taken as is; anything else (quotes, control characters, >128 bytes) is
@@ -285,19 +167,7 @@ service::Prefer ParsePrefer(std::string_view value) {
   return service::Prefer::kUnspecified;
 }
 
-absl::Status BadParam(std::string_view name, std::string_view must_be) {
-  return Error(Reason::kBadBody,
-               StrCat("The param `", name, "` must be: ", must_be), name);
-}
 
-absl::StatusOr<std::optional<int64_t>> IntParam(const QueryParams& q,
-                                                std::string_view name) {
-  std::optional<std::string_view> v = q.Get(name);
-  if (!v) return std::nullopt;
-  int64_t n;
-  if (!absl::SimpleAtoi(AbslView(*v), &n)) return BadParam(name, "an integer");
-  return n;
-}
 
 absl::StatusOr<std::optional<bool>> BoolParam(const QueryParams& q,
                                               std::string_view name) {
@@ -374,65 +244,20 @@ absl::StatusOr<service::ListKeysRequest> ListRequestOf(const QueryParams& q) {
 
 }  // namespace
 
-// Per-request state shared by the dispatch steps.
-struct KeyProtectApi::Call {
-  Call(const BeastRequest& request, BeastResponse& response)
-      : req(request), res(response), headers(request) {}
 
-  const BeastRequest& req;
-  BeastResponse& res;
-  ApiHeaders headers;
-  RouteMatch match;
-  Method method = Method::kGet;
-  Op op = kOpUnknown;
-  service::RequestContext ctx;
+absl::Status BadParam(std::string_view name, std::string_view must_be) {
+  return Error(Reason::kBadBody,
+               StrCat("The param `", name, "` must be: ", must_be), name);
+}
 
-  std::string_view Body() const { return req.body(); }
-  std::string_view KeyId() const {
-    return match.params.Get("id").value_or(std::string_view());
-  }
-
-  void Reply(beast_http::status status, std::string body = {},
-             std::string_view content_type = kJson) {
-    res.result(status);
-    if (!body.empty() || status == beast_http::status::ok ||
-        status == beast_http::status::created) {
-      res.set(beast_http::field::content_type,
-              boost::beast::string_view(content_type.data(),
-                                        content_type.size()));
-    }
-    res.body() = std::move(body);
-  }
-
-  void Fail(const absl::Status& status) {
-    Reason reason = ReasonOf(status);
-    const ReasonInfo& info = InfoOf(reason);
-    std::string message(status.message());
-    if (reason == Reason::kInternal || reason == Reason::kNone) {
-      // The cause stays in the server log; the client gets the correlation
-      // id to quote.
-      spdlog::error("{{\"msg\":\"internal error\",\"correlation_id\":\"{}\","
-                    "\"op\":\"{}\",\"status\":\"{}\"}}",
-                    ctx.correlation_id, kOps[op].metric_name,
-                    status.ToString());
-      message = StrCat("Internal error; quote correlation id ",
-                             ctx.correlation_id);
-    }
-    auto http_status = static_cast<beast_http::status>(info.http_status);
-    std::string_view phrase = beast_http::obsolete_reason(http_status);
-    std::string error_msg =
-        StrCat(phrase, ": ", kOps[op].failure,
-                     ". Please see `reasons` for more details.");
-    std::optional<std::string> field = FieldOf(status);
-    res.result(http_status);
-    res.set(beast_http::field::content_type, "application/json");
-    res.body() = EncodeError(error_msg, info.code, message, info.http_status,
-                             field ? &*field : nullptr);
-    if (reason == Reason::kTooManyRequests) {
-      res.set(beast_http::field::retry_after, "1");
-    }
-  }
-};
+absl::StatusOr<std::optional<int64_t>> IntParam(const QueryParams& q,
+                                                std::string_view name) {
+  std::optional<std::string_view> v = q.Get(name);
+  if (!v) return std::nullopt;
+  int64_t n;
+  if (!absl::SimpleAtoi(AbslView(*v), &n)) return BadParam(name, "an integer");
+  return n;
+}
 
 KeyProtectApi::KeyProtectApi(service::KeyService* keys,
                              service::IdentityManager* identity,
@@ -861,120 +686,5 @@ void KeyProtectApi::Dispatch(Call& call) {
   }
 }
 
-void KeyProtectApi::DispatchAdmin(Call& call) {
-  auto route = static_cast<Route>(call.match.route_id);
-  const QueryParams& query = call.match.query;
-  const service::RequestContext& ctx = call.ctx;
-  service::IdentityManager& id = *identity_;
-  auto param = [&](std::string_view name) -> std::optional<std::string> {
-    std::optional<std::string_view> v = query.Get(name);
-    if (!v) return std::nullopt;
-    return std::string(*v);
-  };
-  auto done = [&](const absl::Status& s) {
-    if (!s.ok()) return call.Fail(s);
-    call.Reply(beast_http::status::no_content);
-  };
-  // Replies `status` with `encode(*result)`, or the failure.
-  auto reply = [&](const auto& result, beast_http::status status,
-                   auto encode) {
-    if (!result.ok()) return call.Fail(result.status());
-    call.Reply(status, encode(*result));
-  };
-  std::string path_id(call.match.params.Get("id").value_or(""));
-  constexpr auto kCreated = beast_http::status::created;
-  constexpr auto kOk = beast_http::status::ok;
-
-  switch (route) {
-    case kRouteAdminUsers:
-    case kRouteAdminServiceIds: {
-      absl::StatusOr<CreatePrincipalBody> body =
-          DecodeCreatePrincipal(call.Body());
-      if (!body.ok()) return call.Fail(body.status());
-      iam::PrincipalKind kind = route == kRouteAdminUsers
-                                    ? iam::PrincipalKind::kUser
-                                    : iam::PrincipalKind::kServiceId;
-      return reply(id.CreatePrincipal(ctx, kind, body->name,
-                                      body->service_type, body->admin),
-                   kCreated, EncodePrincipal);
-    }
-    case kRouteAdminPrincipals: {
-      std::optional<iam::PrincipalKind> kind;
-      if (auto k = param("kind")) {
-        kind = iam::PrincipalKindFromCode(*k);
-        if (!kind) {
-          return call.Fail(Error(Reason::kBadRequest,
-                                 "Bad Request: `kind` must be user or "
-                                 "service_id",
-                                 "kind"));
-        }
-      }
-      return reply(id.ListPrincipals(ctx, kind), kOk, EncodePrincipals);
-    }
-    case kRouteAdminPrincipal:
-      return done(id.DeletePrincipal(ctx, path_id));
-    case kRouteAdminApiKeys:
-      if (call.method == Method::kGet) {
-        return reply(id.ListApiKeys(ctx, param("principalId")), kOk,
-                     EncodeApiKeys);
-      } else {
-        absl::StatusOr<CreateApiKeyBody> body = DecodeCreateApiKey(call.Body());
-        if (!body.ok()) return call.Fail(body.status());
-        return reply(id.CreateApiKey(ctx, body->principal_id, body->name),
-                     kCreated, EncodeNewApiKey);
-      }
-    case kRouteAdminApiKey:
-      return done(id.DeleteApiKey(ctx, path_id));
-    case kRouteAdminInstances:
-      if (call.method == Method::kGet) {
-        return reply(id.ListInstances(ctx), kOk, EncodeInstances);
-      } else {
-        absl::StatusOr<std::string> name = DecodeCreateInstance(call.Body());
-        if (!name.ok()) return call.Fail(name.status());
-        return reply(id.CreateInstance(ctx, *name), kCreated, EncodeInstance);
-      }
-    case kRouteAdminInstance:
-      return done(id.DeleteInstance(ctx, path_id));
-    case kRouteAdminPolicies:
-      if (call.method == Method::kGet) {
-        return reply(
-            id.ListPolicies(ctx, param("instanceId"), param("principalId")),
-            kOk, EncodePolicies);
-      } else {
-        absl::StatusOr<service::PolicyRequest> body =
-            DecodeCreatePolicy(call.Body());
-        if (!body.ok()) return call.Fail(body.status());
-        return reply(id.CreatePolicy(ctx, *std::move(body)), kCreated,
-                     EncodePolicy);
-      }
-    case kRouteAdminPolicy:
-      return done(id.DeletePolicy(ctx, path_id));
-    case kRouteAdminAuthorizations:
-      if (call.method == Method::kGet) {
-        return reply(id.ListAuthorizations(ctx, param("instanceId")), kOk,
-                     EncodeAuthorizations);
-      } else {
-        absl::StatusOr<service::AuthorizationRequest> body =
-            DecodeCreateAuthorization(call.Body());
-        if (!body.ok()) return call.Fail(body.status());
-        return reply(id.CreateAuthorization(ctx, *std::move(body)), kCreated,
-                     EncodeAuthorization);
-      }
-    case kRouteAdminAuthorization:
-      return done(id.DeleteAuthorization(ctx, path_id));
-    case kRouteAdminBootstrapToken:
-      return done(id.RevokeBootstrapToken(ctx));
-    case kRouteAdminAudit: {
-      absl::StatusOr<std::optional<int64_t>> after = IntParam(query, "after");
-      if (!after.ok()) return call.Fail(after.status());
-      absl::StatusOr<std::optional<int64_t>> limit = IntParam(query, "limit");
-      if (!limit.ok()) return call.Fail(limit.status());
-      return reply(id.ListAudit(ctx, after->value_or(0), limit->value_or(100)),
-                   kOk, EncodeAudit);
-    }
-    default:
-      return call.Fail(absl::InternalError("admin route without a handler"));
-  }
-}
 
 }  // namespace keywarden::api::http
