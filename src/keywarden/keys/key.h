@@ -62,6 +62,9 @@ struct Key {
   std::string deleted_by;
 
   std::vector<KeyVersion> versions;
+  // Other names of the key in its instance, in byte order
+  // (keyprotect-api.md §10); stored apart from the key record.
+  std::vector<std::string> aliases;
 
   bool IsRoot() const { return !extractable; }
   const KeyVersion& Primary() const { return versions.back(); }

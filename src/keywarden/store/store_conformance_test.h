@@ -134,6 +134,8 @@ inline Key MakeFullKey(std::string instance, std::string id) {
   k.versions.push_back(MakeVersion("v2-" + id, T(15), {9, 8, 7}));
   k.versions.back().master_key_id = "mk-2";
   k.versions.push_back(MakeVersion("a-v3-" + id, T(16), {}));
+  // Byte order, as stores return them ("A" < "a").
+  k.aliases = {"Alias-" + id, "alias-" + id};
   return k;
 }
 
@@ -163,6 +165,7 @@ inline void ExpectSameKey(const Key& actual, const Key& expected) {
   EXPECT_EQ(actual.last_rotate_time, expected.last_rotate_time);
   EXPECT_EQ(actual.deletion_time, expected.deletion_time);
   EXPECT_EQ(actual.deleted_by, expected.deleted_by);
+  EXPECT_EQ(actual.aliases, expected.aliases);
   ASSERT_EQ(actual.versions.size(), expected.versions.size());
   for (size_t i = 0; i < expected.versions.size(); ++i) {
     EXPECT_THAT(actual.versions[i], VersionEq(expected.versions[i]))
@@ -1062,6 +1065,254 @@ TEST_P(StoreConformanceTest, ConcurrentDuplicateCreatesEachGetTheirOwnOutcome) {
   for (const std::string& id : ids) {
     EXPECT_EQ(Get("inst", id).last_update_time, T(0)) << id;
   }
+}
+
+
+// --- Key rings -----------------------------------------------------------
+
+inline KeyRing MakeRing(std::string instance, std::string id) {
+  KeyRing r;
+  r.instance_id = std::move(instance);
+  r.id = std::move(id);
+  r.creation_time = T(5, 7);
+  r.created_by = "IBMid-ringmaker";
+  return r;
+}
+
+TEST_P(StoreConformanceTest, KeyRingCreateGetListRoundTrip) {
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "ring-b"), 50).ok());
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "Ring-A"), 50).ok());
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("other", "ring-b"), 50).ok());
+  absl::StatusOr<KeyRing> got = store().GetKeyRing("inst", "ring-b");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->instance_id, "inst");
+  EXPECT_EQ(got->id, "ring-b");
+  EXPECT_EQ(got->creation_time, T(5, 7));
+  EXPECT_EQ(got->created_by, "IBMid-ringmaker");
+  absl::StatusOr<std::vector<KeyRing>> list = store().ListKeyRings("inst");
+  ASSERT_TRUE(list.ok()) << list.status();
+  std::vector<std::string> ids;
+  for (const KeyRing& r : *list) ids.push_back(r.id);
+  EXPECT_THAT(ids, ElementsAre("Ring-A", "ring-b"));
+  absl::StatusOr<std::vector<KeyRing>> none = store().ListKeyRings("nobody");
+  ASSERT_TRUE(none.ok());
+  EXPECT_THAT(*none, IsEmpty());
+  // Ring ids are case-sensitive: "ring-a" is not "Ring-A".
+  EXPECT_EQ(store().GetKeyRing("inst", "ring-a").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().GetKeyRing("inst", "default").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, KeyRingDuplicateIsAlreadyExists) {
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50).ok());
+  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", "r1"), 50).code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+TEST_P(StoreConformanceTest, KeyRingLimitIsResourceExhausted) {
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 2).ok());
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r2"), 2).ok());
+  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", "r3"), 2).code(),
+            absl::StatusCode::kResourceExhausted);
+  // The limit is per instance.
+  EXPECT_TRUE(store().CreateKeyRing(MakeRing("other", "r3"), 2).ok());
+}
+
+TEST_P(StoreConformanceTest, KeyRingRejectsInvalidRings) {
+  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", "default"), 50).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", ""), 50).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().CreateKeyRing(MakeRing("", "r1"), 50).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, KeyRingDeleteEmptyRing) {
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50).ok());
+  absl::StatusOr<std::vector<std::string>> moved =
+      store().DeleteKeyRing("inst", "r1", false, T(100));
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_THAT(*moved, IsEmpty());
+  EXPECT_EQ(store().GetKeyRing("inst", "r1").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().DeleteKeyRing("inst", "r1", false, T(100)).status().code(),
+            absl::StatusCode::kNotFound);
+  // Deleted rings free their place under the limit.
+  EXPECT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 1).ok());
+}
+
+TEST_P(StoreConformanceTest, KeyRingDeleteRefusesRingWithKeys) {
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50).ok());
+  Key active = MakeKey("inst", "k1");
+  active.key_ring_id = "r1";
+  Key destroyed = MakeKey("inst", "k2");
+  destroyed.key_ring_id = "r1";
+  destroyed.state = KeyState::kDestroyed;
+  Create(active);
+  Create(destroyed);
+  // A non-Destroyed key blocks deletion even with move_destroyed.
+  EXPECT_EQ(store().DeleteKeyRing("inst", "r1", true, T(100)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Get("inst", "k2").key_ring_id, "r1");
+  EXPECT_TRUE(store().GetKeyRing("inst", "r1").ok());
+}
+
+TEST_P(StoreConformanceTest, KeyRingDeleteMovesDestroyedKeysOnlyWhenAsked) {
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50).ok());
+  Key a = MakeKey("inst", "k1");
+  a.key_ring_id = "r1";
+  a.state = KeyState::kDestroyed;
+  Key b = MakeKey("inst", "k2");
+  b.key_ring_id = "r1";
+  b.state = KeyState::kDestroyed;
+  b.last_update_time = T(200);
+  Key elsewhere = MakeKey("inst", "k3");
+  Create(a);
+  Create(b);
+  Create(elsewhere);
+  EXPECT_EQ(store().DeleteKeyRing("inst", "r1", false, T(100)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<std::vector<std::string>> moved =
+      store().DeleteKeyRing("inst", "r1", true, T(100));
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_THAT(*moved, UnorderedElementsAre("k1", "k2"));
+  EXPECT_EQ(store().GetKeyRing("inst", "r1").status().code(),
+            absl::StatusCode::kNotFound);
+  Key got_a = Get("inst", "k1");
+  Key got_b = Get("inst", "k2");
+  EXPECT_EQ(got_a.key_ring_id, "default");
+  EXPECT_EQ(got_b.key_ring_id, "default");
+  // last_update_time moves forward: max(now, previous + 1 µs).
+  EXPECT_EQ(got_a.last_update_time, T(100));
+  EXPECT_EQ(got_b.last_update_time, T(200, 1));
+  // A writer holding the old record loses its optimistic check.
+  EXPECT_EQ(store().UpdateKey(a, a.last_update_time).code(),
+            absl::StatusCode::kFailedPrecondition);
+  ExpectSameKey(Get("inst", "k3"), elsewhere);
+}
+
+// --- Key aliases -----------------------------------------------------------
+
+inline KeyAlias MakeAlias(std::string instance, std::string key_id,
+                          std::string alias) {
+  KeyAlias a;
+  a.instance_id = std::move(instance);
+  a.key_id = std::move(key_id);
+  a.alias = std::move(alias);
+  a.creation_time = T(9, 9);
+  a.created_by = "IBMid-aliaser";
+  return a;
+}
+
+TEST_P(StoreConformanceTest, AliasCreateGetAndShownOnKeys) {
+  Create(MakeKey("inst", "k1"));
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "zeta"), 5).ok());
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "Alpha"), 5).ok());
+  absl::StatusOr<KeyAlias> got = store().GetKeyAlias("inst", "zeta");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->instance_id, "inst");
+  EXPECT_EQ(got->key_id, "k1");
+  EXPECT_EQ(got->alias, "zeta");
+  EXPECT_EQ(got->creation_time, T(9, 9));
+  EXPECT_EQ(got->created_by, "IBMid-aliaser");
+  EXPECT_THAT(Get("inst", "k1").aliases, ElementsAre("Alpha", "zeta"));
+  KeyQuery q;
+  q.instance_id = "inst";
+  absl::StatusOr<std::vector<Key>> listed = store().ListKeys(q);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_THAT((*listed)[0].aliases, ElementsAre("Alpha", "zeta"));
+  // Case-sensitive, and scoped to the instance.
+  EXPECT_EQ(store().GetKeyAlias("inst", "ZETA").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().GetKeyAlias("other", "zeta").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, AliasIsUniquePerInstance) {
+  Create(MakeKey("inst", "k1"));
+  Create(MakeKey("inst", "k2"));
+  Create(MakeKey("other", "k1"));
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "name"), 5).ok());
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k1", "name"), 5).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k2", "name"), 5).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k2", "Name"), 5).ok());
+  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("other", "k1", "name"), 5).ok());
+  EXPECT_THAT(Get("inst", "k2").aliases, ElementsAre("Name"));
+}
+
+TEST_P(StoreConformanceTest, AliasLimitPerKeyIsResourceExhausted) {
+  Create(MakeKey("inst", "k1"));
+  Create(MakeKey("inst", "k2"));
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "a1"), 2).ok());
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "a2"), 2).ok());
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k1", "a3"), 2).code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k2", "a3"), 2).ok());
+}
+
+TEST_P(StoreConformanceTest, AliasOfMissingKeyIsNotFound) {
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "nokey", "a1"), 5).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "", "a1"), 5).code(),
+            absl::StatusCode::kInvalidArgument);
+  Create(MakeKey("inst", "k1"));
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k1", ""), 5).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, AliasDelete) {
+  Create(MakeKey("inst", "k1"));
+  Create(MakeKey("inst", "k2"));
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "a1"), 5).ok());
+  // Only through the key it names.
+  EXPECT_EQ(store().DeleteKeyAlias("inst", "k2", "a1").code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store().DeleteKeyAlias("inst", "k1", "a1").ok());
+  EXPECT_EQ(store().GetKeyAlias("inst", "a1").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_THAT(Get("inst", "k1").aliases, IsEmpty());
+  EXPECT_EQ(store().DeleteKeyAlias("inst", "k1", "a1").code(),
+            absl::StatusCode::kNotFound);
+  // The name is free again, for any key.
+  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k2", "a1"), 5).ok());
+}
+
+TEST_P(StoreConformanceTest, CreateKeyWithAliasesRecordsThem) {
+  Key k = MakeKey("inst", "k1");
+  k.aliases = {"b-alias", "a-alias"};
+  Create(k);
+  EXPECT_THAT(Get("inst", "k1").aliases, ElementsAre("a-alias", "b-alias"));
+  absl::StatusOr<KeyAlias> a = store().GetKeyAlias("inst", "b-alias");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->key_id, "k1");
+  EXPECT_EQ(a->creation_time, k.creation_time);
+  EXPECT_EQ(a->created_by, k.created_by);
+  // A taken alias fails the whole create.
+  Key clash = MakeKey("inst", "k2");
+  clash.aliases = {"fresh", "a-alias"};
+  EXPECT_EQ(store().CreateKey(clash).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store().GetKey("inst", "k2").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().GetKeyAlias("inst", "fresh").status().code(),
+            absl::StatusCode::kNotFound);
+  Key dup = MakeKey("inst", "k3");
+  dup.aliases = {"x", "x"};
+  EXPECT_EQ(store().CreateKey(dup).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreConformanceTest, UpdateKeyKeepsAliases) {
+  Key k = MakeKey("inst", "k1");
+  k.aliases = {"a1"};
+  Create(k);
+  Key u = k;
+  u.aliases.clear();
+  u.last_update_time = T(50);
+  ASSERT_TRUE(store().UpdateKey(u, k.last_update_time).ok());
+  EXPECT_THAT(Get("inst", "k1").aliases, ElementsAre("a1"));
 }
 
 }  // namespace conformance_internal

@@ -33,6 +33,33 @@ absl::Status ValidateKeyForWrite(const keys::Key& key) {
       return absl::InvalidArgumentError("key has a duplicate version id");
     }
   }
+  std::set<std::string_view> aliases;
+  for (const std::string& a : key.aliases) {
+    if (a.empty()) return absl::InvalidArgumentError("key has an empty alias");
+    if (!aliases.insert(a).second) {
+      return absl::InvalidArgumentError("key has a duplicate alias");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateKeyRing(const KeyRing& ring) {
+  if (ring.instance_id.empty()) {
+    return absl::InvalidArgumentError("key ring has no instance id");
+  }
+  if (ring.id.empty()) return absl::InvalidArgumentError("key ring has no id");
+  if (ring.id == "default") {
+    return absl::InvalidArgumentError("key ring `default` is never stored");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateKeyAlias(const KeyAlias& alias) {
+  if (alias.instance_id.empty() || alias.key_id.empty() ||
+      alias.alias.empty()) {
+    return absl::InvalidArgumentError(
+        "key alias needs an instance id, a key id and an alias");
+  }
   return absl::OkStatus();
 }
 

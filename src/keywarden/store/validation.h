@@ -17,6 +17,12 @@ namespace keywarden::store {
 // and has at least one version, each with a non-empty id unique in the key.
 absl::Status ValidateKeyForWrite(const keys::Key& key);
 
+// A ring needs its instance and an id other than `default`.
+absl::Status ValidateKeyRing(const KeyRing& ring);
+
+// An alias needs its instance, key id and a non-empty alias.
+absl::Status ValidateKeyAlias(const KeyAlias& alias);
+
 // A query needs an instance, known states and a non-negative page.
 absl::Status ValidateQuery(const KeyQuery& query);
 

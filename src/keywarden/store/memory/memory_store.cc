@@ -102,6 +102,17 @@ absl::Status InMemoryStore::CreateKey(const keys::Key& key) {
   if (keys_.contains(ref)) {
     return absl::AlreadyExistsError("key already exists");
   }
+  for (const std::string& alias : stored.aliases) {
+    if (aliases_.contains(KeyRef(key.instance_id, alias))) {
+      return absl::AlreadyExistsError("alias already exists");
+    }
+  }
+  std::sort(stored.aliases.begin(), stored.aliases.end());
+  for (const std::string& alias : stored.aliases) {
+    aliases_.emplace(KeyRef(key.instance_id, alias),
+                     KeyAlias{key.instance_id, alias, key.id,
+                              stored.creation_time, key.created_by});
+  }
   if (!instances_.contains(key.instance_id)) {
     iam::InstanceRecord record;
     record.id = key.instance_id;
@@ -236,6 +247,126 @@ InMemoryStore::ListExpiredKeys(absl::Time now, int64_t limit) {
     out.emplace_back(k->instance_id, k->id);
   }
   return out;
+}
+
+absl::Status InMemoryStore::CreateKeyRing(const KeyRing& ring,
+                                          int64_t max_rings) {
+  if (absl::Status s = ValidateKeyRing(ring); !s.ok()) return s;
+  KeyRing stored = ring;
+  stored.creation_time = TruncateToMicros(ring.creation_time);
+  absl::MutexLock lock(&mu_);
+  KeyRef ref(ring.instance_id, ring.id);
+  if (rings_.contains(ref)) {
+    return absl::AlreadyExistsError("key ring already exists");
+  }
+  int64_t count = 0;
+  for (auto it = rings_.lower_bound(KeyRef(ring.instance_id, ""));
+       it != rings_.end() && it->first.first == ring.instance_id; ++it) {
+    ++count;
+  }
+  if (count >= max_rings) {
+    return absl::ResourceExhaustedError("too many key rings in the instance");
+  }
+  if (!instances_.contains(ring.instance_id)) {
+    iam::InstanceRecord record;
+    record.id = ring.instance_id;
+    record.creation_time = absl::UnixEpoch();
+    instances_.emplace(record.id, std::move(record));
+  }
+  rings_.emplace(std::move(ref), std::move(stored));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<KeyRing> InMemoryStore::GetKeyRing(std::string_view instance_id,
+                                                  std::string_view ring_id) {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = rings_.find(KeyRef(instance_id, ring_id));
+  if (it == rings_.end()) return absl::NotFoundError("key ring not found");
+  return it->second;
+}
+
+absl::StatusOr<std::vector<KeyRing>> InMemoryStore::ListKeyRings(
+    std::string_view instance_id) {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<KeyRing> out;
+  for (auto it = rings_.lower_bound(KeyRef(instance_id, ""));
+       it != rings_.end() && it->first.first == instance_id; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> InMemoryStore::DeleteKeyRing(
+    std::string_view instance_id, std::string_view ring_id,
+    bool move_destroyed, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  auto ring = rings_.find(KeyRef(instance_id, ring_id));
+  if (ring == rings_.end()) return absl::NotFoundError("key ring not found");
+  std::vector<keys::Key*> held;
+  for (auto it = keys_.lower_bound(KeyRef(instance_id, ""));
+       it != keys_.end() && it->first.first == instance_id; ++it) {
+    if (it->second.key_ring_id != ring_id) continue;
+    if (it->second.state != keys::KeyState::kDestroyed || !move_destroyed) {
+      return absl::FailedPreconditionError("key ring still holds keys");
+    }
+    held.push_back(&it->second);
+  }
+  const absl::Time at = TruncateToMicros(now);
+  std::vector<std::string> moved;
+  for (keys::Key* k : held) {
+    k->key_ring_id = "default";
+    k->last_update_time =
+        std::max(at, k->last_update_time + absl::Microseconds(1));
+    moved.push_back(k->id);
+  }
+  rings_.erase(ring);
+  return moved;
+}
+
+absl::Status InMemoryStore::CreateKeyAlias(const KeyAlias& alias,
+                                           int64_t max_per_key) {
+  if (absl::Status s = ValidateKeyAlias(alias); !s.ok()) return s;
+  KeyAlias stored = alias;
+  stored.creation_time = TruncateToMicros(alias.creation_time);
+  absl::MutexLock lock(&mu_);
+  auto key = keys_.find(KeyRef(alias.instance_id, alias.key_id));
+  if (key == keys_.end()) return absl::NotFoundError("key not found");
+  KeyRef ref(alias.instance_id, alias.alias);
+  if (aliases_.contains(ref)) {
+    return absl::AlreadyExistsError("alias already exists");
+  }
+  std::vector<std::string>& names = key->second.aliases;
+  if (static_cast<int64_t>(names.size()) >= max_per_key) {
+    return absl::ResourceExhaustedError("key has too many aliases");
+  }
+  names.insert(std::upper_bound(names.begin(), names.end(), alias.alias),
+               alias.alias);
+  aliases_.emplace(std::move(ref), std::move(stored));
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryStore::DeleteKeyAlias(std::string_view instance_id,
+                                           std::string_view key_id,
+                                           std::string_view alias) {
+  absl::MutexLock lock(&mu_);
+  auto it = aliases_.find(KeyRef(instance_id, alias));
+  if (it == aliases_.end() || it->second.key_id != key_id) {
+    return absl::NotFoundError("alias not found");
+  }
+  auto key = keys_.find(KeyRef(instance_id, key_id));
+  if (key != keys_.end()) {
+    std::erase(key->second.aliases, std::string(alias));
+  }
+  aliases_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<KeyAlias> InMemoryStore::GetKeyAlias(
+    std::string_view instance_id, std::string_view alias) {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = aliases_.find(KeyRef(instance_id, alias));
+  if (it == aliases_.end()) return absl::NotFoundError("alias not found");
+  return it->second;
 }
 
 absl::StatusOr<std::optional<std::string>> InMemoryStore::GetMeta(
@@ -398,6 +529,8 @@ absl::Status InMemoryStore::DeleteInstance(std::string_view id,
   }
   if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
   instances_.erase(it);
+  absl::erase_if(rings_,
+                 [&](const auto& entry) { return entry.first.first == key; });
   absl::erase_if(policies_, [&](const auto& entry) {
     return InScopeOf(entry.second.scope, key);
   });

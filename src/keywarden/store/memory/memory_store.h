@@ -46,6 +46,21 @@ class InMemoryStore final : public Store, public IdentityStore {
   absl::StatusOr<int64_t> CountKeys(const KeyQuery& query) override;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
   ListExpiredKeys(absl::Time now, int64_t limit) override;
+  absl::Status CreateKeyRing(const KeyRing& ring, int64_t max_rings) override;
+  absl::StatusOr<KeyRing> GetKeyRing(std::string_view instance_id,
+                                     std::string_view ring_id) override;
+  absl::StatusOr<std::vector<KeyRing>> ListKeyRings(
+      std::string_view instance_id) override;
+  absl::StatusOr<std::vector<std::string>> DeleteKeyRing(
+      std::string_view instance_id, std::string_view ring_id,
+      bool move_destroyed, absl::Time now) override;
+  absl::Status CreateKeyAlias(const KeyAlias& alias,
+                              int64_t max_per_key) override;
+  absl::Status DeleteKeyAlias(std::string_view instance_id,
+                              std::string_view key_id,
+                              std::string_view alias) override;
+  absl::StatusOr<KeyAlias> GetKeyAlias(std::string_view instance_id,
+                                       std::string_view alias) override;
   absl::StatusOr<std::optional<std::string>> GetMeta(
       std::string_view name) override;
   absl::StatusOr<bool> PutMetaIfAbsent(std::string_view name,
@@ -107,6 +122,10 @@ class InMemoryStore final : public Store, public IdentityStore {
       ABSL_GUARDED_BY(mu_);
   absl::btree_map<KeyRef, keys::Key> keys_ ABSL_GUARDED_BY(mu_);
   absl::btree_map<std::string, std::string> meta_ ABSL_GUARDED_BY(mu_);
+  // (instance id, ring id).
+  absl::btree_map<KeyRef, KeyRing> rings_ ABSL_GUARDED_BY(mu_);
+  // (instance id, alias). Each key in keys_ also lists its aliases, sorted.
+  absl::btree_map<KeyRef, KeyAlias> aliases_ ABSL_GUARDED_BY(mu_);
 
   absl::btree_map<std::string, iam::PrincipalRecord> principals_
       ABSL_GUARDED_BY(mu_);

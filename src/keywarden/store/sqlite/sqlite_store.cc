@@ -29,9 +29,13 @@ constexpr char kKeyColumns[] =
     " k.extractable, k.imported, k.state, k.material_bits,"
     " k.expiration_time, k.creation_time, k.created_by, k.last_update_time,"
     " k.last_state_change_time, k.last_rotate_time, k.deletion_time,"
-    " k.deleted_by, v.version_id, v.creation_time, v.master_key_id";
+    " k.deleted_by, v.version_id, v.creation_time, v.master_key_id,"
+    " (SELECT json_group_array(alias) FROM (SELECT a.alias FROM key_aliases a"
+    "   WHERE a.instance_id = k.instance_id AND a.key_id = k.id"
+    "   ORDER BY a.alias))";
 constexpr int kVersionColumn = 18;   // v.version_id
-constexpr int kMaterialColumn = 21;  // v.sealed_material, when selected
+constexpr int kAliasesColumn = 21;   // JSON array of the key's aliases
+constexpr int kMaterialColumn = 22;  // v.sealed_material, when selected
 
 absl::StatusOr<keys::Key> ReadKeyRow(const Statement& st) {
   keys::Key k;
@@ -59,6 +63,10 @@ absl::StatusOr<keys::Key> ReadKeyRow(const Statement& st) {
   k.last_rotate_time = st.OptionalTime(15);
   k.deletion_time = st.OptionalTime(16);
   k.deleted_by = st.Text(17);
+  KW_ASSIGN_OR_RETURN(k.aliases,
+                      sqlite_internal::DecodeTags(st.Text(kAliasesColumn)));
+  // Byte order whatever the collation did.
+  std::sort(k.aliases.begin(), k.aliases.end());
   return k;
 }
 
@@ -94,6 +102,43 @@ absl::Status InsertInstance(Connection& db, std::string_view instance_id) {
                                  " ON CONFLICT (id) DO NOTHING"));
   st.BindText(1, instance_id);
   return st.Run();
+}
+
+absl::Status InsertAlias(Connection& db, const KeyAlias& alias) {
+  KW_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("INSERT INTO key_aliases (instance_id, alias, key_id,"
+                 " creation_time, created_by) VALUES (?, ?, ?, ?, ?)"));
+  st.set_constraint_is_duplicate(true);
+  st.BindText(1, alias.instance_id);
+  st.BindText(2, alias.alias);
+  st.BindText(3, alias.key_id);
+  st.BindTime(4, alias.creation_time);
+  st.BindText(5, alias.created_by);
+  absl::Status s = st.Run();
+  if (absl::IsAlreadyExists(s)) {
+    return absl::AlreadyExistsError("alias already exists");
+  }
+  return s;
+}
+
+absl::StatusOr<int64_t> CountRows(Connection& db, std::string_view sql,
+                                  std::string_view a, std::string_view b) {
+  KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+  st.BindText(1, a);
+  st.BindText(2, b);
+  KW_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return absl::InternalError("sqlite: COUNT returned no row");
+  return st.Int64(0);
+}
+
+KeyRing ReadRing(const Statement& st) {
+  KeyRing r;
+  r.instance_id = st.Text(0);
+  r.id = st.Text(1);
+  r.creation_time = st.Time(2);
+  r.created_by = st.Text(3);
+  return r;
 }
 
 const char* SortColumn(SortField field) {
@@ -454,6 +499,11 @@ absl::Status SqliteStore::CreateKey(const keys::Key& key) {
       KW_RETURN_IF_ERROR(
           InsertVersion(db, key, key.versions[i], static_cast<int64_t>(i)));
     }
+    for (const std::string& alias : key.aliases) {
+      KW_RETURN_IF_ERROR(InsertAlias(
+          db, KeyAlias{key.instance_id, alias, key.id, key.creation_time,
+                       key.created_by}));
+    }
     return absl::OkStatus();
   });
 }
@@ -628,6 +678,196 @@ SqliteStore::ListExpiredKeys(absl::Time now, int64_t limit) {
       out.emplace_back(st.Text(0), st.Text(1));
     }
     return out;
+  });
+}
+
+absl::Status SqliteStore::CreateKeyRing(const KeyRing& ring,
+                                        int64_t max_rings) {
+  KW_RETURN_IF_ERROR(ValidateKeyRing(ring));
+  return WriteTransaction([&](Connection& db) -> absl::Status {
+    KW_RETURN_IF_ERROR(InsertInstance(db, ring.instance_id));
+    KW_ASSIGN_OR_RETURN(
+        int64_t exists,
+        CountRows(db,
+                  "SELECT COUNT(*) FROM key_rings WHERE instance_id = ?"
+                  " AND id = ?",
+                  ring.instance_id, ring.id));
+    if (exists > 0) return absl::AlreadyExistsError("key ring already exists");
+    {
+      KW_ASSIGN_OR_RETURN(
+          Statement st,
+          db.Prepare("SELECT COUNT(*) FROM key_rings WHERE instance_id = ?"));
+      st.BindText(1, ring.instance_id);
+      KW_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) return absl::InternalError("sqlite: COUNT returned no row");
+      if (st.Int64(0) >= max_rings) {
+        return absl::ResourceExhaustedError(
+            "too many key rings in the instance");
+      }
+    }
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("INSERT INTO key_rings (instance_id, id, creation_time,"
+                   " created_by) VALUES (?, ?, ?, ?)"));
+    st.set_constraint_is_duplicate(true);
+    st.BindText(1, ring.instance_id);
+    st.BindText(2, ring.id);
+    st.BindTime(3, ring.creation_time);
+    st.BindText(4, ring.created_by);
+    return st.Run();
+  });
+}
+
+absl::StatusOr<KeyRing> SqliteStore::GetKeyRing(std::string_view instance_id,
+                                                std::string_view ring_id) {
+  return WithReader([&](Connection& db) -> absl::StatusOr<KeyRing> {
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("SELECT instance_id, id, creation_time, created_by"
+                   " FROM key_rings WHERE instance_id = ? AND id = ?"));
+    st.BindText(1, instance_id);
+    st.BindText(2, ring_id);
+    KW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::NotFoundError("key ring not found");
+    return ReadRing(st);
+  });
+}
+
+absl::StatusOr<std::vector<KeyRing>> SqliteStore::ListKeyRings(
+    std::string_view instance_id) {
+  return WithReader(
+      [&](Connection& db) -> absl::StatusOr<std::vector<KeyRing>> {
+        KW_ASSIGN_OR_RETURN(
+            Statement st,
+            db.Prepare("SELECT instance_id, id, creation_time, created_by"
+                       " FROM key_rings WHERE instance_id = ? ORDER BY id"));
+        st.BindText(1, instance_id);
+        std::vector<KeyRing> out;
+        while (true) {
+          KW_ASSIGN_OR_RETURN(bool row, st.Step());
+          if (!row) break;
+          out.push_back(ReadRing(st));
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteStore::DeleteKeyRing(
+    std::string_view instance_id, std::string_view ring_id,
+    bool move_destroyed, absl::Time now) {
+  std::vector<std::string> moved;
+  KW_RETURN_IF_ERROR(WriteTransaction([&](Connection& db) -> absl::Status {
+    moved.clear();
+    KW_ASSIGN_OR_RETURN(
+        int64_t exists,
+        CountRows(db,
+                  "SELECT COUNT(*) FROM key_rings WHERE instance_id = ?"
+                  " AND id = ?",
+                  instance_id, ring_id));
+    if (exists == 0) return absl::NotFoundError("key ring not found");
+    {
+      KW_ASSIGN_OR_RETURN(
+          Statement st,
+          db.Prepare("SELECT id, state FROM keys WHERE instance_id = ?"
+                     " AND key_ring_id = ? ORDER BY id"));
+      st.BindText(1, instance_id);
+      st.BindText(2, ring_id);
+      while (true) {
+        KW_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        if (!move_destroyed ||
+            st.Int64(1) != static_cast<int>(keys::KeyState::kDestroyed)) {
+          return absl::FailedPreconditionError("key ring still holds keys");
+        }
+        moved.push_back(st.Text(0));
+      }
+    }
+    if (!moved.empty()) {
+      KW_ASSIGN_OR_RETURN(
+          Statement st,
+          db.Prepare("UPDATE keys SET key_ring_id = 'default',"
+                     " last_update_time = MAX(?, last_update_time + 1)"
+                     " WHERE instance_id = ? AND key_ring_id = ?"));
+      st.BindTime(1, now);
+      st.BindText(2, instance_id);
+      st.BindText(3, ring_id);
+      KW_RETURN_IF_ERROR(st.Run());
+    }
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("DELETE FROM key_rings WHERE instance_id = ? AND id = ?"));
+    st.BindText(1, instance_id);
+    st.BindText(2, ring_id);
+    return st.Run();
+  }));
+  return moved;
+}
+
+absl::Status SqliteStore::CreateKeyAlias(const KeyAlias& alias,
+                                         int64_t max_per_key) {
+  KW_RETURN_IF_ERROR(ValidateKeyAlias(alias));
+  return WriteTransaction([&](Connection& db) -> absl::Status {
+    KW_ASSIGN_OR_RETURN(
+        int64_t key_exists,
+        CountRows(db, "SELECT COUNT(*) FROM keys WHERE instance_id = ? AND id = ?",
+                  alias.instance_id, alias.key_id));
+    if (key_exists == 0) return absl::NotFoundError("key not found");
+    KW_ASSIGN_OR_RETURN(
+        int64_t taken,
+        CountRows(db,
+                  "SELECT COUNT(*) FROM key_aliases WHERE instance_id = ?"
+                  " AND alias = ?",
+                  alias.instance_id, alias.alias));
+    if (taken > 0) return absl::AlreadyExistsError("alias already exists");
+    KW_ASSIGN_OR_RETURN(
+        int64_t per_key,
+        CountRows(db,
+                  "SELECT COUNT(*) FROM key_aliases WHERE instance_id = ?"
+                  " AND key_id = ?",
+                  alias.instance_id, alias.key_id));
+    if (per_key >= max_per_key) {
+      return absl::ResourceExhaustedError("key has too many aliases");
+    }
+    return InsertAlias(db, alias);
+  });
+}
+
+absl::Status SqliteStore::DeleteKeyAlias(std::string_view instance_id,
+                                         std::string_view key_id,
+                                         std::string_view alias) {
+  return WriteTransaction([&](Connection& db) -> absl::Status {
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("DELETE FROM key_aliases WHERE instance_id = ?"
+                   " AND key_id = ? AND alias = ?"));
+    st.BindText(1, instance_id);
+    st.BindText(2, key_id);
+    st.BindText(3, alias);
+    KW_RETURN_IF_ERROR(st.Run());
+    if (db.Changes() == 0) return absl::NotFoundError("alias not found");
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<KeyAlias> SqliteStore::GetKeyAlias(std::string_view instance_id,
+                                                  std::string_view alias) {
+  return WithReader([&](Connection& db) -> absl::StatusOr<KeyAlias> {
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("SELECT instance_id, alias, key_id, creation_time,"
+                   " created_by FROM key_aliases"
+                   " WHERE instance_id = ? AND alias = ?"));
+    st.BindText(1, instance_id);
+    st.BindText(2, alias);
+    KW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::NotFoundError("alias not found");
+    KeyAlias a;
+    a.instance_id = st.Text(0);
+    a.alias = st.Text(1);
+    a.key_id = st.Text(2);
+    a.creation_time = st.Time(3);
+    a.created_by = st.Text(4);
+    return a;
   });
 }
 

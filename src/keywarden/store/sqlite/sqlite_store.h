@@ -94,6 +94,21 @@ class SqliteStore final : public Store, public IdentityStore {
   absl::StatusOr<int64_t> CountKeys(const KeyQuery& query) override;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
   ListExpiredKeys(absl::Time now, int64_t limit) override;
+  absl::Status CreateKeyRing(const KeyRing& ring, int64_t max_rings) override;
+  absl::StatusOr<KeyRing> GetKeyRing(std::string_view instance_id,
+                                     std::string_view ring_id) override;
+  absl::StatusOr<std::vector<KeyRing>> ListKeyRings(
+      std::string_view instance_id) override;
+  absl::StatusOr<std::vector<std::string>> DeleteKeyRing(
+      std::string_view instance_id, std::string_view ring_id,
+      bool move_destroyed, absl::Time now) override;
+  absl::Status CreateKeyAlias(const KeyAlias& alias,
+                              int64_t max_per_key) override;
+  absl::Status DeleteKeyAlias(std::string_view instance_id,
+                              std::string_view key_id,
+                              std::string_view alias) override;
+  absl::StatusOr<KeyAlias> GetKeyAlias(std::string_view instance_id,
+                                       std::string_view alias) override;
   absl::StatusOr<std::optional<std::string>> GetMeta(
       std::string_view name) override;
   absl::StatusOr<bool> PutMetaIfAbsent(std::string_view name,

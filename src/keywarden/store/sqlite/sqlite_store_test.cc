@@ -708,8 +708,29 @@ TEST_F(SqliteStoreTest, VersionOneFileIsMigratedKeepingItsInstances) {
   EXPECT_EQ(store->DeleteInstance("old-inst", audit).code(),
             absl::StatusCode::kFailedPrecondition);
   RawDb raw(path_);
+  std::vector<std::string> all;
+  for (int v = 1; v <= SqliteStore::LatestSchemaVersion(); ++v) {
+    all.push_back(std::to_string(v));
+  }
   EXPECT_THAT(raw.Rows("SELECT version FROM schema_version ORDER BY version"),
-              ::testing::ElementsAre("1", "2"));
+              ::testing::ElementsAreArray(all));
+}
+
+TEST_F(SqliteStoreTest, DeletingAnInstanceDropsItsKeyRings) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  iam::AuditRecord audit;
+  audit.actor = "user-admin";
+  audit.action = "iam.instance.delete";
+  KeyRing ring;
+  ring.instance_id = "inst";
+  ring.id = "r1";
+  ring.creation_time = absl::UnixEpoch();
+  ASSERT_TRUE(store->CreateKeyRing(ring, 50).ok());
+  ASSERT_TRUE(store->DeleteInstance("inst", audit).ok());
+  absl::StatusOr<std::vector<KeyRing>> rings = store->ListKeyRings("inst");
+  ASSERT_TRUE(rings.ok()) << rings.status();
+  EXPECT_TRUE(rings->empty());
 }
 
 TEST_F(SqliteStoreTest, IdentityAndAuditSurviveReopenAndTheChainContinues) {
