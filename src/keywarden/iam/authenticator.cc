@@ -1,9 +1,7 @@
 #include "keywarden/iam/authenticator.h"
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "keywarden/common/errors.h"
 #include "keywarden/common/secret_bytes.h"
 #include "keywarden/common/strings.h"
 #include "keywarden/crypto/random.h"
@@ -13,7 +11,6 @@ namespace keywarden::iam {
 namespace {
 
 constexpr std::string_view kAdminTokenPrefix = "kwadm_";
-constexpr std::string_view kAdminPrincipalId = "keywarden-admin";
 
 std::span<const uint8_t> Bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -48,24 +45,5 @@ bool TokenHashFromHex(std::string_view hex, TokenHash* out) {
   return true;
 }
 
-absl::StatusOr<Principal> BootstrapTokenAuthenticator::Authenticate(
-    std::string_view authorization) const {
-  // RFC 6750 §2.1: "Bearer" is case-insensitive, one space, then the token.
-  constexpr std::string_view kScheme = "bearer ";
-  if (authorization.size() <= kScheme.size() ||
-      !absl::StartsWithIgnoreCase(AbslView(authorization), AbslView(kScheme))) {
-    return Error(Reason::kUnauthorized,
-                 "Unauthorized: The user does not have access to the "
-                 "specified resource");
-  }
-  std::string_view token = authorization.substr(kScheme.size());
-  TokenHash presented = HashToken(token);
-  if (!ConstantTimeEquals(presented, token_hash_)) {
-    return Error(Reason::kUnauthorized,
-                 "Unauthorized: The user does not have access to the "
-                 "specified resource");
-  }
-  return Principal{std::string(kAdminPrincipalId), /*is_admin=*/true};
-}
 
 }  // namespace keywarden::iam

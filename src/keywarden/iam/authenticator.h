@@ -12,8 +12,8 @@
 namespace keywarden::iam {
 
 // Authenticator turns the Authorization header of a request into a
-// principal. Implementations are thread-safe and cheap: they run on every
-// request of the data plane.
+// principal (service::IdentityManager is the implementation). Implementations
+// are thread-safe and cheap: they run on every request of the data plane.
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
@@ -34,19 +34,6 @@ TokenHash HashToken(std::string_view token);
 std::string TokenHashToHex(const TokenHash& hash);
 bool TokenHashFromHex(std::string_view hex, TokenHash* out);
 
-// Accepts exactly one bearer token, compared by hash in constant time. The
-// principal it yields holds every role until the identity module lands.
-class BootstrapTokenAuthenticator final : public Authenticator {
- public:
-  explicit BootstrapTokenAuthenticator(TokenHash token_hash)
-      : token_hash_(token_hash) {}
-
-  absl::StatusOr<Principal> Authenticate(
-      std::string_view authorization) const override;
-
- private:
-  TokenHash token_hash_;
-};
 
 }  // namespace keywarden::iam
 
