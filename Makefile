@@ -1,6 +1,7 @@
 # Keywarden developer entry points. The two that matter:
 #   make run    build (Release) and start a local server on 127.0.0.1:8080
-#   make test   unit tests (ASan+UBSan build) + integration, SDK and crash tests
+#   make test   unit tests (ASan+UBSan build), fuzz targets (build-fuzz, clang)
+#               + integration, SDK and crash tests
 # Others: make build, make build-asan, make bench, make clean.
 # Parallelism is capped (JOBS=2) because the build machine is shared.
 # CMake is configured only when a build dir is new or was configured with other
@@ -22,7 +23,7 @@ CMAKE_ASAN    := cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKW_SA
 
 help:
 	@echo "make run     build (Release) and start keywarden on $(LISTEN), data in $(DATA_DIR)"
-	@echo "make test    ASan/UBSan build, ctest, then integration + SDK + crash tests (Node)"
+	@echo "make test    ASan/UBSan build, ctest, fuzz targets, then integration + SDK + crash tests (Node)"
 	@echo "make build   Release binary at $(BUILD)/keywarden"
 	@echo "make bench   wrap/unwrap throughput vs nginx (see docs/performance.md)"
 	@echo "make clean   remove build directories and tests/node_modules (keeps $(DATA_DIR))"
@@ -79,4 +80,4 @@ bench-keys: deps-test
 	bench/keys.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN) tests/node_modules
+	rm -rf $(BUILD) $(ASAN) build-fuzz tests/node_modules

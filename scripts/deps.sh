@@ -2,7 +2,8 @@
 # Installs the Debian packages Keywarden needs, only those that are missing.
 #
 #   scripts/deps.sh build   compiler, CMake/Ninja and the C++ libraries
-#   scripts/deps.sh test    GoogleTest, Node.js/npm (SDK tests), curl, openssl
+#   scripts/deps.sh test    GoogleTest, Node.js/npm (SDK tests), curl, openssl,
+#                           clang 14 with libFuzzer (tests/fuzz)
 #   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline)
 #   scripts/deps.sh all     everything above
 #
@@ -15,7 +16,10 @@ BUILD_PKGS=(cmake ninja-build g++ ccache pkg-config
             libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
             libssl-dev libabsl-dev libsqlite3-dev libspdlog-dev libfmt-dev
             libcli11-dev libtomlplusplus-dev)
-TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl)
+# clang is bookworm's clang 14; libclang-rt-14-dev holds libFuzzer
+# (libclang_rt.fuzzer-x86_64.a) and the sanitizer runtimes.
+TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
+           clang libclang-rt-14-dev)
 BENCH_PKGS=(wrk nginx-light)
 
 usage() { echo "usage: $0 build|test|bench|all ..." >&2; exit 2; }
