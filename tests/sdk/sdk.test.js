@@ -188,3 +188,30 @@ test('SDK create without Prefer and with correlation id', async () => {
   assert.ok(res.result.resources[0].id);
   assert.equal(res.headers['correlation-id'], correlationId);
 });
+
+test('SDK: key rings — createKeyRing, listKeyRings, deleteKeyRing', async () => {
+  const kp = client();
+  const bluemixInstance = await srv.createInstance('sdk-rings');
+  const created = await kp.createKeyRing({ bluemixInstance, keyRingId: 'sdkRing1' });
+  assert.equal(created.status, 201);
+  const list = await kp.listKeyRings({ bluemixInstance });
+  assert.equal(list.status, 200);
+  assert.deepEqual(list.result.resources.map((r) => r.id), ['default', 'sdkRing1']);
+  await expectSdkError(kp.createKeyRing({ bluemixInstance, keyRingId: 'sdkRing1' }), 409, 'CONFLICT_ERR');
+  const deleted = await kp.deleteKeyRing({ bluemixInstance, keyRingId: 'sdkRing1' });
+  assert.equal(deleted.status, 204);
+});
+
+test('SDK: key aliases — createKeyAlias, use, deleteKeyAlias', async () => {
+  const kp = client();
+  const key = await create(kp, { name: 'sdk-aliased', extractable: false });
+  const res = await kp.createKeyAlias({ bluemixInstance: srv.instance, id: key.id, alias: 'sdk-alias-1' });
+  assert.equal(res.status, 201);
+  assert.equal(res.result.resources[0].keyId, key.id);
+  assert.equal(res.result.resources[0].alias, 'sdk-alias-1');
+  const md = await kp.getKeyMetadata({ bluemixInstance: srv.instance, id: 'sdk-alias-1' });
+  assert.equal(md.result.resources[0].id, key.id);
+  const del = await kp.deleteKeyAlias({ bluemixInstance: srv.instance, id: key.id, alias: 'sdk-alias-1' });
+  assert.equal(del.status, 204);
+  await expectSdkError(kp.getKeyMetadata({ bluemixInstance: srv.instance, id: 'sdk-alias-1' }), 404, 'NOT_FOUND_ERR');
+});

@@ -6,6 +6,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/common/ids.h"
@@ -40,11 +41,65 @@ absl::Status Unprocessable() {
                "The provided ciphertext is invalid or corrupted");
 }
 
-// Key ids are UUIDs; clients may send them in any case. Anything else cannot
-// name a key until aliases exist, so it is simply not found.
-absl::StatusOr<std::string> NormalizeKeyId(std::string_view key_id) {
-  if (!IsUuid(key_id)) return KeyNotFound();
-  return absl::AsciiStrToLower(AbslView(key_id));
+// Limits of keyprotect-api.md §9, §10, §16.
+constexpr int64_t kMaxKeyRings = 50;  // per instance, `default` included
+constexpr int64_t kMaxAliasesPerKey = 5;
+
+bool IsIdChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+         c == '-';
+}
+
+bool IsIdText(std::string_view s, size_t min, size_t max) {
+  return s.size() >= min && s.size() <= max &&
+         std::all_of(s.begin(), s.end(), IsIdChar);
+}
+
+// Key ring ids: 2-100 characters from [A-Za-z0-9_-], case-sensitive. Key
+// Protect documents "alphanumeric" and leaves punctuation unconfirmed
+// (keyprotect-api.md §9); `-` and `_` are allowed as for aliases.
+bool IsValidRingId(std::string_view id) { return IsIdText(id, 2, 100); }
+
+absl::Status InvalidRingId(std::string_view id) {
+  return Error(Reason::kBadRequest,
+               StrCat("Bad Request: a key ring id must be 2 to 100 "
+                      "characters from A-Z, a-z, 0-9, `_` and `-`; got `",
+                      id.substr(0, 100), "`"));
+}
+
+// keyprotect-api.md §10: 2-90 characters from [A-Za-z0-9_-], not a UUID,
+// not a reserved word (compared in any case, so `Keys` is refused too).
+absl::Status ValidateAlias(std::string_view alias, std::string_view field) {
+  static constexpr std::string_view kReserved[] = {
+      "allowed_ip", "key",      "keys",          "metadata", "policy",
+      "policies",   "registration", "registrations", "ring",  "rings",
+      "rotate",     "wrap",     "unwrap",        "rewrap",   "version",
+      "versions"};
+  std::string_view problem;
+  if (!IsIdText(alias, 2, 90)) {
+    problem = "2 to 90 characters from A-Z, a-z, 0-9, `_` and `-`";
+  } else if (IsUuid(alias)) {
+    problem = "not a UUID";
+  } else {
+    for (std::string_view word : kReserved) {
+      if (absl::EqualsIgnoreCase(AbslView(alias), AbslView(word))) {
+        problem = "not a reserved word";
+        break;
+      }
+    }
+  }
+  if (problem.empty()) return absl::OkStatus();
+  if (field.empty()) {
+    return Error(Reason::kBadRequest,
+                 StrCat("Bad Request: a key alias must be ", problem));
+  }
+  return Error(Reason::kInvalidField,
+               StrCat("The field `", field, "` must be: aliases of ", problem),
+               field);
+}
+
+absl::Status Conflict(std::string_view what) {
+  return Error(Reason::kConflict, StrCat("Conflict: ", what));
 }
 
 absl::Status CheckAad(std::span<const std::string> aad) {
@@ -138,10 +193,39 @@ absl::StatusOr<iam::Reach> KeyManager::Authorize(const RequestContext& ctx,
   return reach;
 }
 
-absl::Status KeyManager::CheckCovers(const iam::Reach& reach,
+absl::Status KeyManager::CheckCovers(const RequestContext& ctx,
+                                     const iam::Reach& reach,
                                      const Key& key) const {
   if (!reach.Covers(key.key_ring_id, key.id)) return NoAccess();
+  // X-Kms-Key-Ring on a key operation is a lookup hint: a key in another
+  // ring is not found there.
+  if (ctx.key_ring_id.has_value() && *ctx.key_ring_id != key.key_ring_id) {
+    return Missing(reach);
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> KeyManager::ResolveKeyId(const RequestContext& ctx,
+                                                     const iam::Reach& reach,
+                                                     std::string_view key_id) {
+  if (IsUuid(key_id)) return absl::AsciiStrToLower(AbslView(key_id));
+  if (!IsIdText(key_id, 2, 90)) return Missing(reach);
+  absl::StatusOr<store::KeyAlias> alias =
+      store_->GetKeyAlias(ctx.instance_id, key_id);
+  if (absl::IsNotFound(alias.status())) return Missing(reach);
+  KW_RETURN_IF_ERROR(alias.status());
+  return std::move(alias->key_id);
+}
+
+absl::StatusOr<bool> KeyManager::RingExists(const RequestContext& ctx,
+                                            std::string_view ring_id) {
+  if (ring_id == "default") return true;
+  if (!IsValidRingId(ring_id)) return false;
+  absl::StatusOr<store::KeyRing> ring =
+      store_->GetKeyRing(ctx.instance_id, ring_id);
+  if (absl::IsNotFound(ring.status())) return false;
+  KW_RETURN_IF_ERROR(ring.status());
+  return true;
 }
 
 absl::Status KeyManager::Missing(const iam::Reach& reach) const {
@@ -153,12 +237,11 @@ absl::Status KeyManager::Missing(const iam::Reach& reach) const {
 absl::StatusOr<Key> KeyManager::LoadForRead(const RequestContext& ctx,
                                             const iam::Reach& reach,
                                             std::string_view key_id) {
-  absl::StatusOr<std::string> id = NormalizeKeyId(key_id);
-  if (!id.ok()) return Missing(reach);
-  absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, *id);
+  KW_ASSIGN_OR_RETURN(std::string id, ResolveKeyId(ctx, reach, key_id));
+  absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
   if (absl::IsNotFound(key.status())) return Missing(reach);
   KW_RETURN_IF_ERROR(key.status());
-  KW_RETURN_IF_ERROR(CheckCovers(reach, *key));
+  KW_RETURN_IF_ERROR(CheckCovers(ctx, reach, *key));
   return key;
 }
 
@@ -217,11 +300,9 @@ KeyResult KeyManager::Present(Key key, absl::Time now) const {
 absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadCached(
     const RequestContext& ctx, const iam::Reach& reach,
     std::string_view key_id) {
-  absl::StatusOr<std::string> normalized = NormalizeKeyId(key_id);
-  if (!normalized.ok()) return Missing(reach);
-  const std::string& id = *normalized;
+  KW_ASSIGN_OR_RETURN(const std::string id, ResolveKeyId(ctx, reach, key_id));
   if (auto hit = cache_.Find(ctx.instance_id, id)) {
-    KW_RETURN_IF_ERROR(CheckCovers(reach, hit->key));
+    KW_RETURN_IF_ERROR(CheckCovers(ctx, reach, hit->key));
     return hit;
   }
 
@@ -229,7 +310,7 @@ absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadCached(
   absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
   if (absl::IsNotFound(key.status())) return Missing(reach);
   KW_RETURN_IF_ERROR(key.status());
-  KW_RETURN_IF_ERROR(CheckCovers(reach, *key));
+  KW_RETURN_IF_ERROR(CheckCovers(ctx, reach, *key));
 
   auto entry = std::make_shared<CachedKey>();
   if (key->IsRoot()) {
@@ -251,14 +332,12 @@ absl::StatusOr<Key> KeyManager::MutateKey(const RequestContext& ctx,
                                           const iam::Reach& reach,
                                           std::string_view key_id,
                                           const Mutation& mutate) {
-  absl::StatusOr<std::string> normalized = NormalizeKeyId(key_id);
-  if (!normalized.ok()) return Missing(reach);
-  const std::string& id = *normalized;
+  KW_ASSIGN_OR_RETURN(const std::string id, ResolveKeyId(ctx, reach, key_id));
   absl::MutexLock lock(&LockFor(ctx.instance_id, id));
   absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
   if (absl::IsNotFound(key.status())) return Missing(reach);
   KW_RETURN_IF_ERROR(key.status());
-  KW_RETURN_IF_ERROR(CheckCovers(reach, *key));
+  KW_RETURN_IF_ERROR(CheckCovers(ctx, reach, *key));
   absl::Time now = clock_->Now();
   absl::Time expected = key->last_update_time;
   KW_RETURN_IF_ERROR(mutate(*key, now));
@@ -279,6 +358,21 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
     KW_RETURN_IF_ERROR(keys::ValidateDescription(*req.description));
   }
   KW_RETURN_IF_ERROR(keys::ValidateTags(req.tags));
+  if (static_cast<int64_t>(req.aliases.size()) > kMaxAliasesPerKey) {
+    return Error(Reason::kInvalidField,
+                 StrCat("The field `aliases` must be: at most ",
+                        kMaxAliasesPerKey, " aliases"),
+                 "aliases");
+  }
+  for (size_t i = 0; i < req.aliases.size(); ++i) {
+    KW_RETURN_IF_ERROR(ValidateAlias(req.aliases[i], "aliases"));
+    if (std::find(req.aliases.begin(), req.aliases.begin() + i,
+                  req.aliases[i]) != req.aliases.begin() + i) {
+      return Error(Reason::kInvalidField,
+                   "The field `aliases` must be: aliases without duplicates",
+                   "aliases");
+    }
+  }
   if (req.encrypted_nonce.has_value() || req.iv.has_value()) {
     return Error(Reason::kBadBody,
                  "Invalid body data was passed: secure import with "
@@ -318,10 +412,20 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
                                         : keys::kGeneratedRootKeySize);
   }
 
-  if (ring != "default") {
-    // Key rings other than `default` arrive with the lifecycle issue.
+  KW_ASSIGN_OR_RETURN(bool ring_exists, RingExists(ctx, ring));
+  if (!ring_exists) {
     return Error(Reason::kNotFound,
-                 StrCat("Not Found: key ring `", ring, "` does not exist"));
+                 StrCat("Not Found: key ring `", ring.substr(0, 100),
+                        "` does not exist"));
+  }
+  for (const std::string& alias : req.aliases) {
+    absl::StatusOr<store::KeyAlias> taken =
+        store_->GetKeyAlias(ctx.instance_id, alias);
+    if (taken.ok()) {
+      return Conflict(StrCat("the alias `", alias,
+                             "` already names a key in this instance"));
+    }
+    if (!absl::IsNotFound(taken.status())) return taken.status();
   }
   Key key;
   key.instance_id = ctx.instance_id;
@@ -344,7 +448,16 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
                       SealVersion(key.instance_id, key.id, key.id, now,
                                   material));
   key.versions.push_back(std::move(first));
-  KW_RETURN_IF_ERROR(store_->CreateKey(key));
+  key.aliases = req.aliases;
+  std::sort(key.aliases.begin(), key.aliases.end());
+  if (absl::Status s = store_->CreateKey(key); !s.ok()) {
+    // A fresh UUID does not collide: a duplicate is an alias taken since
+    // the check above.
+    if (absl::IsAlreadyExists(s)) {
+      return Conflict("an alias already names a key in this instance");
+    }
+    return s;
+  }
 
   KeyResult result = Present(std::move(key), now);
   if (result.key.extractable) result.payload = std::move(material);
@@ -737,6 +850,158 @@ absl::StatusOr<KeyResult> KeyManager::RestoreKey(const RequestContext& ctx,
         return absl::OkStatus();
       }));
   return Present(std::move(key), clock_->Now());
+}
+
+absl::StatusOr<KeyResult> KeyManager::PatchKey(const RequestContext& ctx,
+                                               std::string_view key_id,
+                                               const PatchKeyRequest& req) {
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kPatchKey));
+  const std::string& target = req.key_ring_id;
+  KW_ASSIGN_OR_RETURN(bool exists, RingExists(ctx, target));
+  // A caller limited to some rings moves keys only into rings it holds.
+  if (!reach.whole_instance && !reach.ListsRing(target)) return NoAccess();
+  if (!exists) {
+    return Error(Reason::kNotFound,
+                 StrCat("Not Found: key ring `", target.substr(0, 100),
+                        "` does not exist"));
+  }
+  KW_ASSIGN_OR_RETURN(
+      Key key,
+      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time) -> absl::Status {
+        key.key_ring_id = target;
+        return absl::OkStatus();
+      }));
+  return Present(std::move(key), clock_->Now());
+}
+
+absl::Status KeyManager::CreateKeyRing(const RequestContext& ctx,
+                                       std::string_view ring_id) {
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kCreateKeyRing));
+  // A new ring is in no ring-scoped grant: creating one takes the instance.
+  if (!reach.whole_instance) return NoAccess();
+  if (!IsValidRingId(ring_id)) return InvalidRingId(ring_id);
+  if (ring_id == "default") {
+    return Conflict("the key ring `default` always exists");
+  }
+  store::KeyRing ring;
+  ring.instance_id = ctx.instance_id;
+  ring.id = std::string(ring_id);
+  ring.creation_time = clock_->Now();
+  ring.created_by = ctx.principal.id;
+  absl::Status s = store_->CreateKeyRing(ring, kMaxKeyRings - 1);
+  if (absl::IsAlreadyExists(s)) {
+    return Conflict(StrCat("the key ring `", ring_id, "` already exists"));
+  }
+  if (absl::IsResourceExhausted(s)) {
+    return Conflict(StrCat("an instance holds at most ", kMaxKeyRings,
+                           " key rings, `default` included"));
+  }
+  return s;
+}
+
+absl::StatusOr<ListKeyRingsResult> KeyManager::ListKeyRings(
+    const RequestContext& ctx, const ListKeyRingsRequest& req) {
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kListKeyRings));
+  KW_RETURN_IF_ERROR(CheckPaging(req.limit, req.offset));
+  KW_ASSIGN_OR_RETURN(std::vector<store::KeyRing> stored,
+                      store_->ListKeyRings(ctx.instance_id));
+  std::vector<store::KeyRing> visible;
+  store::KeyRing default_ring;
+  default_ring.id = "default";
+  if (reach.whole_instance || reach.ListsRing("default")) {
+    visible.push_back(default_ring);
+  }
+  for (store::KeyRing& r : stored) {
+    if (reach.whole_instance || reach.ListsRing(r.id)) {
+      visible.push_back(std::move(r));
+    }
+  }
+  ListKeyRingsResult result;
+  const int64_t n = static_cast<int64_t>(visible.size());
+  for (int64_t i = req.offset; i < n && i - req.offset < req.limit; ++i) {
+    result.rings.push_back(std::move(visible[i]));
+  }
+  if (req.total_count) result.total = n;
+  return result;
+}
+
+absl::Status KeyManager::DeleteKeyRing(const RequestContext& ctx,
+                                       std::string_view ring_id, bool force) {
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kDeleteKeyRing));
+  if (!reach.whole_instance && !reach.ListsRing(ring_id)) return NoAccess();
+  if (ring_id == "default") {
+    return Conflict("the key ring `default` cannot be deleted");
+  }
+  auto not_found = [&] {
+    return Error(Reason::kNotFound,
+                 StrCat("Not Found: key ring `", ring_id.substr(0, 100),
+                        "` does not exist"));
+  };
+  if (!IsValidRingId(ring_id)) return not_found();
+  absl::StatusOr<std::vector<std::string>> moved = store_->DeleteKeyRing(
+      ctx.instance_id, ring_id, force, clock_->Now());
+  if (absl::IsNotFound(moved.status())) return not_found();
+  if (absl::IsFailedPrecondition(moved.status())) {
+    return Conflict(
+        force ? "the key ring holds keys that are not destroyed"
+              : "the key ring holds keys; delete them first, or pass "
+                "force=true to move destroyed keys to `default`");
+  }
+  KW_RETURN_IF_ERROR(moved.status());
+  for (const std::string& id : *moved) cache_.Erase(ctx.instance_id, id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<store::KeyAlias> KeyManager::CreateKeyAlias(
+    const RequestContext& ctx, std::string_view key_id,
+    std::string_view alias) {
+  // Writer or Manager (keyprotect-api.md §10): the Writer-level operation
+  // of the role table is rotate.
+  KW_ASSIGN_OR_RETURN(iam::Reach reach, Authorize(ctx, iam::Operation::kRotate));
+  KW_ASSIGN_OR_RETURN(Key key, LoadForRead(ctx, reach, key_id));
+  KW_RETURN_IF_ERROR(ValidateAlias(alias, ""));
+  store::KeyAlias record;
+  record.instance_id = ctx.instance_id;
+  record.alias = std::string(alias);
+  record.key_id = key.id;
+  record.creation_time = clock_->Now();
+  record.created_by = ctx.principal.id;
+  absl::Status s = store_->CreateKeyAlias(record, kMaxAliasesPerKey);
+  if (absl::IsAlreadyExists(s)) {
+    return Conflict(StrCat("the alias `", alias,
+                           "` already names a key in this instance"));
+  }
+  if (absl::IsResourceExhausted(s)) {
+    return Conflict(StrCat("a key has at most ", kMaxAliasesPerKey,
+                           " aliases"));
+  }
+  if (absl::IsNotFound(s)) return Missing(reach);  // purged meanwhile
+  KW_RETURN_IF_ERROR(s);
+  cache_.Erase(ctx.instance_id, key.id);
+  record.creation_time =
+      absl::FromUnixMicros(absl::ToUnixMicros(record.creation_time));
+  return record;
+}
+
+absl::Status KeyManager::DeleteKeyAlias(const RequestContext& ctx,
+                                        std::string_view key_id,
+                                        std::string_view alias) {
+  // Manager only: the role table's Manager-level key update is patch.
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      Authorize(ctx, iam::Operation::kPatchKey));
+  KW_ASSIGN_OR_RETURN(Key key, LoadForRead(ctx, reach, key_id));
+  absl::Status s = store_->DeleteKeyAlias(ctx.instance_id, key.id, alias);
+  if (absl::IsNotFound(s)) {
+    return Error(Reason::kNotFound,
+                 "Not Found: the key has no such alias");
+  }
+  KW_RETURN_IF_ERROR(s);
+  cache_.Erase(ctx.instance_id, key.id);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> KeyManager::SweepExpiredKeys() {

@@ -71,6 +71,21 @@ class KeyManager final : public KeyService {
                                       const DeleteKeyRequest& req) override;
   absl::StatusOr<KeyResult> RestoreKey(const RequestContext& ctx,
                                        std::string_view key_id) override;
+  absl::StatusOr<KeyResult> PatchKey(const RequestContext& ctx,
+                                     std::string_view key_id,
+                                     const PatchKeyRequest& req) override;
+  absl::Status CreateKeyRing(const RequestContext& ctx,
+                             std::string_view ring_id) override;
+  absl::StatusOr<ListKeyRingsResult> ListKeyRings(
+      const RequestContext& ctx, const ListKeyRingsRequest& req) override;
+  absl::Status DeleteKeyRing(const RequestContext& ctx,
+                             std::string_view ring_id, bool force) override;
+  absl::StatusOr<store::KeyAlias> CreateKeyAlias(
+      const RequestContext& ctx, std::string_view key_id,
+      std::string_view alias) override;
+  absl::Status DeleteKeyAlias(const RequestContext& ctx,
+                              std::string_view key_id,
+                              std::string_view alias) override;
 
   // Persists Deactivated for keys whose expiration time has passed, so that
   // state filters on lists see them. Returns how many keys it moved.
@@ -86,7 +101,19 @@ class KeyManager final : public KeyService {
   // depend on whether the key exists).
   absl::StatusOr<iam::Reach> Authorize(const RequestContext& ctx,
                                        iam::Operation op) const;
-  absl::Status CheckCovers(const iam::Reach& reach, const keys::Key& key) const;
+  // The caller's grant covers the key, and the key is in the ring the
+  // request's X-Kms-Key-Ring names, if any (else the key is not found).
+  absl::Status CheckCovers(const RequestContext& ctx, const iam::Reach& reach,
+                           const keys::Key& key) const;
+  // The key id a path names: a key id in any case, or an alias of a key in
+  // the request's instance (looked up in the store on every request, so a
+  // deleted alias stops resolving at once; key ids cost no lookup).
+  absl::StatusOr<std::string> ResolveKeyId(const RequestContext& ctx,
+                                           const iam::Reach& reach,
+                                           std::string_view key_id);
+  // Whether `ring_id` exists in the request's instance (`default` always).
+  absl::StatusOr<bool> RingExists(const RequestContext& ctx,
+                                  std::string_view ring_id);
   // The answer for a key id that names nothing.
   absl::Status Missing(const iam::Reach& reach) const;
   absl::StatusOr<keys::Key> LoadForRead(const RequestContext& ctx,

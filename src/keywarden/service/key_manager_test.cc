@@ -417,5 +417,209 @@ TEST_F(KeyManagerAccessTest, UnknownInstanceAnswersLikeNoAccessEvenForAdmin) {
   EXPECT_EQ(R(manager_->CreateKey(c, req).status()), Reason::kForbidden);
 }
 
+
+// --- Key rings ---------------------------------------------------------
+
+TEST_F(KeyManagerTest, KeyRingIdRules) {
+  EXPECT_TRUE(manager_->CreateKeyRing(ctx_, "ab").ok());
+  EXPECT_TRUE(manager_->CreateKeyRing(ctx_, std::string(100, 'r')).ok());
+  EXPECT_TRUE(manager_->CreateKeyRing(ctx_, "Ring_2-x").ok());
+  for (std::string bad : {std::string("a"), std::string(101, 'r'),
+                          std::string("has space"), std::string("dot.ted"),
+                          std::string("")}) {
+    EXPECT_EQ(R(manager_->CreateKeyRing(ctx_, bad)), Reason::kBadRequest)
+        << bad;
+  }
+  EXPECT_EQ(R(manager_->CreateKeyRing(ctx_, "ab")), Reason::kConflict);
+  EXPECT_EQ(R(manager_->CreateKeyRing(ctx_, "default")), Reason::kConflict);
+  EXPECT_EQ(R(manager_->DeleteKeyRing(ctx_, "default", false)),
+            Reason::kConflict);
+  EXPECT_EQ(R(manager_->DeleteKeyRing(ctx_, "nope", false)),
+            Reason::kNotFound);
+}
+
+TEST_F(KeyManagerTest, KeyRingLimitIsFiftyWithDefault) {
+  for (int i = 0; i < 49; ++i) {
+    ASSERT_TRUE(manager_->CreateKeyRing(ctx_, "ring" + std::to_string(i)).ok());
+  }
+  EXPECT_EQ(R(manager_->CreateKeyRing(ctx_, "one-too-many")),
+            Reason::kConflict);
+  ListKeyRingsRequest req;
+  req.total_count = true;
+  req.limit = 5;
+  auto list = manager_->ListKeyRings(ctx_, req);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->total, 50);
+  ASSERT_EQ(list->rings.size(), 5u);
+  EXPECT_EQ(list->rings[0].id, "default");
+  req.offset = 49;
+  EXPECT_EQ(manager_->ListKeyRings(ctx_, req)->rings.size(), 1u);
+}
+
+TEST_F(KeyManagerTest, CreateKeyInRingAndListFilters) {
+  CreateKeyRequest req;
+  req.name = "in-ring";
+  RequestContext in_ring = ctx_;
+  in_ring.key_ring_id = "payments";
+  EXPECT_EQ(R(manager_->CreateKey(in_ring, req).status()), Reason::kNotFound);
+  ASSERT_TRUE(manager_->CreateKeyRing(ctx_, "payments").ok());
+  auto k = manager_->CreateKey(in_ring, req);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->key.key_ring_id, "payments");
+  MustCreate();  // in default
+  EXPECT_EQ(manager_->ListKeys(in_ring, {})->keys.size(), 1u);
+  EXPECT_EQ(manager_->ListKeys(ctx_, {})->keys.size(), 2u);
+  // On key operations the header is a lookup hint.
+  EXPECT_TRUE(manager_->GetKeyMetadata(in_ring, k->key.id).ok());
+  RequestContext other_ring = ctx_;
+  other_ring.key_ring_id = "default";
+  EXPECT_EQ(R(manager_->GetKeyMetadata(other_ring, k->key.id).status()),
+            Reason::kNotFound);
+  EXPECT_EQ(R(manager_->Wrap(other_ring, k->key.id, {}).status()),
+            Reason::kNotFound);
+}
+
+TEST_F(KeyManagerTest, PatchMovesKeyBetweenRings) {
+  KeyResult k = MustCreate();
+  ASSERT_TRUE(manager_->CreateKeyRing(ctx_, "ring-a").ok());
+  EXPECT_EQ(R(manager_->PatchKey(ctx_, k.key.id, {"missing"}).status()),
+            Reason::kNotFound);
+  auto moved = manager_->PatchKey(ctx_, k.key.id, {"ring-a"});
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->key.key_ring_id, "ring-a");
+  // X-Kms-Key-Ring, if sent, must name the current ring.
+  RequestContext stale = ctx_;
+  stale.key_ring_id = "default";
+  EXPECT_EQ(R(manager_->PatchKey(stale, k.key.id, {"default"}).status()),
+            Reason::kNotFound);
+  RequestContext current = ctx_;
+  current.key_ring_id = "ring-a";
+  EXPECT_EQ(manager_->PatchKey(current, k.key.id, {"default"})->key.key_ring_id,
+            "default");
+}
+
+TEST_F(KeyManagerTest, DeleteKeyRingRefusesLiveKeysAndForceMovesDestroyed) {
+  ASSERT_TRUE(manager_->CreateKeyRing(ctx_, "ring-a").ok());
+  RequestContext in_ring = ctx_;
+  in_ring.key_ring_id = "ring-a";
+  CreateKeyRequest req;
+  req.name = "ring-key";
+  req.extractable = false;
+  auto k = manager_->CreateKey(in_ring, req);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(R(manager_->DeleteKeyRing(ctx_, "ring-a", true)),
+            Reason::kConflict);
+  ASSERT_TRUE(manager_->DeleteKey(ctx_, k->key.id, {}).ok());
+  EXPECT_EQ(R(manager_->DeleteKeyRing(ctx_, "ring-a", false)),
+            Reason::kConflict);
+  ASSERT_TRUE(manager_->DeleteKeyRing(ctx_, "ring-a", true).ok());
+  EXPECT_EQ(manager_->GetKeyMetadata(ctx_, k->key.id)->key.key_ring_id,
+            "default");
+  EXPECT_EQ(manager_->ListKeyRings(ctx_, {})->rings.size(), 1u);
+}
+
+// --- Aliases -------------------------------------------------------------
+
+TEST_F(KeyManagerTest, AliasRules) {
+  KeyResult k = MustCreate();
+  const std::string id = k.key.id;
+  EXPECT_TRUE(manager_->CreateKeyAlias(ctx_, id, "ab").ok());
+  EXPECT_TRUE(manager_->CreateKeyAlias(ctx_, id, std::string(90, 'a')).ok());
+  for (std::string bad :
+       {std::string("a"), std::string(91, 'a'), std::string("sp ace"),
+        std::string("keys"), std::string("Rotate"), std::string("version"),
+        std::string("allowed_ip"),
+        std::string("11111111-1111-4111-8111-111111111111")}) {
+    EXPECT_EQ(R(manager_->CreateKeyAlias(ctx_, id, bad).status()),
+              Reason::kBadRequest)
+        << bad;
+  }
+  EXPECT_EQ(R(manager_->CreateKeyAlias(ctx_, id, "ab").status()),
+            Reason::kConflict);
+  KeyResult other = MustCreate();
+  EXPECT_EQ(R(manager_->CreateKeyAlias(ctx_, other.key.id, "ab").status()),
+            Reason::kConflict);
+  // Case-sensitive: "AB" is another alias.
+  EXPECT_TRUE(manager_->CreateKeyAlias(ctx_, other.key.id, "AB").ok());
+  ASSERT_TRUE(manager_->CreateKeyAlias(ctx_, id, "c3").ok());
+  ASSERT_TRUE(manager_->CreateKeyAlias(ctx_, id, "c4").ok());
+  ASSERT_TRUE(manager_->CreateKeyAlias(ctx_, id, "c5").ok());
+  EXPECT_EQ(R(manager_->CreateKeyAlias(ctx_, id, "c6").status()),
+            Reason::kConflict);
+  EXPECT_EQ(manager_->GetKeyMetadata(ctx_, id)->key.aliases.size(), 5u);
+}
+
+TEST_F(KeyManagerTest, AliasNamesTheKeyEverywhereUntilDeleted) {
+  KeyResult k = MustCreate();
+  auto alias = manager_->CreateKeyAlias(ctx_, k.key.id, "my-key");
+  ASSERT_TRUE(alias.ok()) << alias.status();
+  EXPECT_EQ(alias->key_id, k.key.id);
+  EXPECT_EQ(alias->created_by, "tester");
+  auto wrapped = manager_->Wrap(ctx_, "my-key", {});
+  ASSERT_TRUE(wrapped.ok()) << wrapped.status();
+  EXPECT_TRUE(manager_->Unwrap(ctx_, k.key.id, {wrapped->ciphertext, {}}).ok());
+  EXPECT_EQ(manager_->GetKeyMetadata(ctx_, "my-key")->key.id, k.key.id);
+  EXPECT_EQ(R(manager_->Wrap(ctx_, "MY-KEY", {}).status()), Reason::kNotFound);
+  // Another instance does not see it.
+  RequestContext other = ctx_;
+  other.instance_id = std::string(kOther);
+  EXPECT_EQ(R(manager_->Wrap(other, "my-key", {}).status()),
+            Reason::kNotFound);
+  // An alias of another key cannot be deleted through this one.
+  KeyResult k2 = MustCreate();
+  EXPECT_EQ(R(manager_->DeleteKeyAlias(ctx_, k2.key.id, "my-key")),
+            Reason::kNotFound);
+  ASSERT_TRUE(manager_->DeleteKeyAlias(ctx_, "my-key", "my-key").ok());
+  // The deletion takes effect on the next request, cache or not.
+  EXPECT_EQ(R(manager_->Wrap(ctx_, "my-key", {}).status()), Reason::kNotFound);
+  EXPECT_TRUE(manager_->GetKeyMetadata(ctx_, k.key.id)->key.aliases.empty());
+}
+
+TEST_F(KeyManagerTest, CreateKeyWithAliases) {
+  CreateKeyRequest req;
+  req.name = "aliased";
+  req.extractable = false;
+  req.aliases = {"zz-alias", "aa-alias"};
+  auto k = manager_->CreateKey(ctx_, req);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_THAT(k->key.aliases, ::testing::ElementsAre("aa-alias", "zz-alias"));
+  auto wrapped = manager_->Wrap(ctx_, "zz-alias", {});
+  EXPECT_TRUE(wrapped.ok()) << wrapped.status();
+  req.aliases = {"aa-alias"};
+  EXPECT_EQ(R(manager_->CreateKey(ctx_, req).status()), Reason::kConflict);
+  req.aliases = {"x1", "x1"};
+  EXPECT_EQ(R(manager_->CreateKey(ctx_, req).status()), Reason::kInvalidField);
+  req.aliases = {"a1", "a2", "a3", "a4", "a5", "a6"};
+  EXPECT_EQ(R(manager_->CreateKey(ctx_, req).status()), Reason::kInvalidField);
+  req.aliases = {"wrap"};
+  absl::Status s = manager_->CreateKey(ctx_, req).status();
+  EXPECT_EQ(R(s), Reason::kInvalidField);
+  EXPECT_EQ(FieldOf(s), "aliases");
+}
+
+TEST_F(KeyManagerAccessTest, RingAndAliasRoles) {
+  KeyResult k = MustCreate();
+  Grant("reader", {iam::Role::kReader});
+  Grant("writer", {iam::Role::kWriter});
+  Grant("manager", {iam::Role::kManager});
+  // Writer may create rings (the role table, keyprotect-api.md §15.1).
+  EXPECT_EQ(R(manager_->CreateKeyRing(As("reader"), "ring-r")),
+            Reason::kForbidden);
+  EXPECT_TRUE(manager_->CreateKeyRing(As("writer"), "ring-w").ok());
+  EXPECT_TRUE(manager_->CreateKeyRing(As("manager"), "ring-m").ok());
+  EXPECT_TRUE(manager_->ListKeyRings(As("reader"), {}).ok());
+  EXPECT_EQ(R(manager_->PatchKey(As("writer"), k.key.id, {"ring-m"}).status()),
+            Reason::kForbidden);
+  EXPECT_EQ(R(manager_->CreateKeyAlias(As("reader"), k.key.id, "al").status()),
+            Reason::kForbidden);
+  EXPECT_TRUE(manager_->CreateKeyAlias(As("writer"), k.key.id, "al").ok());
+  EXPECT_EQ(R(manager_->DeleteKeyAlias(As("writer"), k.key.id, "al")),
+            Reason::kForbidden);
+  EXPECT_TRUE(manager_->DeleteKeyAlias(As("manager"), k.key.id, "al").ok());
+  EXPECT_EQ(R(manager_->DeleteKeyRing(As("writer"), "ring-m", false)),
+            Reason::kForbidden);
+  EXPECT_TRUE(manager_->DeleteKeyRing(As("manager"), "ring-m", false).ok());
+}
+
 }  // namespace
 }  // namespace keywarden::service

@@ -14,7 +14,8 @@ namespace keywarden::service {
 // key operation (keyprotect-api.md §2-§6). Every method authorizes first,
 // then applies the domain rules, and returns a Status made with Error() so
 // the transport can map it to the Key Protect reason code. `key_id` is the
-// id from the request path, in any case. Thread-safe.
+// id from the request path: a key id in any case, or one of the key's
+// aliases (case-sensitive). Thread-safe.
 class KeyService {
  public:
   virtual ~KeyService() = default;
@@ -57,6 +58,26 @@ class KeyService {
                                               const DeleteKeyRequest& req) = 0;
   virtual absl::StatusOr<KeyResult> RestoreKey(const RequestContext& ctx,
                                                std::string_view key_id) = 0;
+  // Moves the key to another ring (keyprotect-api.md §3.5).
+  virtual absl::StatusOr<KeyResult> PatchKey(const RequestContext& ctx,
+                                             std::string_view key_id,
+                                             const PatchKeyRequest& req) = 0;
+
+  // Key rings (keyprotect-api.md §9).
+  virtual absl::Status CreateKeyRing(const RequestContext& ctx,
+                                     std::string_view ring_id) = 0;
+  virtual absl::StatusOr<ListKeyRingsResult> ListKeyRings(
+      const RequestContext& ctx, const ListKeyRingsRequest& req) = 0;
+  virtual absl::Status DeleteKeyRing(const RequestContext& ctx,
+                                     std::string_view ring_id, bool force) = 0;
+
+  // Key aliases (keyprotect-api.md §10).
+  virtual absl::StatusOr<store::KeyAlias> CreateKeyAlias(
+      const RequestContext& ctx, std::string_view key_id,
+      std::string_view alias) = 0;
+  virtual absl::Status DeleteKeyAlias(const RequestContext& ctx,
+                                      std::string_view key_id,
+                                      std::string_view alias) = 0;
 };
 
 }  // namespace keywarden::service

@@ -26,6 +26,7 @@ struct CreateKeyRequest {
   std::optional<absl::Time> expiration_time;
   bool extractable = true;  // Key Protect's default when omitted
   std::optional<std::string> payload;  // base64 material to import
+  std::vector<std::string> aliases;     // recorded with the key
   // Secure-import fields (import tokens arrive with the lifecycle issue).
   std::optional<std::string> encrypted_nonce;
   std::optional<std::string> iv;
@@ -118,6 +119,23 @@ struct RotateRequest {
 
 struct DeleteKeyRequest {
   bool force = false;
+};
+
+// PATCH /keys/{id} (keyprotect-api.md §3.5): the only updatable attribute.
+struct PatchKeyRequest {
+  std::string key_ring_id;
+};
+
+struct ListKeyRingsRequest {
+  int64_t limit = 100;
+  int64_t offset = 0;
+  bool total_count = false;
+};
+
+struct ListKeyRingsResult {
+  // `default` first (only its id set), then the recorded rings in id order.
+  std::vector<store::KeyRing> rings;
+  std::optional<int64_t> total;
 };
 
 }  // namespace keywarden::service

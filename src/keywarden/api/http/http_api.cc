@@ -47,6 +47,12 @@ constexpr RouteRow kRoutes[] = {
     {Method::kPost, "/api/v2/keys/{id}/restore", kRouteKeyRestore},
     {Method::kGet, "/api/v2/keys/{id}/versions", kRouteKeyVersions},
     {Method::kPost, "/api/v2/keys/{id}/actions/{action}", kRouteKeyAction},
+    {Method::kPatch, "/api/v2/keys/{id}", kRouteKey},
+    {Method::kPost, "/api/v2/keys/{id}/aliases/{alias}", kRouteKeyAlias},
+    {Method::kDelete, "/api/v2/keys/{id}/aliases/{alias}", kRouteKeyAlias},
+    {Method::kGet, "/api/v2/key_rings", kRouteKeyRings},
+    {Method::kPost, "/api/v2/key_rings/{id}", kRouteKeyRing},
+    {Method::kDelete, "/api/v2/key_rings/{id}", kRouteKeyRing},
     {Method::kPost, "/identity/token", kRouteToken},
     {Method::kPost, "/admin/v1/users", kRouteAdminUsers},
     {Method::kPost, "/admin/v1/service_ids", kRouteAdminServiceIds},
@@ -405,6 +411,8 @@ void KeyProtectApi::Dispatch(Call& call) {
     case kRouteKey:
       if (call.method == Method::kPost) {
         action_name = query.Get("action");
+      } else if (call.method == Method::kPatch) {
+        call.op = kOpPatchKey;
       } else {
         call.op = call.method == Method::kGet ? kOpGetKey : kOpDeleteKey;
       }
@@ -420,6 +428,17 @@ void KeyProtectApi::Dispatch(Call& call) {
       break;
     case kRouteKeyAction:
       action_name = call.match.params.Get("action");
+      break;
+    case kRouteKeyAlias:
+      call.op = call.method == Method::kPost ? kOpCreateKeyAlias
+                                             : kOpDeleteKeyAlias;
+      break;
+    case kRouteKeyRings:
+      call.op = kOpListKeyRings;
+      break;
+    case kRouteKeyRing:
+      call.op = call.method == Method::kPost ? kOpCreateKeyRing
+                                             : kOpDeleteKeyRing;
       break;
     case kRouteToken:
       call.op = kOpIssueToken;
@@ -677,6 +696,71 @@ void KeyProtectApi::Dispatch(Call& call) {
           call.op == kOpEnable ? keys_->Enable(ctx, id)
                                : keys_->Disable(ctx, id);
       if (!key.ok()) return call.Fail(key.status());
+      call.Reply(beast_http::status::no_content);
+      return;
+    }
+    case kOpPatchKey: {
+      absl::StatusOr<service::PatchKeyRequest> req =
+          DecodePatchKey(call.Body());
+      if (!req.ok()) return call.Fail(req.status());
+      absl::StatusOr<service::KeyResult> key = keys_->PatchKey(ctx, id, *req);
+      if (!key.ok()) return call.Fail(key.status());
+      render.view = KeyView::kFull;
+      reply_keys(beast_http::status::ok, *key);
+      return;
+    }
+    case kOpCreateKeyAlias:
+    case kOpDeleteKeyAlias: {
+      std::string_view alias =
+          call.match.params.Get("alias").value_or(std::string_view());
+      if (call.op == kOpDeleteKeyAlias) {
+        absl::Status s = keys_->DeleteKeyAlias(ctx, id, alias);
+        if (!s.ok()) return call.Fail(s);
+        call.Reply(beast_http::status::no_content);
+        return;
+      }
+      if (absl::Status s = DecodeIgnoredBody(call.Body()); !s.ok()) {
+        return call.Fail(s);
+      }
+      absl::StatusOr<store::KeyAlias> created =
+          keys_->CreateKeyAlias(ctx, id, alias);
+      if (!created.ok()) return call.Fail(created.status());
+      call.Reply(beast_http::status::created, EncodeAlias(*created));
+      return;
+    }
+    case kOpCreateKeyRing: {
+      if (absl::Status s = DecodeIgnoredBody(call.Body()); !s.ok()) {
+        return call.Fail(s);
+      }
+      absl::Status s = keys_->CreateKeyRing(ctx, id);
+      if (!s.ok()) return call.Fail(s);
+      // No body: the Go client fails on a 201 with one for this call
+      // (keyprotect-api.md §22).
+      call.Reply(beast_http::status::created);
+      return;
+    }
+    case kOpListKeyRings: {
+      service::ListKeyRingsRequest req;
+      absl::StatusOr<std::optional<int64_t>> limit = IntParam(query, "limit");
+      if (!limit.ok()) return call.Fail(limit.status());
+      absl::StatusOr<std::optional<int64_t>> offset = IntParam(query, "offset");
+      if (!offset.ok()) return call.Fail(offset.status());
+      absl::StatusOr<std::optional<bool>> total = BoolParam(query, "totalCount");
+      if (!total.ok()) return call.Fail(total.status());
+      if (*limit) req.limit = **limit;
+      if (*offset) req.offset = **offset;
+      req.total_count = total->value_or(false);
+      absl::StatusOr<service::ListKeyRingsResult> rings =
+          keys_->ListKeyRings(ctx, req);
+      if (!rings.ok()) return call.Fail(rings.status());
+      call.Reply(beast_http::status::ok, EncodeKeyRings(*rings));
+      return;
+    }
+    case kOpDeleteKeyRing: {
+      absl::StatusOr<std::optional<bool>> force = BoolParam(query, "force");
+      if (!force.ok()) return call.Fail(force.status());
+      absl::Status s = keys_->DeleteKeyRing(ctx, id, force->value_or(false));
+      if (!s.ok()) return call.Fail(s);
       call.Reply(beast_http::status::no_content);
       return;
     }

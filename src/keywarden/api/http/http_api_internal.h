@@ -36,6 +36,9 @@ enum Route : int {
   kRouteKeyRestore,
   kRouteKeyVersions,
   kRouteKeyAction,     // POST /keys/{id}/actions/{action}
+  kRouteKeyAlias,      // POST, DELETE /keys/{id}/aliases/{alias}
+  kRouteKeyRings,      // GET list
+  kRouteKeyRing,       // POST create, DELETE
   kRouteToken,
   kRouteAdminUsers,
   kRouteAdminServiceIds,
@@ -73,6 +76,12 @@ enum Op : int {
   kOpRotate,
   kOpEnable,
   kOpDisable,
+  kOpPatchKey,
+  kOpCreateKeyAlias,
+  kOpDeleteKeyAlias,
+  kOpCreateKeyRing,
+  kOpListKeyRings,
+  kOpDeleteKeyRing,
   kOpIssueToken,
   kOpAdminPrincipals,
   kOpAdminApiKeys,
@@ -108,6 +117,12 @@ inline constexpr OpRow kOps[kOpCount] = {
     {"rotate_key", "Action could not be performed on key"},
     {"enable_key", "Action could not be performed on key"},
     {"disable_key", "Action could not be performed on key"},
+    {"patch_key", "Key could not be updated"},
+    {"create_key_alias", "Key alias could not be created"},
+    {"delete_key_alias", "Key alias could not be deleted"},
+    {"create_key_ring", "Key ring could not be created"},
+    {"list_key_rings", "Key rings could not be listed"},
+    {"delete_key_ring", "Key ring could not be deleted"},
     {"issue_token", "Token could not be issued"},
     {"admin_principals", "Principal request could not be completed"},
     {"admin_api_keys", "API key request could not be completed"},

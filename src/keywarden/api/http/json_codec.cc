@@ -15,6 +15,9 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kKeyType = "application/vnd.ibm.kms.key+json";
+constexpr std::string_view kAliasType = "application/vnd.ibm.kms.alias+json";
+constexpr std::string_view kKeyRingType =
+    "application/vnd.ibm.kms.key_ring+json";
 constexpr std::string_view kVersionType =
     "application/vnd.ibm.kms.key.version+json";
 constexpr std::string_view kErrorType = "application/vnd.ibm.kms.error+json";
@@ -172,6 +175,11 @@ json::object KeyObject(const service::KeyResult& result,
   o["crn"] = StrCat(options.crn_prefix, k.instance_id, ":key:", k.id);
   o["imported"] = k.imported;
   o["keyRingID"] = k.key_ring_id;
+  if (!k.aliases.empty()) {
+    json::array aliases;
+    for (const std::string& a : k.aliases) aliases.emplace_back(a);
+    o["aliases"] = std::move(aliases);
+  }
   PutTime(o, "creationDate", k.creation_time);
   o["createdBy"] = k.created_by;
   PutTime(o, "lastUpdateDate", k.last_update_time);
@@ -243,14 +251,8 @@ absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(
   req.name = *std::move(name);
   KW_ASSIGN_OR_RETURN(req.description, OptString(r, "description"));
   KW_ASSIGN_OR_RETURN(req.tags, StringList(r, "tags", Reason::kBadBody));
-  KW_ASSIGN_OR_RETURN(std::vector<std::string> aliases,
+  KW_ASSIGN_OR_RETURN(req.aliases,
                       StringList(r, "aliases", Reason::kBadBody));
-  if (!aliases.empty()) {
-    return Error(Reason::kBadBody,
-                 "The field `aliases` must be: absent; key aliases are not "
-                 "supported by this server yet",
-                 "aliases");
-  }
   KW_ASSIGN_OR_RETURN(std::optional<std::string> expiration,
                       OptString(r, "expirationDate"));
   if (expiration) {
@@ -272,6 +274,28 @@ absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(
   KW_ASSIGN_OR_RETURN(req.payload, OptString(r, "payload"));
   KW_ASSIGN_OR_RETURN(req.encrypted_nonce, OptString(r, "encryptedNonce"));
   KW_ASSIGN_OR_RETURN(req.iv, OptString(r, "iv"));
+  return req;
+}
+
+absl::StatusOr<service::PatchKeyRequest> DecodePatchKey(std::string_view body) {
+  KW_ASSIGN_OR_RETURN(json::value v, Parse(body));
+  if (v.is_null()) return Error(Reason::kNoBody, "Missing body in request");
+  if (!v.is_object()) return BadBody("the body must be a JSON object");
+  // The Node SDK sends the attribute bare, the Go client as `KeyRingID`;
+  // an envelope with one resource is taken too (keyprotect-api.md §3.5).
+  json::object obj = v.as_object();
+  if (Find(obj, "resources") != nullptr) {
+    KW_ASSIGN_OR_RETURN(obj, SingleResource(body));
+  }
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> ring,
+                      OptString(obj, "keyRingID"));
+  if (!ring || ring->empty()) {
+    return Error(Reason::kBadBody,
+                 "The field `keyRingID` must be: the id of a key ring",
+                 "keyRingID");
+  }
+  service::PatchKeyRequest req;
+  req.key_ring_id = *std::move(ring);
   return req;
 }
 
@@ -376,6 +400,32 @@ std::string EncodeVersions(const service::ListVersionsResult& r) {
     resources.emplace_back(VersionObject(v));
   }
   return Collection(kVersionType, std::move(resources), r.total);
+}
+
+std::string EncodeKeyRings(const service::ListKeyRingsResult& r) {
+  json::array resources;
+  for (const store::KeyRing& ring : r.rings) {
+    json::object o;
+    o["id"] = ring.id;
+    // `default` is implicit and shows only its id (keyprotect-api.md §9).
+    if (ring.id != "default") {
+      PutTime(o, "creationDate", ring.creation_time);
+      o["createdBy"] = ring.created_by;
+    }
+    resources.emplace_back(std::move(o));
+  }
+  return Collection(kKeyRingType, std::move(resources), r.total);
+}
+
+std::string EncodeAlias(const store::KeyAlias& a) {
+  json::object o;
+  o["keyId"] = a.key_id;
+  o["alias"] = a.alias;
+  o["createdBy"] = a.created_by;
+  PutTime(o, "creationDate", a.creation_time);
+  json::array resources;
+  resources.emplace_back(std::move(o));
+  return Collection(kAliasType, std::move(resources));
 }
 
 std::string EncodeError(std::string_view error_msg, std::string_view code,

@@ -30,6 +30,8 @@ struct KeyRenderOptions {
 };
 
 absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(std::string_view body);
+// PATCH /keys/{id}: `{"keyRingID":…}` in any case, bare or in an envelope.
+absl::StatusOr<service::PatchKeyRequest> DecodePatchKey(std::string_view body);
 absl::StatusOr<service::WrapRequest> DecodeWrap(std::string_view body);
 // Unwrap and rewrap bodies are required (NO_BODY_ERR when empty).
 absl::StatusOr<service::UnwrapRequest> DecodeUnwrap(std::string_view body);
@@ -47,6 +49,9 @@ std::string EncodeWrap(const service::WrapResult& result);
 std::string EncodeUnwrap(const service::UnwrapResult& result);
 std::string EncodeRewrap(const service::RewrapResult& result);
 std::string EncodeVersions(const service::ListVersionsResult& result);
+std::string EncodeKeyRings(const service::ListKeyRingsResult& result);
+// The answer to an alias create: one alias resource in its collection.
+std::string EncodeAlias(const store::KeyAlias& alias);
 
 // The Key Protect error envelope (keyprotect-api.md §1.6).
 std::string EncodeError(std::string_view error_msg, std::string_view code,

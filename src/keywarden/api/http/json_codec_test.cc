@@ -44,6 +44,57 @@ TEST(JsonCodecTest, DecodeCreateKeyErrors) {
             Reason::kBadBody);
 }
 
+TEST(JsonCodecTest, DecodeCreateKeyReadsAliases) {
+  auto req = DecodeCreateKey(
+      R"({"metadata":{"collectionType":"application/vnd.ibm.kms.key+json",)"
+      R"("collectionTotal":1},"resources":[{"name":"k","Aliases":["a1","b2"]}]})");
+  ASSERT_TRUE(req.ok()) << req.status();
+  EXPECT_THAT(req->aliases, ::testing::ElementsAre("a1", "b2"));
+}
+
+TEST(JsonCodecTest, DecodePatchKeyShapes) {
+  for (std::string_view body :
+       {R"({"keyRingID":"r1"})", R"({"KeyRingID":"r1"})",
+        R"({"keyringid":"r1"})",
+        R"({"metadata":{"collectionType":"application/vnd.ibm.kms.key+json",)"
+        R"("collectionTotal":1},"resources":[{"keyRingID":"r1"}]})"}) {
+    auto req = DecodePatchKey(body);
+    ASSERT_TRUE(req.ok()) << body << ": " << req.status();
+    EXPECT_EQ(req->key_ring_id, "r1");
+  }
+  EXPECT_EQ(ReasonOf(DecodePatchKey("").status()), Reason::kNoBody);
+  EXPECT_EQ(ReasonOf(DecodePatchKey("{}").status()), Reason::kBadBody);
+  EXPECT_EQ(ReasonOf(DecodePatchKey(R"({"keyRingID":""})").status()),
+            Reason::kBadBody);
+  EXPECT_EQ(ReasonOf(DecodePatchKey(R"({"keyRingID":7})").status()),
+            Reason::kBadBody);
+}
+
+TEST(JsonCodecTest, KeyRingsAndAliasEncoding) {
+  service::ListKeyRingsResult rings;
+  store::KeyRing def;
+  def.id = "default";
+  store::KeyRing r1;
+  r1.id = "r1";
+  r1.creation_time = absl::FromUnixSeconds(1700000000);
+  r1.created_by = "user-1";
+  rings.rings = {def, r1};
+  rings.total = 2;
+  EXPECT_EQ(EncodeKeyRings(rings),
+            R"({"metadata":{"collectionType":"application/vnd.ibm.kms.key_ring+json",)"
+            R"("collectionTotal":2,"totalCount":2},"resources":[{"id":"default"},)"
+            R"({"id":"r1","creationDate":"2023-11-14T22:13:20Z","createdBy":"user-1"}]})");
+  store::KeyAlias a;
+  a.key_id = "k";
+  a.alias = "al";
+  a.created_by = "user-1";
+  a.creation_time = absl::FromUnixSeconds(1700000000);
+  EXPECT_EQ(EncodeAlias(a),
+            R"({"metadata":{"collectionType":"application/vnd.ibm.kms.alias+json",)"
+            R"("collectionTotal":1},"resources":[{"keyId":"k","alias":"al",)"
+            R"("createdBy":"user-1","creationDate":"2023-11-14T22:13:20Z"}]})");
+}
+
 TEST(JsonCodecTest, OptionalBodiesAcceptEmptyNullAndObject) {
   for (std::string_view body : {"", "null", "{}", " \n"}) {
     auto w = DecodeWrap(body);
