@@ -599,17 +599,27 @@ absl::StatusOr<std::string> KeyManager::WrapWithPrimary(
   return crypto::Base64Encode(wdek);
 }
 
+absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadForDataPlane(
+    const RequestContext& ctx, std::string_view key_id, iam::Operation op,
+    Action action, std::span<const std::string> aad) {
+  KW_ASSIGN_OR_RETURN(iam::Reach reach, Authorize(ctx, op));
+  KW_RETURN_IF_ERROR(CheckAad(aad));
+  KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
+                      LoadCached(ctx, reach, key_id));
+  if (!cached->key.IsRoot()) return RootKeyRequired();
+  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+      action, keys::EffectiveState(cached->key, clock_->Now())));
+  return cached;
+}
+
 absl::StatusOr<WrapResult> KeyManager::Wrap(const RequestContext& ctx,
                                             std::string_view key_id,
                                             const WrapRequest& req) {
-  KW_ASSIGN_OR_RETURN(iam::Reach reach, Authorize(ctx, iam::Operation::kWrap));
-  KW_RETURN_IF_ERROR(CheckAad(req.aad));
-  KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
-                      LoadCached(ctx, reach, key_id));
+  KW_ASSIGN_OR_RETURN(
+      std::shared_ptr<const CachedKey> cached,
+      LoadForDataPlane(ctx, key_id, iam::Operation::kWrap, Action::kWrap,
+                       req.aad));
   const Key& key = cached->key;
-  if (!key.IsRoot()) return RootKeyRequired();
-  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
-      Action::kWrap, keys::EffectiveState(key, clock_->Now())));
 
   WrapResult result;
   SecretBytes dek;
@@ -661,14 +671,10 @@ absl::StatusOr<KeyManager::Opened> KeyManager::OpenWdek(
 absl::StatusOr<UnwrapResult> KeyManager::Unwrap(const RequestContext& ctx,
                                                 std::string_view key_id,
                                                 const UnwrapRequest& req) {
-  KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kUnwrap));
-  KW_RETURN_IF_ERROR(CheckAad(req.aad));
-  KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
-                      LoadCached(ctx, reach, key_id));
-  if (!cached->key.IsRoot()) return RootKeyRequired();
-  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
-      Action::kUnwrap, keys::EffectiveState(cached->key, clock_->Now())));
+  KW_ASSIGN_OR_RETURN(
+      std::shared_ptr<const CachedKey> cached,
+      LoadForDataPlane(ctx, key_id, iam::Operation::kUnwrap, Action::kUnwrap,
+                       req.aad));
   KW_ASSIGN_OR_RETURN(Opened opened, OpenWdek(*cached, req.ciphertext, req.aad));
 
   UnwrapResult result;
@@ -686,14 +692,10 @@ absl::StatusOr<UnwrapResult> KeyManager::Unwrap(const RequestContext& ctx,
 absl::StatusOr<RewrapResult> KeyManager::Rewrap(const RequestContext& ctx,
                                                 std::string_view key_id,
                                                 const UnwrapRequest& req) {
-  KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kRewrap));
-  KW_RETURN_IF_ERROR(CheckAad(req.aad));
-  KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
-                      LoadCached(ctx, reach, key_id));
-  if (!cached->key.IsRoot()) return RootKeyRequired();
-  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
-      Action::kRewrap, keys::EffectiveState(cached->key, clock_->Now())));
+  KW_ASSIGN_OR_RETURN(
+      std::shared_ptr<const CachedKey> cached,
+      LoadForDataPlane(ctx, key_id, iam::Operation::kRewrap, Action::kRewrap,
+                       req.aad));
   KW_ASSIGN_OR_RETURN(Opened opened, OpenWdek(*cached, req.ciphertext, req.aad));
   RewrapResult result;
   KW_ASSIGN_OR_RETURN(result.ciphertext,

@@ -123,6 +123,11 @@ class KeyManager final : public KeyService {
   absl::StatusOr<std::shared_ptr<const CachedKey>> LoadCached(
       const RequestContext& ctx, const iam::Reach& reach,
       std::string_view key_id);
+  // The shared start of wrap, unwrap and rewrap: authorize `op`, bound the
+  // aad, load the cached root key and check its state allows `action`.
+  absl::StatusOr<std::shared_ptr<const CachedKey>> LoadForDataPlane(
+      const RequestContext& ctx, std::string_view key_id, iam::Operation op,
+      keys::Action action, std::span<const std::string> aad);
   // Loads the key under its lock, checks `reach` covers it, applies
   // `mutate`, stores it and drops the cache entry. Returns the stored record.
   absl::StatusOr<keys::Key> MutateKey(const RequestContext& ctx,
