@@ -184,6 +184,19 @@ absl::StatusOr<std::optional<bool>> BoolParam(const QueryParams& q,
   return BadParam(name, "true or false");
 }
 
+// Reads `limit`, `offset` and `totalCount` into a list request, keeping its
+// defaults for what the query leaves out.
+template <typename Request>
+absl::Status ReadPaging(const QueryParams& q, Request& req) {
+  KW_ASSIGN_OR_RETURN(std::optional<int64_t> limit, IntParam(q, "limit"));
+  KW_ASSIGN_OR_RETURN(std::optional<int64_t> offset, IntParam(q, "offset"));
+  KW_ASSIGN_OR_RETURN(std::optional<bool> total, BoolParam(q, "totalCount"));
+  if (limit) req.limit = *limit;
+  if (offset) req.offset = *offset;
+  req.total_count = total.value_or(false);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<store::SortField> SortFieldOf(std::string_view name) {
   static constexpr std::pair<std::string_view, store::SortField> kFields[] = {
       {"id", store::SortField::kId},
@@ -633,18 +646,10 @@ void KeyProtectApi::Dispatch(Call& call) {
     }
     case kOpListVersions: {
       service::ListVersionsRequest req;
-      absl::StatusOr<std::optional<int64_t>> limit = IntParam(query, "limit");
-      if (!limit.ok()) return call.Fail(limit.status());
-      absl::StatusOr<std::optional<int64_t>> offset = IntParam(query, "offset");
-      if (!offset.ok()) return call.Fail(offset.status());
-      absl::StatusOr<std::optional<bool>> total = BoolParam(query, "totalCount");
-      if (!total.ok()) return call.Fail(total.status());
+      if (absl::Status s = ReadPaging(query, req); !s.ok()) return call.Fail(s);
       absl::StatusOr<std::optional<bool>> all =
           BoolParam(query, "allKeyStates");
       if (!all.ok()) return call.Fail(all.status());
-      if (*limit) req.limit = **limit;
-      if (*offset) req.offset = **offset;
-      req.total_count = total->value_or(false);
       req.all_key_states = all->value_or(false);
       absl::StatusOr<service::ListVersionsResult> versions =
           keys_->ListVersions(ctx, id, req);
@@ -741,15 +746,7 @@ void KeyProtectApi::Dispatch(Call& call) {
     }
     case kOpListKeyRings: {
       service::ListKeyRingsRequest req;
-      absl::StatusOr<std::optional<int64_t>> limit = IntParam(query, "limit");
-      if (!limit.ok()) return call.Fail(limit.status());
-      absl::StatusOr<std::optional<int64_t>> offset = IntParam(query, "offset");
-      if (!offset.ok()) return call.Fail(offset.status());
-      absl::StatusOr<std::optional<bool>> total = BoolParam(query, "totalCount");
-      if (!total.ok()) return call.Fail(total.status());
-      if (*limit) req.limit = **limit;
-      if (*offset) req.offset = **offset;
-      req.total_count = total->value_or(false);
+      if (absl::Status s = ReadPaging(query, req); !s.ok()) return call.Fail(s);
       absl::StatusOr<service::ListKeyRingsResult> rings =
           keys_->ListKeyRings(ctx, req);
       if (!rings.ok()) return call.Fail(rings.status());
