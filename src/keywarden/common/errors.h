@@ -34,6 +34,23 @@ enum class Reason {
   kInstanceNotEmpty,
   kConflict,  // a request that contradicts the current state
   kUnprocessableCiphertext,
+  // Lifecycle reasons (keyprotect-api.md §17).
+  kIncorrectNonce,
+  kIncorrectNonceIv,
+  kImportTokenExpired,
+  kKeyCreateImportAccess,
+  kNotDualAuth,
+  kAuthorizationsNotMet,
+  kProtectedResource,
+  kPreventKeyDeletion,
+  kKeySearchTooBroad,
+  kBodyQueryParamMismatch,
+  kNumCollectionResource,
+  kServiceOnly,
+  kKeyInvalidState,      // 422, registrations
+  kKeyRootRequiredReg,   // 422, registrations
+  kKeyVersionInvalid,    // 422, registrations
+  kPreconditionFailed,   // 412, If-Match did not match
   kTooManyRequests,
   kPayloadTooLarge,
   kMethodNotAllowed,
