@@ -19,13 +19,17 @@ forbid() {
   fi
 }
 
-forbid common   'keywarden/(crypto|keys|seal|store|iam|service|api|server)/|boost/|sqlite3' 'common is the bottom layer'
-forbid crypto   'keywarden/(keys|seal|store|iam|service|api|server)/|boost/|sqlite3|libpq|grpc' 'crypto knows no keys, JSON, SQL or sockets'
-forbid keys     'keywarden/(seal|store|iam|service|api|server)/|boost/|sqlite3|libpq|grpc' 'keys is the pure domain'
-forbid seal     'keywarden/(store|iam|service|api|server)/|boost/|sqlite3' 'seal depends on crypto only'
-forbid store    'keywarden/(seal|service|api|server)/|keywarden/iam/(access|jwt|api_key|authenticator|throttle|principal)|boost/' 'stores know no service or transport (iam/identity.h records only)'
-forbid iam      'keywarden/(store|service|api|server)/|boost/|sqlite3' 'iam is below the service'
+forbid common   'keywarden/(crypto|keys|seal|store|iam|service|api|server|net|cli)/|boost/|sqlite3' 'common is the bottom layer'
+forbid crypto   'keywarden/(keys|seal|store|iam|service|api|server|net|cli)/|boost/|sqlite3|libpq|grpc' 'crypto knows no keys, JSON, SQL or sockets'
+forbid keys     'keywarden/(seal|store|iam|service|api|server|net|cli)/|boost/|sqlite3|libpq|grpc' 'keys is the pure domain'
+forbid seal     'keywarden/(store|iam|service|api|server|net|cli)/|boost/|sqlite3' 'seal depends on crypto only'
+forbid store    'keywarden/(seal|service|api|server|net|cli)/|keywarden/iam/(access|jwt|api_key|authenticator|throttle|principal)|boost/' 'stores know no service or transport (iam/identity.h records only)'
+forbid iam      'keywarden/(store|service|api|server|net|cli)/|boost/|sqlite3' 'iam is below the service'
 forbid service  'keywarden/(store/(sqlite|memory|postgres)|api|server)/|boost/|sqlite3|libpq|spdlog' 'service names no concrete store or transport'
 forbid api      'keywarden/(store/|seal/|server/)|sqlite3' 'transports call the service only'
-forbid cli      'keywarden/(store|service|seal|keys|server|api)/' 'the CLI is a client of the public HTTP API only'
+# net is the outbound HTTP client (Boost.Beast, OpenSSL) shared by the CLI
+# and the server's webhook delivery: it knows no other module but common.
+forbid net      'keywarden/(crypto|keys|seal|store|iam|service|api|server|cli)/|sqlite3|libpq|grpc|spdlog' 'net is a plain HTTP client over common'
+# cli may include keywarden/net/ (its HTTP client) and keywarden/common/.
+forbid cli      'keywarden/(store|service|seal|keys|server|api|crypto|iam)/' 'the CLI is a client of the public HTTP API only'
 exit $status

@@ -89,7 +89,7 @@ std::string PercentEncode(std::string_view s) {
 absl::StatusOr<json::value> ApiClient::Call(std::string_view method,
                                             const std::string& target,
                                             const json::value* body) const {
-  HttpRequest req;
+  net::HttpRequest req;
   req.method = std::string(method);
   req.target = target;
   req.headers.emplace_back("Authorization", StrCat("Bearer ", token_));
@@ -98,26 +98,26 @@ absl::StatusOr<json::value> ApiClient::Call(std::string_view method,
     req.headers.emplace_back("Content-Type", "application/json");
     req.body = json::serialize(*body);
   }
-  auto r = Send(endpoint_, req, options_);
+  auto r = net::Send(endpoint_, req, options_);
   if (!r.ok()) return r.status();
   return Finish(*r);
 }
 
 absl::StatusOr<json::value> ApiClient::PostForm(const std::string& target,
                                                 const std::string& form) const {
-  HttpRequest req;
+  net::HttpRequest req;
   req.method = "POST";
   req.target = target;
   req.headers.emplace_back("Content-Type",
                            "application/x-www-form-urlencoded");
   req.headers.emplace_back("Accept", "application/json");
   req.body = form;
-  auto r = Send(endpoint_, req, options_);
+  auto r = net::Send(endpoint_, req, options_);
   if (!r.ok()) return r.status();
   return Finish(*r);
 }
 
-absl::StatusOr<json::value> ApiClient::Finish(const HttpResponse& r) const {
+absl::StatusOr<json::value> ApiClient::Finish(const net::HttpResponse& r) const {
   if (r.status < 200 || r.status > 299) {
     return ErrorFromResponse(r.status, r.body);
   }

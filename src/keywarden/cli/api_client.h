@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "keywarden/cli/http_client.h"
+#include "keywarden/net/http_client.h"
 
 namespace keywarden::cli {
 
@@ -17,7 +17,8 @@ namespace keywarden::cli {
 // Immutable after construction; each call is one connection.
 class ApiClient {
  public:
-  ApiClient(Endpoint endpoint, std::string token, HttpOptions options)
+  ApiClient(net::Endpoint endpoint, std::string token,
+            net::HttpOptions options)
       : endpoint_(std::move(endpoint)),
         token_(std::move(token)),
         options_(options) {}
@@ -34,14 +35,14 @@ class ApiClient {
   absl::StatusOr<boost::json::value> PostForm(const std::string& target,
                                               const std::string& form) const;
 
-  const Endpoint& endpoint() const { return endpoint_; }
+  const net::Endpoint& endpoint() const { return endpoint_; }
 
  private:
-  absl::StatusOr<boost::json::value> Finish(const HttpResponse& r) const;
+  absl::StatusOr<boost::json::value> Finish(const net::HttpResponse& r) const;
 
-  Endpoint endpoint_;
+  net::Endpoint endpoint_;
   std::string token_;
-  HttpOptions options_;
+  net::HttpOptions options_;
 };
 
 // ErrorFromResponse turns a non-2xx answer into a status whose message is

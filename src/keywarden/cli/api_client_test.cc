@@ -2,7 +2,6 @@
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
-#include "keywarden/cli/http_client.h"
 
 namespace keywarden::cli {
 namespace {
@@ -48,58 +47,6 @@ TEST(PercentEncodeTest, KeepsUnreservedEscapesEverythingElse) {
   EXPECT_EQ(PercentEncode("../x y/?&="), "..%2Fx%20y%2F%3F%26%3D");
   EXPECT_EQ(PercentEncode("urn:ibm"), "urn%3Aibm");
   EXPECT_EQ(PercentEncode("\xff"), "%FF");
-}
-
-TEST(ParseEndpointTest, HttpAndHttpsWithDefaultPorts) {
-  auto e = ParseEndpoint("http://127.0.0.1:8080");
-  ASSERT_TRUE(e.ok());
-  EXPECT_FALSE(e->tls);
-  EXPECT_EQ(e->host, "127.0.0.1");
-  EXPECT_EQ(e->port, "8080");
-  EXPECT_EQ(e->Display(), "http://127.0.0.1:8080");
-  e = ParseEndpoint("https://kms.example.com/");
-  ASSERT_TRUE(e.ok());
-  EXPECT_TRUE(e->tls);
-  EXPECT_EQ(e->port, "443");
-  EXPECT_EQ(e->Display(), "https://kms.example.com:443");
-  EXPECT_EQ(ParseEndpoint("http://h")->port, "80");
-}
-
-TEST(ParseEndpointTest, Ipv6AndPathPrefix) {
-  auto e = ParseEndpoint("https://[::1]:8443/kms/");
-  ASSERT_TRUE(e.ok());
-  EXPECT_EQ(e->host, "::1");
-  EXPECT_EQ(e->port, "8443");
-  EXPECT_EQ(e->prefix, "/kms");
-  EXPECT_EQ(e->Display(), "https://[::1]:8443/kms");
-}
-
-TEST(ParseEndpointTest, EquivalentSpellingsDisplayAlike) {
-  EXPECT_EQ(ParseEndpoint("http://localhost:08080/")->Display(),
-            ParseEndpoint("http://localhost:8080")->Display());
-}
-
-TEST(ParseEndpointTest, RejectsWhatIsNotAnHttpAddress) {
-  for (const char* bad :
-       {"", "127.0.0.1:8080", "ftp://h", "http://", "http://:80",
-        "http://h:", "http://h:0", "http://h:65536", "http://h:12a",
-        "http://::1:80", "http://[::1", "http://[::1]x", "http://u@h",
-        "http://h/?q", "http://h/#f", "http://h /"}) {
-    EXPECT_TRUE(absl::IsInvalidArgument(ParseEndpoint(bad).status())) << bad;
-  }
-}
-
-TEST(SendTest, UnreachableServerIsUnavailableAndNamesTheEndpoint) {
-  // Port 1 on loopback: nothing listens there in a test environment.
-  auto e = ParseEndpoint("http://127.0.0.1:1");
-  ASSERT_TRUE(e.ok());
-  HttpRequest req{"GET", "/healthz", {{"Authorization", "Bearer sekrit"}}, ""};
-  auto r = Send(*e, req, HttpOptions{});
-  ASSERT_FALSE(r.ok());
-  EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();
-  EXPECT_NE(r.status().message().find("http://127.0.0.1:1"),
-            absl::string_view::npos);
-  EXPECT_EQ(r.status().message().find("sekrit"), absl::string_view::npos);
 }
 
 }  // namespace

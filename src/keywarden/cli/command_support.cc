@@ -67,18 +67,22 @@ absl::Status UsageError(std::string_view message) {
   return s;
 }
 
-absl::StatusOr<Endpoint> ResolveEndpoint(const GlobalOptions& g) {
+absl::StatusOr<net::Endpoint> ResolveEndpoint(const GlobalOptions& g) {
   const std::string addr =
       g.addr.empty() ? EnvOr("KEYWARDEN_ADDR", kDefaultAddr) : g.addr;
-  auto e = ParseEndpoint(addr);
+  auto e = net::ParseEndpoint(addr);
   if (!e.ok()) return UsageError(StdView(e.status().message()));
   return e;
 }
 
-HttpOptions HttpOptionsOf(const GlobalOptions& g) {
-  HttpOptions o;
+net::HttpOptions HttpOptionsOf(const GlobalOptions& g) {
+  net::HttpOptions o;
   const std::string env = EnvOr("KEYWARDEN_INSECURE", "");
   o.insecure = g.insecure || env == "1" || env == "true" || env == "yes";
+  o.user_agent = "keywarden-cli/0.1";
+  o.untrusted_certificate_hint =
+      "for a development server with a self-signed certificate, pass "
+      "--insecure or set KEYWARDEN_INSECURE=1";
   return o;
 }
 

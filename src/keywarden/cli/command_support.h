@@ -47,7 +47,7 @@ struct Session {
 absl::Status UsageError(std::string_view message);
 
 // ResolveEndpoint: --addr, else $KEYWARDEN_ADDR, else kDefaultAddr.
-absl::StatusOr<Endpoint> ResolveEndpoint(const GlobalOptions& g);
+absl::StatusOr<net::Endpoint> ResolveEndpoint(const GlobalOptions& g);
 
 // ResolveSession applies flags over environment over defaults; the token is
 // --token, else $KEYWARDEN_TOKEN, else the unexpired token that `keywarden
@@ -56,7 +56,7 @@ absl::StatusOr<Session> ResolveSession(const GlobalOptions& g,
                                        bool needs_token);
 
 // HttpOptionsOf: --insecure or KEYWARDEN_INSECURE=1/true/yes.
-HttpOptions HttpOptionsOf(const GlobalOptions& g);
+net::HttpOptions HttpOptionsOf(const GlobalOptions& g);
 
 // AddCommand adds subcommand `name` to `parent` with the global options
 // (without --token when `with_token` is false) and makes it run `body` when

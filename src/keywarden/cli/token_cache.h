@@ -11,7 +11,7 @@
 namespace keywarden::cli {
 
 // CachedToken is what `keywarden login` keeps between runs: the server it
-// logged in to (Endpoint::Display() form), the access token and its
+// logged in to (net::Endpoint::Display() form), the access token and its
 // expiration (Unix seconds, from POST /identity/token).
 struct CachedToken {
   std::string addr;

@@ -1,11 +1,11 @@
 // The only file of the client that speaks Boost.Beast and Asio.
 //
 // Each request is a fresh connection: the CLI makes one or two requests per
-// run, so keep-alive would buy nothing. Timeouts use beast::tcp_stream's
+// run and a webhook one per event, so keep-alive would buy little. Timeouts use beast::tcp_stream's
 // expiry (one deadline for connect, TLS handshake, write and read) with the
 // operations run one at a time on a private io_context, which keeps the code
 // sequential like the synchronous API while still bounded in time.
-#include "keywarden/cli/http_client.h"
+#include "keywarden/net/http_client.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -23,7 +23,7 @@
 #include "absl/status/status.h"
 #include "keywarden/common/strings.h"
 
-namespace keywarden::cli {
+namespace keywarden::net {
 namespace {
 
 namespace asio = boost::asio;
@@ -31,8 +31,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-
-constexpr std::string_view kUserAgent = "keywarden-cli/0.1";
 
 bool IsIpLiteral(const std::string& host) {
   boost::system::error_code ec;
@@ -79,7 +77,7 @@ absl::StatusOr<HttpResponse> Exchange(asio::io_context& ioc, Stream& stream,
   req.target(e.prefix + request.target);
   req.version(11);
   req.set(http::field::host, HostPort(e));
-  req.set(http::field::user_agent, std::string(kUserAgent));
+  req.set(http::field::user_agent, options.user_agent);
   req.set(http::field::connection, "close");
   for (const auto& [name, value] : request.headers) req.set(name, value);
   if (!request.body.empty() || request.method == "POST" ||
@@ -237,11 +235,13 @@ absl::StatusOr<HttpResponse> Send(const Endpoint& e, const HttpRequest& request,
         })) {
       const long verify = SSL_get_verify_result(ssl_handle);
       if (!options.insecure && verify != X509_V_OK) {
-        return absl::UnavailableError(StrCat(
-            "TLS certificate of ", e.Display(), " not trusted: ",
-            X509_verify_cert_error_string(verify),
-            " (for a development server with a self-signed certificate, "
-            "pass --insecure or set KEYWARDEN_INSECURE=1)"));
+        std::string message =
+            StrCat("TLS certificate of ", e.Display(), " not trusted: ",
+                   X509_verify_cert_error_string(verify));
+        if (!options.untrusted_certificate_hint.empty()) {
+          StrAppend(&message, " (", options.untrusted_certificate_hint, ")");
+        }
+        return absl::UnavailableError(message);
       }
       return TransportError(e, "TLS handshake with", ec2);
     }
@@ -253,4 +253,4 @@ absl::StatusOr<HttpResponse> Send(const Endpoint& e, const HttpRequest& request,
   }
 }
 
-}  // namespace keywarden::cli
+}  // namespace keywarden::net
