@@ -17,6 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -215,6 +216,12 @@ class HttpServer::Impl {
                                           HttpStatus status,
                                           unsigned version);
   void CallHandler(const Request& request, Response& response);
+  // Whether the request goes to the blocking pool; a throwing predicate
+  // answers 500 itself and sets `failed`.
+  bool WantsOffload(const Request& request, Response& response, bool& failed);
+  // Runs the handler on a pool thread as if on the connection's I/O thread.
+  void CallHandlerOffloaded(const Connection& conn, const Request& request,
+                            Response& response);
 
   const HttpServerOptions options_;
   const Handler handler_;
@@ -228,6 +235,11 @@ class HttpServer::Impl {
   std::optional<tcp::acceptor> acceptor_;
   std::optional<net::steady_timer> accept_retry_timer_;
   size_t next_worker_ = 0;
+  // The blocking pool, when options_.offload is set. Its threads only run
+  // handlers; each offloaded call holds outstanding work on the I/O thread
+  // that waits for it, so an io_context never runs out of work (and its
+  // thread never exits) while one of its requests is in the pool.
+  std::optional<net::thread_pool> blocking_pool_;
   absl::Mutex join_mu_;
 };
 
@@ -264,6 +276,14 @@ absl::Status HttpServer::Impl::Init() {
       return absl::InvalidArgumentError(
           "TLS key does not match the certificate");
     }
+  }
+
+  if (options_.offload) {
+    if (options_.blocking_threads < 1) {
+      return absl::InvalidArgumentError(
+          "offload needs blocking_threads of at least 1");
+    }
+    blocking_pool_.emplace(static_cast<size_t>(options_.blocking_threads));
   }
 
   int threads = options_.threads > 0
@@ -497,9 +517,26 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
 
     Request request = parser->release();
     Response response{HttpStatus::ok, request.version()};
-    current_peer_address = conn.peer_address;
-    CallHandler(request, response);
-    current_peer_address = {};
+    bool predicate_failed = false;
+    if (WantsOffload(request, response, predicate_failed)) {
+      // The sweeper keeps running while this coroutine is suspended; the
+      // handler's time is not the request's read time.
+      conn.deadline = Clock::time_point::max();
+      // co_spawn onto the pool; use_awaitable resumes this coroutine on the
+      // connection's own executor (its I/O thread) once the handler is
+      // done. request, response and conn live in this suspended frame.
+      co_await net::co_spawn(
+          blocking_pool_->get_executor(),
+          [&]() -> net::awaitable<void> {
+            CallHandlerOffloaded(conn, request, response);
+            co_return;
+          },
+          net::use_awaitable);
+    } else if (!predicate_failed) {
+      current_peer_address = conn.peer_address;
+      CallHandler(request, response);
+      current_peer_address = {};
+    }
 
     // stop_requested_ rather than worker.stopping: the posted BeginStop may
     // still be queued behind this request, and the client should learn now
@@ -584,6 +621,35 @@ void HttpServer::Impl::CallHandler(const Request& request,
   response = Response{HttpStatus::internal_server_error, request.version()};
 }
 
+bool HttpServer::Impl::WantsOffload(const Request& request,
+                                    Response& response, bool& failed) {
+  if (!blocking_pool_) return false;
+  try {
+    return options_.offload(request);
+  } catch (const std::exception& e) {
+    spdlog::error("http: offload predicate threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("http: offload predicate threw a non-exception");
+  }
+  failed = true;
+  response = Response{HttpStatus::internal_server_error, request.version()};
+  return false;
+}
+
+void HttpServer::Impl::CallHandlerOffloaded(const Connection& conn,
+                                            const Request& request,
+                                            Response& response) {
+  // What an I/O thread's handler sees: its peer's address, and a
+  // current_server that makes Stop() from the handler only initiate the
+  // shutdown (joining would wait for this very thread).
+  const void* previous_server = current_server;
+  current_server = this;
+  current_peer_address = conn.peer_address;
+  CallHandler(request, response);
+  current_peer_address = {};
+  current_server = previous_server;
+}
+
 void HttpServer::Impl::RequestStop() {
   if (stop_requested_.exchange(true)) return;
   if (workers_.empty()) return;
@@ -603,6 +669,9 @@ void HttpServer::Impl::Join() {
   for (auto& worker : workers_) {
     if (worker->thread.joinable()) worker->thread.join();
   }
+  // Every offloaded handler has finished by now: each kept its I/O thread
+  // from exiting until it returned. Joining is idempotent.
+  if (blocking_pool_) blocking_pool_->join();
 }
 
 // ---------------------------------------------------------------------------

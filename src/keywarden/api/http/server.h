@@ -13,24 +13,33 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "keywarden/api/http/http_types.h"
 
 namespace keywarden::api::http {
 
-// Called synchronously on the I/O thread that owns the connection, once per
-// request, with `response` pre-set to 200 and the request's HTTP version. The
-// handler fills status, headers and body; the server then sets Content-Length
-// and keep-alive. It must not block for long (it stalls every connection on
-// that thread) and should not throw: an exception becomes an empty 500.
-// It is called concurrently from all I/O threads.
+// Called once per request, with `response` pre-set to 200 and the request's
+// HTTP version. The handler fills status, headers and body; the server then
+// sets Content-Length and keep-alive. It runs synchronously on the I/O thread
+// that owns the connection, unless HttpServerOptions::offload selects the
+// request for the blocking pool (below). On an I/O thread it must not block
+// for long (it stalls every connection on that thread). It should not throw:
+// an exception becomes an empty 500. It is called concurrently from all I/O
+// threads and pool threads.
 using Handler = std::function<void(const Request& request, Response& response)>;
 
+// Chooses, per request, whether the handler runs on the blocking pool. Called
+// on the I/O thread before the handler; must be cheap, must not block and
+// should not throw (an exception becomes an empty 500 without calling the
+// handler).
+using OffloadPredicate = std::function<bool(const Request& request)>;
+
 // The IP address of the client whose request the calling thread's handler is
-// serving ("" outside a handler or when unknown). For audit records and
-// per-address throttling; the handler signature stays a plain function of
-// the request.
+// serving ("" outside a handler or when unknown), on an I/O thread or a pool
+// thread alike. For audit records and per-address throttling; the handler
+// signature stays a plain function of the request.
 std::string_view CurrentPeerAddress();
 
 // Builds the response for a transport-level rejection (400 malformed, 413
@@ -62,6 +71,21 @@ struct HttpServerOptions {
   size_t max_connections = 10000;
 
   ErrorResponder error_responder;  // optional; default: empty body
+
+  // Requests for which `offload` returns true have their handler run on a
+  // separate pool of `blocking_threads` threads instead of the I/O thread:
+  // for CPU-heavy work such as RSA-4096 key generation (about a second).
+  // The connection waits for the handler without holding its I/O thread,
+  // so every other connection on that thread keeps being served, then
+  // writes the response on its own thread as usual. A connection has at
+  // most one request in its handler, so at most `blocking_threads` handlers
+  // run at once and at most one request per connection waits for a pool
+  // thread. The request's read deadline does not run while its handler
+  // does, inline or offloaded. Unset (the default): every handler runs on
+  // its I/O thread and no pool is started. With `offload` set,
+  // blocking_threads must be at least 1.
+  OffloadPredicate offload;
+  int blocking_threads = 2;
 };
 
 // An asynchronous HTTP/1.1 server built on Boost.Beast.
@@ -73,12 +97,14 @@ struct HttpServerOptions {
 //
 // Lifecycle: Start() binds, listens and starts the threads. Stop() stops
 // accepting, closes idle keep-alive connections, lets in-flight requests
-// finish and their responses be written, then joins the threads.
+// (offloaded ones included) finish and their responses be written, then
+// joins the I/O threads and the blocking pool.
 //
 // Thread-safety: port(), Stop() and Wait() may be called from any thread,
-// including from a handler (then Stop() only initiates the shutdown and the
-// threads are joined by Wait() or the destructor). The destructor calls
-// Stop() and must not run on one of the server's own threads.
+// including from a handler on an I/O or pool thread (then Stop() only
+// initiates the shutdown and the threads are joined by Wait() or the
+// destructor). The destructor calls Stop() and must not run on one of the
+// server's own threads.
 class HttpServer {
  public:
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(

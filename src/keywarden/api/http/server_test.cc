@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <latch>
 #include <string>
 #include <thread>
 #include <vector>
@@ -454,6 +455,186 @@ TEST(HttpServerTest, StopUnderLoadReturnsAndEveryRequestIsAnsweredOrClosed) {
   go = false;
   for (auto& th : threads) th.join();
   EXPECT_EQ(server->connection_count(), 0u);
+}
+
+// A server with one I/O thread that offloads "/slow*" to a pool of one.
+HttpServerOptions OffloadOptions() {
+  HttpServerOptions o = TestOptions();
+  o.threads = 1;
+  o.blocking_threads = 1;
+  o.offload = [](const Request& req) { return req.target().starts_with("/slow"); };
+  return o;
+}
+
+// How long a test waits for something that must happen before it gives up
+// and fails (rather than hangs). Nothing here waits for time to pass.
+constexpr auto kPatience = std::chrono::seconds(20);
+
+TEST(HttpServerOffloadTest, OffloadedHandlerLeavesItsIoThreadServing) {
+  std::latch entered(1);
+  std::latch release(1);
+  std::string slow_peer;
+  std::thread::id slow_thread;
+  std::thread::id fast_thread;
+  std::string fast_peer_after;
+  auto server = StartOrDie(OffloadOptions(), [&](const Request& req,
+                                                Response& res) {
+    if (req.target() == "/slow") {
+      slow_peer = std::string(CurrentPeerAddress());
+      slow_thread = std::this_thread::get_id();
+      entered.count_down();
+      release.wait();  // stands in for a second of RSA-4096 key generation
+      res.body() = "slow done";
+      return;
+    }
+    fast_thread = std::this_thread::get_id();
+    fast_peer_after = std::string(CurrentPeerAddress());
+    res.body() = "fast";
+  });
+  ASSERT_NE(server, nullptr);
+
+  Client slow(server->port());
+  slow.Send(bhttp::verb::post, "/slow", "x");
+  entered.wait();
+
+  // While the slow handler blocks, the only I/O thread accepts a second
+  // connection and answers it. Were the handler on the I/O thread, this
+  // would not be answered until the latch is released.
+  auto fast = std::async(std::launch::async, [&] {
+    Client client(server->port());
+    return client.RoundTrip(bhttp::verb::get, "/fast").body();
+  });
+  const bool answered_while_blocked =
+      fast.wait_for(kPatience) == std::future_status::ready;
+  release.count_down();
+  EXPECT_TRUE(answered_while_blocked)
+      << "an ordinary request waited for the offloaded handler";
+  EXPECT_EQ(fast.get(), "fast");
+
+  Response res;
+  ErrorCode ec;
+  ASSERT_TRUE(slow.Read(res, ec)) << ec.message();
+  EXPECT_EQ(res.result(), HttpStatus::ok);
+  EXPECT_EQ(res.body(), "slow done");
+  EXPECT_TRUE(res.keep_alive());
+  EXPECT_EQ(res[Field::content_length], "9");
+  EXPECT_EQ(slow_peer, "127.0.0.1");
+  EXPECT_EQ(fast_peer_after, "127.0.0.1");
+  EXPECT_NE(slow_thread, fast_thread);
+
+  // The connection goes on after an offloaded request, offloaded or not
+  // (the latch stays released).
+  EXPECT_EQ(slow.RoundTrip(bhttp::verb::get, "/fast").body(), "fast");
+  EXPECT_EQ(slow.RoundTrip(bhttp::verb::get, "/slow").body(), "slow done");
+}
+
+TEST(HttpServerOffloadTest, PipelinedRequestsStayInOrderAcrossThePool) {
+  auto server = StartOrDie(OffloadOptions(), EchoHandler);
+  Client client(server->port());
+  client.SendRaw(
+      "POST /slow-1 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na"
+      "POST /fast-2 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nb"
+      "POST /slow-3 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nc");
+  for (std::string_view expected : {"/slow-1", "/fast-2", "/slow-3"}) {
+    Response res;
+    ErrorCode ec;
+    ASSERT_TRUE(client.Read(res, ec)) << ec.message();
+    EXPECT_EQ(res["X-Target"], expected);
+  }
+}
+
+TEST(HttpServerOffloadTest, OffloadedHandlerExceptionBecomes500) {
+  auto server = StartOrDie(OffloadOptions(), [](const Request& req, Response&) {
+    if (req.target() == "/slow-throw") throw std::runtime_error("boom");
+    if (req.target() == "/slow-int") throw 42;
+  });
+  Client client(server->port());
+  EXPECT_EQ(client.RoundTrip(bhttp::verb::get, "/slow-throw").result(),
+            HttpStatus::internal_server_error);
+  EXPECT_EQ(client.RoundTrip(bhttp::verb::get, "/slow-int").result(),
+            HttpStatus::internal_server_error);
+  EXPECT_EQ(client.RoundTrip(bhttp::verb::get, "/slow-ok").result(),
+            HttpStatus::ok);
+}
+
+TEST(HttpServerOffloadTest, ThrowingPredicateIs500WithoutCallingTheHandler) {
+  HttpServerOptions o = OffloadOptions();
+  o.offload = [](const Request& req) -> bool {
+    if (req.target() == "/bad") throw std::runtime_error("predicate bug");
+    return false;
+  };
+  std::atomic<int> calls{0};
+  auto server = StartOrDie(o, [&](const Request&, Response&) { ++calls; });
+  Client client(server->port());
+  EXPECT_EQ(client.RoundTrip(bhttp::verb::get, "/bad").result(),
+            HttpStatus::internal_server_error);
+  EXPECT_EQ(calls.load(), 0);
+  EXPECT_EQ(client.RoundTrip(bhttp::verb::get, "/good").result(),
+            HttpStatus::ok);
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(HttpServerOffloadTest, StopWaitsForOffloadedHandler) {
+  std::latch entered(1);
+  std::latch release(1);
+  std::atomic<bool> finished{false};
+  auto server = StartOrDie(OffloadOptions(), [&](const Request&, Response& res) {
+    entered.count_down();
+    release.wait();
+    res.body() = "done";
+    finished = true;
+  });
+  Client client(server->port());
+  client.Send(bhttp::verb::post, "/slow", "x");
+  entered.wait();
+  auto stopped = std::async(std::launch::async, [&] { server->Stop(); });
+  // Stop() has begun once the listening socket is closed, which the I/O
+  // thread does while the handler is still blocked; only then release it,
+  // so the response is written by a stopping server.
+  const auto give_up = std::chrono::steady_clock::now() + kPatience;
+  bool acceptor_closed = false;
+  while (!acceptor_closed && std::chrono::steady_clock::now() < give_up) {
+    net::io_context io;
+    tcp::socket probe(io);
+    ErrorCode ec;
+    probe.connect(
+        tcp::endpoint(net::ip::make_address("127.0.0.1"), server->port()), ec);
+    acceptor_closed = static_cast<bool>(ec);
+    if (!acceptor_closed) std::this_thread::yield();
+  }
+  release.count_down();
+  EXPECT_TRUE(acceptor_closed) << "the acceptor stayed open during Stop()";
+  ASSERT_EQ(stopped.wait_for(kPatience), std::future_status::ready);
+  EXPECT_TRUE(finished.load());  // Stop() returned after the handler did
+  Response res;
+  ErrorCode ec;
+  ASSERT_TRUE(client.Read(res, ec)) << ec.message();
+  EXPECT_EQ(res.body(), "done");
+  EXPECT_FALSE(res.keep_alive());  // the server is going away
+  EXPECT_TRUE(client.ReadUntilClosed());
+  EXPECT_EQ(server->connection_count(), 0u);
+}
+
+TEST(HttpServerOffloadTest, StopFromOffloadedHandlerThenWait) {
+  std::unique_ptr<HttpServer> server;
+  server = StartOrDie(OffloadOptions(), [&server](const Request&, Response& res) {
+    server->Stop();  // on a pool thread: must not join the pool it runs on
+    res.body() = "bye";
+  });
+  Client client(server->port());
+  Response res = client.RoundTrip(bhttp::verb::get, "/slow");
+  EXPECT_EQ(res.body(), "bye");
+  server->Wait();
+}
+
+TEST(HttpServerOffloadTest, OffloadNeedsABlockingThread) {
+  HttpServerOptions o = OffloadOptions();
+  o.blocking_threads = 0;
+  EXPECT_TRUE(absl::IsInvalidArgument(HttpServer::Start(o, EchoHandler).status()));
+  // Without a predicate the pool size is not looked at.
+  HttpServerOptions plain = TestOptions();
+  plain.blocking_threads = 0;
+  EXPECT_TRUE(HttpServer::Start(plain, EchoHandler).ok());
 }
 
 // Generates a throwaway self-signed certificate with the openssl CLI.
