@@ -122,4 +122,20 @@ std::vector<uint8_t> MaterialAad(std::string_view instance_id,
   return out;
 }
 
+std::vector<uint8_t> ImportTokenAad(std::string_view instance_id,
+                                    std::string_view token_id) {
+  std::vector<uint8_t> out;
+  AppendField(out, "keywarden/import-token/v1");
+  AppendField(out, instance_id);
+  AppendField(out, token_id);
+  return out;
+}
+
+std::vector<uint8_t> WebhookSecretAad(std::string_view principal_id) {
+  std::vector<uint8_t> out;
+  AppendField(out, "keywarden/webhook-secret/v1");
+  AppendField(out, principal_id);
+  return out;
+}
+
 }  // namespace keywarden::keys

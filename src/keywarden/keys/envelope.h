@@ -71,6 +71,15 @@ std::vector<uint8_t> MaterialAad(std::string_view instance_id,
                                  std::string_view key_id,
                                  std::string_view version_id);
 
+// The AADs of the other sealed secrets (docs/formats/material.md): an
+// import token's RSA private key, bound to its instance and token id, and
+// a service id's webhook signing secret, bound to the service id. Their
+// labels differ from the material label, so no sealed blob opens as
+// another kind.
+std::vector<uint8_t> ImportTokenAad(std::string_view instance_id,
+                                    std::string_view token_id);
+std::vector<uint8_t> WebhookSecretAad(std::string_view principal_id);
+
 }  // namespace keywarden::keys
 
 #endif  // KEYWARDEN_KEYS_ENVELOPE_H_

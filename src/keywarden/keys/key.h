@@ -35,6 +35,34 @@ struct KeyVersion {
   std::vector<uint8_t> sealed_material;
 };
 
+// The bookkeeping every key policy carries (keyprotect-api.md §7.1): a key
+// has at most one policy of each type, created the first time it is set
+// (by PUT /keys/{id}/policies, or at creation from the instance's policy or
+// the create-with-overrides body) and updated in place afterwards.
+struct PolicyMeta {
+  std::string id;  // UUID; the policy CRN ends in ":policy:<id>"
+  absl::Time creation_time;
+  std::string created_by;
+  absl::Time last_update_time;
+  std::string updated_by;
+};
+
+// Automatic rotation every `interval_months` × 30 days, counted from the
+// last rotation or, before the first one, from the key's creation. Only
+// root keys whose material Keywarden generated may have it enabled.
+struct RotationPolicy {
+  PolicyMeta meta;
+  bool enabled = false;
+  int interval_months = 1;  // 1..12
+};
+
+// Dual-authorization deletion (keyprotect-api.md §14). Once enabled on a key
+// it cannot be disabled.
+struct DualAuthPolicy {
+  PolicyMeta meta;
+  bool enabled = false;
+};
+
 // Key is the stored record of a root or standard key. Invariants:
 // `versions` is non-empty and ordered oldest first, the last one is the
 // primary (current) version; standard keys have exactly one version.
@@ -61,12 +89,27 @@ struct Key {
   std::optional<absl::Time> deletion_time;
   std::string deleted_by;
 
+  // The last sync action (keyprotect-api.md §4.9); sync is refused within
+  // an hour of it or of any other lifecycle action.
+  std::optional<absl::Time> last_sync_time;
+
+  std::optional<RotationPolicy> rotation_policy;
+  std::optional<DualAuthPolicy> dual_auth_policy;
+  // Set by setKeyForDeletion while a dual-auth key awaits its second
+  // approval; both empty otherwise. The authorization lapses at
+  // `deletion_authorization_expiration` (7 days after it was given).
+  std::string deletion_authorized_by;
+  std::optional<absl::Time> deletion_authorization_expiration;
+
   std::vector<KeyVersion> versions;
   // Other names of the key in its instance, in byte order
   // (keyprotect-api.md §10); stored apart from the key record.
   std::vector<std::string> aliases;
 
   bool IsRoot() const { return !extractable; }
+  bool DualAuthEnabled() const {
+    return dual_auth_policy.has_value() && dual_auth_policy->enabled;
+  }
   const KeyVersion& Primary() const { return versions.back(); }
   // The version with `version_id`, or nullptr.
   const KeyVersion* FindVersion(std::string_view version_id) const;

@@ -1,9 +1,13 @@
 #include "keywarden/keys/rules.h"
+
+#include <algorithm>
 #include "keywarden/common/strings.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "keywarden/common/errors.h"
+#include "keywarden/keys/policy.h"
 
 namespace keywarden::keys {
 
@@ -42,7 +46,11 @@ absl::Status CheckStateAllows(Action action, KeyState state) {
       allowed = true;
       break;
     case Action::kRestore:
+    case Action::kPurge:
       allowed = state == KeyState::kDestroyed;
+      break;
+    case Action::kSetForDeletion:
+      allowed = state == KeyState::kActive;
       break;
   }
   if (allowed) return absl::OkStatus();
@@ -107,6 +115,14 @@ absl::Status ValidateTags(std::span<const std::string> tags) {
   return absl::OkStatus();
 }
 
+bool IsIdentifierText(std::string_view s, size_t min, size_t max) {
+  if (s.size() < min || s.size() > max) return false;
+  for (unsigned char c : s) {
+    if (!absl::ascii_isalnum(c) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
 bool IsValidRootKeySize(size_t bytes) {
   return bytes == 16 || bytes == 24 || bytes == 32;
 }
@@ -154,6 +170,49 @@ absl::Status CheckRestoreAllowed(const Key& key, absl::Time now,
                               ": Key could not be restored"));
   }
   return absl::OkStatus();
+}
+
+absl::Status CheckPurgeAllowed(const Key& key, absl::Time now,
+                               const Timers& timers) {
+  absl::Time deleted = key.deletion_time.value_or(key.last_state_change_time);
+  if (now - deleted < timers.purge_delay) {
+    return Error(Reason::kRequestTooEarly,
+                 StrCat("The key was updated recently: a key can be purged "
+                        "from ",
+                        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                                         deleted + timers.purge_delay,
+                                         absl::UTCTimeZone()),
+                        ", 4 hours after its deletion"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSyncAllowed(const Key& key, absl::Time now,
+                              const Timers& timers) {
+  absl::Time last = std::max(key.creation_time, key.last_state_change_time);
+  if (key.last_rotate_time) last = std::max(last, *key.last_rotate_time);
+  if (key.last_sync_time) last = std::max(last, *key.last_sync_time);
+  if (now - last < timers.sync_interval) {
+    return Error(Reason::kRequestTooEarly,
+                 "The key was updated recently: Please wait and try again; "
+                 "a key is synced at most once an hour after its last "
+                 "lifecycle action");
+  }
+  return absl::OkStatus();
+}
+
+std::optional<absl::Time> NextAutomaticRotation(const Key& key) {
+  if (!key.rotation_policy.has_value() || !key.rotation_policy->enabled) {
+    return std::nullopt;
+  }
+  absl::Time base = key.last_rotate_time.value_or(key.creation_time);
+  return base + key.rotation_policy->interval_months * kRotationMonth;
+}
+
+bool DeletionAuthorizationValid(const Key& key, absl::Time now) {
+  return !key.deletion_authorized_by.empty() &&
+         key.deletion_authorization_expiration.has_value() &&
+         now < *key.deletion_authorization_expiration;
 }
 
 }  // namespace keywarden::keys

@@ -1,6 +1,7 @@
 #ifndef KEYWARDEN_KEYS_RULES_H_
 #define KEYWARDEN_KEYS_RULES_H_
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,10 @@ struct Timers {
   absl::Duration restore_window = absl::Hours(24 * 30);
   absl::Duration purge_delay = absl::Hours(4);
   absl::Duration auto_purge_after = absl::Hours(24 * 90);
+  // How long a setKeyForDeletion approval stays valid (§14).
+  absl::Duration dual_auth_window = absl::Hours(24 * 7);
+  // sync is refused this soon after the key's last lifecycle action (§4.9).
+  absl::Duration sync_interval = absl::Hours(1);
 };
 
 enum class Action {
@@ -47,6 +52,8 @@ enum class Action {
   kDisable,
   kDelete,
   kRestore,
+  kSetForDeletion,  // and unset (dual authorization, §14)
+  kPurge,
 };
 
 // The state a client sees at `now`: an Active or Suspended key whose
@@ -64,6 +71,10 @@ absl::Status ValidateName(std::string_view name);
 absl::Status ValidateDescription(std::string_view description);
 absl::Status ValidateTags(std::span<const std::string> tags);
 
+// Whether `s` is `min`..`max` characters from [A-Za-z0-9_-]: the alphabet
+// of aliases (§10) and key ring ids (§9).
+bool IsIdentifierText(std::string_view s, size_t min, size_t max);
+
 // Root key material must be 128, 192 or 256 bits.
 bool IsValidRootKeySize(size_t bytes);
 
@@ -75,6 +86,22 @@ absl::Status CheckRotationAllowed(const Key& key, absl::Time now,
                                   const Timers& timers);
 absl::Status CheckRestoreAllowed(const Key& key, absl::Time now,
                                  const Timers& timers);
+// Purge waits `purge_delay` after deletion (REQ_TOO_EARLY_ERR).
+absl::Status CheckPurgeAllowed(const Key& key, absl::Time now,
+                               const Timers& timers);
+// sync waits `sync_interval` after the key's last lifecycle action:
+// creation, rotation, a state change or the previous sync.
+absl::Status CheckSyncAllowed(const Key& key, absl::Time now,
+                              const Timers& timers);
+
+// When the key's rotation policy next rotates it: interval_months x 30
+// days after its last rotation, or after its creation before the first.
+// nullopt without an enabled rotation policy.
+std::optional<absl::Time> NextAutomaticRotation(const Key& key);
+
+// Whether a dual-auth key holds a deletion approval that is still valid at
+// `now`.
+bool DeletionAuthorizationValid(const Key& key, absl::Time now);
 
 }  // namespace keywarden::keys
 
