@@ -120,6 +120,18 @@ struct SigningKeyRecord {
   absl::Time retire_time;
 };
 
+// Where a service id receives lifecycle events of the keys it registered
+// (keyprotect-api.md §12): an http(s) URL and the HMAC secret that signs
+// each delivery, sealed by the master key (AAD: docs/formats/material.md).
+struct WebhookRecord {
+  std::string principal_id;  // a service id
+  std::string url;
+  std::string master_key_id;
+  std::vector<uint8_t> sealed_secret;
+  absl::Time creation_time;
+  std::string created_by;
+};
+
 enum class AuditOutcome { kSuccess, kFailure };
 
 // One audit event. Never carries a key, a token or an API key: `target`

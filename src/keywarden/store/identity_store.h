@@ -75,6 +75,16 @@ class IdentityStore {
   virtual absl::StatusOr<std::vector<iam::ServiceAuthorizationRecord>>
   ListAuthorizations() = 0;
 
+  // Sets (or replaces) a service id's webhook. FailedPrecondition if the
+  // principal does not exist or is not a service id. Deleting the principal
+  // deletes its webhook.
+  virtual absl::Status PutWebhook(const iam::WebhookRecord& webhook,
+                                  const iam::AuditRecord& audit) = 0;
+  // NotFound if the service id has none.
+  virtual absl::Status DeleteWebhook(std::string_view principal_id,
+                                     const iam::AuditRecord& audit) = 0;
+  virtual absl::StatusOr<std::vector<iam::WebhookRecord>> ListWebhooks() = 0;
+
   virtual absl::Status PutSigningKey(const iam::SigningKeyRecord& key) = 0;
   virtual absl::Status DeleteSigningKey(std::string_view kid) = 0;
   virtual absl::StatusOr<std::vector<iam::SigningKeyRecord>>

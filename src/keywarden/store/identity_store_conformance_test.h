@@ -40,6 +40,7 @@
 #include "gtest/gtest.h"
 #include "keywarden/iam/identity.h"
 #include "keywarden/keys/key.h"
+#include "keywarden/keys/policy.h"
 #include "keywarden/store/audit_chain.h"
 #include "keywarden/store/identity_store.h"
 #include "keywarden/store/store.h"
@@ -204,6 +205,27 @@ inline SigningKeyRecord SigningKey(std::string kid) {
   k.creation_time = T(6, 13);
   k.retire_time = T(86400, 17);
   return k;
+}
+
+inline iam::WebhookRecord Webhook(std::string principal, std::string url) {
+  iam::WebhookRecord w;
+  w.principal_id = std::move(principal);
+  w.url = std::move(url);
+  w.master_key_id = "mk-1";
+  w.sealed_secret = {5, 0, 4, 0, 3};
+  w.creation_time = T(7, 19);
+  w.created_by = "user-admin";
+  return w;
+}
+
+inline void ExpectSame(const iam::WebhookRecord& a,
+                       const iam::WebhookRecord& e) {
+  EXPECT_EQ(a.principal_id, e.principal_id);
+  EXPECT_EQ(a.url, e.url);
+  EXPECT_EQ(a.master_key_id, e.master_key_id);
+  EXPECT_EQ(a.sealed_secret, e.sealed_secret);
+  EXPECT_EQ(a.creation_time, e.creation_time);
+  EXPECT_EQ(a.created_by, e.created_by);
 }
 
 inline keys::Key MakeKey(std::string instance, std::string id) {
@@ -849,6 +871,189 @@ TEST_P(IdentityStoreConformanceTest, SigningKeysArePutReplacedAndDeleted) {
             absl::StatusCode::kNotFound);
   // Signing keys carry no audit record of their own.
   EXPECT_THAT(AllAudit(), IsEmpty());
+}
+
+// --- Webhooks ----------------------------------------------------------------
+
+TEST_P(IdentityStoreConformanceTest, WebhooksArePutReplacedListedAndDeleted) {
+  CreateParents();
+  ASSERT_TRUE(
+      ids().CreatePrincipal(ServiceId("serviceid-b", "kms"), Audit("p")).ok());
+  EXPECT_THAT(Value(ids().ListWebhooks()), IsEmpty());
+  iam::WebhookRecord s = Webhook("serviceid-s", "https://cos.example/events");
+  iam::WebhookRecord b = Webhook("serviceid-b", "http://127.0.0.1:9/hook");
+  b.sealed_secret.clear();
+  size_t before = AuditCount();
+  ASSERT_TRUE(ids().PutWebhook(s, Audit("wh", "serviceid-s")).ok());
+  ASSERT_TRUE(ids().PutWebhook(b, Audit("wh", "serviceid-b")).ok());
+  EXPECT_EQ(AuditCount(), before + 2);
+  std::vector<iam::WebhookRecord> got = Value(ids().ListWebhooks());
+  ASSERT_EQ(got.size(), 2u);
+  ExpectSame(got[0], b);  // principal id order
+  ExpectSame(got[1], s);
+  // A second Put replaces the service's webhook.
+  s.url = "https://cos.example/v2/events";
+  s.sealed_secret = {1, 1};
+  s.master_key_id = "mk-2";
+  s.creation_time = T(8) + absl::Nanoseconds(5);
+  ASSERT_TRUE(ids().PutWebhook(s, Audit("wh")).ok());
+  s.creation_time = T(8);
+  got = Value(ids().ListWebhooks());
+  ASSERT_EQ(got.size(), 2u);
+  ExpectSame(got[1], s);
+  before = AuditCount();
+  ASSERT_TRUE(ids().DeleteWebhook("serviceid-b", Audit("whd")).ok());
+  EXPECT_EQ(AuditCount(), before + 1);
+  EXPECT_EQ(ids().DeleteWebhook("serviceid-b", Audit("whd")).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(AuditCount(), before + 1);
+  got = Value(ids().ListWebhooks());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].principal_id, "serviceid-s");
+}
+
+TEST_P(IdentityStoreConformanceTest, WebhookNeedsAnExistingServiceId) {
+  CreateParents();
+  const size_t before = AuditCount();
+  EXPECT_EQ(
+      ids().PutWebhook(Webhook("user-a", "https://x"), Audit("wh")).code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ids()
+                .PutWebhook(Webhook("serviceid-none", "https://x"), Audit("wh"))
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ids().PutWebhook(Webhook("", "https://x"), Audit("wh")).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ids().PutWebhook(Webhook("serviceid-s", ""), Audit("wh")).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ids().PutWebhook(Webhook("serviceid-s", "https://x"), Audit("")).code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AuditCount(), before);
+  EXPECT_THAT(Value(ids().ListWebhooks()), IsEmpty());
+}
+
+TEST_P(IdentityStoreConformanceTest, DeletingAServiceIdDeletesItsWebhook) {
+  CreateParents();
+  ASSERT_TRUE(
+      ids().CreatePrincipal(ServiceId("serviceid-b", "kms"), Audit("p")).ok());
+  ASSERT_TRUE(
+      ids().PutWebhook(Webhook("serviceid-s", "https://s"), Audit("wh")).ok());
+  ASSERT_TRUE(
+      ids().PutWebhook(Webhook("serviceid-b", "https://b"), Audit("wh")).ok());
+  ASSERT_TRUE(ids().DeletePrincipal("serviceid-s", Audit("pd")).ok());
+  std::vector<iam::WebhookRecord> got = Value(ids().ListWebhooks());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].principal_id, "serviceid-b");
+  // A new principal with the id starts without a webhook.
+  ASSERT_TRUE(
+      ids().CreatePrincipal(ServiceId("serviceid-s", "cos"), Audit("p")).ok());
+  EXPECT_EQ(Value(ids().ListWebhooks()).size(), 1u);
+}
+
+// --- Key-store mutations in the audit chain
+// ------------------------------------
+
+TEST_P(IdentityStoreConformanceTest, KeyStoreMutationsAppendToTheSameChain) {
+  CreateParents();
+  keys::Key k = MakeKey("inst-1", "k1");
+  ASSERT_TRUE(keys().CreateKey(k).ok());
+  std::vector<AuditRecord> sent = AllAudit();
+
+  keys::Key destroyed = k;
+  destroyed.state = keys::KeyState::kDestroyed;
+  destroyed.deletion_time = T(200);
+  destroyed.last_update_time = T(200);
+  KeyUpdate update;
+  update.audit = Audit("kms.secrets.delete", "key:k1");
+  update.audit->details = "forced";
+  ASSERT_TRUE(keys().UpdateKey(destroyed, k.last_update_time, update).ok());
+  sent.push_back(*update.audit);
+
+  keys::InstancePolicy policy;
+  policy.instance_id = "inst-1";
+  policy.type = keys::InstancePolicyType::kDualAuthDelete;
+  policy.enabled = true;
+  const std::vector<keys::InstancePolicy> policies = {policy};
+  AuditRecord policy_audit = Audit("kms.instancepolicies.write", "inst-1");
+  ASSERT_TRUE(keys().PutInstancePolicies(policies, policy_audit).ok());
+  sent.push_back(policy_audit);
+
+  AuditRecord identity_audit = Audit("iam.principal.create", "user-b");
+  ASSERT_TRUE(ids().CreatePrincipal(User("user-b"), identity_audit).ok());
+  sent.push_back(identity_audit);
+
+  AuditRecord purge_audit = Audit("kms.secrets.purge", "key:k1");
+  purge_audit.time = T(300) + absl::Nanoseconds(1);
+  ASSERT_TRUE(keys().PurgeKey("inst-1", "k1", T(200), purge_audit).ok());
+  purge_audit.time = T(300);
+  sent.push_back(purge_audit);
+
+  std::vector<AuditRecord> log = AllAudit();
+  ASSERT_EQ(log.size(), sent.size());
+  for (size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ(log[i].seq, static_cast<int64_t>(i) + 1);
+    ExpectSameEvent(log[i], sent[i]);
+  }
+  EXPECT_TRUE(ids().VerifyAuditChain().ok());
+}
+
+TEST_P(IdentityStoreConformanceTest, FailedKeyStoreMutationsWriteNoAudit) {
+  CreateParents();
+  keys::Key k = MakeKey("inst-1", "k1");
+  ASSERT_TRUE(keys().CreateKey(k).ok());
+  const size_t before = AuditCount();
+  KeyUpdate update;
+  update.audit = Audit("kms.secrets.delete");
+  keys::Key u = k;
+  u.last_update_time = T(9);
+  // Stale, missing, not Destroyed, and a plain update without a record.
+  EXPECT_FALSE(keys().UpdateKey(u, T(-1), update).ok());
+  keys::Key ghost = MakeKey("inst-1", "ghost");
+  EXPECT_FALSE(keys().UpdateKey(ghost, ghost.last_update_time, update).ok());
+  EXPECT_FALSE(
+      keys().PurgeKey("inst-1", "k1", k.last_update_time, Audit("p")).ok());
+  EXPECT_FALSE(keys().PurgeKey("inst-1", "ghost", T(0), Audit("p")).ok());
+  ASSERT_TRUE(keys().UpdateKey(u, k.last_update_time).ok());
+  EXPECT_EQ(AuditCount(), before);
+  EXPECT_TRUE(ids().VerifyAuditChain().ok());
+}
+
+TEST_P(IdentityStoreConformanceTest, TokensAndPoliciesRecordTheirInstance) {
+  ImportToken t;
+  t.instance_id = "inst-t";
+  t.id = "token-1";
+  ASSERT_TRUE(keys().PutImportToken(t).ok());
+  keys::InstancePolicy p;
+  p.instance_id = "inst-p";
+  p.type = keys::InstancePolicyType::kMetrics;
+  const std::vector<keys::InstancePolicy> policies = {p};
+  ASSERT_TRUE(keys().PutInstancePolicies(policies, Audit("p")).ok());
+  EXPECT_THAT(Ids(Value(ids().ListInstances())),
+              ElementsAre("inst-p", "inst-t"));
+}
+
+TEST_P(IdentityStoreConformanceTest, DeleteInstanceRemovesItsTokenAndPolicies) {
+  CreateParents();
+  ImportToken t;
+  t.instance_id = "inst-1";
+  t.id = "token-1";
+  ASSERT_TRUE(keys().PutImportToken(t).ok());
+  keys::InstancePolicy p;
+  p.instance_id = "inst-1";
+  p.type = keys::InstancePolicyType::kRotation;
+  keys::InstancePolicy kept = p;
+  kept.instance_id = "inst-2";
+  const std::vector<keys::InstancePolicy> policies = {p, kept};
+  ASSERT_TRUE(keys().PutInstancePolicies(policies, Audit("p")).ok());
+  ASSERT_TRUE(ids().DeleteInstance("inst-1", Audit("id")).ok());
+  EXPECT_EQ(keys().GetImportToken("inst-1").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_THAT(Value(keys().ListInstancePolicies("inst-1")), IsEmpty());
+  std::vector<keys::InstancePolicy> all =
+      Value(keys().ListAllInstancePolicies());
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].instance_id, "inst-2");
 }
 
 // --- Audit -------------------------------------------------------------------

@@ -106,6 +106,14 @@ absl::Status ValidateSigningKey(const iam::SigningKeyRecord& key) {
   return Required(key.algorithm, "signing key algorithm");
 }
 
+absl::Status ValidateWebhook(const iam::WebhookRecord& webhook) {
+  if (absl::Status s = Required(webhook.principal_id, "webhook principal id");
+      !s.ok()) {
+    return s;
+  }
+  return Required(webhook.url, "webhook url");
+}
+
 absl::Status ValidateAuditRecord(const iam::AuditRecord& audit) {
   if (absl::Status s = Required(audit.actor, "audit actor"); !s.ok()) return s;
   if (absl::Status s = Required(audit.action, "audit action"); !s.ok()) {

@@ -21,6 +21,8 @@ absl::Status ValidatePolicy(const iam::AccessPolicyRecord& policy);
 absl::Status ValidateAuthorization(
     const iam::ServiceAuthorizationRecord& authorization);
 absl::Status ValidateSigningKey(const iam::SigningKeyRecord& key);
+// A principal id and a URL.
+absl::Status ValidateWebhook(const iam::WebhookRecord& webhook);
 // An actor and an action; a known outcome. `seq` and the hashes are the
 // store's to assign and are ignored.
 absl::Status ValidateAuditRecord(const iam::AuditRecord& audit);

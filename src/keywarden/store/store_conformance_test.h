@@ -14,7 +14,10 @@
 //   }
 //
 // A PostgreSQL store is added the same way (its factory would create a fresh
-// schema per test). The suite uses only the Store interface.
+// schema per test). The suite uses only the Store interface. The rules of
+// the key lifecycle (policies, purge, search, import tokens, registrations,
+// events, leases) are in store_lifecycle_conformance_test.h, included at
+// the end.
 
 #include <stdlib.h>
 
@@ -57,7 +60,11 @@ struct StoreFactory {
   INSTANTIATE_TEST_SUITE_P(prefix, StoreConformanceTest,                      \
                            ::testing::Values(factory), StoreFactoryName);     \
   INSTANTIATE_TEST_SUITE_P(prefix, StoreListTest, ::testing::Values(factory), \
-                           StoreFactoryName)
+                           StoreFactoryName);                                 \
+  INSTANTIATE_TEST_SUITE_P(prefix, StoreSearchTest,                           \
+                           ::testing::Values(factory), StoreFactoryName);     \
+  INSTANTIATE_TEST_SUITE_P(prefix, StoreRegistrationListTest,                 \
+                           ::testing::Values(factory), StoreFactoryName)
 
 // So failure messages name the implementation instead of dumping bytes.
 inline void PrintTo(const StoreFactory& factory, std::ostream* os) {
@@ -136,7 +143,45 @@ inline Key MakeFullKey(std::string instance, std::string id) {
   k.versions.push_back(MakeVersion("a-v3-" + id, T(16), {}));
   // Byte order, as stores return them ("A" < "a").
   k.aliases = {"Alias-" + id, "alias-" + id};
+  k.last_sync_time = T(60, 6);
+  k.rotation_policy = keys::RotationPolicy{
+      {"rot-" + id, T(11, 1), "IBMid-rot", T(12, 2), "IBMid-rot2"}, true, 7};
+  k.dual_auth_policy = keys::DualAuthPolicy{
+      {"dual-" + id, T(13, 3), "IBMid-dual", T(14, 4), "IBMid-dual2"}, true};
+  k.deletion_authorized_by = "IBMid-approver";
+  k.deletion_authorization_expiration = T(70, 7);
   return k;
+}
+
+inline void ExpectSameMeta(const keys::PolicyMeta& a,
+                           const keys::PolicyMeta& e) {
+  EXPECT_EQ(a.id, e.id);
+  EXPECT_EQ(a.creation_time, e.creation_time);
+  EXPECT_EQ(a.created_by, e.created_by);
+  EXPECT_EQ(a.last_update_time, e.last_update_time);
+  EXPECT_EQ(a.updated_by, e.updated_by);
+}
+
+// The key's policies, field by field.
+inline void ExpectSamePolicies(const Key& actual, const Key& expected) {
+  ASSERT_EQ(actual.rotation_policy.has_value(),
+            expected.rotation_policy.has_value());
+  if (expected.rotation_policy.has_value()) {
+    ExpectSameMeta(actual.rotation_policy->meta,
+                   expected.rotation_policy->meta);
+    EXPECT_EQ(actual.rotation_policy->enabled,
+              expected.rotation_policy->enabled);
+    EXPECT_EQ(actual.rotation_policy->interval_months,
+              expected.rotation_policy->interval_months);
+  }
+  ASSERT_EQ(actual.dual_auth_policy.has_value(),
+            expected.dual_auth_policy.has_value());
+  if (expected.dual_auth_policy.has_value()) {
+    ExpectSameMeta(actual.dual_auth_policy->meta,
+                   expected.dual_auth_policy->meta);
+    EXPECT_EQ(actual.dual_auth_policy->enabled,
+              expected.dual_auth_policy->enabled);
+  }
 }
 
 MATCHER_P(VersionEq, expected, "") {
@@ -165,6 +210,11 @@ inline void ExpectSameKey(const Key& actual, const Key& expected) {
   EXPECT_EQ(actual.last_rotate_time, expected.last_rotate_time);
   EXPECT_EQ(actual.deletion_time, expected.deletion_time);
   EXPECT_EQ(actual.deleted_by, expected.deleted_by);
+  EXPECT_EQ(actual.last_sync_time, expected.last_sync_time);
+  EXPECT_EQ(actual.deletion_authorized_by, expected.deletion_authorized_by);
+  EXPECT_EQ(actual.deletion_authorization_expiration,
+            expected.deletion_authorization_expiration);
+  ExpectSamePolicies(actual, expected);
   EXPECT_EQ(actual.aliases, expected.aliases);
   ASSERT_EQ(actual.versions.size(), expected.versions.size());
   for (size_t i = 0; i < expected.versions.size(); ++i) {
@@ -373,6 +423,11 @@ TEST_P(StoreConformanceTest, UpdateReplacesMutableFields) {
   EXPECT_EQ(got.last_rotate_time, u.last_rotate_time);
   EXPECT_EQ(got.deletion_time, u.deletion_time);
   EXPECT_EQ(got.deleted_by, u.deleted_by);
+  EXPECT_EQ(got.last_sync_time, u.last_sync_time);
+  EXPECT_EQ(got.deletion_authorized_by, u.deletion_authorized_by);
+  EXPECT_EQ(got.deletion_authorization_expiration,
+            u.deletion_authorization_expiration);
+  ExpectSamePolicies(got, u);
   // Identity and origin are fixed at creation.
   EXPECT_EQ(got.extractable, k.extractable);
   EXPECT_EQ(got.imported, k.imported);
@@ -389,6 +444,11 @@ TEST_P(StoreConformanceTest, UpdateCanClearOptionalFields) {
   u.deletion_time.reset();
   u.deleted_by.clear();
   u.tags.clear();
+  u.last_sync_time.reset();
+  u.rotation_policy.reset();
+  u.dual_auth_policy.reset();
+  u.deletion_authorized_by.clear();
+  u.deletion_authorization_expiration.reset();
   u.last_update_time = T(100);
   ASSERT_TRUE(store().UpdateKey(u, k.last_update_time).ok());
   Key got = Get("inst", "k1");
@@ -397,6 +457,11 @@ TEST_P(StoreConformanceTest, UpdateCanClearOptionalFields) {
   EXPECT_FALSE(got.deletion_time.has_value());
   EXPECT_EQ(got.deleted_by, "");
   EXPECT_THAT(got.tags, IsEmpty());
+  EXPECT_FALSE(got.last_sync_time.has_value());
+  EXPECT_FALSE(got.rotation_policy.has_value());
+  EXPECT_FALSE(got.dual_auth_policy.has_value());
+  EXPECT_EQ(got.deletion_authorized_by, "");
+  EXPECT_FALSE(got.deletion_authorization_expiration.has_value());
 }
 
 TEST_P(StoreConformanceTest, UpdateAppendsVersionsAndNeverRewritesOldOnes) {
@@ -1317,5 +1382,8 @@ TEST_P(StoreConformanceTest, UpdateKeyKeepsAliases) {
 
 }  // namespace conformance_internal
 }  // namespace keywarden::store
+
+// The lifecycle suites use the fixtures above.
+#include "keywarden/store/store_lifecycle_conformance_test.h"
 
 #endif  // KEYWARDEN_STORE_STORE_CONFORMANCE_TEST_H_

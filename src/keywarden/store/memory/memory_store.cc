@@ -1,9 +1,14 @@
 #include "keywarden/store/memory/memory_store.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
+#include <tuple>
 #include <utility>
+#include <vector>
 
+#include "keywarden/common/ids.h"
+#include "keywarden/keys/search.h"
 #include "keywarden/store/audit_chain.h"
 #include "keywarden/store/identity_validation.h"
 #include "keywarden/store/validation.h"
@@ -24,6 +29,14 @@ keys::Key Normalized(const keys::Key& key) {
   k.last_state_change_time = TruncateToMicros(k.last_state_change_time);
   cut(k.last_rotate_time);
   cut(k.deletion_time);
+  cut(k.last_sync_time);
+  cut(k.deletion_authorization_expiration);
+  auto cut_meta = [](keys::PolicyMeta& m) {
+    m.creation_time = TruncateToMicros(m.creation_time);
+    m.last_update_time = TruncateToMicros(m.last_update_time);
+  };
+  if (k.rotation_policy.has_value()) cut_meta(k.rotation_policy->meta);
+  if (k.dual_auth_policy.has_value()) cut_meta(k.dual_auth_policy->meta);
   for (keys::KeyVersion& v : k.versions) {
     v.creation_time = TruncateToMicros(v.creation_time);
   }
@@ -80,17 +93,20 @@ keys::Key ListView(const keys::Key& key) {
 
 }  // namespace
 
+void InMemoryStore::RecordInstanceLocked(const std::string& instance_id) {
+  if (instances_.contains(instance_id)) return;
+  iam::InstanceRecord record;
+  record.id = instance_id;
+  record.creation_time = absl::UnixEpoch();
+  instances_.emplace(record.id, std::move(record));
+}
+
 absl::Status InMemoryStore::EnsureInstance(std::string_view instance_id) {
   if (instance_id.empty()) {
     return absl::InvalidArgumentError("instance id is empty");
   }
   absl::MutexLock lock(&mu_);
-  if (!instances_.contains(std::string(instance_id))) {
-    iam::InstanceRecord record;
-    record.id = std::string(instance_id);
-    record.creation_time = absl::UnixEpoch();
-    instances_.emplace(record.id, std::move(record));
-  }
+  RecordInstanceLocked(std::string(instance_id));
   return absl::OkStatus();
 }
 
@@ -113,19 +129,16 @@ absl::Status InMemoryStore::CreateKey(const keys::Key& key) {
                      KeyAlias{key.instance_id, alias, key.id,
                               stored.creation_time, key.created_by});
   }
-  if (!instances_.contains(key.instance_id)) {
-    iam::InstanceRecord record;
-    record.id = key.instance_id;
-    record.creation_time = absl::UnixEpoch();
-    instances_.emplace(record.id, std::move(record));
-  }
+  RecordInstanceLocked(key.instance_id);
   keys_.emplace(std::move(ref), std::move(stored));
   return absl::OkStatus();
 }
 
 absl::Status InMemoryStore::UpdateKey(const keys::Key& key,
-                                      absl::Time expected_last_update) {
+                                      absl::Time expected_last_update,
+                                      const KeyUpdate& update) {
   if (absl::Status s = ValidateKeyForWrite(key); !s.ok()) return s;
+  if (absl::Status s = ValidateKeyUpdate(update); !s.ok()) return s;
   keys::Key incoming = Normalized(key);
   absl::MutexLock lock(&mu_);
   auto it = keys_.find(KeyRef(key.instance_id, key.id));
@@ -134,6 +147,52 @@ absl::Status InMemoryStore::UpdateKey(const keys::Key& key,
   if (absl::ToUnixMicros(stored.last_update_time) !=
       absl::ToUnixMicros(expected_last_update)) {
     return absl::FailedPreconditionError("key was changed concurrently");
+  }
+  // The key's registrations before this update, in (CRN) order: the rule
+  // checks them and the events report them, grouped by service.
+  const auto first =
+      registrations_.lower_bound(RegistrationRef(key.instance_id, key.id, ""));
+  auto last = first;
+  bool prevented = false;
+  std::map<std::string, std::vector<std::string>> crns_by_service;
+  for (; last != registrations_.end() &&
+         std::get<0>(last->first) == key.instance_id &&
+         std::get<1>(last->first) == key.id;
+       ++last) {
+    prevented = prevented || last->second.prevent_key_deletion;
+    crns_by_service[last->second.service_id].push_back(
+        last->second.resource_crn);
+  }
+  const bool has_registrations = first != last;
+  if (update.registrations == RegistrationRule::kRefuseIfAny &&
+      has_registrations) {
+    return absl::FailedPreconditionError("key has registrations");
+  }
+  if (update.registrations == RegistrationRule::kRefuseIfPrevented &&
+      prevented) {
+    return absl::FailedPreconditionError(
+        "a registration prevents deleting the key");
+  }
+  if (update.audit.has_value()) {
+    if (absl::Status s = AppendAuditLocked(*update.audit); !s.ok()) return s;
+  }
+  if (update.event.has_value()) {
+    const keys::EventSpec& spec = *update.event;
+    for (auto& [service, crns] : crns_by_service) {
+      keys::KeyEvent e;
+      e.id = NewUuid();
+      e.instance_id = key.instance_id;
+      e.key_id = key.id;
+      e.service_id = service;
+      e.type = spec.type;
+      e.time = TruncateToMicros(spec.time);
+      e.key_state = spec.key_state;
+      e.key_version_id = spec.key_version_id;
+      e.previous_key_version_id = spec.previous_key_version_id;
+      e.resource_crns = std::move(crns);
+      e.next_attempt_time = e.time;
+      events_.emplace(e.id, std::move(e));
+    }
   }
   // Identity and origin fields (ids, extractable, imported, creation) are
   // fixed at creation; only the mutable fields are replaced.
@@ -149,11 +208,47 @@ absl::Status InMemoryStore::UpdateKey(const keys::Key& key,
   stored.last_rotate_time = incoming.last_rotate_time;
   stored.deletion_time = incoming.deletion_time;
   stored.deleted_by = std::move(incoming.deleted_by);
+  stored.last_sync_time = incoming.last_sync_time;
+  stored.rotation_policy = std::move(incoming.rotation_policy);
+  stored.dual_auth_policy = std::move(incoming.dual_auth_policy);
+  stored.deletion_authorized_by = std::move(incoming.deletion_authorized_by);
+  stored.deletion_authorization_expiration =
+      incoming.deletion_authorization_expiration;
   for (keys::KeyVersion& v : incoming.versions) {
     if (stored.FindVersion(v.id) == nullptr) {
       stored.versions.push_back(std::move(v));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryStore::PurgeKey(std::string_view instance_id,
+                                     std::string_view key_id,
+                                     absl::Time expected_last_update,
+                                     const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  auto it = keys_.find(KeyRef(instance_id, key_id));
+  if (it == keys_.end()) return absl::NotFoundError("key not found");
+  if (it->second.state != keys::KeyState::kDestroyed) {
+    return absl::FailedPreconditionError("key is not destroyed");
+  }
+  if (absl::ToUnixMicros(it->second.last_update_time) !=
+      absl::ToUnixMicros(expected_last_update)) {
+    return absl::FailedPreconditionError("key was changed concurrently");
+  }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  for (const std::string& alias : it->second.aliases) {
+    aliases_.erase(KeyRef(it->second.instance_id, alias));
+  }
+  for (auto r =
+           registrations_.lower_bound(RegistrationRef(instance_id, key_id, ""));
+       r != registrations_.end() && std::get<0>(r->first) == instance_id &&
+       std::get<1>(r->first) == key_id;) {
+    r = registrations_.erase(r);
+  }
+  // Events already made for the key stay (store.h).
+  keys_.erase(it);
   return absl::OkStatus();
 }
 
@@ -185,6 +280,12 @@ std::vector<const keys::Key*> InMemoryStore::Matching(
     if (!query.key_ring_ids.empty() &&
         std::find(query.key_ring_ids.begin(), query.key_ring_ids.end(),
                   k.key_ring_id) == query.key_ring_ids.end()) {
+      continue;
+    }
+    // The reference predicates of keys/search.h (SqliteStore translates
+    // them into SQL).
+    if (!keys::ClausesMatch(query.time_clauses, k)) continue;
+    if (query.search.has_value() && !keys::SearchMatches(*query.search, k)) {
       continue;
     }
     out.push_back(&k);
@@ -249,6 +350,58 @@ InMemoryStore::ListExpiredKeys(absl::Time now, int64_t limit) {
   return out;
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+InMemoryStore::ListKeysDueForRotation(absl::Time now, int64_t limit) {
+  if (absl::Status s = ValidateLimit(limit); !s.ok()) return s;
+  const absl::Time cutoff = TruncateToMicros(now);
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<std::pair<absl::Time, const keys::Key*>> due;
+  for (const auto& [ref, k] : keys_) {
+    if (k.state != keys::KeyState::kActive || k.extractable || k.imported ||
+        !k.rotation_policy.has_value() || !k.rotation_policy->enabled) {
+      continue;
+    }
+    const absl::Time next =
+        k.last_rotate_time.value_or(k.creation_time) +
+        k.rotation_policy->interval_months * keys::kRotationMonth;
+    if (next <= cutoff) due.emplace_back(next, &k);
+  }
+  // Soonest first; ties by (instance, id), the map order already.
+  std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+    return a.first < b.first;
+  });
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [next, k] : due) {
+    if (static_cast<int64_t>(out.size()) >= limit) break;
+    out.emplace_back(k->instance_id, k->id);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+InMemoryStore::ListKeysDeletedBefore(absl::Time deleted_before, int64_t limit) {
+  if (absl::Status s = ValidateLimit(limit); !s.ok()) return s;
+  const absl::Time cutoff = TruncateToMicros(deleted_before);
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<const keys::Key*> deleted;
+  for (const auto& [ref, k] : keys_) {
+    if (k.state == keys::KeyState::kDestroyed && k.deletion_time.has_value() &&
+        *k.deletion_time <= cutoff) {
+      deleted.push_back(&k);
+    }
+  }
+  std::stable_sort(deleted.begin(), deleted.end(),
+                   [](const keys::Key* a, const keys::Key* b) {
+                     return *a->deletion_time < *b->deletion_time;
+                   });
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const keys::Key* k : deleted) {
+    if (static_cast<int64_t>(out.size()) >= limit) break;
+    out.emplace_back(k->instance_id, k->id);
+  }
+  return out;
+}
+
 absl::Status InMemoryStore::CreateKeyRing(const KeyRing& ring,
                                           int64_t max_rings) {
   if (absl::Status s = ValidateKeyRing(ring); !s.ok()) return s;
@@ -267,12 +420,7 @@ absl::Status InMemoryStore::CreateKeyRing(const KeyRing& ring,
   if (count >= max_rings) {
     return absl::ResourceExhaustedError("too many key rings in the instance");
   }
-  if (!instances_.contains(ring.instance_id)) {
-    iam::InstanceRecord record;
-    record.id = ring.instance_id;
-    record.creation_time = absl::UnixEpoch();
-    instances_.emplace(record.id, std::move(record));
-  }
+  RecordInstanceLocked(ring.instance_id);
   rings_.emplace(std::move(ref), std::move(stored));
   return absl::OkStatus();
 }
@@ -452,6 +600,7 @@ absl::Status InMemoryStore::DeletePrincipal(std::string_view id,
   absl::erase_if(authorizations_, [&](const auto& entry) {
     return entry.second.source_service_id == key;
   });
+  webhooks_.erase(key);
   return absl::OkStatus();
 }
 
@@ -537,6 +686,9 @@ absl::Status InMemoryStore::DeleteInstance(std::string_view id,
   absl::erase_if(authorizations_, [&](const auto& entry) {
     return InScopeOf(entry.second.target, key);
   });
+  import_tokens_.erase(key);
+  absl::erase_if(instance_policies_,
+                 [&](const auto& entry) { return entry.first.first == key; });
   return absl::OkStatus();
 }
 
@@ -632,6 +784,40 @@ InMemoryStore::ListAuthorizations() {
   absl::ReaderMutexLock lock(&mu_);
   std::vector<iam::ServiceAuthorizationRecord> out;
   for (const auto& [id, a] : authorizations_) out.push_back(a);
+  return out;
+}
+
+absl::Status InMemoryStore::PutWebhook(const iam::WebhookRecord& webhook,
+                                       const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateWebhook(webhook); !s.ok()) return s;
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  auto principal = principals_.find(webhook.principal_id);
+  if (principal == principals_.end() ||
+      principal->second.kind != iam::PrincipalKind::kServiceId) {
+    return absl::FailedPreconditionError(
+        "webhook's principal is not an existing service id");
+  }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  webhooks_.insert_or_assign(webhook.principal_id, WithMicros(webhook));
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryStore::DeleteWebhook(std::string_view principal_id,
+                                          const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  auto it = webhooks_.find(std::string(principal_id));
+  if (it == webhooks_.end()) return absl::NotFoundError("webhook not found");
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  webhooks_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<iam::WebhookRecord>> InMemoryStore::ListWebhooks() {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<iam::WebhookRecord> out;
+  for (const auto& [id, w] : webhooks_) out.push_back(w);
   return out;
 }
 

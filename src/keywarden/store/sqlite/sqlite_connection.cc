@@ -2,11 +2,67 @@
 
 #include <sqlite3.h>
 
+#include <memory>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "keywarden/keys/registration.h"
 
 namespace keywarden::store::sqlite_internal {
+
+namespace {
+
+std::string_view TextArg(sqlite3_value* v) {
+  const unsigned char* p = sqlite3_value_text(v);
+  if (p == nullptr) return {};
+  return std::string_view(reinterpret_cast<const char*>(p),
+                          static_cast<size_t>(sqlite3_value_bytes(v)));
+}
+
+// kw_crn_match(pattern, crn): keys::CrnPattern::Matches, so SQL and the
+// memory store share one implementation of the CRN query (keyprotect-api.md
+// §11). The parsed pattern is cached per statement execution as SQLite's
+// auxiliary data of the (constant) first argument. A NULL argument gives
+// NULL, as SQL functions do; a pattern that does not parse is an error
+// (the store only binds patterns that CrnPattern::Parse accepted).
+void CrnMatchFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (argc != 2 || sqlite3_value_type(argv[0]) == SQLITE_NULL ||
+      sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  const std::string_view crn = TextArg(argv[1]);
+  if (const auto* cached =
+          static_cast<const keys::CrnPattern*>(sqlite3_get_auxdata(ctx, 0));
+      cached != nullptr) {
+    sqlite3_result_int(ctx, cached->Matches(crn) ? 1 : 0);
+    return;
+  }
+  absl::StatusOr<keys::CrnPattern> parsed =
+      keys::CrnPattern::Parse(TextArg(argv[0]), /*for_all_keys=*/false);
+  if (!parsed.ok()) {
+    sqlite3_result_error(ctx, "kw_crn_match: malformed CRN pattern", -1);
+    return;
+  }
+  auto owned = std::make_unique<keys::CrnPattern>(*std::move(parsed));
+  sqlite3_result_int(ctx, owned->Matches(crn) ? 1 : 0);
+  // Last: SQLite may run the destructor before set_auxdata returns.
+  sqlite3_set_auxdata(ctx, 0, owned.release(), [](void* p) {
+    delete static_cast<keys::CrnPattern*>(p);
+  });
+}
+
+absl::Status RegisterFunctions(sqlite3* db) {
+  int rc = sqlite3_create_function_v2(
+      db, "kw_crn_match", 2,
+      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+      &CrnMatchFunction, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db, rc, "create function");
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status SqliteError(sqlite3* db, int rc, std::string_view what,
                          bool constraint_is_duplicate) {
@@ -147,6 +203,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
       !s.ok()) {
     return s;
   }
+  if (absl::Status s = RegisterFunctions(db); !s.ok()) return s;
   return conn;
 }
 

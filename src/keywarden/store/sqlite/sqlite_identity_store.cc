@@ -14,12 +14,15 @@
 #include "keywarden/store/audit_chain.h"
 #include "keywarden/store/identity_validation.h"
 #include "keywarden/store/sqlite/sqlite_connection.h"
+#include "keywarden/store/sqlite/sqlite_internal.h"
 #include "keywarden/store/sqlite/sqlite_store.h"
 #include "keywarden/store/validation.h"
 
 namespace keywarden::store {
 
+using sqlite_internal::AppendAuditRow;
 using sqlite_internal::Connection;
+using sqlite_internal::Exists;
 using sqlite_internal::Statement;
 
 namespace {
@@ -83,52 +86,6 @@ void BindOptionalText(Statement& st, int index,
 std::optional<std::string> OptionalText(const Statement& st, int column) {
   if (st.IsNull(column)) return std::nullopt;
   return st.Text(column);
-}
-
-// True if `sql` (one bound text parameter) returns a row.
-absl::StatusOr<bool> Exists(Connection& db, std::string_view sql,
-                            std::string_view value) {
-  KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
-  st.BindText(1, value);
-  return st.Step();
-}
-
-absl::Status AppendAuditRow(Connection& db, const iam::AuditRecord& audit) {
-  iam::AuditRecord record = audit;
-  record.time = TruncateToMicros(record.time);
-  record.seq = 1;
-  record.prev_hash = iam::SecretHash{};
-  {
-    // The chain continues from the last stored record, read inside this
-    // transaction, so concurrent appends (serialised by the writer) chain.
-    KW_ASSIGN_OR_RETURN(
-        Statement st,
-        db.Prepare(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
-    KW_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) {
-      record.seq = st.Int64(0) + 1;
-      KW_ASSIGN_OR_RETURN(record.prev_hash, ReadHash(st, 1, "audit hash"));
-    }
-  }
-  KW_ASSIGN_OR_RETURN(record.hash, AuditChainHash(record.prev_hash, record));
-  KW_ASSIGN_OR_RETURN(
-      Statement st,
-      db.Prepare("INSERT INTO audit_log (seq, time, actor, action, target,"
-                 " outcome, correlation_id, source_address, details,"
-                 " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  st.BindInt64(1, record.seq);
-  st.BindTime(2, record.time);
-  st.BindText(3, record.actor);
-  st.BindText(4, record.action);
-  st.BindText(5, record.target);
-  st.BindInt64(6, record.outcome == iam::AuditOutcome::kSuccess ? 0 : 1);
-  st.BindText(7, record.correlation_id);
-  st.BindText(8, record.source_address);
-  st.BindText(9, record.details);
-  st.BindBlob(10, Bytes(record.prev_hash));
-  st.BindBlob(11, Bytes(record.hash));
-  return st.Run();
 }
 
 constexpr char kAuditColumns[] =
@@ -204,6 +161,55 @@ absl::Status RunInsert(Statement& st, std::string_view what) {
 }
 
 }  // namespace
+
+namespace sqlite_internal {
+
+absl::StatusOr<bool> Exists(Connection& db, std::string_view sql,
+                            std::string_view value) {
+  KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+  st.BindText(1, value);
+  return st.Step();
+}
+
+absl::Status AppendAuditRow(Connection& db, const iam::AuditRecord& audit) {
+  iam::AuditRecord record = audit;
+  record.time = TruncateToMicros(record.time);
+  record.seq = 1;
+  record.prev_hash = iam::SecretHash{};
+  {
+    // The chain continues from the last stored record, read inside this
+    // transaction, so concurrent appends (serialised by the writer) chain.
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"));
+    KW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) {
+      record.seq = st.Int64(0) + 1;
+      KW_ASSIGN_OR_RETURN(record.prev_hash, ReadHash(st, 1, "audit hash"));
+    }
+  }
+  KW_ASSIGN_OR_RETURN(record.hash, AuditChainHash(record.prev_hash, record));
+  KW_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("INSERT INTO audit_log (seq, time, actor, action, target,"
+                 " outcome, correlation_id, source_address, details,"
+                 " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  st.BindInt64(1, record.seq);
+  st.BindTime(2, record.time);
+  st.BindText(3, record.actor);
+  st.BindText(4, record.action);
+  st.BindText(5, record.target);
+  st.BindInt64(6, record.outcome == iam::AuditOutcome::kSuccess ? 0 : 1);
+  st.BindText(7, record.correlation_id);
+  st.BindText(8, record.source_address);
+  st.BindText(9, record.details);
+  st.BindBlob(10, Bytes(record.prev_hash));
+  st.BindBlob(11, Bytes(record.hash));
+  return st.Run();
+}
+
+}  // namespace sqlite_internal
 
 absl::Status SqliteStore::AuditedWrite(
     const iam::AuditRecord& audit,
@@ -543,6 +549,72 @@ SqliteStore::ListAuthorizations() {
           a.creation_time = st.Time(7);
           a.created_by = st.Text(8);
           return a;
+        },
+        out);
+  }));
+  return out;
+}
+
+// ---- webhooks
+
+absl::Status SqliteStore::PutWebhook(const iam::WebhookRecord& webhook,
+                                     const iam::AuditRecord& audit) {
+  KW_RETURN_IF_ERROR(ValidateWebhook(webhook));
+  return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
+    KW_ASSIGN_OR_RETURN(bool service,
+                        Exists(db,
+                               "SELECT 1 FROM principals WHERE id = ?"
+                               " AND kind = 'service_id'",
+                               webhook.principal_id));
+    if (!service) {
+      return absl::FailedPreconditionError(
+          "webhook's principal is not an existing service id");
+    }
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("INSERT INTO webhooks (principal_id, url, master_key_id,"
+                   " sealed_secret, creation_time, created_by)"
+                   " VALUES (?, ?, ?, ?, ?, ?)"
+                   " ON CONFLICT (principal_id) DO UPDATE SET"
+                   " url = excluded.url,"
+                   " master_key_id = excluded.master_key_id,"
+                   " sealed_secret = excluded.sealed_secret,"
+                   " creation_time = excluded.creation_time,"
+                   " created_by = excluded.created_by"));
+    st.BindText(1, webhook.principal_id);
+    st.BindText(2, webhook.url);
+    st.BindText(3, webhook.master_key_id);
+    st.BindBlob(4, webhook.sealed_secret);
+    st.BindTime(5, webhook.creation_time);
+    st.BindText(6, webhook.created_by);
+    return st.Run();
+  });
+}
+
+absl::Status SqliteStore::DeleteWebhook(std::string_view principal_id,
+                                        const iam::AuditRecord& audit) {
+  return AuditedWrite(audit, [&](Connection& db) {
+    return DeleteOne(db, "DELETE FROM webhooks WHERE principal_id = ?",
+                     principal_id, "webhook");
+  });
+}
+
+absl::StatusOr<std::vector<iam::WebhookRecord>> SqliteStore::ListWebhooks() {
+  std::vector<iam::WebhookRecord> out;
+  KW_RETURN_IF_ERROR(Read([&](Connection& db) {
+    return CollectRows<iam::WebhookRecord>(
+        db,
+        "SELECT principal_id, url, master_key_id, sealed_secret,"
+        " creation_time, created_by FROM webhooks ORDER BY principal_id",
+        [](const Statement& st) -> absl::StatusOr<iam::WebhookRecord> {
+          iam::WebhookRecord w;
+          w.principal_id = st.Text(0);
+          w.url = st.Text(1);
+          w.master_key_id = st.Text(2);
+          w.sealed_secret = st.Blob(3);
+          w.creation_time = st.Time(4);
+          w.created_by = st.Text(5);
+          return w;
         },
         out);
   }));

@@ -3,27 +3,41 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <map>
 #include <span>
+#include <string>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "keywarden/common/ids.h"
 #include "keywarden/common/status_macros.h"
+#include "keywarden/keys/registration.h"
+#include "keywarden/keys/search.h"
+#include "keywarden/store/identity_validation.h"
 #include "keywarden/store/migrations/migrations.h"
 #include "keywarden/store/sqlite/sqlite_connection.h"
+#include "keywarden/store/sqlite/sqlite_internal.h"
 #include "keywarden/store/sqlite/tags_codec.h"
 #include "keywarden/store/validation.h"
 
 namespace keywarden::store {
 
+using sqlite_internal::AppendAuditRow;
+using sqlite_internal::BuiltQuery;
 using sqlite_internal::Connection;
+using sqlite_internal::InsertInstance;
 using sqlite_internal::Statement;
 
 namespace {
 
-// Columns read back for a key joined with one of its versions; ReadKeyRow
-// and ReadVersion depend on this order.
+// Columns read back for a key joined with one of its versions and its two
+// policies (kPolicyJoins); ReadKeyRow and ReadVersion depend on this order.
 constexpr char kKeyColumns[] =
     "k.instance_id, k.id, k.name, k.description, k.tags, k.key_ring_id,"
     " k.extractable, k.imported, k.state, k.material_bits,"
@@ -32,10 +46,38 @@ constexpr char kKeyColumns[] =
     " k.deleted_by, v.version_id, v.creation_time, v.master_key_id,"
     " (SELECT json_group_array(alias) FROM (SELECT a.alias FROM key_aliases a"
     "   WHERE a.instance_id = k.instance_id AND a.key_id = k.id"
-    "   ORDER BY a.alias))";
+    "   ORDER BY a.alias)),"
+    " k.last_sync_time, k.deletion_authorized_by,"
+    " k.deletion_authorization_expiration,"
+    " pr.id, pr.enabled, pr.interval_months, pr.creation_time, pr.created_by,"
+    " pr.last_update_time, pr.updated_by,"
+    " pd.id, pd.enabled, pd.creation_time, pd.created_by,"
+    " pd.last_update_time, pd.updated_by";
 constexpr int kVersionColumn = 18;   // v.version_id
 constexpr int kAliasesColumn = 21;   // JSON array of the key's aliases
-constexpr int kMaterialColumn = 22;  // v.sealed_material, when selected
+constexpr int kSyncColumn = 22;      // k.last_sync_time
+constexpr int kRotationColumn = 25;  // pr.id, NULL without a rotation policy
+constexpr int kDualAuthColumn = 32;  // pd.id, NULL without a dual-auth policy
+constexpr int kMaterialColumn = 38;  // v.sealed_material, when selected
+
+// A key's policies, at most one row of each type (the primary key), so the
+// joins keep one row per key (or per version in GetKey).
+constexpr char kPolicyJoins[] =
+    " LEFT JOIN key_policies pr ON pr.instance_id = k.instance_id"
+    " AND pr.key_id = k.id AND pr.policy_type = 'rotation'"
+    " LEFT JOIN key_policies pd ON pd.instance_id = k.instance_id"
+    " AND pd.key_id = k.id AND pd.policy_type = 'dualAuthDelete'";
+
+keys::PolicyMeta ReadPolicyMeta(const Statement& st, int id_column,
+                                int times_column) {
+  keys::PolicyMeta m;
+  m.id = st.Text(id_column);
+  m.creation_time = st.Time(times_column);
+  m.created_by = st.Text(times_column + 1);
+  m.last_update_time = st.Time(times_column + 2);
+  m.updated_by = st.Text(times_column + 3);
+  return m;
+}
 
 absl::StatusOr<keys::Key> ReadKeyRow(const Statement& st) {
   keys::Key k;
@@ -67,6 +109,22 @@ absl::StatusOr<keys::Key> ReadKeyRow(const Statement& st) {
                       sqlite_internal::DecodeTags(st.Text(kAliasesColumn)));
   // Byte order whatever the collation did.
   std::sort(k.aliases.begin(), k.aliases.end());
+  k.last_sync_time = st.OptionalTime(kSyncColumn);
+  k.deletion_authorized_by = st.Text(kSyncColumn + 1);
+  k.deletion_authorization_expiration = st.OptionalTime(kSyncColumn + 2);
+  if (!st.IsNull(kRotationColumn)) {
+    keys::RotationPolicy p;
+    p.meta = ReadPolicyMeta(st, kRotationColumn, kRotationColumn + 3);
+    p.enabled = st.Bool(kRotationColumn + 1);
+    p.interval_months = static_cast<int>(st.Int64(kRotationColumn + 2));
+    k.rotation_policy = std::move(p);
+  }
+  if (!st.IsNull(kDualAuthColumn)) {
+    keys::DualAuthPolicy p;
+    p.meta = ReadPolicyMeta(st, kDualAuthColumn, kDualAuthColumn + 2);
+    p.enabled = st.Bool(kDualAuthColumn + 1);
+    k.dual_auth_policy = std::move(p);
+  }
   return k;
 }
 
@@ -77,6 +135,55 @@ keys::KeyVersion ReadVersion(const Statement& st, bool with_material) {
   v.master_key_id = st.Text(kVersionColumn + 2);
   if (with_material) v.sealed_material = st.Blob(kMaterialColumn);
   return v;
+}
+
+absl::Status InsertPolicy(Connection& db, const keys::Key& key,
+                          std::string_view type, const keys::PolicyMeta& meta,
+                          bool enabled, std::optional<int> interval_months) {
+  KW_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("INSERT INTO key_policies (instance_id, key_id, policy_type,"
+                 " id, enabled, interval_months, creation_time, created_by,"
+                 " last_update_time, updated_by)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  st.BindText(1, key.instance_id);
+  st.BindText(2, key.id);
+  st.BindText(3, type);
+  st.BindText(4, meta.id);
+  st.BindBool(5, enabled);
+  if (interval_months.has_value()) {
+    st.BindInt64(6, *interval_months);
+  } else {
+    st.BindNull(6);
+  }
+  st.BindTime(7, meta.creation_time);
+  st.BindText(8, meta.created_by);
+  st.BindTime(9, meta.last_update_time);
+  st.BindText(10, meta.updated_by);
+  return st.Run();
+}
+
+// Makes the stored policies of `key` equal to key.rotation_policy and
+// key.dual_auth_policy (absent ones are removed).
+absl::Status WritePolicies(Connection& db, const keys::Key& key) {
+  {
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare("DELETE FROM key_policies WHERE instance_id = ?"
+                   " AND key_id = ?"));
+    st.BindText(1, key.instance_id);
+    st.BindText(2, key.id);
+    KW_RETURN_IF_ERROR(st.Run());
+  }
+  if (const auto& p = key.rotation_policy; p.has_value()) {
+    KW_RETURN_IF_ERROR(InsertPolicy(db, key, "rotation", p->meta, p->enabled,
+                                    p->interval_months));
+  }
+  if (const auto& p = key.dual_auth_policy; p.has_value()) {
+    KW_RETURN_IF_ERROR(InsertPolicy(db, key, "dualAuthDelete", p->meta,
+                                    p->enabled, std::nullopt));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status InsertVersion(Connection& db, const keys::Key& key,
@@ -93,14 +200,6 @@ absl::Status InsertVersion(Connection& db, const keys::Key& key,
   st.BindTime(5, v.creation_time);
   st.BindText(6, v.master_key_id);
   st.BindBlob(7, v.sealed_material);
-  return st.Run();
-}
-
-absl::Status InsertInstance(Connection& db, std::string_view instance_id) {
-  KW_ASSIGN_OR_RETURN(Statement st,
-                      db.Prepare("INSERT INTO instances (id) VALUES (?)"
-                                 " ON CONFLICT (id) DO NOTHING"));
-  st.BindText(1, instance_id);
   return st.Run();
 }
 
@@ -165,39 +264,126 @@ const char* SortColumn(SortField field) {
   return "k.id";
 }
 
-// Appends the WHERE clause of `query` to `sql`. Parameters are positional;
-// BindWhere binds them in the same order.
-void AppendWhere(const KeyQuery& query, std::string& sql) {
-  sql += " WHERE k.instance_id = ?";
-  if (!query.states.empty()) {
-    sql += " AND k.state IN (";
-    for (size_t i = 0; i < query.states.size(); ++i) {
-      sql += i == 0 ? "?" : ", ?";
-    }
-    sql += ")";
+const char* DateColumn(keys::DateField field) {
+  switch (field) {
+    case keys::DateField::kCreationDate:
+      return "k.creation_time";
+    case keys::DateField::kDeletionDate:
+      return "k.deletion_time";
+    case keys::DateField::kExpirationDate:
+      return "k.expiration_time";
+    case keys::DateField::kLastRotateDate:
+      return "k.last_rotate_time";
+    case keys::DateField::kLastUpdateDate:
+      return "k.last_update_time";
   }
-  if (query.extractable.has_value()) sql += " AND k.extractable = ?";
-  if (query.key_ring_id.has_value()) sql += " AND k.key_ring_id = ?";
-  if (!query.key_ring_ids.empty()) {
-    sql += " AND k.key_ring_id IN (";
-    for (size_t i = 0; i < query.key_ring_ids.size(); ++i) {
-      sql += i == 0 ? "?" : ", ?";
-    }
-    sql += ")";
+  return "k.creation_time";
+}
+
+// keys::ClausesMatch in SQL. A stored date d (µs) is compared at its
+// second S = floor(d / 1 s), and S is a whole second, so every comparison
+// with the clause's value v becomes one bound on d itself, with F = v
+// floored and C = v raised to a whole second:
+//   S <  v  <=>  d <  C          S <= v  <=>  d <  F + 1 s
+//   S >  v  <=>  d >= F + 1 s    S >= v  <=>  d >= C
+//   S == v  <=>  v == F and F <= d < F + 1 s
+// No division, so SQLite's truncation toward zero (wrong for dates before
+// 1970) never enters, and the column's index stays usable. NULL (an absent
+// date) fails every comparison, as ClausesMatch has it.
+void AppendTimeClause(const keys::TimeClause& c, BuiltQuery& q) {
+  const std::string col = DateColumn(c.field);
+  if (!c.value.has_value()) {
+    q.sql += " AND " + col + " IS NULL";
+    return;
+  }
+  const absl::Time v = *c.value;
+  const absl::Time floor = absl::FromUnixSeconds(absl::ToUnixSeconds(v));
+  const absl::Time ceil = floor == v ? floor : floor + absl::Seconds(1);
+  const absl::Time next = floor + absl::Seconds(1);
+  auto bound = [&](const char* op, absl::Time t) {
+    q.sql += absl::StrCat(" AND ", col, " ", op, " ?");
+    q.args.emplace_back(absl::ToUnixMicros(t));
+  };
+  switch (c.op) {
+    case keys::CompareOp::kEq:
+      if (floor != v) {
+        q.sql += " AND 0";  // a second never equals a fraction of one
+      } else {
+        bound(">=", floor);
+        bound("<", next);
+      }
+      return;
+    case keys::CompareOp::kLt:
+      bound("<", ceil);
+      return;
+    case keys::CompareOp::kLte:
+      bound("<", next);
+      return;
+    case keys::CompareOp::kGt:
+      bound(">=", next);
+      return;
+    case keys::CompareOp::kGte:
+      bound(">=", ceil);
+      return;
   }
 }
 
-// Binds AppendWhere's parameters; returns the next free index.
-int BindWhere(const KeyQuery& query, Statement& st) {
-  int i = 1;
-  st.BindText(i++, query.instance_id);
-  for (keys::KeyState s : query.states) {
-    st.BindInt64(i++, static_cast<int>(s));
+// keys::SearchMatches in SQL. SQLite's lower() folds ASCII letters only
+// (no ICU is loaded), exactly as keys::SearchMatches does, and the values
+// are compared as BLOBs: byte for byte, whatever their encoding.
+void AppendSearch(const keys::KeySearch& search, BuiltQuery& q) {
+  const std::string term = absl::AsciiStrToLower(search.term);
+  auto match = [&](const char* column) {
+    q.args.emplace_back(BuiltQuery::Bytes{term});
+    return search.exact ? absl::StrCat("CAST(lower(", column, ") AS BLOB) = ?")
+                        : absl::StrCat("instr(CAST(lower(", column,
+                                       ") AS BLOB), ?) > 0");
+  };
+  std::vector<std::string> fields;
+  if (search.in_name) fields.push_back(match("k.name"));
+  if (search.in_aliases) {
+    fields.push_back(
+        absl::StrCat("EXISTS (SELECT 1 FROM key_aliases a WHERE a.instance_id ="
+                     " k.instance_id AND a.key_id = k.id AND ",
+                     match("a.alias"), ")"));
   }
-  if (query.extractable.has_value()) st.BindBool(i++, *query.extractable);
-  if (query.key_ring_id.has_value()) st.BindText(i++, *query.key_ring_id);
-  for (const std::string& ring : query.key_ring_ids) st.BindText(i++, ring);
-  return i;
+  q.sql += absl::StrCat(search.negate ? " AND NOT (" : " AND (",
+                        absl::StrJoin(fields, " OR "), ")");
+}
+
+// The WHERE clause of `query` over `keys k`.
+BuiltQuery KeyWhere(const KeyQuery& query) {
+  BuiltQuery q;
+  q.sql = " WHERE k.instance_id = ?";
+  q.args.emplace_back(query.instance_id);
+  auto in_list = [&](const char* column, size_t n) {
+    q.sql += absl::StrCat(" AND ", column, " IN (");
+    for (size_t i = 0; i < n; ++i) q.sql += i == 0 ? "?" : ", ?";
+    q.sql += ")";
+  };
+  if (!query.states.empty()) {
+    in_list("k.state", query.states.size());
+    for (keys::KeyState s : query.states) {
+      q.args.emplace_back(int64_t{static_cast<int>(s)});
+    }
+  }
+  if (query.extractable.has_value()) {
+    q.sql += " AND k.extractable = ?";
+    q.args.emplace_back(int64_t{*query.extractable ? 1 : 0});
+  }
+  if (query.key_ring_id.has_value()) {
+    q.sql += " AND k.key_ring_id = ?";
+    q.args.emplace_back(*query.key_ring_id);
+  }
+  if (!query.key_ring_ids.empty()) {
+    in_list("k.key_ring_id", query.key_ring_ids.size());
+    for (const std::string& ring : query.key_ring_ids) {
+      q.args.emplace_back(ring);
+    }
+  }
+  for (const keys::TimeClause& c : query.time_clauses) AppendTimeClause(c, q);
+  if (query.search.has_value()) AppendSearch(*query.search, q);
+  return q;
 }
 
 absl::Status MigrateLocked(Connection& db) {
@@ -246,6 +432,18 @@ absl::Status MigrateLocked(Connection& db) {
 
 }  // namespace
 
+namespace sqlite_internal {
+
+absl::Status InsertInstance(Connection& db, std::string_view instance_id) {
+  KW_ASSIGN_OR_RETURN(Statement st,
+                      db.Prepare("INSERT INTO instances (id) VALUES (?)"
+                                 " ON CONFLICT (id) DO NOTHING"));
+  st.BindText(1, instance_id);
+  return st.Run();
+}
+
+}  // namespace sqlite_internal
+
 int SqliteStore::LatestSchemaVersion() {
   return static_cast<int>(EmbeddedMigrations().size());
 }
@@ -277,6 +475,14 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     return absl::FailedPreconditionError(absl::StrCat(
         "sqlite store could not enable WAL (journal_mode is ", mode, ")"));
   }
+  // Purge is crypto-shredding (docs/formats/storage-schema.md "Purge"):
+  // secure_delete makes SQLite overwrite deleted rows and freed pages with
+  // zeros, and temp_store keeps statement journals (which may copy pages
+  // being changed) in memory rather than in temporary files. Only the write
+  // connection changes pages, so only it needs them.
+  KW_RETURN_IF_ERROR(
+      writer->Exec("PRAGMA secure_delete = ON;"
+                   "PRAGMA temp_store = MEMORY;"));
   KW_RETURN_IF_ERROR(writer->Exec("BEGIN IMMEDIATE"));
   absl::Status migrated = MigrateLocked(*writer);
   if (migrated.ok()) migrated = writer->Exec("COMMIT");
@@ -291,14 +497,16 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
         Connection::Open(path, /*read_only=*/true, options.busy_timeout));
     readers.push_back(std::move(reader));
   }
-  return std::unique_ptr<SqliteStore>(new SqliteStore(
-      std::move(writer), std::move(readers), options.max_group_commit));
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(std::move(writer), std::move(readers),
+                      options.max_group_commit, options.busy_timeout));
 }
 
 SqliteStore::SqliteStore(std::unique_ptr<Connection> writer,
                          std::vector<std::unique_ptr<Connection>> readers,
-                         int max_group_commit)
+                         int max_group_commit, absl::Duration busy_timeout)
     : max_group_commit_(max_group_commit),
+      busy_timeout_(busy_timeout),
       writer_(std::move(writer)),
       readers_(std::move(readers)) {
   for (auto& r : readers_) idle_readers_.push_back(r.get());
@@ -398,6 +606,9 @@ void SqliteStore::CommitGroup(const std::vector<PendingWrite*>& batch) {
     commits_.fetch_add(1, std::memory_order_relaxed);
     mutations_.fetch_add(static_cast<int64_t>(batch.size()),
                          std::memory_order_relaxed);
+    // A purge's WAL truncation that a reader blocked is retried here, once
+    // the group is durable (its callers are woken after this).
+    if (wal_shred_pending_.load(std::memory_order_relaxed)) ShredWalLocked();
     return;
   }
   if (!sqlite3_get_autocommit(db.raw())) {
@@ -466,9 +677,10 @@ absl::Status SqliteStore::CreateKey(const keys::Key& key) {
               " key_ring_id, extractable, imported, state, material_bits,"
               " expiration_time, creation_time, created_by, last_update_time,"
               " last_state_change_time, last_rotate_time, deletion_time,"
-              " deleted_by, primary_seq)"
+              " deleted_by, primary_seq, last_sync_time,"
+              " deletion_authorized_by, deletion_authorization_expiration)"
               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-              " ?)"));
+              " ?, ?, ?, ?)"));
       st.set_constraint_is_duplicate(true);
       st.BindText(1, key.instance_id);
       st.BindText(2, key.id);
@@ -489,6 +701,9 @@ absl::Status SqliteStore::CreateKey(const keys::Key& key) {
       st.BindOptionalTime(17, key.deletion_time);
       st.BindText(18, key.deleted_by);
       st.BindInt64(19, static_cast<int64_t>(key.versions.size()) - 1);
+      st.BindOptionalTime(20, key.last_sync_time);
+      st.BindText(21, key.deletion_authorized_by);
+      st.BindOptionalTime(22, key.deletion_authorization_expiration);
       absl::Status s = st.Run();
       if (absl::IsAlreadyExists(s)) {
         return absl::AlreadyExistsError("key already exists");
@@ -504,13 +719,70 @@ absl::Status SqliteStore::CreateKey(const keys::Key& key) {
           db, KeyAlias{key.instance_id, alias, key.id, key.creation_time,
                        key.created_by}));
     }
-    return absl::OkStatus();
+    return WritePolicies(db, key);
   });
 }
 
+namespace {
+
+struct RegistrationRef {
+  std::string service_id;
+  std::string resource_crn;
+  bool prevent_key_deletion = false;
+};
+
+// The key's registrations, ordered by service then CRN (the event fan-out
+// groups them by service).
+absl::StatusOr<std::vector<RegistrationRef>> KeyRegistrations(
+    Connection& db, std::string_view instance_id, std::string_view key_id) {
+  KW_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("SELECT service_id, resource_crn, prevent_key_deletion"
+                 " FROM registrations WHERE instance_id = ? AND key_id = ?"
+                 " ORDER BY service_id, resource_crn"));
+  st.BindText(1, instance_id);
+  st.BindText(2, key_id);
+  std::vector<RegistrationRef> out;
+  while (true) {
+    KW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    out.push_back({st.Text(0), st.Text(1), st.Bool(2)});
+  }
+}
+
+absl::Status InsertEvent(Connection& db, const keys::Key& key,
+                         const keys::EventSpec& spec,
+                         std::string_view service_id,
+                         const std::vector<std::string>& crns) {
+  KW_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("INSERT INTO key_events (id, instance_id, key_id,"
+                 " service_id, event_type, event_time, key_state,"
+                 " key_version_id, previous_key_version_id, resource_crns,"
+                 " attempts, next_attempt_time, last_error,"
+                 " adopter_key_state)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '', '')"));
+  st.BindText(1, NewUuid());
+  st.BindText(2, key.instance_id);
+  st.BindText(3, key.id);
+  st.BindText(4, service_id);
+  st.BindText(5, keys::KeyEventTypeName(spec.type));
+  st.BindTime(6, spec.time);
+  st.BindInt64(7, static_cast<int>(spec.key_state));
+  st.BindText(8, spec.key_version_id);
+  st.BindText(9, spec.previous_key_version_id);
+  st.BindText(10, sqlite_internal::EncodeTags(crns));
+  st.BindTime(11, spec.time);
+  return st.Run();
+}
+
+}  // namespace
+
 absl::Status SqliteStore::UpdateKey(const keys::Key& key,
-                                    absl::Time expected_last_update) {
+                                    absl::Time expected_last_update,
+                                    const KeyUpdate& update) {
   KW_RETURN_IF_ERROR(ValidateKeyForWrite(key));
+  KW_RETURN_IF_ERROR(ValidateKeyUpdate(update));
   return WriteTransaction([&](Connection& db) -> absl::Status {
     int64_t primary_seq;
     {
@@ -526,6 +798,37 @@ absl::Status SqliteStore::UpdateKey(const keys::Key& key,
         return absl::FailedPreconditionError("key was changed concurrently");
       }
       primary_seq = st.Int64(1);
+    }
+    // The registrations as they are before this update: the rule checks
+    // them and the events report them (store.h, KeyUpdate).
+    std::vector<RegistrationRef> registrations;
+    if (update.event.has_value() ||
+        update.registrations != RegistrationRule::kKeep) {
+      KW_ASSIGN_OR_RETURN(registrations,
+                          KeyRegistrations(db, key.instance_id, key.id));
+    }
+    if (update.registrations == RegistrationRule::kRefuseIfAny &&
+        !registrations.empty()) {
+      return absl::FailedPreconditionError("key has registrations");
+    }
+    if (update.registrations == RegistrationRule::kRefuseIfPrevented &&
+        std::any_of(
+            registrations.begin(), registrations.end(),
+            [](const RegistrationRef& r) { return r.prevent_key_deletion; })) {
+      return absl::FailedPreconditionError(
+          "a registration prevents deleting the key");
+    }
+    if (update.event.has_value()) {
+      for (size_t i = 0; i < registrations.size();) {
+        const std::string& service = registrations[i].service_id;
+        std::vector<std::string> crns;
+        for (;
+             i < registrations.size() && registrations[i].service_id == service;
+             ++i) {
+          crns.push_back(registrations[i].resource_crn);
+        }
+        KW_RETURN_IF_ERROR(InsertEvent(db, key, *update.event, service, crns));
+      }
     }
     absl::flat_hash_set<std::string> stored_versions;
     {
@@ -546,44 +849,113 @@ absl::Status SqliteStore::UpdateKey(const keys::Key& key,
       if (stored_versions.contains(v.id)) continue;
       KW_RETURN_IF_ERROR(InsertVersion(db, key, v, ++primary_seq));
     }
-    // Identity and origin (ids, extractable, imported, creation) are fixed
-    // at creation and deliberately not updated.
-    KW_ASSIGN_OR_RETURN(
-        Statement st,
-        db.Prepare("UPDATE keys SET name = ?, description = ?, tags = ?,"
-                   " key_ring_id = ?, state = ?, material_bits = ?,"
-                   " expiration_time = ?, last_update_time = ?,"
-                   " last_state_change_time = ?, last_rotate_time = ?,"
-                   " deletion_time = ?, deleted_by = ?, primary_seq = ?"
-                   " WHERE instance_id = ? AND id = ?"));
-    st.BindText(1, key.name);
-    st.BindText(2, key.description);
-    st.BindText(3, sqlite_internal::EncodeTags(key.tags));
-    st.BindText(4, key.key_ring_id);
-    st.BindInt64(5, static_cast<int>(key.state));
-    st.BindInt64(6, key.material_bits);
-    st.BindOptionalTime(7, key.expiration_time);
-    st.BindTime(8, key.last_update_time);
-    st.BindTime(9, key.last_state_change_time);
-    st.BindOptionalTime(10, key.last_rotate_time);
-    st.BindOptionalTime(11, key.deletion_time);
-    st.BindText(12, key.deleted_by);
-    st.BindInt64(13, primary_seq);
-    st.BindText(14, key.instance_id);
-    st.BindText(15, key.id);
-    return st.Run();
+    {
+      // Identity and origin (ids, extractable, imported, creation) are
+      // fixed at creation and deliberately not updated.
+      KW_ASSIGN_OR_RETURN(
+          Statement st,
+          db.Prepare("UPDATE keys SET name = ?, description = ?, tags = ?,"
+                     " key_ring_id = ?, state = ?, material_bits = ?,"
+                     " expiration_time = ?, last_update_time = ?,"
+                     " last_state_change_time = ?, last_rotate_time = ?,"
+                     " deletion_time = ?, deleted_by = ?, primary_seq = ?,"
+                     " last_sync_time = ?, deletion_authorized_by = ?,"
+                     " deletion_authorization_expiration = ?"
+                     " WHERE instance_id = ? AND id = ?"));
+      st.BindText(1, key.name);
+      st.BindText(2, key.description);
+      st.BindText(3, sqlite_internal::EncodeTags(key.tags));
+      st.BindText(4, key.key_ring_id);
+      st.BindInt64(5, static_cast<int>(key.state));
+      st.BindInt64(6, key.material_bits);
+      st.BindOptionalTime(7, key.expiration_time);
+      st.BindTime(8, key.last_update_time);
+      st.BindTime(9, key.last_state_change_time);
+      st.BindOptionalTime(10, key.last_rotate_time);
+      st.BindOptionalTime(11, key.deletion_time);
+      st.BindText(12, key.deleted_by);
+      st.BindInt64(13, primary_seq);
+      st.BindOptionalTime(14, key.last_sync_time);
+      st.BindText(15, key.deletion_authorized_by);
+      st.BindOptionalTime(16, key.deletion_authorization_expiration);
+      st.BindText(17, key.instance_id);
+      st.BindText(18, key.id);
+      KW_RETURN_IF_ERROR(st.Run());
+    }
+    KW_RETURN_IF_ERROR(WritePolicies(db, key));
+    if (update.audit.has_value()) {
+      KW_RETURN_IF_ERROR(AppendAuditRow(db, *update.audit));
+    }
+    return absl::OkStatus();
   });
+}
+
+absl::Status SqliteStore::PurgeKey(std::string_view instance_id,
+                                   std::string_view key_id,
+                                   absl::Time expected_last_update,
+                                   const iam::AuditRecord& audit) {
+  KW_RETURN_IF_ERROR(ValidateAuditRecord(audit));
+  KW_RETURN_IF_ERROR(WriteTransaction([&](Connection& db) -> absl::Status {
+    {
+      KW_ASSIGN_OR_RETURN(Statement st,
+                          db.Prepare("SELECT state, last_update_time FROM keys"
+                                     " WHERE instance_id = ? AND id = ?"));
+      st.BindText(1, instance_id);
+      st.BindText(2, key_id);
+      KW_ASSIGN_OR_RETURN(bool found, st.Step());
+      if (!found) return absl::NotFoundError("key not found");
+      if (st.Int64(0) != static_cast<int>(keys::KeyState::kDestroyed)) {
+        return absl::FailedPreconditionError("key is not destroyed");
+      }
+      if (st.Int64(1) != absl::ToUnixMicros(expected_last_update)) {
+        return absl::FailedPreconditionError("key was changed concurrently");
+      }
+    }
+    {
+      // ON DELETE CASCADE removes its versions (the sealed material),
+      // aliases, policies and registrations; secure_delete zeroes them.
+      // Events are not tied to the key and stay.
+      KW_ASSIGN_OR_RETURN(
+          Statement st,
+          db.Prepare("DELETE FROM keys WHERE instance_id = ? AND id = ?"));
+      st.BindText(1, instance_id);
+      st.BindText(2, key_id);
+      KW_RETURN_IF_ERROR(st.Run());
+    }
+    return AppendAuditRow(db, audit);
+  }));
+  // The commit wrote zeroed pages to the WAL, but older frames there (the
+  // key's insertion) still hold the material until a checkpoint copies the
+  // zeroed pages into the main file and the WAL is truncated.
+  absl::MutexLock lock(&write_mu_);
+  ShredWalLocked();
+  return absl::OkStatus();
+}
+
+void SqliteStore::ShredWalLocked() {
+  sqlite3* db = writer_->raw();
+  // Every write waits on write_mu_ meanwhile, so wait for readers only
+  // briefly; a blocked truncation is retried after the next commit.
+  constexpr int kCheckpointWaitMs = 100;
+  sqlite3_busy_timeout(db, kCheckpointWaitMs);
+  int wal_frames = -1;
+  int checkpointed = -1;
+  int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                     &wal_frames, &checkpointed);
+  sqlite3_busy_timeout(
+      db, static_cast<int>(absl::ToInt64Milliseconds(busy_timeout_)));
+  wal_shred_pending_.store(rc != SQLITE_OK, std::memory_order_relaxed);
 }
 
 absl::StatusOr<keys::Key> SqliteStore::GetKey(std::string_view instance_id,
                                               std::string_view key_id) {
   // One statement is one snapshot, so the key row and its versions agree
   // even while a rotation commits.
-  static const std::string kSql =
-      absl::StrCat("SELECT ", kKeyColumns,
-                   ", v.sealed_material FROM keys k JOIN key_versions v"
-                   " ON v.instance_id = k.instance_id AND v.key_id = k.id"
-                   " WHERE k.instance_id = ? AND k.id = ? ORDER BY v.seq");
+  static const std::string kSql = absl::StrCat(
+      "SELECT ", kKeyColumns,
+      ", v.sealed_material FROM keys k JOIN key_versions v"
+      " ON v.instance_id = k.instance_id AND v.key_id = k.id",
+      kPolicyJoins, " WHERE k.instance_id = ? AND k.id = ? ORDER BY v.seq");
   return WithReader([&](Connection& db) -> absl::StatusOr<keys::Key> {
     KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(kSql));
     st.BindText(1, instance_id);
@@ -613,22 +985,25 @@ absl::StatusOr<std::vector<keys::Key>> SqliteStore::ListKeys(
                     sk.descending ? " DESC, " : " ASC, ");
   }
   order += "k.id ASC";
-  // Deferred join: the inner query sorts and pages narrow rows (rowid and
-  // sort columns) of `keys` alone; only the page's rows are then joined
-  // with their primary version and read in full. Sorting whole joined rows
-  // instead made a deep page of 100,000 keys about 3x slower.
-  std::string sql = "SELECT k.rowid AS rid FROM keys k";
-  AppendWhere(query, sql);
-  sql = absl::StrCat("SELECT ", kKeyColumns, " FROM (", sql, order,
-                     " LIMIT ? OFFSET ?) AS page"
-                     " JOIN keys k ON k.rowid = page.rid"
-                     " JOIN key_versions v ON v.instance_id = k.instance_id"
-                     " AND v.key_id = k.id AND v.seq = k.primary_seq",
-                     order);
+  // Deferred join: the inner query filters, sorts and pages narrow rows
+  // (rowid and sort columns) of `keys` alone; only the page's rows are then
+  // joined with their primary version and policies and read in full.
+  // Sorting whole joined rows instead made a deep page of 100,000 keys
+  // about 3x slower.
+  const BuiltQuery where = KeyWhere(query);
+  const std::string sql =
+      absl::StrCat("SELECT ", kKeyColumns,
+                   " FROM (SELECT k.rowid AS rid FROM keys k", where.sql, order,
+                   " LIMIT ? OFFSET ?) AS page"
+                   " JOIN keys k ON k.rowid = page.rid"
+                   " JOIN key_versions v ON v.instance_id = k.instance_id"
+                   " AND v.key_id = k.id AND v.seq = k.primary_seq",
+                   kPolicyJoins, order);
   return WithReader(
       [&](Connection& db) -> absl::StatusOr<std::vector<keys::Key>> {
         KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
-        int next = BindWhere(query, st);
+        int next = 1;
+        where.Bind(st, next);
         st.BindInt64(next++, query.limit);
         st.BindInt64(next++, query.offset);
         std::vector<keys::Key> out;
@@ -645,14 +1020,70 @@ absl::StatusOr<std::vector<keys::Key>> SqliteStore::ListKeys(
 
 absl::StatusOr<int64_t> SqliteStore::CountKeys(const KeyQuery& query) {
   KW_RETURN_IF_ERROR(ValidateQuery(query));
-  std::string sql = "SELECT COUNT(*) FROM keys k";
-  AppendWhere(query, sql);
+  const BuiltQuery where = KeyWhere(query);
+  const std::string sql = "SELECT COUNT(*) FROM keys k" + where.sql;
   return WithReader([&](Connection& db) -> absl::StatusOr<int64_t> {
     KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
-    BindWhere(query, st);
+    int next = 1;
+    where.Bind(st, next);
     KW_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return absl::InternalError("sqlite: COUNT returned no row");
     return st.Int64(0);
+  });
+}
+
+namespace {
+
+using KeyRefs = std::vector<std::pair<std::string, std::string>>;
+
+// Runs a work-list query: `sql` takes a time and a limit and returns
+// (instance_id, id) rows.
+absl::StatusOr<KeyRefs> ListKeyRefs(Connection& db, std::string_view sql,
+                                    absl::Time t, int64_t limit) {
+  KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+  st.BindTime(1, t);
+  st.BindInt64(2, limit);
+  KeyRefs out;
+  while (true) {
+    KW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return out;
+    out.emplace_back(st.Text(0), st.Text(1));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+SqliteStore::ListKeysDueForRotation(absl::Time now, int64_t limit) {
+  KW_RETURN_IF_ERROR(ValidateLimit(limit));
+  // interval_months × kRotationMonth in µs; ids break ties of the due time.
+  static const std::string kSql = absl::StrCat(
+      "SELECT k.instance_id, k.id FROM key_policies p"
+      " JOIN keys k ON k.instance_id = p.instance_id AND k.id = p.key_id"
+      " WHERE p.policy_type = 'rotation' AND p.enabled = 1"
+      " AND k.state = 1 AND k.extractable = 0 AND k.imported = 0"
+      " AND COALESCE(k.last_rotate_time, k.creation_time)"
+      " + p.interval_months * ",
+      absl::ToInt64Microseconds(keys::kRotationMonth),
+      " <= ? ORDER BY COALESCE(k.last_rotate_time, k.creation_time)"
+      " + p.interval_months * ",
+      absl::ToInt64Microseconds(keys::kRotationMonth),
+      ", k.instance_id, k.id LIMIT ?");
+  return WithReader(
+      [&](Connection& db) { return ListKeyRefs(db, kSql, now, limit); });
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+SqliteStore::ListKeysDeletedBefore(absl::Time deleted_before, int64_t limit) {
+  KW_RETURN_IF_ERROR(ValidateLimit(limit));
+  // `state = 5` repeats the partial index keys_destroyed's condition so the
+  // planner can use it.
+  return WithReader([&](Connection& db) {
+    return ListKeyRefs(db,
+                       "SELECT instance_id, id FROM keys WHERE state = 5"
+                       " AND deletion_time <= ?"
+                       " ORDER BY deletion_time, instance_id, id LIMIT ?",
+                       deleted_before, limit);
   });
 }
 
@@ -908,6 +1339,7 @@ SqliteStore::WriteStats SqliteStore::write_stats() {
   WriteStats stats;
   stats.commits = commits_.load(std::memory_order_relaxed);
   stats.mutations = mutations_.load(std::memory_order_relaxed);
+  stats.wal_shred_pending = wal_shred_pending_.load(std::memory_order_relaxed);
   absl::MutexLock lock(&queue_mu_);
   stats.queued = static_cast<int64_t>(queue_.size());
   return stats;

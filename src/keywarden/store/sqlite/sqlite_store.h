@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +21,8 @@
 #include "absl/time/time.h"
 #include "keywarden/iam/identity.h"
 #include "keywarden/keys/key.h"
+#include "keywarden/keys/policy.h"
+#include "keywarden/keys/registration.h"
 #include "keywarden/store/identity_store.h"
 #include "keywarden/store/store.h"
 
@@ -85,8 +88,16 @@ class SqliteStore final : public Store, public IdentityStore {
 
   absl::Status EnsureInstance(std::string_view instance_id) override;
   absl::Status CreateKey(const keys::Key& key) override;
-  absl::Status UpdateKey(const keys::Key& key,
-                         absl::Time expected_last_update) override;
+  using Store::UpdateKey;
+  absl::Status UpdateKey(const keys::Key& key, absl::Time expected_last_update,
+                         const KeyUpdate& update) override;
+  // Also zeroes what the file held of the key (secure_delete on the write
+  // connection) and then truncates the WAL (docs/formats/storage-schema.md
+  // "Purge"); if a reader keeps the WAL in use, the truncation is retried
+  // after later commits and at close.
+  absl::Status PurgeKey(std::string_view instance_id, std::string_view key_id,
+                        absl::Time expected_last_update,
+                        const iam::AuditRecord& audit) override;
   absl::StatusOr<keys::Key> GetKey(std::string_view instance_id,
                                    std::string_view key_id) override;
   absl::StatusOr<std::vector<keys::Key>> ListKeys(
@@ -94,6 +105,10 @@ class SqliteStore final : public Store, public IdentityStore {
   absl::StatusOr<int64_t> CountKeys(const KeyQuery& query) override;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
   ListExpiredKeys(absl::Time now, int64_t limit) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ListKeysDueForRotation(absl::Time now, int64_t limit) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ListKeysDeletedBefore(absl::Time deleted_before, int64_t limit) override;
   absl::Status CreateKeyRing(const KeyRing& ring, int64_t max_rings) override;
   absl::StatusOr<KeyRing> GetKeyRing(std::string_view instance_id,
                                      std::string_view ring_id) override;
@@ -109,6 +124,50 @@ class SqliteStore final : public Store, public IdentityStore {
                               std::string_view alias) override;
   absl::StatusOr<KeyAlias> GetKeyAlias(std::string_view instance_id,
                                        std::string_view alias) override;
+
+  // Import tokens, instance policies, registrations, events and leases
+  // (sqlite_lifecycle.cc).
+  absl::Status PutImportToken(const ImportToken& token) override;
+  absl::StatusOr<ImportToken> GetImportToken(
+      std::string_view instance_id) override;
+  absl::StatusOr<ImportToken> RetrieveImportToken(std::string_view instance_id,
+                                                  absl::Time now) override;
+  absl::Status PutInstancePolicies(
+      std::span<const keys::InstancePolicy> policies,
+      const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<keys::InstancePolicy>> ListInstancePolicies(
+      std::string_view instance_id) override;
+  absl::StatusOr<std::vector<keys::InstancePolicy>> ListAllInstancePolicies()
+      override;
+  absl::Status CreateRegistration(
+      const keys::Registration& registration) override;
+  absl::Status UpdateRegistration(const keys::Registration& registration,
+                                  int64_t expected_revision) override;
+  absl::StatusOr<keys::Registration> GetRegistration(
+      std::string_view instance_id, std::string_view key_id,
+      std::string_view resource_crn) override;
+  absl::Status DeleteRegistration(std::string_view instance_id,
+                                  std::string_view key_id,
+                                  std::string_view resource_crn) override;
+  absl::StatusOr<std::vector<keys::Registration>> ListRegistrations(
+      const RegistrationQuery& query) override;
+  absl::StatusOr<int64_t> CountRegistrations(
+      const RegistrationQuery& query) override;
+  absl::StatusOr<std::vector<keys::KeyEvent>> ListDueEvents(
+      absl::Time now, int64_t limit) override;
+  absl::StatusOr<std::optional<absl::Time>> NextEventDue() override;
+  absl::StatusOr<keys::KeyEvent> GetEvent(std::string_view event_id) override;
+  absl::Status RecordEventAttempt(std::string_view event_id, absl::Time at,
+                                  bool delivered, absl::Time next_attempt,
+                                  std::string_view error) override;
+  absl::StatusOr<keys::KeyEvent> AcknowledgeEvent(const keys::EventAck& ack,
+                                                  absl::Time now) override;
+  absl::Status ReleaseLease(std::string_view name,
+                            std::string_view holder) override;
+  absl::StatusOr<bool> TryAcquireLease(std::string_view name,
+                                       std::string_view holder, absl::Time now,
+                                       absl::Duration ttl) override;
+
   absl::StatusOr<std::optional<std::string>> GetMeta(
       std::string_view name) override;
   absl::StatusOr<bool> PutMetaIfAbsent(std::string_view name,
@@ -142,6 +201,11 @@ class SqliteStore final : public Store, public IdentityStore {
                                    const iam::AuditRecord& audit) override;
   absl::StatusOr<std::vector<iam::ServiceAuthorizationRecord>>
   ListAuthorizations() override;
+  absl::Status PutWebhook(const iam::WebhookRecord& webhook,
+                          const iam::AuditRecord& audit) override;
+  absl::Status DeleteWebhook(std::string_view principal_id,
+                             const iam::AuditRecord& audit) override;
+  absl::StatusOr<std::vector<iam::WebhookRecord>> ListWebhooks() override;
   absl::Status PutSigningKey(const iam::SigningKeyRecord& key) override;
   absl::Status DeleteSigningKey(std::string_view kid) override;
   absl::StatusOr<std::vector<iam::SigningKeyRecord>> ListSigningKeys() override;
@@ -155,6 +219,9 @@ class SqliteStore final : public Store, public IdentityStore {
     int64_t commits = 0;    // transactions committed
     int64_t mutations = 0;  // mutations they carried (>= commits)
     int64_t queued = 0;     // mutations waiting or committing right now
+    // A purge whose WAL truncation a reader blocked; retried after the
+    // next commit (docs/formats/storage-schema.md "Purge").
+    bool wal_shred_pending = false;
   };
   WriteStats write_stats() ABSL_LOCKS_EXCLUDED(queue_mu_);
 
@@ -166,7 +233,12 @@ class SqliteStore final : public Store, public IdentityStore {
  private:
   SqliteStore(std::unique_ptr<sqlite_internal::Connection> writer,
               std::vector<std::unique_ptr<sqlite_internal::Connection>> readers,
-              int max_group_commit);
+              int max_group_commit, absl::Duration busy_timeout);
+
+  // Checkpoints the WAL into the main file and truncates it, so frames
+  // holding purged rows leave the disk; waits at most briefly for readers.
+  // Sets or clears wal_shred_pending_.
+  void ShredWalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   struct PendingWrite;
 
@@ -197,6 +269,8 @@ class SqliteStore final : public Store, public IdentityStore {
       absl::FunctionRef<absl::Status(sqlite_internal::Connection&)> body);
 
   const int max_group_commit_;
+  const absl::Duration busy_timeout_;
+  std::atomic<bool> wal_shred_pending_{false};
 
   // Mutations waiting to commit, oldest first. The front one's thread is the
   // leader: it commits a group from the front, then pops and wakes it.

@@ -5,8 +5,11 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,6 +61,7 @@ using conformance_internal::MakeFullKey;
 using conformance_internal::MakeKey;
 using conformance_internal::MakeVersion;
 using conformance_internal::T;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // Direct access to the file, to check the on-disk format and to damage it.
@@ -525,8 +529,8 @@ TEST_F(SqliteStoreTest, ListsDeepPagesOfManyKeys) {
         ") INSERT INTO keys SELECT 'inst', printf('key-%06d', i), 'n', '',"
         " '[]', 'default', i % 2, 0, CASE i % 4 WHEN 0 THEN 1 WHEN 1 THEN 2"
         " WHEN 2 THEN 3 ELSE 5 END, 256, CASE WHEN i % 3 = 0 THEN NULL"
-        " ELSE (i * 7919) % 100000 END, i, '', i, i, NULL, NULL, '', 0"
-        " FROM n;"
+        " ELSE (i * 7919) % 100000 END, i, '', i, i, NULL, NULL, '', 0,"
+        " NULL, '', NULL FROM n;"
         "INSERT INTO key_versions SELECT instance_id, id, id, 0,"
         " creation_time, 'mk-1', randomblob(60) FROM keys; COMMIT;"));
   }
@@ -880,6 +884,311 @@ TEST_F(SqliteStoreTest, IdentityWritesShareTheGroupCommitWithKeyWrites) {
   EXPECT_EQ(after.mutations - before.mutations, 80);
   EXPECT_TRUE(store->VerifyAuditChain().ok());
   EXPECT_EQ(Get(store->ListAudit(0, 1000)).size(), 46u);
+}
+
+// --- Lifecycle (migration 4) ---------------------------------------------
+
+TEST_F(SqliteStoreTest, WriterOverwritesDeletedContent) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Pragma("secure_delete").value_or(""), "1");
+  EXPECT_EQ(store->Pragma("temp_store").value_or(""), "2");  // MEMORY
+}
+
+// Distinctive bytes: 48 from a fixed-seed generator cannot occur in a
+// database file by chance.
+std::vector<uint8_t> DistinctiveBytes(uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  std::vector<uint8_t> out(48);
+  for (uint8_t& b : out) b = static_cast<uint8_t>(gen());
+  return out;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  return std::string(std::istreambuf_iterator<char>(in),
+                     std::istreambuf_iterator<char>());
+}
+
+class SqlitePurgeTest : public SqliteStoreTest {
+ protected:
+  // Whether `needle` occurs in the database, its WAL or its shared-memory
+  // file, byte for byte.
+  bool OnDisk(std::string_view needle) const {
+    for (const std::string& file : {path_, path_ + "-wal", path_ + "-shm"}) {
+      if (ReadWholeFile(file).find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+  bool OnDisk(const std::vector<uint8_t>& needle) const {
+    return OnDisk(std::string_view(reinterpret_cast<const char*>(needle.data()),
+                                   needle.size()));
+  }
+
+  // "victim": a Destroyed key whose material, name and alias are all
+  // distinctive, with a registration made while it was Active and a
+  // rotation policy; "keeper": a Destroyed key that stays, the control.
+  void CreateKeys(SqliteStore& store) {
+    keys::Key victim = MakeKey("inst", "victim");
+    victim.name = "purged-name-5d41402abc4b2a76";
+    victim.aliases = {"purged-alias-7d793037a076"};
+    victim.versions[0].sealed_material = secret_;
+    victim.rotation_policy =
+        keys::RotationPolicy{{"rot-1", T(0), "x", T(0), "x"}, true, 1};
+    ASSERT_TRUE(store.CreateKey(victim).ok());
+    keys::Registration r;
+    r.instance_id = "inst";
+    r.key_id = "victim";
+    r.resource_crn = "crn:v1:bluemix:public:cos:global:a/1:si:bucket:b";
+    r.service_id = "svc";
+    ASSERT_TRUE(store.CreateRegistration(r).ok());
+    keys::Key destroyed = victim;
+    destroyed.state = keys::KeyState::kDestroyed;
+    destroyed.deletion_time = T(10);
+    destroyed.last_update_time = T(10);
+    destroyed.versions.push_back(MakeVersion("victim-v2", T(5), secret2_));
+    ASSERT_TRUE(store.UpdateKey(destroyed, victim.last_update_time).ok());
+    keys::Key keeper = MakeKey("inst", "keeper");
+    keeper.state = keys::KeyState::kDestroyed;
+    keeper.versions[0].sealed_material = control_;
+    ASSERT_TRUE(store.CreateKey(keeper).ok());
+  }
+
+  absl::Status Purge(SqliteStore& store) {
+    iam::AuditRecord audit;
+    audit.actor = "user-purger";
+    audit.action = "kms.secrets.purge";
+    return store.PurgeKey("inst", "victim", T(10), audit);
+  }
+
+  void ExpectVictimShredded() {
+    EXPECT_FALSE(OnDisk(secret_));
+    EXPECT_FALSE(OnDisk(secret2_));
+    EXPECT_FALSE(OnDisk("purged-name-5d41402abc4b2a76"));
+    EXPECT_FALSE(OnDisk("purged-alias-7d793037a076"));
+    EXPECT_TRUE(OnDisk(control_));
+  }
+
+  const std::vector<uint8_t> secret_ = DistinctiveBytes(1);
+  const std::vector<uint8_t> secret2_ = DistinctiveBytes(2);
+  const std::vector<uint8_t> control_ = DistinctiveBytes(3);
+};
+
+TEST_F(SqlitePurgeTest, PurgedMaterialIsInNoFileWhileOpenOrAfterClose) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateKeys(*store);
+  // The scan sees what is there: before the purge, the material is on disk.
+  ASSERT_TRUE(OnDisk(secret_));
+  ASSERT_TRUE(OnDisk(secret2_));
+  ASSERT_TRUE(Purge(*store).ok());
+  EXPECT_FALSE(store->write_stats().wal_shred_pending);
+  EXPECT_EQ(std::filesystem::file_size(path_ + "-wal"), 0u);
+  ExpectVictimShredded();
+  store.reset();
+  ExpectVictimShredded();
+  // And the file is sound.
+  RawDb raw(path_);
+  EXPECT_THAT(raw.Rows("PRAGMA integrity_check"), ElementsAre("ok"));
+  EXPECT_THAT(raw.Rows("SELECT id FROM keys"), ElementsAre("keeper"));
+}
+
+TEST_F(SqlitePurgeTest, TruncationBlockedByAReaderHappensAfterTheNextCommit) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  CreateKeys(*store);
+  {
+    // Another process holding a read snapshot pins the WAL.
+    RawDb reader(path_);
+    reader.Exec("BEGIN");
+    EXPECT_THAT(reader.Rows("SELECT COUNT(*) FROM keys"), ElementsAre("2"));
+    ASSERT_TRUE(Purge(*store).ok());  // the purge itself is not held up
+    EXPECT_TRUE(store->write_stats().wal_shred_pending);
+    EXPECT_EQ(store->GetKey("inst", "victim").status().code(),
+              absl::StatusCode::kNotFound);
+    reader.Exec("COMMIT");
+  }
+  ASSERT_TRUE(store->EnsureInstance("next-write").ok());
+  EXPECT_FALSE(store->write_stats().wal_shred_pending);
+  ExpectVictimShredded();
+}
+
+TEST_F(SqliteStoreTest, LifecycleEncodingMatchesStorageSchemaDoc) {
+  // Freezes docs/formats/storage-schema.md for the tables of migration 4.
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    keys::Key k = MakeKey("inst", "k1");
+    k.last_sync_time = absl::FromUnixMicros(11);
+    k.deletion_authorized_by = "IBMid-a";
+    k.deletion_authorization_expiration = absl::FromUnixMicros(12);
+    k.rotation_policy = keys::RotationPolicy{
+        {"rot-1", absl::FromUnixMicros(1), "c", absl::FromUnixMicros(2), "u"},
+        true,
+        3};
+    k.dual_auth_policy = keys::DualAuthPolicy{
+        {"dual-1", absl::FromUnixMicros(3), "c", absl::FromUnixMicros(4), "u"},
+        false};
+    ASSERT_TRUE(store->CreateKey(k).ok());
+    ImportToken t;
+    t.instance_id = "inst";
+    t.id = "tok";
+    t.creation_time = absl::FromUnixMicros(5);
+    t.expiration_time = absl::FromUnixMicros(6);
+    t.max_retrievals = 3;
+    t.remaining_retrievals = 2;
+    t.nonce = {0xab, 0xcd};
+    ASSERT_TRUE(store->PutImportToken(t).ok());
+    iam::AuditRecord audit;
+    audit.actor = "user-admin";
+    audit.action = "kms.instancepolicies.write";
+    keys::InstancePolicy ips;
+    ips.instance_id = "inst";
+    ips.type = keys::InstancePolicyType::kAllowedIp;
+    ips.enabled = true;
+    ips.allowed_ips = {"10.0.0.0/8"};
+    keys::InstancePolicy network = ips;
+    network.type = keys::InstancePolicyType::kAllowedNetwork;
+    network.allowed_network = keys::AllowedNetwork::kPrivateOnly;
+    keys::InstancePolicy access = ips;
+    access.type = keys::InstancePolicyType::kKeyCreateImportAccess;
+    access.key_create_import_access.import_root_key = false;
+    const std::vector<keys::InstancePolicy> policies = {ips, network, access};
+    ASSERT_TRUE(store->PutInstancePolicies(policies, audit).ok());
+    keys::Registration r;
+    r.instance_id = "inst";
+    r.key_id = "k1";
+    r.resource_crn = "crn:v1:c:t:s:l:sc:si::";
+    r.service_id = "svc";
+    r.prevent_key_deletion = true;
+    ASSERT_TRUE(store->CreateRegistration(r).ok());
+    keys::Key u = k;
+    u.last_update_time = absl::FromUnixMicros(20);
+    KeyUpdate update;
+    keys::EventSpec spec;
+    spec.type = keys::KeyEventType::kSync;
+    spec.time = absl::FromUnixMicros(21);
+    spec.key_state = keys::KeyState::kActive;
+    update.event = spec;
+    ASSERT_TRUE(store->UpdateKey(u, k.last_update_time, update).ok());
+    ASSERT_TRUE(store
+                    ->TryAcquireLease("rotation", "node-a",
+                                      absl::FromUnixMicros(30),
+                                      absl::Microseconds(5))
+                    .ok());
+  }
+  RawDb raw(path_);
+  EXPECT_THAT(raw.Rows("SELECT last_sync_time, deletion_authorized_by,"
+                       " deletion_authorization_expiration FROM keys"),
+              ElementsAre("11|IBMid-a|12"));
+  EXPECT_THAT(raw.Rows("SELECT policy_type, id, enabled, interval_months,"
+                       " creation_time, last_update_time FROM key_policies"
+                       " ORDER BY policy_type"),
+              ElementsAre("dualAuthDelete|dual-1|0|NULL|3|4",
+                          "rotation|rot-1|1|3|1|2"));
+  EXPECT_THAT(raw.Rows("SELECT id, creation_time, expiration_time,"
+                       " max_retrievals, remaining_retrievals, hex(nonce)"
+                       " FROM import_tokens"),
+              ElementsAre("tok|5|6|3|2|ABCD"));
+  EXPECT_THAT(
+      raw.Rows("SELECT policy_type, enabled, rotation_interval_months,"
+               " allowed_network, allowed_ips, create_root_key,"
+               " create_standard_key, import_root_key, import_standard_key,"
+               " enforce_token FROM instance_policies ORDER BY policy_type"),
+      ElementsAre("allowedIP|1|NULL|NULL|[\"10.0.0.0/8\"]|NULL|NULL|NULL|NULL|"
+                  "NULL",
+                  "allowedNetwork|1|NULL|private-only|NULL|NULL|NULL|NULL|"
+                  "NULL|NULL",
+                  "keyCreateImportAccess|1|NULL|NULL|NULL|1|1|0|1|0"));
+  EXPECT_THAT(raw.Rows("SELECT resource_crn, service_id,"
+                       " prevent_key_deletion, revision FROM registrations"),
+              ElementsAre("crn:v1:c:t:s:l:sc:si::|svc|1|1"));
+  EXPECT_THAT(raw.Rows("SELECT length(id), event_type, event_time, key_state,"
+                       " resource_crns, attempts, next_attempt_time,"
+                       " last_attempt_time, acknowledged_time, last_error,"
+                       " adopter_key_state FROM key_events"),
+              ElementsAre("36|sync|21|1|[\"crn:v1:c:t:s:l:sc:si::\"]|0|21|"
+                          "NULL|NULL||"));
+  EXPECT_THAT(raw.Rows("SELECT name, holder, expires_time FROM job_leases"),
+              ElementsAre("rotation|node-a|35"));
+}
+
+TEST_F(SqliteStoreTest, VersionThreeFileIsMigratedKeepingItsKeys) {
+  {
+    // A file as a version-3 binary left it, with one key.
+    RawDb raw(path_);
+    raw.Exec(
+        "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY,"
+        " name TEXT NOT NULL, applied_time INTEGER NOT NULL)");
+    for (int v = 1; v <= 3; ++v) {
+      const Migration& m = EmbeddedMigrations()[v - 1];
+      raw.Exec(std::string(m.sql));
+      raw.Exec(absl::StrCat("INSERT INTO schema_version VALUES (", v, ", '",
+                            std::string(m.name), "', 0)"));
+    }
+    raw.Exec(
+        "INSERT INTO instances (id) VALUES ('inst');"
+        "INSERT INTO keys (instance_id, id, name, description, tags,"
+        " key_ring_id, extractable, imported, state, material_bits,"
+        " expiration_time, creation_time, created_by, last_update_time,"
+        " last_state_change_time, last_rotate_time, deletion_time,"
+        " deleted_by, primary_seq) VALUES ('inst', 'old', 'n', '', '[]',"
+        " 'default', 0, 0, 1, 256, NULL, 7, 'c', 8, 7, NULL, NULL, '', 0);"
+        "INSERT INTO key_versions VALUES ('inst', 'old', 'old', 0, 7, 'mk-1',"
+        " x'0102');");
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  keys::Key k = Get(store->GetKey("inst", "old"));
+  EXPECT_EQ(k.name, "n");
+  EXPECT_FALSE(k.last_sync_time.has_value());
+  EXPECT_EQ(k.deletion_authorized_by, "");
+  EXPECT_FALSE(k.deletion_authorization_expiration.has_value());
+  EXPECT_FALSE(k.rotation_policy.has_value());
+  EXPECT_FALSE(k.dual_auth_policy.has_value());
+  keys::Key u = k;
+  u.dual_auth_policy =
+      keys::DualAuthPolicy{{"dual-1", T(1), "c", T(1), "c"}, true};
+  u.last_update_time = T(1);
+  ASSERT_TRUE(store->UpdateKey(u, k.last_update_time).ok());
+  EXPECT_TRUE(Get(store->GetKey("inst", "old")).DualAuthEnabled());
+  RawDb raw(path_);
+  EXPECT_THAT(raw.Rows("SELECT MAX(version) FROM schema_version"),
+              ElementsAre(std::to_string(SqliteStore::LatestSchemaVersion())));
+}
+
+TEST_F(SqliteStoreTest, CrnMatchFunctionServesEveryReadConnection) {
+  // Registered per connection: concurrent lists use all pooled readers.
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateKey(MakeKey("inst", "k1")).ok());
+  for (int i = 0; i < 5; ++i) {
+    keys::Registration r;
+    r.instance_id = "inst";
+    r.key_id = "k1";
+    r.resource_crn = absl::StrCat("crn:v1:c:t:s:l:sc:si:bucket:b", i);
+    r.service_id = "svc";
+    ASSERT_TRUE(store->CreateRegistration(r).ok());
+  }
+  absl::StatusOr<keys::CrnPattern> pattern =
+      keys::CrnPattern::Parse("crn:v1:c:t:s:l:sc:si:bucket:b*", false);
+  ASSERT_TRUE(pattern.ok()) << pattern.status();
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        RegistrationQuery q;
+        q.instance_id = "inst";
+        q.crn = *pattern;
+        absl::StatusOr<int64_t> n = store->CountRegistrations(q);
+        if (!n.ok() || *n != 5) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace

@@ -1,0 +1,77 @@
+#ifndef KEYWARDEN_STORE_SQLITE_SQLITE_INTERNAL_H_
+#define KEYWARDEN_STORE_SQLITE_SQLITE_INTERNAL_H_
+
+// Pieces of SqliteStore shared by its source files (sqlite_store.cc,
+// sqlite_lifecycle.cc, sqlite_identity_store.cc). Each runs inside the
+// caller's write transaction (or read) on the connection it is given.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "keywarden/iam/identity.h"
+#include "keywarden/store/sqlite/sqlite_connection.h"
+
+namespace keywarden::store::sqlite_internal {
+
+// A query's text and its positional parameters, built together so they
+// cannot drift apart.
+struct BuiltQuery {
+  // Bytes bound as a BLOB, so SQL compares them byte for byte.
+  struct Bytes {
+    std::string value;
+  };
+  using Arg = std::variant<int64_t, std::string, Bytes>;
+
+  std::string sql;
+  std::vector<Arg> args;
+
+  // Binds `args` from parameter `index` on; leaves `index` past them.
+  void Bind(Statement& st, int& index) const {
+    for (const Arg& a : args) {
+      if (const auto* i = std::get_if<int64_t>(&a)) {
+        st.BindInt64(index++, *i);
+      } else if (const auto* t = std::get_if<std::string>(&a)) {
+        st.BindText(index++, *t);
+      } else {
+        const std::string& b = std::get<Bytes>(a).value;
+        st.BindBlob(index++,
+                    std::span<const uint8_t>(
+                        reinterpret_cast<const uint8_t*>(b.data()), b.size()));
+      }
+    }
+  }
+
+  // Appends " AND <column> IN (?, ...)" binding `values`.
+  void AppendIn(std::string_view column,
+                const std::vector<std::string>& values) {
+    sql += " AND ";
+    sql += column;
+    sql += " IN (";
+    for (size_t i = 0; i < values.size(); ++i) {
+      sql += i == 0 ? "?" : ", ?";
+      args.emplace_back(values[i]);
+    }
+    sql += ")";
+  }
+};
+
+// Appends `audit` to audit_log with the next seq and the chain hash
+// (docs/formats/audit.md), read from the newest row in this transaction.
+absl::Status AppendAuditRow(Connection& db, const iam::AuditRecord& audit);
+
+// Records `instance_id` in `instances` unless it is there already.
+absl::Status InsertInstance(Connection& db, std::string_view instance_id);
+
+// True if `sql` (one bound text parameter) returns a row.
+absl::StatusOr<bool> Exists(Connection& db, std::string_view sql,
+                            std::string_view value);
+
+}  // namespace keywarden::store::sqlite_internal
+
+#endif  // KEYWARDEN_STORE_SQLITE_SQLITE_INTERNAL_H_
