@@ -1,4 +1,5 @@
 #include "keywarden/service/identity_manager.h"
+#include "keywarden/service/audit.h"
 
 #include <algorithm>
 
@@ -185,16 +186,8 @@ std::optional<absl::Duration> IdentityManager::RetryAfterOf(
 iam::AuditRecord IdentityManager::Audit(const RequestContext& ctx,
                                         std::string action, std::string target,
                                         std::string details) const {
-  iam::AuditRecord r;
-  r.time = clock_->Now();
-  r.actor = ctx.principal.id.empty() ? "anonymous" : ctx.principal.id;
-  r.action = std::move(action);
-  r.target = std::move(target);
-  r.outcome = iam::AuditOutcome::kSuccess;
-  r.correlation_id = ctx.correlation_id;
-  r.source_address = ctx.source_address;
-  r.details = std::move(details);
-  return r;
+  return MakeAudit(ctx, clock_->Now(), std::move(action), std::move(target),
+                   std::move(details));
 }
 
 absl::Status IdentityManager::Start(const iam::TokenHash& bootstrap_token_hash,

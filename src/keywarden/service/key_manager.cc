@@ -14,10 +14,19 @@
 #include "keywarden/crypto/base64.h"
 #include "keywarden/crypto/random.h"
 #include "keywarden/keys/envelope.h"
+#include "keywarden/keys/search.h"
+#include "keywarden/service/audit.h"
+#include "keywarden/service/fields.h"
+#include "keywarden/service/key_manager_internal.h"
 
 namespace keywarden::service {
 namespace {
 
+using key_manager_internal::Conflict;
+using key_manager_internal::EventOf;
+using key_manager_internal::KeyTarget;
+using key_manager_internal::NewPolicyMeta;
+using key_manager_internal::RootKeyRequired;
 using keys::Action;
 using keys::Key;
 using keys::KeyState;
@@ -25,16 +34,6 @@ using keys::KeyVersion;
 
 constexpr size_t kMaxPlaintextBase64 = 4096;
 constexpr size_t kMaxCiphertextBase64 = 8192;
-
-absl::Status KeyNotFound() {
-  return Error(Reason::kNotFound,
-               "Not Found: The requested resource could not be found");
-}
-
-absl::Status RootKeyRequired() {
-  return Error(Reason::kKeyRootRequired,
-               "Requested action can only be completed with a root key");
-}
 
 absl::Status Unprocessable() {
   return Error(Reason::kUnprocessableCiphertext,
@@ -45,20 +44,12 @@ absl::Status Unprocessable() {
 constexpr int64_t kMaxKeyRings = 50;  // per instance, `default` included
 constexpr int64_t kMaxAliasesPerKey = 5;
 
-bool IsIdChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-         c == '-';
-}
-
-bool IsIdText(std::string_view s, size_t min, size_t max) {
-  return s.size() >= min && s.size() <= max &&
-         std::all_of(s.begin(), s.end(), IsIdChar);
-}
-
 // Key ring ids: 2-100 characters from [A-Za-z0-9_-], case-sensitive. Key
 // Protect documents "alphanumeric" and leaves punctuation unconfirmed
 // (keyprotect-api.md §9); `-` and `_` are allowed as for aliases.
-bool IsValidRingId(std::string_view id) { return IsIdText(id, 2, 100); }
+bool IsValidRingId(std::string_view id) {
+  return keys::IsIdentifierText(id, 2, 100);
+}
 
 absl::Status InvalidRingId(std::string_view id) {
   return Error(Reason::kBadRequest,
@@ -76,7 +67,7 @@ absl::Status ValidateAlias(std::string_view alias, std::string_view field) {
       "rotate",     "wrap",     "unwrap",        "rewrap",   "version",
       "versions"};
   std::string_view problem;
-  if (!IsIdText(alias, 2, 90)) {
+  if (!keys::IsIdentifierText(alias, 2, 90)) {
     problem = "2 to 90 characters from A-Z, a-z, 0-9, `_` and `-`";
   } else if (IsUuid(alias)) {
     problem = "not a UUID";
@@ -98,10 +89,6 @@ absl::Status ValidateAlias(std::string_view alias, std::string_view field) {
                field);
 }
 
-absl::Status Conflict(std::string_view what) {
-  return Error(Reason::kConflict, StrCat("Conflict: ", what));
-}
-
 absl::Status CheckAad(std::span<const std::string> aad) {
   if (aad.size() > keys::kMaxAadItems) {
     return Error(Reason::kInvalidField,
@@ -120,21 +107,6 @@ absl::Status CheckAad(std::span<const std::string> aad) {
   return absl::OkStatus();
 }
 
-// Decodes base64 `text` of field `field`, turning a decoding failure into
-// INVALID_FIELD_ERR with `what` and the byte position.
-absl::StatusOr<SecretBytes> DecodeField(std::string_view text,
-                                        std::string_view field,
-                                        std::string_view what) {
-  absl::StatusOr<SecretBytes> bytes = crypto::Base64Decode(text);
-  if (!bytes.ok()) {
-    return Error(Reason::kInvalidField,
-                 StrCat("The field `", field, "` must be: ", what, ": ",
-                              bytes.status().message()),
-                 field);
-  }
-  return bytes;
-}
-
 VersionInfo InfoOf(const KeyVersion& v) { return {v.id, v.creation_time}; }
 
 absl::Time NextUpdateTime(const Key& key, absl::Time now) {
@@ -145,105 +117,16 @@ absl::Time NextUpdateTime(const Key& key, absl::Time now) {
 
 }  // namespace
 
-KeyManager::KeyManager(store::Store* store, const seal::MasterKey* master_key,
-                       const iam::AccessIndex* access, const Clock* clock,
-                       KeyManagerOptions options)
-    : store_(store),
-      master_key_(master_key),
-      access_(access),
-      clock_(clock),
+KeyManager::KeyManager(KeyManagerDeps deps, KeyManagerOptions options)
+    : store_(deps.store),
+      master_key_(deps.master_key),
+      access_(deps.access),
+      instance_policies_(deps.instance_policies),
+      import_tokens_(deps.import_tokens),
+      clock_(deps.clock),
+      on_events_(std::move(deps.on_events)),
       options_(options),
       cache_(options.cache_capacity) {}
-
-namespace {
-
-// The one answer for "no access": the same whether the instance or key
-// exists or not, so a caller cannot probe other tenants' ids.
-absl::Status NoAccess() {
-  return Error(Reason::kForbidden,
-               "Forbidden: Your access token is not authorized to access "
-               "this resource");
-}
-
-}  // namespace
-
-absl::StatusOr<iam::Reach> KeyManager::Authorize(const RequestContext& ctx,
-                                                 iam::Operation op) const {
-  // Clients hammer one key with one operation: remember the last answer per
-  // thread while the index is unchanged, so the data plane takes no lock.
-  struct Memo {
-    const iam::AccessIndex* index = nullptr;
-    uint64_t generation = 0;
-    iam::Operation op{};
-    std::string principal_id;
-    std::string instance_id;
-    iam::Reach reach;
-  };
-  thread_local Memo memo;
-  uint64_t generation = access_->generation();
-  if (memo.index == access_ && memo.generation == generation &&
-      memo.op == op && memo.principal_id == ctx.principal.id &&
-      memo.instance_id == ctx.instance_id) {
-    if (memo.reach.None()) return NoAccess();
-    return memo.reach;
-  }
-  iam::Reach reach = access_->ReachOf(ctx.principal, op, ctx.instance_id);
-  memo = Memo{access_, generation, op, ctx.principal.id, ctx.instance_id, reach};
-  if (reach.None()) return NoAccess();
-  return reach;
-}
-
-absl::Status KeyManager::CheckCovers(const RequestContext& ctx,
-                                     const iam::Reach& reach,
-                                     const Key& key) const {
-  if (!reach.Covers(key.key_ring_id, key.id)) return NoAccess();
-  // X-Kms-Key-Ring on a key operation is a lookup hint: a key in another
-  // ring is not found there.
-  if (ctx.key_ring_id.has_value() && *ctx.key_ring_id != key.key_ring_id) {
-    return Missing(reach);
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> KeyManager::ResolveKeyId(const RequestContext& ctx,
-                                                     const iam::Reach& reach,
-                                                     std::string_view key_id) {
-  if (IsUuid(key_id)) return absl::AsciiStrToLower(AbslView(key_id));
-  if (!IsIdText(key_id, 2, 90)) return Missing(reach);
-  absl::StatusOr<store::KeyAlias> alias =
-      store_->GetKeyAlias(ctx.instance_id, key_id);
-  if (absl::IsNotFound(alias.status())) return Missing(reach);
-  KW_RETURN_IF_ERROR(alias.status());
-  return std::move(alias->key_id);
-}
-
-absl::StatusOr<bool> KeyManager::RingExists(const RequestContext& ctx,
-                                            std::string_view ring_id) {
-  if (ring_id == "default") return true;
-  if (!IsValidRingId(ring_id)) return false;
-  absl::StatusOr<store::KeyRing> ring =
-      store_->GetKeyRing(ctx.instance_id, ring_id);
-  if (absl::IsNotFound(ring.status())) return false;
-  KW_RETURN_IF_ERROR(ring.status());
-  return true;
-}
-
-absl::Status KeyManager::Missing(const iam::Reach& reach) const {
-  // Only a caller who may see the whole instance learns that a key id does
-  // not exist; to anyone else a missing key looks like one they may not use.
-  return reach.whole_instance ? KeyNotFound() : NoAccess();
-}
-
-absl::StatusOr<Key> KeyManager::LoadForRead(const RequestContext& ctx,
-                                            const iam::Reach& reach,
-                                            std::string_view key_id) {
-  KW_ASSIGN_OR_RETURN(std::string id, ResolveKeyId(ctx, reach, key_id));
-  absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
-  if (absl::IsNotFound(key.status())) return Missing(reach);
-  KW_RETURN_IF_ERROR(key.status());
-  KW_RETURN_IF_ERROR(CheckCovers(ctx, reach, *key));
-  return key;
-}
 
 absl::Mutex& KeyManager::LockFor(std::string_view instance_id,
                                  std::string_view key_id) {
@@ -280,6 +163,11 @@ absl::StatusOr<SecretBytes> KeyManager::UnsealVersion(
 
 KeyResult KeyManager::Present(Key key, absl::Time now) const {
   key.state = keys::EffectiveState(key, now);
+  // A lapsed approval no longer stands (§14): shown as none.
+  if (!keys::DeletionAuthorizationValid(key, now)) {
+    key.deletion_authorized_by.clear();
+    key.deletion_authorization_expiration.reset();
+  }
   for (KeyVersion& v : key.versions) v.sealed_material.clear();
   KeyResult result;
   if (key.state == KeyState::kDestroyed && key.deletion_time.has_value()) {
@@ -300,17 +188,17 @@ KeyResult KeyManager::Present(Key key, absl::Time now) const {
 absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadCached(
     const RequestContext& ctx, const iam::Reach& reach,
     std::string_view key_id) {
-  KW_ASSIGN_OR_RETURN(const std::string id, ResolveKeyId(ctx, reach, key_id));
+  KW_ASSIGN_OR_RETURN(const std::string id, access_->ResolveKeyId(ctx, reach, key_id));
   if (auto hit = cache_.Find(ctx.instance_id, id)) {
-    KW_RETURN_IF_ERROR(CheckCovers(ctx, reach, hit->key));
+    KW_RETURN_IF_ERROR(access_->CheckCovers(ctx, reach, hit->key));
     return hit;
   }
 
   uint64_t generation = cache_.Generation(ctx.instance_id, id);
   absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
-  if (absl::IsNotFound(key.status())) return Missing(reach);
+  if (absl::IsNotFound(key.status())) return AccessControl::Missing(reach);
   KW_RETURN_IF_ERROR(key.status());
-  KW_RETURN_IF_ERROR(CheckCovers(ctx, reach, *key));
+  KW_RETURN_IF_ERROR(access_->CheckCovers(ctx, reach, *key));
 
   auto entry = std::make_shared<CachedKey>();
   if (key->IsRoot()) {
@@ -328,31 +216,180 @@ absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadCached(
   return shared;
 }
 
+absl::StatusOr<bool> KeyManager::RingExists(const RequestContext& ctx,
+                                            std::string_view ring_id) {
+  if (ring_id == "default") return true;
+  if (!IsValidRingId(ring_id)) return false;
+  absl::StatusOr<store::KeyRing> ring =
+      store_->GetKeyRing(ctx.instance_id, ring_id);
+  if (absl::IsNotFound(ring.status())) return false;
+  KW_RETURN_IF_ERROR(ring.status());
+  return true;
+}
+
 absl::StatusOr<Key> KeyManager::MutateKey(const RequestContext& ctx,
                                           const iam::Reach& reach,
                                           std::string_view key_id,
                                           const Mutation& mutate) {
-  KW_ASSIGN_OR_RETURN(const std::string id, ResolveKeyId(ctx, reach, key_id));
+  KW_ASSIGN_OR_RETURN(const std::string id,
+                      access_->ResolveKeyId(ctx, reach, key_id));
   absl::MutexLock lock(&LockFor(ctx.instance_id, id));
   absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
-  if (absl::IsNotFound(key.status())) return Missing(reach);
+  if (absl::IsNotFound(key.status())) return AccessControl::Missing(reach);
   KW_RETURN_IF_ERROR(key.status());
-  KW_RETURN_IF_ERROR(CheckCovers(ctx, reach, *key));
+  KW_RETURN_IF_ERROR(access_->CheckCovers(ctx, reach, *key));
   absl::Time now = clock_->Now();
   absl::Time expected = key->last_update_time;
-  KW_RETURN_IF_ERROR(mutate(*key, now));
+  store::KeyUpdate update;
+  KW_RETURN_IF_ERROR(mutate(*key, now, update));
   key->last_update_time = NextUpdateTime(*key, now);
-  KW_RETURN_IF_ERROR(store_->UpdateKey(*key, expected));
+  absl::Status stored = store_->UpdateKey(*key, expected, update);
+  if (absl::IsFailedPrecondition(stored) &&
+      update.registrations != store::RegistrationRule::kKeep) {
+    // A registration was created after the check under the lock (another
+    // node, or a service racing the delete): the store refused atomically.
+    return Error(update.registrations ==
+                         store::RegistrationRule::kRefuseIfPrevented
+                     ? Reason::kPreventKeyDeletion
+                     : Reason::kProtectedResource,
+                 "Key is protecting one or more cloud resources: a "
+                 "registration was added meanwhile; review the key's "
+                 "registrations and try again");
+  }
+  KW_RETURN_IF_ERROR(stored);
   cache_.Erase(ctx.instance_id, id);
+  if (update.event.has_value() && on_events_) on_events_();
   return key;
+}
+
+namespace {
+
+absl::Status ImportAccessDenied(std::string_view what) {
+  return Error(Reason::kKeyCreateImportAccess,
+               StrCat("KeyCreateImportAccess instance policy does not allow "
+                      "this action: ",
+                      what));
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<KeyManager::SuppliedMaterial>>
+KeyManager::ReadMaterial(const RequestContext& ctx, bool root,
+                         const std::optional<std::string>& payload,
+                         const std::optional<std::string>& encrypted_nonce,
+                         const std::optional<std::string>& iv,
+                         const std::optional<std::string>& encryption_algorithm) {
+  const bool secure = encrypted_nonce.has_value() || iv.has_value();
+  if (!payload.has_value() && !secure) return std::nullopt;
+  std::shared_ptr<const InstanceSettings> settings =
+      instance_policies_ ? instance_policies_->Get(ctx.instance_id) : nullptr;
+  const keys::InstancePolicy* access =
+      settings ? settings->Enabled(keys::InstancePolicyType::kKeyCreateImportAccess)
+               : nullptr;
+  SuppliedMaterial out;
+  if (secure) {
+    // keyprotect-api.md §8: both nonce and iv, the RSA-OAEP payload, root
+    // keys only, SHA-256 OAEP only (SHA-1 is an HPCS variant).
+    if (!encrypted_nonce.has_value()) {
+      return BadField("encryptedNonce", "present together with `iv`");
+    }
+    if (!iv.has_value()) {
+      return BadField("iv", "present together with `encryptedNonce`");
+    }
+    if (!payload.has_value()) {
+      return Error(Reason::kKeyPayloadRequired,
+                   "The field `payload` must be: the key material encrypted "
+                   "with the import token's public key",
+                   "payload");
+    }
+    if (!root) {
+      return BadField("encryptedNonce",
+                      "absent: secure import with an import token is for root "
+                      "keys");
+    }
+    if (encryption_algorithm.has_value() &&
+        *encryption_algorithm != "RSAES_OAEP_SHA_256") {
+      return BadField("encryptionAlgorithm", "RSAES_OAEP_SHA_256");
+    }
+    if (access != nullptr && !access->key_create_import_access.enforce_token &&
+        !access->key_create_import_access.import_root_key) {
+      return ImportAccessDenied("importing root keys is not allowed");
+    }
+    if (import_tokens_ == nullptr) {
+      return Error(Reason::kNotImplemented,
+                   "Not Implemented: secure import is not configured");
+    }
+    KW_ASSIGN_OR_RETURN(out.bytes,
+                        import_tokens_->OpenSecureImport(
+                            ctx.instance_id, *payload, *encrypted_nonce, *iv));
+    out.via_token = true;
+    return out;
+  }
+  if (access != nullptr) {
+    const keys::KeyCreateImportAccess& a = access->key_create_import_access;
+    if (a.enforce_token) {
+      return ImportAccessDenied(
+          "the instance accepts key material only through an import token");
+    }
+    if (root ? !a.import_root_key : !a.import_standard_key) {
+      return ImportAccessDenied(root ? "importing root keys is not allowed"
+                                     : "importing standard keys is not "
+                                       "allowed");
+    }
+  }
+  KW_ASSIGN_OR_RETURN(out.bytes,
+                      DecodeBase64Field(*payload, "payload",
+                                        "a base64 encoded key material"));
+  return out;
+}
+
+absl::Status KeyManager::AddVersion(
+    Key& key, absl::Time now, const std::optional<SuppliedMaterial>& supplied) {
+  SecretBytes material;
+  if (key.imported) {
+    if (!supplied.has_value()) {
+      return Error(Reason::kKeyPayloadRequired,
+                   "This root key was created with user-supplied key "
+                   "material: Key material is required to perform a "
+                   "'rotate' action",
+                   "payload");
+    }
+    if (!keys::IsValidRootKeySize(supplied->bytes.size())) {
+      return BadField("payload",
+                      "16, 24 or 32 bytes of root key material, base64 "
+                      "encoded");
+    }
+    material = supplied->bytes;
+  } else {
+    if (supplied.has_value()) {
+      return BadField("payload",
+                      "absent for a key whose material Keywarden generated");
+    }
+    material = crypto::RandomSecret(keys::kGeneratedRootKeySize);
+  }
+  KW_ASSIGN_OR_RETURN(KeyVersion version,
+                      SealVersion(key.instance_id, key.id, NewUuid(), now,
+                                  material));
+  key.versions.push_back(std::move(version));
+  key.material_bits = static_cast<int>(material.size() * 8);
+  key.last_rotate_time = now;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
                                                 const CreateKeyRequest& req) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kCreateKey));
+                      access_->Authorize(ctx, iam::Operation::kCreateKey));
   const std::string ring = ctx.key_ring_id.value_or("default");
-  if (!reach.ListsRing(ring)) return NoAccess();
+  if (!reach.ListsRing(ring)) return AccessControl::NoAccess();
+  const bool overrides =
+      req.rotation.has_value() || req.dual_auth_delete.has_value();
+  if (overrides) {
+    // A key's own policies are a Manager's to set (§3.2, §15.1).
+    KW_ASSIGN_OR_RETURN(iam::Reach managers,
+                        access_->Authorize(ctx, iam::Operation::kPolicies));
+    if (!managers.ListsRing(ring)) return AccessControl::NoAccess();
+  }
   KW_RETURN_IF_ERROR(keys::ValidateName(req.name));
   if (req.description.has_value()) {
     KW_RETURN_IF_ERROR(keys::ValidateDescription(*req.description));
@@ -373,12 +410,23 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
                    "aliases");
     }
   }
-  if (req.encrypted_nonce.has_value() || req.iv.has_value()) {
-    return Error(Reason::kBadBody,
-                 "Invalid body data was passed: secure import with "
-                 "`encryptedNonce` and `iv` needs an import token, which this "
-                 "server does not offer yet",
-                 req.encrypted_nonce.has_value() ? "encryptedNonce" : "iv");
+  const bool root = !req.extractable;
+  if (req.rotation.has_value()) {
+    if (!root) {
+      return Error(Reason::kKeyRootRequired,
+                   "Requested action can only be completed with a root key: "
+                   "Rotation policy cannot be set on a standard key");
+    }
+    if (req.rotation->enabled && req.payload.has_value()) {
+      return BadField("rotation",
+                      "disabled for an imported key: only keys whose "
+                      "material Keywarden generates rotate automatically");
+    }
+    if (req.rotation->interval_months.has_value() &&
+        (*req.rotation->interval_months < keys::kMinRotationIntervalMonths ||
+         *req.rotation->interval_months > keys::kMaxRotationIntervalMonths)) {
+      return BadField("interval_month", "an integer from 1 to 12");
+    }
   }
   absl::Time now = clock_->Now();
   if (req.expiration_time.has_value() && *req.expiration_time <= now) {
@@ -387,29 +435,39 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
                  "expirationDate");
   }
 
+  KW_ASSIGN_OR_RETURN(
+      std::optional<SuppliedMaterial> supplied,
+      ReadMaterial(ctx, root, req.payload, req.encrypted_nonce, req.iv,
+                   req.encryption_algorithm));
+  std::shared_ptr<const InstanceSettings> settings =
+      instance_policies_ ? instance_policies_->Get(ctx.instance_id) : nullptr;
   SecretBytes material;
-  if (req.payload.has_value()) {
-    KW_ASSIGN_OR_RETURN(material,
-                        DecodeField(*req.payload, "payload",
-                                    "a base64 encoded key material"));
-    if (!req.extractable && !keys::IsValidRootKeySize(material.size())) {
-      return Error(Reason::kBadBody,
-                   "The field `payload` must be: 16, 24 or 32 bytes of root "
-                   "key material, base64 encoded",
-                   "payload");
+  if (supplied.has_value()) {
+    material = std::move(supplied->bytes);
+    if (root && !keys::IsValidRootKeySize(material.size())) {
+      return BadField("payload",
+                      "16, 24 or 32 bytes of root key material, base64 "
+                      "encoded");
     }
-    if (req.extractable &&
+    if (!root &&
         (material.empty() || material.size() > keys::kMaxStandardPayload)) {
-      return Error(Reason::kBadBody,
-                   StrCat("The field `payload` must be: 1 to ",
-                                keys::kMaxStandardPayload,
-                                " bytes, base64 encoded"),
-                   "payload");
+      return BadField("payload", StrCat("1 to ", keys::kMaxStandardPayload,
+                                        " bytes, base64 encoded"));
     }
   } else {
-    material = crypto::RandomSecret(req.extractable
-                                        ? keys::kGeneratedStandardKeySize
-                                        : keys::kGeneratedRootKeySize);
+    if (const keys::InstancePolicy* access =
+            settings ? settings->Enabled(
+                           keys::InstancePolicyType::kKeyCreateImportAccess)
+                     : nullptr) {
+      const keys::KeyCreateImportAccess& a = access->key_create_import_access;
+      if (root ? !a.create_root_key : !a.create_standard_key) {
+        return ImportAccessDenied(root ? "creating root keys is not allowed"
+                                       : "creating standard keys is not "
+                                         "allowed");
+      }
+    }
+    material = crypto::RandomSecret(root ? keys::kGeneratedRootKeySize
+                                         : keys::kGeneratedStandardKeySize);
   }
 
   KW_ASSIGN_OR_RETURN(bool ring_exists, RingExists(ctx, ring));
@@ -435,7 +493,7 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
   key.tags = req.tags;
   key.key_ring_id = ring;
   key.extractable = req.extractable;
-  key.imported = req.payload.has_value();
+  key.imported = supplied.has_value();
   key.state = KeyState::kActive;
   key.material_bits = static_cast<int>(material.size() * 8);
   key.expiration_time = req.expiration_time;
@@ -443,6 +501,36 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
   key.created_by = ctx.principal.id;
   key.last_update_time = now;
   key.last_state_change_time = now;
+
+  // Policies: the request's overrides, else the instance's policies as they
+  // are now (§3.1: later changes of the instance policy do not reach the
+  // key). Rotation applies only to root keys whose material is generated.
+  if (req.rotation.has_value()) {
+    keys::RotationPolicy p;
+    p.meta = NewPolicyMeta(ctx, now);
+    p.enabled = req.rotation->enabled;
+    p.interval_months = req.rotation->interval_months.value_or(1);
+    key.rotation_policy = p;
+  } else if (const keys::InstancePolicy* rotation =
+                 settings ? settings->Enabled(keys::InstancePolicyType::kRotation)
+                          : nullptr;
+             rotation != nullptr && root && !key.imported) {
+    keys::RotationPolicy p;
+    p.meta = NewPolicyMeta(ctx, now);
+    p.enabled = true;
+    p.interval_months = rotation->rotation_interval_months;
+    key.rotation_policy = p;
+  }
+  bool dual_auth = req.dual_auth_delete.has_value()
+                       ? *req.dual_auth_delete
+                       : settings != nullptr &&
+                             settings->Enabled(
+                                 keys::InstancePolicyType::kDualAuthDelete) !=
+                                 nullptr;
+  if (dual_auth || req.dual_auth_delete.has_value()) {
+    key.dual_auth_policy = keys::DualAuthPolicy{NewPolicyMeta(ctx, now), dual_auth};
+  }
+
   // Key Protect shows a key's first version id equal to the key id.
   KW_ASSIGN_OR_RETURN(KeyVersion first,
                       SealVersion(key.instance_id, key.id, key.id, now,
@@ -467,8 +555,8 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
 absl::StatusOr<KeyResult> KeyManager::GetKey(const RequestContext& ctx,
                                              std::string_view key_id) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kGetKeyPayload));
-  KW_ASSIGN_OR_RETURN(Key key_record, LoadForRead(ctx, reach, key_id));
+                      access_->Authorize(ctx, iam::Operation::kGetKeyPayload));
+  KW_ASSIGN_OR_RETURN(Key key_record, access_->LoadKey(ctx, reach, key_id));
   std::optional<Key> key(std::move(key_record));
   std::optional<SecretBytes> payload;
   if (key->extractable) {
@@ -482,29 +570,53 @@ absl::StatusOr<KeyResult> KeyManager::GetKey(const RequestContext& ctx,
 absl::StatusOr<KeyResult> KeyManager::GetKeyMetadata(const RequestContext& ctx,
                                                      std::string_view key_id) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kGetKeyMetadata));
-  KW_ASSIGN_OR_RETURN(Key key, LoadForRead(ctx, reach, key_id));
+                      access_->Authorize(ctx, iam::Operation::kGetKeyMetadata));
+  KW_ASSIGN_OR_RETURN(Key key, access_->LoadKey(ctx, reach, key_id));
   return Present(std::move(key), clock_->Now());
 }
 
 namespace {
 
-// The store query of a list: the request's filters narrowed to the key
-// rings the caller may list. nullopt when that leaves nothing (only
-// key-level grants, or a ring the caller has no grant on): keys visible
-// only through key-level policies are reachable by id but never listed.
-std::optional<store::KeyQuery> ListQueryOf(const RequestContext& ctx,
-                                           const iam::Reach& reach,
-                                           const ListKeysRequest& req) {
+// The store query of a list: the request's filters (the stand-alone
+// `state` and `extractable` parameters, or the same inside `filter`, and
+// the filter's date clauses) narrowed to the key rings the caller may list.
+// nullopt when that leaves nothing (only key-level grants, or a ring the
+// caller has no grant on): keys visible only through key-level policies
+// are reachable by id but never listed.
+absl::StatusOr<std::optional<store::KeyQuery>> ListQueryOf(
+    const RequestContext& ctx, const iam::Reach& reach,
+    const ListKeysRequest& req) {
   store::KeyQuery query;
   query.instance_id = ctx.instance_id;
   query.states = req.states;
+  query.extractable = req.extractable;
+  if (req.filter.has_value()) {
+    KW_ASSIGN_OR_RETURN(keys::KeyFilter filter, keys::ParseFilter(*req.filter));
+    if (!filter.states.empty()) {
+      if (!req.states.empty()) {
+        return Error(Reason::kBadBody,
+                     "The param `filter` must be: without `state` when the "
+                     "`state` parameter is given",
+                     "filter");
+      }
+      query.states = std::move(filter.states);
+    }
+    if (filter.extractable.has_value()) {
+      if (req.extractable.has_value()) {
+        return Error(Reason::kBadBody,
+                     "The param `filter` must be: without `extractable` when "
+                     "the `extractable` parameter is given",
+                     "filter");
+      }
+      query.extractable = filter.extractable;
+    }
+    query.time_clauses = std::move(filter.time_clauses);
+  }
   if (query.states.empty()) {
     // Destroyed keys are listed only when asked for (keyprotect-api.md §3.3).
     query.states = {KeyState::kPreActivation, KeyState::kActive,
                     KeyState::kSuspended, KeyState::kDeactivated};
   }
-  query.extractable = req.extractable;
   query.key_ring_id = ctx.key_ring_id;
   if (!reach.whole_instance) {
     if (ctx.key_ring_id.has_value()) {
@@ -521,35 +633,89 @@ std::optional<store::KeyQuery> ListQueryOf(const RequestContext& ctx,
   return query;
 }
 
-absl::Status CheckPaging(int64_t limit, int64_t offset) {
-  if (limit < 1 || limit > keys::kMaxListLimit) {
-    return Error(Reason::kBadBody,
-                 StrCat("The param `limit` must be: an integer from 1 "
-                              "to ",
-                              keys::kMaxListLimit),
-                 "limit");
+// Whether `key` passes the non-search filters of `query`: the check a key
+// found by direct id or alias lookup must also pass to be listed.
+bool PassesQuery(const store::KeyQuery& query, const Key& key) {
+  if (std::find(query.states.begin(), query.states.end(), key.state) ==
+      query.states.end()) {
+    return false;
   }
-  if (offset < 0) {
-    return Error(Reason::kBadBody,
-                 "The param `offset` must be: a non-negative integer",
-                 "offset");
+  if (query.extractable.has_value() && key.extractable != *query.extractable) {
+    return false;
   }
-  return absl::OkStatus();
+  if (query.key_ring_id.has_value() && key.key_ring_id != *query.key_ring_id) {
+    return false;
+  }
+  if (!query.key_ring_ids.empty() &&
+      std::find(query.key_ring_ids.begin(), query.key_ring_ids.end(),
+                key.key_ring_id) == query.key_ring_ids.end()) {
+    return false;
+  }
+  return keys::ClausesMatch(query.time_clauses, key);
 }
+
+// Searches look through at most this many keys (keyprotect-api.md §3.3).
+constexpr int64_t kMaxSearchSpace = 5000;
+
 
 }  // namespace
 
 absl::StatusOr<ListKeysResult> KeyManager::ListKeys(
     const RequestContext& ctx, const ListKeysRequest& req) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kListKeys));
+                      access_->Authorize(ctx, iam::Operation::kListKeys));
   KW_RETURN_IF_ERROR(CheckPaging(req.limit, req.offset));
   ListKeysResult result;
-  std::optional<store::KeyQuery> query = ListQueryOf(ctx, reach, req);
+  if (req.search.has_value()) {
+    KW_ASSIGN_OR_RETURN(result.search, keys::ParseSearch(*req.search));
+  }
+  KW_ASSIGN_OR_RETURN(std::optional<store::KeyQuery> query,
+                      ListQueryOf(ctx, reach, req));
   if (!query) return result;  // nothing the caller may list
-  KW_ASSIGN_OR_RETURN(std::vector<Key> found, store_->ListKeys(*query));
   absl::Time now = clock_->Now();
-  result.keys.reserve(found.size());
+
+  // A search for a key id, or in aliases only, also looks the key up
+  // directly: that key comes first, and it is found even where the search
+  // space is too large to scan (§3.3).
+  std::optional<Key> direct;
+  if (result.search.has_value() && !result.search->negate &&
+      (IsUuid(result.search->term) ||
+       (result.search->in_aliases && !result.search->in_name))) {
+    absl::StatusOr<Key> hit = access_->LoadKey(ctx, reach, result.search->term);
+    if (hit.ok() && PassesQuery(*query, *hit)) {
+      hit->versions.erase(hit->versions.begin(), hit->versions.end() - 1);
+      hit->versions.back().sealed_material.clear();
+      direct = *std::move(hit);
+    }
+  }
+  if (result.search.has_value()) {
+    KW_ASSIGN_OR_RETURN(int64_t space, store_->CountKeys(*query));
+    if (space > kMaxSearchSpace) {
+      if (!direct.has_value()) {
+        return Error(Reason::kKeySearchTooBroad,
+                     StrCat("The search would look through ", space,
+                            " keys, more than ", kMaxSearchSpace,
+                            ": narrow it with state, extractable, a key ring "
+                            "or filter"));
+      }
+      result.incomplete_search = true;
+      if (req.offset == 0) result.keys.push_back(Present(*std::move(direct), now));
+      return result;
+    }
+    query->search = result.search;
+  }
+  KW_ASSIGN_OR_RETURN(std::vector<Key> found, store_->ListKeys(*query));
+  result.keys.reserve(found.size() + 1);
+  if (direct.has_value() && req.offset == 0) {
+    std::string id = direct->id;
+    result.keys.push_back(Present(*std::move(direct), now));
+    for (Key& key : found) {
+      if (key.id == id) continue;
+      if (static_cast<int64_t>(result.keys.size()) >= req.limit) break;
+      result.keys.push_back(Present(std::move(key), now));
+    }
+    return result;
+  }
   for (Key& key : found) {
     result.keys.push_back(Present(std::move(key), now));
   }
@@ -559,8 +725,9 @@ absl::StatusOr<ListKeysResult> KeyManager::ListKeys(
 absl::StatusOr<int64_t> KeyManager::CountKeys(const RequestContext& ctx,
                                               const ListKeysRequest& req) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kListKeys));
-  std::optional<store::KeyQuery> query = ListQueryOf(ctx, reach, req);
+                      access_->Authorize(ctx, iam::Operation::kListKeys));
+  KW_ASSIGN_OR_RETURN(std::optional<store::KeyQuery> query,
+                      ListQueryOf(ctx, reach, req));
   if (!query) return 0;
   return store_->CountKeys(*query);
 }
@@ -602,7 +769,7 @@ absl::StatusOr<std::string> KeyManager::WrapWithPrimary(
 absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadForDataPlane(
     const RequestContext& ctx, std::string_view key_id, iam::Operation op,
     Action action, std::span<const std::string> aad) {
-  KW_ASSIGN_OR_RETURN(iam::Reach reach, Authorize(ctx, op));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach, access_->Authorize(ctx, op));
   KW_RETURN_IF_ERROR(CheckAad(aad));
   KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
                       LoadCached(ctx, reach, key_id));
@@ -632,7 +799,7 @@ absl::StatusOr<WrapResult> KeyManager::Wrap(const RequestContext& ctx,
                                 " characters"),
                    "plaintext");
     }
-    KW_ASSIGN_OR_RETURN(dek, DecodeField(*req.plaintext, "plaintext", kWhat));
+    KW_ASSIGN_OR_RETURN(dek, DecodeBase64Field(*req.plaintext, "plaintext", kWhat));
   } else {
     dek = crypto::RandomSecret(keys::kGeneratedDekSize);
   }
@@ -655,7 +822,7 @@ absl::StatusOr<KeyManager::Opened> KeyManager::OpenWdek(
                  "ciphertext");
   }
   KW_ASSIGN_OR_RETURN(SecretBytes raw,
-                      DecodeField(*ciphertext, "ciphertext", kWhat));
+                      DecodeBase64Field(*ciphertext, "ciphertext", kWhat));
   absl::StatusOr<keys::Wdek> wdek = keys::ParseWdek(raw.span());
   if (!wdek.ok()) return Unprocessable();
   const KeyVersion* version = cached.key.FindVersion(wdek->version_id);
@@ -709,60 +876,34 @@ absl::StatusOr<KeyResult> KeyManager::Rotate(const RequestContext& ctx,
                                              std::string_view key_id,
                                              const RotateRequest& req) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kRotate));
-  if (req.encrypted_nonce.has_value() || req.iv.has_value()) {
-    return Error(Reason::kBadBody,
-                 "Invalid body data was passed: secure import with "
-                 "`encryptedNonce` and `iv` needs an import token, which this "
-                 "server does not offer yet",
-                 req.encrypted_nonce.has_value() ? "encryptedNonce" : "iv");
-  }
-  std::optional<SecretBytes> supplied;
-  if (req.payload.has_value()) {
-    KW_ASSIGN_OR_RETURN(supplied, DecodeField(*req.payload, "payload",
-                                              "a base64 encoded key material"));
-  }
+                      access_->Authorize(ctx, iam::Operation::kRotate));
+  // Outside the key lock: a secure import costs an RSA decryption.
+  KW_ASSIGN_OR_RETURN(
+      std::optional<SuppliedMaterial> supplied,
+      ReadMaterial(ctx, /*root=*/true, req.payload, req.encrypted_nonce,
+                   req.iv, req.encryption_algorithm));
   KW_ASSIGN_OR_RETURN(
       Key key,
-      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time now) -> absl::Status {
-        if (!key.IsRoot()) return RootKeyRequired();
-        KW_RETURN_IF_ERROR(keys::CheckStateAllows(
-            Action::kRotate, keys::EffectiveState(key, now)));
-        KW_RETURN_IF_ERROR(keys::CheckRotationAllowed(key, now,
-                                                      options_.timers));
-        SecretBytes material;
-        if (key.imported) {
-          if (!supplied.has_value()) {
-            return Error(Reason::kKeyPayloadRequired,
-                         "This root key was created with user-supplied key "
-                         "material: Key material is required to perform a "
-                         "'rotate' action",
-                         "payload");
-          }
-          if (!keys::IsValidRootKeySize(supplied->size())) {
-            return Error(Reason::kBadBody,
-                         "The field `payload` must be: 16, 24 or 32 bytes of "
-                         "root key material, base64 encoded",
-                         "payload");
-          }
-          material = *supplied;
-        } else {
-          if (supplied.has_value()) {
-            return Error(Reason::kBadBody,
-                         "The field `payload` must be: absent for a key whose "
-                         "material Keywarden generated",
-                         "payload");
-          }
-          material = crypto::RandomSecret(keys::kGeneratedRootKeySize);
-        }
-        KW_ASSIGN_OR_RETURN(KeyVersion version,
-                            SealVersion(key.instance_id, key.id, NewUuid(), now,
-                                        material));
-        key.versions.push_back(std::move(version));
-        key.material_bits = static_cast<int>(material.size() * 8);
-        key.last_rotate_time = now;
-        return absl::OkStatus();
-      }));
+      MutateKey(ctx, reach, key_id,
+                [&](Key& key, absl::Time now,
+                    store::KeyUpdate& update) -> absl::Status {
+                  if (!key.IsRoot()) return RootKeyRequired();
+                  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+                      Action::kRotate, keys::EffectiveState(key, now)));
+                  KW_RETURN_IF_ERROR(
+                      keys::CheckRotationAllowed(key, now, options_.timers));
+                  std::string previous = key.Primary().id;
+                  KW_RETURN_IF_ERROR(AddVersion(key, now, supplied));
+                  update.event = EventOf(keys::KeyEventType::kRotate, key, now,
+                                         previous);
+                  update.audit = MakeAudit(
+                      ctx, now, "kms.secrets.rotate", KeyTarget(key),
+                      StrCat("new version ", key.Primary().id,
+                             supplied.has_value() && supplied->via_token
+                                 ? " (imported with an import token)"
+                                 : ""));
+                  return absl::OkStatus();
+                }));
   return Present(std::move(key), clock_->Now());
 }
 
@@ -780,24 +921,58 @@ absl::StatusOr<KeyResult> KeyManager::SetEnabled(const RequestContext& ctx,
                                                  std::string_view key_id,
                                                  bool enable) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kEnableDisable));
+                      access_->Authorize(ctx, iam::Operation::kEnableDisable));
   KW_ASSIGN_OR_RETURN(
       Key key,
-      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time now) -> absl::Status {
-        if (!key.IsRoot()) return RootKeyRequired();
-        KW_RETURN_IF_ERROR(keys::CheckStateAllows(
-            enable ? Action::kEnable : Action::kDisable,
-            keys::EffectiveState(key, now)));
-        // Only enabling waits out the cool-down (keyprotect-api.md §4.7).
-        if (enable) {
-          KW_RETURN_IF_ERROR(
-              keys::CheckStateChangeCooldown(key, now, options_.timers));
-        }
-        key.state = enable ? KeyState::kActive : KeyState::kSuspended;
-        key.last_state_change_time = now;
-        return absl::OkStatus();
-      }));
+      MutateKey(ctx, reach, key_id,
+                [&](Key& key, absl::Time now,
+                    store::KeyUpdate& update) -> absl::Status {
+                  if (!key.IsRoot()) return RootKeyRequired();
+                  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+                      enable ? Action::kEnable : Action::kDisable,
+                      keys::EffectiveState(key, now)));
+                  // Only enabling waits out the cool-down (§4.7).
+                  if (enable) {
+                    KW_RETURN_IF_ERROR(keys::CheckStateChangeCooldown(
+                        key, now, options_.timers));
+                  }
+                  key.state = enable ? KeyState::kActive : KeyState::kSuspended;
+                  key.last_state_change_time = now;
+                  update.event = EventOf(enable ? keys::KeyEventType::kEnable
+                                                : keys::KeyEventType::kDisable,
+                                         key, now);
+                  update.audit = MakeAudit(
+                      ctx, now, enable ? "kms.secrets.enable" : "kms.secrets.disable",
+                      KeyTarget(key));
+                  return absl::OkStatus();
+                }));
   return Present(std::move(key), clock_->Now());
+}
+
+absl::Status KeyManager::CheckRegistrationsAllowDelete(const Key& key,
+                                                       bool force) {
+  store::RegistrationQuery query;
+  query.instance_id = key.instance_id;
+  query.key_id = key.id;
+  KW_ASSIGN_OR_RETURN(int64_t registered, store_->CountRegistrations(query));
+  if (registered == 0) return absl::OkStatus();
+  query.prevent_key_deletion = true;
+  KW_ASSIGN_OR_RETURN(int64_t preventing, store_->CountRegistrations(query));
+  if (preventing > 0) {
+    // Even `force` does not override a retention rule (§3.6).
+    return Error(Reason::kPreventKeyDeletion,
+                 "The key cannot be deleted because it's protecting a cloud "
+                 "resource that has a retention policy: a registration has "
+                 "preventKeyDeletion set");
+  }
+  if (!force) {
+    return Error(Reason::kProtectedResource,
+                 StrCat("Key is protecting one or more cloud resources: ",
+                        registered,
+                        " registration(s); delete with force=true to delete "
+                        "it anyway (its services are told)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<KeyResult> KeyManager::DeleteKey(const RequestContext& ctx,
@@ -806,9 +981,8 @@ absl::StatusOr<KeyResult> KeyManager::DeleteKey(const RequestContext& ctx,
   // A service never deletes keys it reaches through an authorization,
   // whatever role the authorization grants (keyprotect-api.md §15.2).
   if (ctx.principal.is_service) {
-    iam::Reach seen = access_->ReachOf(ctx.principal,
-                                       iam::Operation::kGetKeyMetadata,
-                                       ctx.instance_id);
+    iam::Reach seen = access_->index().ReachOf(
+        ctx.principal, iam::Operation::kGetKeyMetadata, ctx.instance_id);
     if (!seen.None() && seen.service_only) {
       return Error(Reason::kResourceOwner,
                    "Forbidden: The resource(s) queried does not belong to the "
@@ -816,7 +990,7 @@ absl::StatusOr<KeyResult> KeyManager::DeleteKey(const RequestContext& ctx,
     }
   }
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kDeleteKey));
+                      access_->Authorize(ctx, iam::Operation::kDeleteKey));
   if (reach.service_only) {
     return Error(Reason::kResourceOwner,
                  "Forbidden: The resource(s) queried does not belong to the "
@@ -824,33 +998,73 @@ absl::StatusOr<KeyResult> KeyManager::DeleteKey(const RequestContext& ctx,
   }
   KW_ASSIGN_OR_RETURN(
       Key key,
-      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time now) -> absl::Status {
-        KW_RETURN_IF_ERROR(keys::CheckStateAllows(
-            Action::kDelete, keys::EffectiveState(key, now)));
-        key.state = KeyState::kDestroyed;
-        key.deletion_time = now;
-        key.deleted_by = ctx.principal.id;
-        key.last_state_change_time = now;
-        return absl::OkStatus();
-      }));
+      MutateKey(ctx, reach, key_id,
+                [&](Key& key, absl::Time now,
+                    store::KeyUpdate& update) -> absl::Status {
+                  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+                      Action::kDelete, keys::EffectiveState(key, now)));
+                  KW_RETURN_IF_ERROR(
+                      CheckRegistrationsAllowDelete(key, req.force));
+                  std::string details;
+                  if (key.DualAuthEnabled()) {
+                    // §14: a prior, unexpired approval by another user.
+                    if (!keys::DeletionAuthorizationValid(key, now)) {
+                      return Error(
+                          Reason::kAuthorizationsNotMet,
+                          "Number of authorizations required to delete is "
+                          "not met: 1 prior authorization(s) are required for "
+                          "deletion: set the key for deletion first "
+                          "(setKeyForDeletion), then another user deletes it "
+                          "within 7 days");
+                    }
+                    if (key.deletion_authorized_by == ctx.principal.id) {
+                      return Error(
+                          Reason::kAuthorizationsNotMet,
+                          "Number of authorizations required to delete is "
+                          "not met: the key was set for deletion by you; a "
+                          "different user must delete it");
+                    }
+                    details = StrCat("authorized by ", key.deletion_authorized_by);
+                    key.deletion_authorized_by.clear();
+                    key.deletion_authorization_expiration.reset();
+                  }
+                  key.state = KeyState::kDestroyed;
+                  key.deletion_time = now;
+                  key.deleted_by = ctx.principal.id;
+                  key.last_state_change_time = now;
+                  update.registrations =
+                      req.force ? store::RegistrationRule::kRefuseIfPrevented
+                                : store::RegistrationRule::kRefuseIfAny;
+                  update.event = EventOf(keys::KeyEventType::kDelete, key, now);
+                  update.audit = MakeAudit(ctx, now, "kms.secrets.delete",
+                                           KeyTarget(key), details);
+                  return absl::OkStatus();
+                }));
   return Present(std::move(key), clock_->Now());
 }
 
 absl::StatusOr<KeyResult> KeyManager::RestoreKey(const RequestContext& ctx,
                                                  std::string_view key_id) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kRestoreKey));
+                      access_->Authorize(ctx, iam::Operation::kRestoreKey));
   KW_ASSIGN_OR_RETURN(
       Key key,
-      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time now) -> absl::Status {
-        KW_RETURN_IF_ERROR(keys::CheckStateAllows(Action::kRestore, key.state));
-        KW_RETURN_IF_ERROR(keys::CheckRestoreAllowed(key, now, options_.timers));
-        key.state = KeyState::kActive;
-        key.deletion_time.reset();
-        key.deleted_by.clear();
-        key.last_state_change_time = now;
-        return absl::OkStatus();
-      }));
+      MutateKey(ctx, reach, key_id,
+                [&](Key& key, absl::Time now,
+                    store::KeyUpdate& update) -> absl::Status {
+                  KW_RETURN_IF_ERROR(
+                      keys::CheckStateAllows(Action::kRestore, key.state));
+                  KW_RETURN_IF_ERROR(
+                      keys::CheckRestoreAllowed(key, now, options_.timers));
+                  key.state = KeyState::kActive;
+                  key.deletion_time.reset();
+                  key.deleted_by.clear();
+                  key.last_state_change_time = now;
+                  update.event = EventOf(keys::KeyEventType::kRestore, key, now);
+                  update.audit = MakeAudit(ctx, now, "kms.secrets.restore",
+                                           KeyTarget(key));
+                  return absl::OkStatus();
+                }));
   return Present(std::move(key), clock_->Now());
 }
 
@@ -858,11 +1072,11 @@ absl::StatusOr<KeyResult> KeyManager::PatchKey(const RequestContext& ctx,
                                                std::string_view key_id,
                                                const PatchKeyRequest& req) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kPatchKey));
+                      access_->Authorize(ctx, iam::Operation::kPatchKey));
   const std::string& target = req.key_ring_id;
   KW_ASSIGN_OR_RETURN(bool exists, RingExists(ctx, target));
   // A caller limited to some rings moves keys only into rings it holds.
-  if (!reach.whole_instance && !reach.ListsRing(target)) return NoAccess();
+  if (!reach.whole_instance && !reach.ListsRing(target)) return AccessControl::NoAccess();
   if (!exists) {
     return Error(Reason::kNotFound,
                  StrCat("Not Found: key ring `", target.substr(0, 100),
@@ -870,19 +1084,20 @@ absl::StatusOr<KeyResult> KeyManager::PatchKey(const RequestContext& ctx,
   }
   KW_ASSIGN_OR_RETURN(
       Key key,
-      MutateKey(ctx, reach, key_id, [&](Key& key, absl::Time) -> absl::Status {
-        key.key_ring_id = target;
-        return absl::OkStatus();
-      }));
+      MutateKey(ctx, reach, key_id,
+                [&](Key& key, absl::Time, store::KeyUpdate&) -> absl::Status {
+                  key.key_ring_id = target;
+                  return absl::OkStatus();
+                }));
   return Present(std::move(key), clock_->Now());
 }
 
 absl::Status KeyManager::CreateKeyRing(const RequestContext& ctx,
                                        std::string_view ring_id) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kCreateKeyRing));
+                      access_->Authorize(ctx, iam::Operation::kCreateKeyRing));
   // A new ring is in no ring-scoped grant: creating one takes the instance.
-  if (!reach.whole_instance) return NoAccess();
+  if (!reach.whole_instance) return AccessControl::NoAccess();
   if (!IsValidRingId(ring_id)) return InvalidRingId(ring_id);
   if (ring_id == "default") {
     return Conflict("the key ring `default` always exists");
@@ -906,7 +1121,7 @@ absl::Status KeyManager::CreateKeyRing(const RequestContext& ctx,
 absl::StatusOr<ListKeyRingsResult> KeyManager::ListKeyRings(
     const RequestContext& ctx, const ListKeyRingsRequest& req) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kListKeyRings));
+                      access_->Authorize(ctx, iam::Operation::kListKeyRings));
   KW_RETURN_IF_ERROR(CheckPaging(req.limit, req.offset));
   KW_ASSIGN_OR_RETURN(std::vector<store::KeyRing> stored,
                       store_->ListKeyRings(ctx.instance_id));
@@ -933,8 +1148,8 @@ absl::StatusOr<ListKeyRingsResult> KeyManager::ListKeyRings(
 absl::Status KeyManager::DeleteKeyRing(const RequestContext& ctx,
                                        std::string_view ring_id, bool force) {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kDeleteKeyRing));
-  if (!reach.whole_instance && !reach.ListsRing(ring_id)) return NoAccess();
+                      access_->Authorize(ctx, iam::Operation::kDeleteKeyRing));
+  if (!reach.whole_instance && !reach.ListsRing(ring_id)) return AccessControl::NoAccess();
   if (ring_id == "default") {
     return Conflict("the key ring `default` cannot be deleted");
   }
@@ -963,8 +1178,8 @@ absl::StatusOr<store::KeyAlias> KeyManager::CreateKeyAlias(
     std::string_view alias) {
   // Writer or Manager (keyprotect-api.md §10): the Writer-level operation
   // of the role table is rotate.
-  KW_ASSIGN_OR_RETURN(iam::Reach reach, Authorize(ctx, iam::Operation::kRotate));
-  KW_ASSIGN_OR_RETURN(Key key, LoadForRead(ctx, reach, key_id));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach, access_->Authorize(ctx, iam::Operation::kRotate));
+  KW_ASSIGN_OR_RETURN(Key key, access_->LoadKey(ctx, reach, key_id));
   KW_RETURN_IF_ERROR(ValidateAlias(alias, ""));
   store::KeyAlias record;
   record.instance_id = ctx.instance_id;
@@ -981,7 +1196,7 @@ absl::StatusOr<store::KeyAlias> KeyManager::CreateKeyAlias(
     return Conflict(StrCat("a key has at most ", kMaxAliasesPerKey,
                            " aliases"));
   }
-  if (absl::IsNotFound(s)) return Missing(reach);  // purged meanwhile
+  if (absl::IsNotFound(s)) return AccessControl::Missing(reach);  // purged meanwhile
   KW_RETURN_IF_ERROR(s);
   cache_.Erase(ctx.instance_id, key.id);
   record.creation_time =
@@ -994,8 +1209,8 @@ absl::Status KeyManager::DeleteKeyAlias(const RequestContext& ctx,
                                         std::string_view alias) {
   // Manager only: the role table's Manager-level key update is patch.
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      Authorize(ctx, iam::Operation::kPatchKey));
-  KW_ASSIGN_OR_RETURN(Key key, LoadForRead(ctx, reach, key_id));
+                      access_->Authorize(ctx, iam::Operation::kPatchKey));
+  KW_ASSIGN_OR_RETURN(Key key, access_->LoadKey(ctx, reach, key_id));
   absl::Status s = store_->DeleteKeyAlias(ctx.instance_id, key.id, alias);
   if (absl::IsNotFound(s)) {
     return Error(Reason::kNotFound,
@@ -1004,29 +1219,6 @@ absl::Status KeyManager::DeleteKeyAlias(const RequestContext& ctx,
   KW_RETURN_IF_ERROR(s);
   cache_.Erase(ctx.instance_id, key.id);
   return absl::OkStatus();
-}
-
-absl::StatusOr<int> KeyManager::SweepExpiredKeys() {
-  absl::Time now = clock_->Now();
-  KW_ASSIGN_OR_RETURN(auto expired, store_->ListExpiredKeys(now, 1000));
-  int moved = 0;
-  for (const auto& [instance_id, key_id] : expired) {
-    RequestContext ctx;
-    ctx.instance_id = instance_id;
-    iam::Reach system;  // the sweep acts for the service itself
-    system.whole_instance = true;
-    absl::StatusOr<Key> key =
-        MutateKey(ctx, system, key_id, [](Key& key, absl::Time now) -> absl::Status {
-          if (keys::EffectiveState(key, now) != KeyState::kDeactivated ||
-              key.state == KeyState::kDeactivated) {
-            return absl::CancelledError("no longer due");
-          }
-          key.state = KeyState::kDeactivated;
-          return absl::OkStatus();
-        });
-    if (key.ok()) ++moved;
-  }
-  return moved;
 }
 
 }  // namespace keywarden::service

@@ -2,6 +2,7 @@
 #define KEYWARDEN_SERVICE_KEY_MANAGER_H_
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -13,6 +14,9 @@
 #include "keywarden/iam/access.h"
 #include "keywarden/keys/rules.h"
 #include "keywarden/seal/seal.h"
+#include "keywarden/service/access_control.h"
+#include "keywarden/service/import_tokens.h"
+#include "keywarden/service/instance_policy_index.h"
 #include "keywarden/service/key_cache.h"
 #include "keywarden/service/key_service.h"
 #include "keywarden/store/store.h"
@@ -24,17 +28,30 @@ struct KeyManagerOptions {
   size_t cache_capacity = 100000;
 };
 
+// What KeyManager works with; everything outlives it.
+struct KeyManagerDeps {
+  store::Store* store = nullptr;
+  const seal::MasterKey* master_key = nullptr;
+  const AccessControl* access = nullptr;
+  // Instance policies applied at key creation; null: none.
+  const InstancePolicyIndex* instance_policies = nullptr;
+  // Secure import (import tokens); null: secure import is refused.
+  ImportTokenManager* import_tokens = nullptr;
+  const Clock* clock = nullptr;
+  // Called after a change that made lifecycle events (the dispatcher
+  // delivers them at once instead of at its next poll).
+  std::function<void()> on_events;
+};
+
 // KeyManager implements KeyService over a Store, the master key and a
 // KeyCache. Reads of the data plane (wrap, unwrap, rewrap) are served from
 // the cache; every mutation loads the key from the store under a per-key
-// lock, writes it back in one transaction, and then drops the cache entry.
-// Thread-safe.
+// lock, writes it back in one transaction (with the lifecycle event for
+// its registered services and its audit record, where it has them), and
+// then drops the cache entry. Thread-safe.
 class KeyManager final : public KeyService {
  public:
-  // `access` decides who may do what; it outlives the manager.
-  KeyManager(store::Store* store, const seal::MasterKey* master_key,
-             const iam::AccessIndex* access, const Clock* clock,
-             KeyManagerOptions options);
+  KeyManager(KeyManagerDeps deps, KeyManagerOptions options);
 
   // keywarden::service::KeyService:
   absl::StatusOr<KeyResult> CreateKey(const RequestContext& ctx,
@@ -74,6 +91,20 @@ class KeyManager final : public KeyService {
   absl::StatusOr<KeyResult> PatchKey(const RequestContext& ctx,
                                      std::string_view key_id,
                                      const PatchKeyRequest& req) override;
+  absl::StatusOr<KeyResult> PurgeKey(const RequestContext& ctx,
+                                     std::string_view key_id) override;
+  absl::Status SetKeyForDeletion(const RequestContext& ctx,
+                                 std::string_view key_id) override;
+  absl::Status UnsetKeyForDeletion(const RequestContext& ctx,
+                                   std::string_view key_id) override;
+  absl::Status SyncKey(const RequestContext& ctx,
+                       std::string_view key_id) override;
+  absl::StatusOr<KeyPoliciesResult> GetKeyPolicies(
+      const RequestContext& ctx, std::string_view key_id,
+      std::optional<KeyPolicyType> selected) override;
+  absl::StatusOr<KeyPoliciesResult> PutKeyPolicies(
+      const RequestContext& ctx, std::string_view key_id,
+      const PutKeyPoliciesRequest& req) override;
   absl::Status CreateKeyRing(const RequestContext& ctx,
                              std::string_view ring_id) override;
   absl::StatusOr<ListKeyRingsResult> ListKeyRings(
@@ -87,38 +118,24 @@ class KeyManager final : public KeyService {
                               std::string_view key_id,
                               std::string_view alias) override;
 
+  // Background work (LifecycleJobs runs these; each returns how many keys
+  // it changed and acts as the service itself, not as a caller).
   // Persists Deactivated for keys whose expiration time has passed, so that
-  // state filters on lists see them. Returns how many keys it moved.
+  // state filters on lists see them.
   absl::StatusOr<int> SweepExpiredKeys();
+  // Rotates the keys whose rotation policy is due (keyprotect-api.md §7.1).
+  absl::StatusOr<int> RotateDueKeys();
+  // Purges keys deleted longer than `auto_purge_after` ago (§3.7).
+  absl::StatusOr<int> PurgeDueKeys();
 
   size_t CacheSize() const { return cache_.Size(); }
 
  private:
-  using Mutation = std::function<absl::Status(keys::Key&, absl::Time now)>;
+  // Applies the change to the key loaded under its lock; may fill in the
+  // side effects of the store write (event, audit, registration rule).
+  using Mutation = std::function<absl::Status(keys::Key&, absl::Time now,
+                                              store::KeyUpdate& update)>;
 
-  // Where the caller may perform `op` in the request's instance;
-  // FORBIDDEN_ERR when nowhere (before any lookup, so the answer does not
-  // depend on whether the key exists).
-  absl::StatusOr<iam::Reach> Authorize(const RequestContext& ctx,
-                                       iam::Operation op) const;
-  // The caller's grant covers the key, and the key is in the ring the
-  // request's X-Kms-Key-Ring names, if any (else the key is not found).
-  absl::Status CheckCovers(const RequestContext& ctx, const iam::Reach& reach,
-                           const keys::Key& key) const;
-  // The key id a path names: a key id in any case, or an alias of a key in
-  // the request's instance (looked up in the store on every request, so a
-  // deleted alias stops resolving at once; key ids cost no lookup).
-  absl::StatusOr<std::string> ResolveKeyId(const RequestContext& ctx,
-                                           const iam::Reach& reach,
-                                           std::string_view key_id);
-  // Whether `ring_id` exists in the request's instance (`default` always).
-  absl::StatusOr<bool> RingExists(const RequestContext& ctx,
-                                  std::string_view ring_id);
-  // The answer for a key id that names nothing.
-  absl::Status Missing(const iam::Reach& reach) const;
-  absl::StatusOr<keys::Key> LoadForRead(const RequestContext& ctx,
-                                        const iam::Reach& reach,
-                                        std::string_view key_id);
   // The cached key, loading and unsealing it on a miss.
   absl::StatusOr<std::shared_ptr<const CachedKey>> LoadCached(
       const RequestContext& ctx, const iam::Reach& reach,
@@ -155,12 +172,43 @@ class KeyManager final : public KeyService {
   KeyResult Present(keys::Key key, absl::Time now) const;
   absl::StatusOr<KeyResult> SetEnabled(const RequestContext& ctx,
                                        std::string_view key_id, bool enable);
+  // setKeyForDeletion (`approve`) and unsetKeyForDeletion.
+  absl::Status SetDeletionApproval(const RequestContext& ctx,
+                                   std::string_view key_id, bool approve);
+  // The material a create or rotate supplies (plain or secure import), or
+  // nullopt when none was given. Checks the instance's
+  // keyCreateImportAccess policy for `root`/`standard` imports.
+  struct SuppliedMaterial {
+    SecretBytes bytes;
+    bool via_token = false;
+  };
+  absl::StatusOr<std::optional<SuppliedMaterial>> ReadMaterial(
+      const RequestContext& ctx, bool root,
+      const std::optional<std::string>& payload,
+      const std::optional<std::string>& encrypted_nonce,
+      const std::optional<std::string>& iv,
+      const std::optional<std::string>& encryption_algorithm);
+  // The new version of a rotation: generated, or imported material.
+  absl::Status AddVersion(keys::Key& key, absl::Time now,
+                          const std::optional<SuppliedMaterial>& supplied);
+  // Whether `key` has registrations; PREV_KEY_DEL_ERR / PROTECTED_RESOURCE_ERR
+  // for a delete (with `force`) that they forbid.
+  absl::Status CheckRegistrationsAllowDelete(const keys::Key& key, bool force);
+  // The rotation of the automatic job, as the service itself.
+  absl::Status RotateForPolicy(std::string_view instance_id,
+                               std::string_view key_id);
+  // Whether `ring_id` exists in the request's instance (`default` always).
+  absl::StatusOr<bool> RingExists(const RequestContext& ctx,
+                                  std::string_view ring_id);
   absl::Mutex& LockFor(std::string_view instance_id, std::string_view key_id);
 
   store::Store* store_;
   const seal::MasterKey* master_key_;
-  const iam::AccessIndex* access_;
+  const AccessControl* access_;
+  const InstancePolicyIndex* instance_policies_;
+  ImportTokenManager* import_tokens_;
   const Clock* clock_;
+  std::function<void()> on_events_;
   KeyManagerOptions options_;
   KeyCache cache_;
   std::array<absl::Mutex, 64> key_locks_;

@@ -26,8 +26,12 @@ class KeyManagerTest : public ::testing::Test {
     master_ = *seal::MasterKey::Create("mk-1", mk.span());
     access_.PutInstance({std::string(kInstance), "test", clock_.Now(), "t"});
     access_.PutInstance({std::string(kOther), "other", clock_.Now(), "t"});
-    manager_ = std::make_unique<KeyManager>(&store_, master_.get(), &access_,
-                                            &clock_, KeyManagerOptions{});
+    KeyManagerDeps deps;
+    deps.store = &store_;
+    deps.master_key = master_.get();
+    deps.access = &access_control_;
+    deps.clock = &clock_;
+    manager_ = std::make_unique<KeyManager>(deps, KeyManagerOptions{});
     ctx_.instance_id = std::string(kInstance);
     ctx_.principal = {"tester", true};
   }
@@ -46,6 +50,7 @@ class KeyManagerTest : public ::testing::Test {
   store::InMemoryStore store_;
   FakeClock clock_;
   iam::AccessIndex access_;
+  AccessControl access_control_{&store_, &access_, nullptr};
   std::unique_ptr<seal::MasterKey> master_;
   std::unique_ptr<KeyManager> manager_;
   RequestContext ctx_;

@@ -2,6 +2,7 @@
 #define KEYWARDEN_SERVICE_KEY_SERVICE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -62,6 +63,27 @@ class KeyService {
   virtual absl::StatusOr<KeyResult> PatchKey(const RequestContext& ctx,
                                              std::string_view key_id,
                                              const PatchKeyRequest& req) = 0;
+
+  // Removes a destroyed key for good, 4 h after its deletion, with the
+  // KeyPurge role (keyprotect-api.md §3.7); returns the key as it was.
+  virtual absl::StatusOr<KeyResult> PurgeKey(const RequestContext& ctx,
+                                             std::string_view key_id) = 0;
+  // Dual-authorization deletion (keyprotect-api.md §14).
+  virtual absl::Status SetKeyForDeletion(const RequestContext& ctx,
+                                         std::string_view key_id) = 0;
+  virtual absl::Status UnsetKeyForDeletion(const RequestContext& ctx,
+                                           std::string_view key_id) = 0;
+  // Re-notifies the services registered on the key (keyprotect-api.md §4.9).
+  virtual absl::Status SyncKey(const RequestContext& ctx,
+                               std::string_view key_id) = 0;
+
+  // Key policies (keyprotect-api.md §7.1).
+  virtual absl::StatusOr<KeyPoliciesResult> GetKeyPolicies(
+      const RequestContext& ctx, std::string_view key_id,
+      std::optional<KeyPolicyType> selected) = 0;
+  virtual absl::StatusOr<KeyPoliciesResult> PutKeyPolicies(
+      const RequestContext& ctx, std::string_view key_id,
+      const PutKeyPoliciesRequest& req) = 0;
 
   // Key rings (keyprotect-api.md §9).
   virtual absl::Status CreateKeyRing(const RequestContext& ctx,
