@@ -3,7 +3,11 @@
 // every decoder: DecodeCreateKey, DecodeWrap, DecodeUnwrap, DecodeRotate,
 // DecodeIgnoredBody, DecodeClockAdvance, DecodeCreatePrincipal,
 // DecodeCreateApiKey, DecodeCreateInstance, DecodeCreatePolicy,
-// DecodeCreateAuthorization; and, as text, to ParseRfc3339.
+// DecodeCreateAuthorization, and the lifecycle decoders
+// (DecodeCreateKey with policy overrides, DecodeCreateImportToken,
+// DecodeKeyPolicies, DecodeInstancePolicies, DecodeRegistrationInput,
+// DecodeDeactivateRegistrations, DecodeEventAcks, DecodeWebhook); and, as
+// text, to ParseRfc3339.
 //
 // Properties (each checked with __builtin_trap()):
 // - a body every decoder rejects as JSON is rejected by DecodeIgnoredBody
@@ -33,6 +37,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   any_ok |= DecodeCreateInstance(body).ok();
   any_ok |= DecodeCreatePolicy(body).ok();
   any_ok |= DecodeCreateAuthorization(body).ok();
+  any_ok |= DecodeCreateKey(body, /*with_policy_overrides=*/true).ok();
+  any_ok |= DecodeCreateImportToken(body).ok();
+  any_ok |= DecodeKeyPolicies(body).ok();
+  any_ok |= DecodeInstancePolicies(body).ok();
+  any_ok |= DecodeRegistrationInput(body).ok();
+  any_ok |= DecodeDeactivateRegistrations(body).ok();
+  any_ok |= DecodeEventAcks(body).ok();
+  any_ok |= DecodeWebhook(body).ok();
   if (any_ok && !is_json_body) __builtin_trap();
 
   absl::Time t;

@@ -1,6 +1,7 @@
 // The /admin/v1 routes of the Key Protect API (docs/admin-api.md): decode,
 // call IdentityManager, encode. No rules live here.
 #include "keywarden/api/http/http_api_internal.h"
+#include "keywarden/api/http/webhook_sink.h"
 #include "keywarden/service/identity_manager.h"
 
 namespace keywarden::api::http {
@@ -115,6 +116,26 @@ void KeyProtectApi::DispatchAdmin(Call& call) {
       if (!limit.ok()) return call.Fail(limit.status());
       return reply(id.ListAudit(ctx, after->value_or(0), limit->value_or(100)),
                    kOk, EncodeAudit);
+    }
+    case kRouteAdminWebhook: {
+      service::WebhookRegistry* webhooks = services_.webhooks;
+      if (webhooks == nullptr) {
+        return call.Fail(Error(Reason::kNotImplemented,
+                               "Not Implemented: webhooks are not configured"));
+      }
+      if (call.method == Method::kGet) {
+        return reply(webhooks->Get(ctx, path_id), kOk, EncodeWebhook);
+      }
+      if (call.method == Method::kDelete) {
+        return done(webhooks->Delete(ctx, path_id));
+      }
+      absl::StatusOr<WebhookBody> body = DecodeWebhook(call.Body());
+      if (!body.ok()) return call.Fail(body.status());
+      if (absl::Status s = CheckWebhookUrl(body->url); !s.ok()) {
+        return call.Fail(s);
+      }
+      return reply(webhooks->Put(ctx, path_id, body->url, body->secret), kOk,
+                   EncodeWebhook);
     }
     default:
       return call.Fail(absl::InternalError("admin route without a handler"));

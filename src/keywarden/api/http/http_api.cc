@@ -53,6 +53,28 @@ constexpr RouteRow kRoutes[] = {
     {Method::kGet, "/api/v2/key_rings", kRouteKeyRings},
     {Method::kPost, "/api/v2/key_rings/{id}", kRouteKeyRing},
     {Method::kDelete, "/api/v2/key_rings/{id}", kRouteKeyRing},
+    {Method::kPost, "/api/v2/keys_with_policy_overrides",
+     kRouteKeysWithPolicyOverrides},
+    {Method::kDelete, "/api/v2/keys/{id}/purge", kRouteKeyPurge},
+    {Method::kGet, "/api/v2/keys/{id}/policies", kRouteKeyPolicies},
+    {Method::kPut, "/api/v2/keys/{id}/policies", kRouteKeyPolicies},
+    {Method::kGet, "/api/v2/instance/policies", kRouteInstancePolicies},
+    {Method::kPut, "/api/v2/instance/policies", kRouteInstancePolicies},
+    {Method::kGet, "/api/v2/instance/allowed_ip_port", kRouteAllowedIpPort},
+    {Method::kGet, "/api/v2/import_token", kRouteImportToken},
+    {Method::kPost, "/api/v2/import_token", kRouteImportToken},
+    {Method::kGet, "/api/v2/keys/{id}/registrations", kRouteKeyRegistrations},
+    {Method::kPost, "/api/v2/keys/{id}/registrations", kRouteKeyRegistrations},
+    {Method::kGet, "/api/v2/keys/registrations", kRouteAllRegistrations},
+    {Method::kPost, "/api/v2/keys/{id}/registrations/{crn}",
+     kRouteRegistration},
+    {Method::kPut, "/api/v2/keys/{id}/registrations/{crn}",
+     kRouteRegistration},
+    {Method::kPatch, "/api/v2/keys/{id}/registrations/{crn}",
+     kRouteRegistration},
+    {Method::kDelete, "/api/v2/keys/{id}/registrations/{crn}",
+     kRouteRegistration},
+    {Method::kPost, "/api/v2/event_ack", kRouteEventAck},
     {Method::kPost, "/identity/token", kRouteToken},
     {Method::kPost, "/admin/v1/users", kRouteAdminUsers},
     {Method::kPost, "/admin/v1/service_ids", kRouteAdminServiceIds},
@@ -73,27 +95,36 @@ constexpr RouteRow kRoutes[] = {
      kRouteAdminAuthorization},
     {Method::kDelete, "/admin/v1/bootstrap_token", kRouteAdminBootstrapToken},
     {Method::kGet, "/admin/v1/audit", kRouteAdminAudit},
+    {Method::kPut, "/admin/v1/service_ids/{id}/webhook", kRouteAdminWebhook},
+    {Method::kGet, "/admin/v1/service_ids/{id}/webhook", kRouteAdminWebhook},
+    {Method::kDelete, "/admin/v1/service_ids/{id}/webhook",
+     kRouteAdminWebhook},
 };
 
 
 
 
 
-std::optional<Op> ActionOp(std::string_view action) {
+// The action a name selects (keyprotect-api.md §4.1). `legacy`: the
+// deprecated `POST /keys/{id}?action=` form, which has restore but not the
+// newer sync.
+std::optional<Op> ActionOp(std::string_view action, bool legacy) {
   if (action == "wrap") return kOpWrap;
   if (action == "unwrap") return kOpUnwrap;
   if (action == "rewrap") return kOpRewrap;
   if (action == "rotate") return kOpRotate;
   if (action == "enable") return kOpEnable;
   if (action == "disable") return kOpDisable;
-  if (action == "restore") return kOpRestoreKey;
+  // The 2020 documentation's short names are taken too (§20.16).
+  if (action == "setKeyForDeletion" || action == "setKeyDeletion") {
+    return kOpSetKeyForDeletion;
+  }
+  if (action == "unsetKeyForDeletion" || action == "unsetKeyDeletion") {
+    return kOpUnsetKeyForDeletion;
+  }
+  if (legacy && action == "restore") return kOpRestoreKey;
+  if (!legacy && action == "sync") return kOpSyncKey;
   return std::nullopt;
-}
-
-bool IsLaterAction(std::string_view action) {
-  return action == "setKeyForDeletion" || action == "unsetKeyForDeletion" ||
-         action == "sync" || action == "setKeyDeletion" ||
-         action == "unsetKeyDeletion";
 }
 
 std::optional<Method> MethodOf(beast_http::verb verb) {
@@ -162,40 +193,8 @@ bool IsPlainToken(std::string_view s) {
   return true;
 }
 
-service::Prefer ParsePrefer(std::string_view value) {
-  std::string v = absl::AsciiStrToLower(AbslView(value));
-  if (v.find("return=minimal") != std::string::npos) {
-    return service::Prefer::kMinimal;
-  }
-  if (v.find("return=representation") != std::string::npos) {
-    return service::Prefer::kRepresentation;
-  }
-  return service::Prefer::kUnspecified;
-}
 
 
-
-absl::StatusOr<std::optional<bool>> BoolParam(const QueryParams& q,
-                                              std::string_view name) {
-  std::optional<std::string_view> v = q.Get(name);
-  if (!v) return std::nullopt;
-  if (absl::EqualsIgnoreCase(AbslView(*v), "true")) return true;
-  if (absl::EqualsIgnoreCase(AbslView(*v), "false")) return false;
-  return BadParam(name, "true or false");
-}
-
-// Reads `limit`, `offset` and `totalCount` into a list request, keeping its
-// defaults for what the query leaves out.
-template <typename Request>
-absl::Status ReadPaging(const QueryParams& q, Request& req) {
-  KW_ASSIGN_OR_RETURN(std::optional<int64_t> limit, IntParam(q, "limit"));
-  KW_ASSIGN_OR_RETURN(std::optional<int64_t> offset, IntParam(q, "offset"));
-  KW_ASSIGN_OR_RETURN(std::optional<bool> total, BoolParam(q, "totalCount"));
-  if (limit) req.limit = *limit;
-  if (offset) req.offset = *offset;
-  req.total_count = total.value_or(false);
-  return absl::OkStatus();
-}
 
 absl::StatusOr<store::SortField> SortFieldOf(std::string_view name) {
   static constexpr std::pair<std::string_view, store::SortField> kFields[] = {
@@ -251,18 +250,28 @@ absl::StatusOr<service::ListKeysRequest> ListRequestOf(const QueryParams& q) {
       req.sort.push_back(key);
     }
   }
-  for (std::string_view unsupported : {"search", "filter"}) {
-    if (q.Has(unsupported)) {
-      return BadParam(unsupported,
-                      "absent; searching and filtering keys is not supported "
-                      "by this server yet");
-    }
+  if (std::optional<std::string_view> search = q.Get("search")) {
+    req.search = std::string(*search);
+  }
+  if (std::optional<std::string_view> filter = q.Get("filter")) {
+    req.filter = std::string(*filter);
   }
   return req;
 }
 
 }  // namespace
 
+
+service::Prefer ParsePrefer(std::string_view value) {
+  std::string v = absl::AsciiStrToLower(AbslView(value));
+  if (v.find("return=minimal") != std::string::npos) {
+    return service::Prefer::kMinimal;
+  }
+  if (v.find("return=representation") != std::string::npos) {
+    return service::Prefer::kRepresentation;
+  }
+  return service::Prefer::kUnspecified;
+}
 
 absl::Status BadParam(std::string_view name, std::string_view must_be) {
   return Error(Reason::kBadBody,
@@ -278,10 +287,20 @@ absl::StatusOr<std::optional<int64_t>> IntParam(const QueryParams& q,
   return n;
 }
 
-KeyProtectApi::KeyProtectApi(service::KeyService* keys,
-                             service::IdentityManager* identity,
-                             ApiOptions options)
-    : keys_(keys), identity_(identity), options_(std::move(options)) {
+absl::StatusOr<std::optional<bool>> BoolParam(const QueryParams& q,
+                                              std::string_view name) {
+  std::optional<std::string_view> v = q.Get(name);
+  if (!v) return std::nullopt;
+  if (absl::EqualsIgnoreCase(AbslView(*v), "true")) return true;
+  if (absl::EqualsIgnoreCase(AbslView(*v), "false")) return false;
+  return BadParam(name, "true or false");
+}
+
+KeyProtectApi::KeyProtectApi(ApiServices services, ApiOptions options)
+    : keys_(services.keys),
+      identity_(services.identity),
+      services_(services),
+      options_(std::move(options)) {
   for (const RouteRow& row : kRoutes) {
     if (row.route == kRouteClockAdvance && options_.test_clock == nullptr) {
       continue;
@@ -353,6 +372,11 @@ void KeyProtectApi::Handle(const BeastRequest& request,
                        .count();
   int status = static_cast<int>(response.result_int());
   metrics_->RecordRequest(call.op, status, seconds);
+  if (services_.policy_index != nullptr && !call.ctx.instance_id.empty() &&
+      services_.policy_index->MetricsEnabled(call.ctx.instance_id)) {
+    // The instance's metrics policy (keyprotect-api.md §7.2).
+    metrics_->RecordInstanceRequest(call.ctx.instance_id, call.op, status);
+  }
   if (options_.access_log) {
     // Method, route, status, timing and correlation id only: never headers
     // or bodies, which carry tokens and key material.
@@ -363,6 +387,13 @@ void KeyProtectApi::Handle(const BeastRequest& request,
         kOps[call.op].metric_name, call.ctx.instance_id, status,
         static_cast<int64_t>(seconds * 1e6)));
   }
+}
+
+bool KeyProtectApi::IsBlocking(const BeastRequest& request) {
+  if (request.method() != beast_http::verb::post) return false;
+  std::string_view target(request.target().data(), request.target().size());
+  std::string_view path = target.substr(0, target.find('?'));
+  return path == "/api/v2/import_token" || path == "/api/v2/import_token/";
 }
 
 void KeyProtectApi::TransportError(int http_status, BeastResponse& response) {
@@ -453,6 +484,43 @@ void KeyProtectApi::Dispatch(Call& call) {
       call.op = call.method == Method::kPost ? kOpCreateKeyRing
                                              : kOpDeleteKeyRing;
       break;
+    case kRouteKeysWithPolicyOverrides:
+      call.op = kOpCreateKeyWithPolicyOverrides;
+      break;
+    case kRouteKeyPurge:
+      call.op = kOpPurgeKey;
+      break;
+    case kRouteKeyPolicies:
+      call.op = call.method == Method::kGet ? kOpGetKeyPolicies
+                                            : kOpPutKeyPolicies;
+      break;
+    case kRouteInstancePolicies:
+      call.op = call.method == Method::kGet ? kOpGetInstancePolicies
+                                            : kOpPutInstancePolicies;
+      break;
+    case kRouteAllowedIpPort:
+      call.op = kOpAllowedIpPort;
+      break;
+    case kRouteImportToken:
+      call.op = call.method == Method::kGet ? kOpGetImportToken
+                                            : kOpCreateImportToken;
+      break;
+    case kRouteKeyRegistrations:
+      call.op = call.method == Method::kGet ? kOpListRegistrations
+                                            : kOpDeactivateRegistrations;
+      break;
+    case kRouteAllRegistrations:
+      call.op = kOpListRegistrations;
+      break;
+    case kRouteRegistration:
+      call.op = call.method == Method::kPost    ? kOpCreateRegistration
+                : call.method == Method::kPut   ? kOpReplaceRegistration
+                : call.method == Method::kPatch ? kOpUpdateRegistration
+                                                : kOpDeleteRegistration;
+      break;
+    case kRouteEventAck:
+      call.op = kOpEventAck;
+      break;
     case kRouteToken:
       call.op = kOpIssueToken;
       break;
@@ -482,6 +550,9 @@ void KeyProtectApi::Dispatch(Call& call) {
     case kRouteAdminBootstrapToken:
       call.op = kOpAdminAudit;
       break;
+    case kRouteAdminWebhook:
+      call.op = kOpAdminWebhooks;
+      break;
     default:
       break;
   }
@@ -505,23 +576,16 @@ void KeyProtectApi::Dispatch(Call& call) {
   }
   if (route == kRouteKey && call.method == Method::kPost && !action_name) {
     call.Fail(BadParam("action", "one of wrap, unwrap, rewrap, rotate, "
-                                 "enable, disable, restore"));
+                                 "enable, disable, restore, "
+                                 "setKeyForDeletion, unsetKeyForDeletion"));
     return;
   }
   if (action_name) {
-    std::optional<Op> op = ActionOp(*action_name);
-    if (!op || (*op == kOpRestoreKey && route == kRouteKeyAction)) {
-      if (IsLaterAction(*action_name)) {
-        call.Fail(Error(Reason::kNotImplemented,
-                        StrCat("Not Implemented: the action `",
-                                     *action_name,
-                                     "` is not supported by this server "
-                                     "yet")));
-      } else {
-        call.Fail(Error(Reason::kNotFound,
-                        StrCat("Not Found: there is no key action `",
-                                     *action_name, "`")));
-      }
+    std::optional<Op> op = ActionOp(*action_name, route == kRouteKey);
+    if (!op) {
+      call.Fail(Error(Reason::kNotFound,
+                      StrCat("Not Found: there is no key action `",
+                             *action_name, "`")));
       return;
     }
     call.op = *op;
@@ -539,7 +603,7 @@ void KeyProtectApi::Dispatch(Call& call) {
   }
   call.ctx.principal = *std::move(principal);
 
-  if (route >= kRouteAdminUsers && route <= kRouteAdminAudit) {
+  if (route >= kRouteAdminUsers && route <= kRouteAdminWebhook) {
     DispatchAdmin(call);
     return;
   }
@@ -563,6 +627,10 @@ void KeyProtectApi::Dispatch(Call& call) {
   call.ctx.instance_id = absl::AsciiStrToLower(AbslView(instance));
   std::string_view ring = call.headers.key_ring;
   if (!ring.empty()) call.ctx.key_ring_id = std::string(ring);
+  if (route >= kRouteInstancePolicies && route <= kRouteEventAck) {
+    DispatchLifecycle(call);
+    return;
+  }
   service::Prefer prefer = ParsePrefer(call.headers.prefer);
   KeyRenderOptions render;
   render.crn_prefix = options_.crn_prefix;
@@ -581,6 +649,10 @@ void KeyProtectApi::Dispatch(Call& call) {
       absl::StatusOr<service::ListKeysRequest> req = ListRequestOf(query);
       if (!req.ok()) return call.Fail(req.status());
       if (call.op == kOpCountKeys) {
+        // HEAD counts by state, extractable and filter (§3.3), not search.
+        if (req->search.has_value()) {
+          return call.Fail(BadParam("search", "absent on HEAD /keys"));
+        }
         absl::StatusOr<int64_t> total = keys_->CountKeys(ctx, *req);
         if (!total.ok()) return call.Fail(total.status());
         call.res.set("Key-Total", std::to_string(*total));
@@ -589,15 +661,13 @@ void KeyProtectApi::Dispatch(Call& call) {
       }
       absl::StatusOr<service::ListKeysResult> list = keys_->ListKeys(ctx, *req);
       if (!list.ok()) return call.Fail(list.status());
-      std::vector<const service::KeyResult*> items;
-      items.reserve(list->keys.size());
-      for (const service::KeyResult& k : list->keys) items.push_back(&k);
-      call.Reply(beast_http::status::ok, EncodeKeys(items, render));
+      call.Reply(beast_http::status::ok, EncodeKeyList(*list, render));
       return;
     }
-    case kOpCreateKey: {
-      absl::StatusOr<service::CreateKeyRequest> req =
-          DecodeCreateKey(call.Body());
+    case kOpCreateKey:
+    case kOpCreateKeyWithPolicyOverrides: {
+      absl::StatusOr<service::CreateKeyRequest> req = DecodeCreateKey(
+          call.Body(), call.op == kOpCreateKeyWithPolicyOverrides);
       if (!req.ok()) return call.Fail(req.status());
       absl::StatusOr<service::KeyResult> key = keys_->CreateKey(ctx, *req);
       if (!key.ok()) return call.Fail(key.status());
@@ -702,6 +772,60 @@ void KeyProtectApi::Dispatch(Call& call) {
                                : keys_->Disable(ctx, id);
       if (!key.ok()) return call.Fail(key.status());
       call.Reply(beast_http::status::no_content);
+      return;
+    }
+    case kOpSetKeyForDeletion:
+    case kOpUnsetKeyForDeletion:
+    case kOpSyncKey: {
+      if (absl::Status s = DecodeIgnoredBody(call.Body()); !s.ok()) {
+        return call.Fail(s);
+      }
+      absl::Status s = call.op == kOpSetKeyForDeletion
+                           ? keys_->SetKeyForDeletion(ctx, id)
+                       : call.op == kOpUnsetKeyForDeletion
+                           ? keys_->UnsetKeyForDeletion(ctx, id)
+                           : keys_->SyncKey(ctx, id);
+      if (!s.ok()) return call.Fail(s);
+      call.Reply(beast_http::status::no_content);
+      return;
+    }
+    case kOpPurgeKey: {
+      absl::StatusOr<service::KeyResult> key = keys_->PurgeKey(ctx, id);
+      if (!key.ok()) return call.Fail(key.status());
+      if (prefer == service::Prefer::kMinimal) {
+        call.Reply(beast_http::status::no_content);
+      } else {
+        render.view = KeyView::kFull;
+        reply_keys(beast_http::status::ok, *key);
+      }
+      return;
+    }
+    case kOpGetKeyPolicies:
+    case kOpPutKeyPolicies: {
+      std::optional<service::KeyPolicyType> selected;
+      if (std::optional<std::string_view> p = query.Get("policy")) {
+        if (*p == "rotation") {
+          selected = service::KeyPolicyType::kRotation;
+        } else if (*p == "dualAuthDelete") {
+          selected = service::KeyPolicyType::kDualAuthDelete;
+        } else {
+          return call.Fail(BadParam("policy", "rotation or dualAuthDelete"));
+        }
+      }
+      absl::StatusOr<service::KeyPoliciesResult> policies;
+      if (call.op == kOpGetKeyPolicies) {
+        policies = keys_->GetKeyPolicies(ctx, id, selected);
+      } else {
+        absl::StatusOr<service::PutKeyPoliciesRequest> req =
+            DecodeKeyPolicies(call.Body());
+        if (!req.ok()) return call.Fail(req.status());
+        req->selected = selected;
+        policies = keys_->PutKeyPolicies(ctx, id, *req);
+      }
+      if (!policies.ok()) return call.Fail(policies.status());
+      call.Reply(beast_http::status::ok,
+                 EncodeKeyPolicies(*policies, options_.crn_prefix,
+                                   ctx.instance_id));
       return;
     }
     case kOpPatchKey: {

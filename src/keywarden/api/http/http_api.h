@@ -14,7 +14,12 @@
 #include "keywarden/api/http/router.h"
 #include "keywarden/common/clock.h"
 #include "keywarden/service/identity_manager.h"
+#include "keywarden/service/import_tokens.h"
+#include "keywarden/service/instance_policies.h"
+#include "keywarden/service/instance_policy_index.h"
 #include "keywarden/service/key_service.h"
+#include "keywarden/service/registrations.h"
+#include "keywarden/service/webhooks.h"
 
 namespace keywarden::api::http {
 
@@ -34,17 +39,34 @@ struct ApiOptions {
   std::function<bool()> ready;
 };
 
+// The services the API calls; all outlive it. Only `keys` and `identity`
+// are required: a null one answers its routes 501.
+struct ApiServices {
+  service::KeyService* keys = nullptr;
+  service::IdentityManager* identity = nullptr;
+  service::ImportTokenManager* import_tokens = nullptr;
+  service::InstancePolicyManager* instance_policies = nullptr;
+  service::RegistrationManager* registrations = nullptr;
+  service::WebhookRegistry* webhooks = nullptr;
+  // Which instances have their metrics policy enabled.
+  const service::InstancePolicyIndex* policy_index = nullptr;
+};
+
 // KeyProtectApi is the Key Protect v2 REST API over KeyService: one route
 // table, one codec, one error mapping. Handle() is a plain function from a
 // request to a response (no socket code), called concurrently from every
 // I/O thread. Thread-safe; the table is built in the constructor.
 class KeyProtectApi {
  public:
-  KeyProtectApi(service::KeyService* keys, service::IdentityManager* identity,
-                ApiOptions options);
+  KeyProtectApi(ApiServices services, ApiOptions options);
   ~KeyProtectApi();
 
   void Handle(const BeastRequest& request, BeastResponse& response);
+
+  // Whether the request runs long enough (RSA-4096 key generation for
+  // POST /import_token) that the transport must run it off its I/O
+  // threads. Cheap: it looks at the method and the path only.
+  static bool IsBlocking(const BeastRequest& request);
 
   // The Key Protect error envelope for a failure the transport detects
   // before a handler runs (413 body too large, 431 headers too large, 400
@@ -56,10 +78,12 @@ class KeyProtectApi {
  private:
   struct Call;
   void Dispatch(Call& call);
-  void DispatchAdmin(Call& call);  // admin_handlers.cc
+  void DispatchAdmin(Call& call);      // admin_handlers.cc
+  void DispatchLifecycle(Call& call);  // lifecycle_handlers.cc
 
   service::KeyService* keys_;
   service::IdentityManager* identity_;
+  ApiServices services_;
   ApiOptions options_;
   Router router_;
   std::unique_ptr<HttpMetrics> metrics_;

@@ -39,6 +39,17 @@ enum Route : int {
   kRouteKeyAlias,      // POST, DELETE /keys/{id}/aliases/{alias}
   kRouteKeyRings,      // GET list
   kRouteKeyRing,       // POST create, DELETE
+  kRouteKeysWithPolicyOverrides,  // POST
+  kRouteKeyPurge,                 // DELETE
+  kRouteKeyPolicies,              // GET, PUT
+  // Routes DispatchLifecycle answers, kRouteInstancePolicies..kRouteEventAck.
+  kRouteInstancePolicies,         // GET, PUT
+  kRouteAllowedIpPort,            // GET
+  kRouteImportToken,              // GET, POST
+  kRouteKeyRegistrations,         // GET list, POST ?action=deactivate
+  kRouteAllRegistrations,         // GET list
+  kRouteRegistration,             // POST, PUT, PATCH, DELETE
+  kRouteEventAck,                 // POST
   kRouteToken,
   kRouteAdminUsers,
   kRouteAdminServiceIds,
@@ -54,6 +65,7 @@ enum Route : int {
   kRouteAdminAuthorization,
   kRouteAdminBootstrapToken,
   kRouteAdminAudit,
+  kRouteAdminWebhook,  // PUT, GET, DELETE
 };
 
 // Operations: what metrics and error messages name. One per API operation.
@@ -82,6 +94,25 @@ enum Op : int {
   kOpCreateKeyRing,
   kOpListKeyRings,
   kOpDeleteKeyRing,
+  kOpCreateKeyWithPolicyOverrides,
+  kOpPurgeKey,
+  kOpSetKeyForDeletion,
+  kOpUnsetKeyForDeletion,
+  kOpSyncKey,
+  kOpGetKeyPolicies,
+  kOpPutKeyPolicies,
+  kOpGetInstancePolicies,
+  kOpPutInstancePolicies,
+  kOpAllowedIpPort,
+  kOpCreateImportToken,
+  kOpGetImportToken,
+  kOpListRegistrations,
+  kOpCreateRegistration,
+  kOpReplaceRegistration,
+  kOpUpdateRegistration,
+  kOpDeleteRegistration,
+  kOpDeactivateRegistrations,
+  kOpEventAck,
   kOpIssueToken,
   kOpAdminPrincipals,
   kOpAdminApiKeys,
@@ -89,6 +120,7 @@ enum Op : int {
   kOpAdminPolicies,
   kOpAdminAuthorizations,
   kOpAdminAudit,
+  kOpAdminWebhooks,
   kOpUnknown,
   kOpCount,
 };
@@ -123,6 +155,25 @@ inline constexpr OpRow kOps[kOpCount] = {
     {"create_key_ring", "Key ring could not be created"},
     {"list_key_rings", "Key rings could not be listed"},
     {"delete_key_ring", "Key ring could not be deleted"},
+    {"create_key_with_policy_overrides", "Key could not be created"},
+    {"purge_key", "Key could not be purged"},
+    {"set_key_for_deletion", "Action could not be performed on key"},
+    {"unset_key_for_deletion", "Action could not be performed on key"},
+    {"sync_associated_resources", "Action could not be performed on key"},
+    {"get_key_policies", "Key policies could not be retrieved"},
+    {"put_key_policies", "Key policy could not be set"},
+    {"get_instance_policies", "Instance policies could not be retrieved"},
+    {"put_instance_policies", "Instance policy could not be created"},
+    {"get_allowed_ip_port", "Allowed IP port could not be retrieved"},
+    {"post_import_token", "Import Token could not be created"},
+    {"get_import_token", "Import Token could not be retrieved"},
+    {"list_registrations", "Registrations could not be listed"},
+    {"create_registration", "Registration could not be created"},
+    {"replace_registration", "Registration could not be replaced"},
+    {"update_registration", "Registration could not be updated"},
+    {"delete_registration", "Registration could not be deleted"},
+    {"deactivate_registrations", "Registrations could not be deactivated"},
+    {"event_ack", "Event could not be acknowledged"},
     {"issue_token", "Token could not be issued"},
     {"admin_principals", "Principal request could not be completed"},
     {"admin_api_keys", "API key request could not be completed"},
@@ -130,8 +181,13 @@ inline constexpr OpRow kOps[kOpCount] = {
     {"admin_policies", "Policy request could not be completed"},
     {"admin_authorizations", "Authorization request could not be completed"},
     {"admin_audit", "Audit records could not be listed"},
+    {"admin_webhooks", "Webhook request could not be completed"},
     {"unknown", "The request could not be completed"},
 };
+
+// The table follows the enum: a missed row would shift every name after it.
+static_assert(kOps[kOpUnknown].metric_name == "unknown");
+static_assert(kOps[kOpEventAck].metric_name == "event_ack");
 
 inline constexpr std::string_view kJson = "application/json";
 
@@ -142,6 +198,7 @@ struct ApiHeaders {
   std::string_view correlation_id;
   std::string_view key_ring;
   std::string_view prefer;
+  std::string_view if_match;
 
   explicit ApiHeaders(const BeastRequest& req) {
     for (const auto& f : req) {
@@ -157,15 +214,38 @@ struct ApiHeaders {
         key_ring = value;
       } else if (absl::EqualsIgnoreCase(AbslView(name), "Prefer")) {
         prefer = value;
+      } else if (f.name() == beast_http::field::if_match) {
+        if_match = value;
       }
     }
   }
 };
 
+// The `Prefer` header (keyprotect-api.md §1.5).
+service::Prefer ParsePrefer(std::string_view value);
+
 // `must_be` completes "The param `name` must be: …" (BAD_BODY_ERR).
 absl::Status BadParam(std::string_view name, std::string_view must_be);
 absl::StatusOr<std::optional<int64_t>> IntParam(const QueryParams& q,
                                                 std::string_view name);
+absl::StatusOr<std::optional<bool>> BoolParam(const QueryParams& q,
+                                              std::string_view name);
+
+// Reads `limit`, `offset` and `totalCount` into a list request, keeping its
+// defaults for what the query leaves out.
+template <typename Request>
+absl::Status ReadPaging(const QueryParams& q, Request& req) {
+  absl::StatusOr<std::optional<int64_t>> limit = IntParam(q, "limit");
+  if (!limit.ok()) return limit.status();
+  absl::StatusOr<std::optional<int64_t>> offset = IntParam(q, "offset");
+  if (!offset.ok()) return offset.status();
+  absl::StatusOr<std::optional<bool>> total = BoolParam(q, "totalCount");
+  if (!total.ok()) return total.status();
+  if (*limit) req.limit = **limit;
+  if (*offset) req.offset = **offset;
+  req.total_count = total->value_or(false);
+  return absl::OkStatus();
+}
 
 // Per-request state shared by the dispatch steps.
 struct KeyProtectApi::Call {

@@ -1,4 +1,5 @@
 #include "keywarden/api/http/json_codec.h"
+#include "keywarden/api/http/json_codec_internal.h"
 #include "keywarden/common/strings.h"
 
 #include <boost/json.hpp>
@@ -12,19 +13,11 @@
 
 namespace keywarden::api::http {
 namespace json = boost::json;
-namespace {
 
-constexpr std::string_view kKeyType = "application/vnd.ibm.kms.key+json";
-constexpr std::string_view kAliasType = "application/vnd.ibm.kms.alias+json";
-constexpr std::string_view kKeyRingType =
-    "application/vnd.ibm.kms.key_ring+json";
-constexpr std::string_view kVersionType =
-    "application/vnd.ibm.kms.key.version+json";
-constexpr std::string_view kErrorType = "application/vnd.ibm.kms.error+json";
-constexpr std::string_view kMoreInfo = "https://cloud.ibm.com/apidocs/key-protect";
+namespace json_internal {
 
 absl::Status BadBody(std::string_view detail,
-                     std::optional<std::string_view> field = std::nullopt) {
+                     std::optional<std::string_view> field) {
   return Error(Reason::kBadBody,
                StrCat("Invalid body data was passed: ", detail), field);
 }
@@ -36,7 +29,7 @@ bool IsBlank(std::string_view body) {
 // Parses `body`; an empty body or `null` gives a null value. `storage`
 // lets the data-plane decoders parse into a stack buffer.
 absl::StatusOr<json::value> Parse(std::string_view body,
-                                  json::storage_ptr storage = {}) {
+                                  json::storage_ptr storage) {
   if (IsBlank(body)) return json::value(storage);
   boost::system::error_code ec;
   json::value v = json::parse(json::string_view(body.data(), body.size()), ec,
@@ -48,16 +41,12 @@ absl::StatusOr<json::value> Parse(std::string_view body,
 // The object of an optional body: empty body, null and {} all mean "no
 // fields"; anything else must be an object.
 absl::StatusOr<json::object> OptionalObject(std::string_view body,
-                                            json::storage_ptr storage = {}) {
+                                            json::storage_ptr storage) {
   KW_ASSIGN_OR_RETURN(json::value v, Parse(body, storage));
   if (v.is_null()) return json::object(storage);
   if (!v.is_object()) return BadBody("the body must be a JSON object");
   return std::move(v.as_object());
 }
-
-// Wrap and unwrap bodies are small: parse them into this much stack before
-// touching the heap.
-constexpr size_t kDataPlaneParseBuffer = 4096;
 
 // Field lookup ignoring the case of the key, as a Go encoding/json server
 // does (the Go client sends "Tags" and "KeyRingID").
@@ -109,13 +98,11 @@ absl::StatusOr<std::vector<std::string>> StringList(const json::object& obj,
   return out;
 }
 
-// Unwraps the collection envelope of a create/update body and returns its
-// single resource (keyprotect-api.md §1.3, §3.1).
-absl::StatusOr<json::object> SingleResource(std::string_view body) {
+absl::StatusOr<json::array> Resources(std::string_view body) {
   KW_ASSIGN_OR_RETURN(json::value v, Parse(body));
   if (v.is_null()) return BadBody("the request has no body");
   if (!v.is_object()) return BadBody("the body must be a JSON object");
-  const json::object& obj = v.as_object();
+  json::object& obj = v.as_object();
   const json::value* metadata = Find(obj, "metadata");
   if (metadata == nullptr || !metadata->is_object() ||
       metadata->as_object().empty()) {
@@ -138,17 +125,55 @@ absl::StatusOr<json::object> SingleResource(std::string_view body) {
                    "collectionTotal");
     }
   }
+  for (const json::value& r : list) {
+    if (!r.is_object()) return BadBody("a resource must be an object");
+  }
+  return list;
+}
+
+absl::StatusOr<json::object> SingleResource(std::string_view body) {
+  KW_ASSIGN_OR_RETURN(json::array list, Resources(body));
   if (list.size() != 1) {
     return BadBody("Only creation of one key per request is supported",
                    "resources");
   }
-  if (!list[0].is_object()) return BadBody("a resource must be an object");
-  return list[0].as_object();
+  return std::move(list[0].as_object());
 }
 
 void PutTime(json::object& obj, std::string_view name, absl::Time t) {
   obj[name] = FormatRfc3339(t);
 }
+
+std::string Collection(std::string_view type, json::array resources,
+                       std::optional<int64_t> total_count) {
+  json::object metadata;
+  metadata["collectionType"] = type;
+  metadata["collectionTotal"] = resources.size();
+  if (total_count) metadata["totalCount"] = *total_count;
+  json::object doc;
+  doc["metadata"] = std::move(metadata);
+  doc["resources"] = std::move(resources);
+  return json::serialize(doc);
+}
+
+}  // namespace json_internal
+
+namespace {
+
+using namespace json_internal;  // NOLINT: this file is their home
+
+// Wrap and unwrap bodies are small: parse them into this much stack before
+// touching the heap.
+constexpr size_t kDataPlaneParseBuffer = 4096;
+
+constexpr std::string_view kKeyType = "application/vnd.ibm.kms.key+json";
+constexpr std::string_view kAliasType = "application/vnd.ibm.kms.alias+json";
+constexpr std::string_view kKeyRingType =
+    "application/vnd.ibm.kms.key_ring+json";
+constexpr std::string_view kVersionType =
+    "application/vnd.ibm.kms.key.version+json";
+constexpr std::string_view kErrorType = "application/vnd.ibm.kms.error+json";
+constexpr std::string_view kMoreInfo = "https://cloud.ibm.com/apidocs/key-protect";
 
 json::object VersionObject(const service::VersionInfo& v) {
   json::object o;
@@ -187,7 +212,25 @@ json::object KeyObject(const service::KeyResult& result,
   if (k.IsRoot() && !k.versions.empty()) {
     o["keyVersion"] = VersionObject({k.Primary().id, k.Primary().creation_time});
   }
-  o["dualAuthDelete"] = json::object{{"enabled", false}};
+  {
+    json::object dual;
+    dual["enabled"] = k.DualAuthEnabled();
+    // keySetForDeletion only for a dual-auth key, authExpiration only while
+    // an approval stands (keyprotect-api.md §6).
+    if (k.DualAuthEnabled()) {
+      dual["keySetForDeletion"] = !k.deletion_authorized_by.empty();
+      if (k.deletion_authorization_expiration) {
+        PutTime(dual, "authExpiration", *k.deletion_authorization_expiration);
+      }
+    }
+    o["dualAuthDelete"] = std::move(dual);
+  }
+  if (k.rotation_policy) {
+    json::object rotation;
+    rotation["enabled"] = k.rotation_policy->enabled;
+    rotation["interval_month"] = k.rotation_policy->interval_months;
+    o["rotation"] = std::move(rotation);
+  }
   o["deleted"] = k.state == keys::KeyState::kDestroyed;
   if (k.deletion_time) {
     PutTime(o, "deletionDate", *k.deletion_time);
@@ -212,18 +255,6 @@ json::object KeyObject(const service::KeyResult& result,
   return o;
 }
 
-std::string Collection(std::string_view type, json::array resources,
-                       std::optional<int64_t> total_count = std::nullopt) {
-  json::object metadata;
-  metadata["collectionType"] = type;
-  metadata["collectionTotal"] = resources.size();
-  if (total_count) metadata["totalCount"] = *total_count;
-  json::object doc;
-  doc["metadata"] = std::move(metadata);
-  doc["resources"] = std::move(resources);
-  return json::serialize(doc);
-}
-
 }  // namespace
 
 std::string FormatRfc3339(absl::Time t) {
@@ -236,9 +267,14 @@ bool ParseRfc3339(std::string_view text, absl::Time* out) {
 }
 
 absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(
-    std::string_view body) {
+    std::string_view body, bool with_policy_overrides) {
   KW_ASSIGN_OR_RETURN(json::object r, SingleResource(body));
   service::CreateKeyRequest req;
+  req.with_policy_overrides = with_policy_overrides;
+  if (with_policy_overrides) {
+    KW_ASSIGN_OR_RETURN(req.rotation, DecodeRotationPolicy(r));
+    KW_ASSIGN_OR_RETURN(req.dual_auth_delete, DecodeDualAuthPolicy(r));
+  }
   KW_ASSIGN_OR_RETURN(std::optional<std::string> type, OptString(r, "type"));
   if (type && *type != kKeyType) {
     return Error(Reason::kBadBody,
@@ -274,6 +310,8 @@ absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(
   KW_ASSIGN_OR_RETURN(req.payload, OptString(r, "payload"));
   KW_ASSIGN_OR_RETURN(req.encrypted_nonce, OptString(r, "encryptedNonce"));
   KW_ASSIGN_OR_RETURN(req.iv, OptString(r, "iv"));
+  KW_ASSIGN_OR_RETURN(req.encryption_algorithm,
+                      OptString(r, "encryptionAlgorithm"));
   return req;
 }
 
@@ -328,6 +366,8 @@ absl::StatusOr<service::RotateRequest> DecodeRotate(std::string_view body) {
   KW_ASSIGN_OR_RETURN(req.payload, OptString(obj, "payload"));
   KW_ASSIGN_OR_RETURN(req.encrypted_nonce, OptString(obj, "encryptedNonce"));
   KW_ASSIGN_OR_RETURN(req.iv, OptString(obj, "iv"));
+  KW_ASSIGN_OR_RETURN(req.encryption_algorithm,
+                      OptString(obj, "encryptionAlgorithm"));
   return req;
 }
 
@@ -355,6 +395,37 @@ std::string EncodeKeys(const std::vector<const service::KeyResult*>& keys,
     resources.emplace_back(KeyObject(*k, options));
   }
   return Collection(kKeyType, std::move(resources));
+}
+
+std::string EncodeKeyList(const service::ListKeysResult& list,
+                          const KeyRenderOptions& options) {
+  json::array resources;
+  resources.reserve(list.keys.size());
+  for (const service::KeyResult& k : list.keys) {
+    resources.emplace_back(KeyObject(k, options));
+  }
+  json::object metadata;
+  metadata["collectionType"] = kKeyType;
+  metadata["collectionTotal"] = resources.size();
+  if (list.search.has_value()) {
+    // keyprotect-api.md §3.3: the search as understood.
+    const keys::KeySearch& q = *list.search;
+    json::array scopes;
+    for (const std::string& scope : q.scopes) scopes.emplace_back(scope);
+    if (scopes.empty()) {
+      scopes.emplace_back("name");
+      scopes.emplace_back("alias");
+    }
+    metadata["searchQuery"] = json::object{{"query", q.term},
+                                           {"scopes", std::move(scopes)},
+                                           {"not", q.negate},
+                                           {"exact", q.exact}};
+    metadata["incompleteSearch"] = list.incomplete_search;
+  }
+  json::object doc;
+  doc["metadata"] = std::move(metadata);
+  doc["resources"] = std::move(resources);
+  return json::serialize(doc);
 }
 
 // The data-plane results are flat objects of base64 and UUID strings, which

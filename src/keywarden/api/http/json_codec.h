@@ -1,6 +1,7 @@
 #ifndef KEYWARDEN_API_HTTP_JSON_CODEC_H_
 #define KEYWARDEN_API_HTTP_JSON_CODEC_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,7 +10,9 @@
 #include "absl/time/time.h"
 #include "keywarden/iam/identity.h"
 #include "keywarden/service/identity_manager.h"
+#include "keywarden/service/registrations.h"
 #include "keywarden/service/types.h"
+#include "keywarden/service/webhooks.h"
 
 // The only place Keywarden's HTTP API reads or writes JSON. Decoders accept
 // what the official clients send (keyprotect-api.md §1.4, §19, §22): any or
@@ -29,7 +32,10 @@ struct KeyRenderOptions {
   std::string_view crn_prefix;  // "crn:v1:...:a/<account>:"
 };
 
-absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(std::string_view body);
+// `with_policy_overrides`: POST /keys_with_policy_overrides, whose resource
+// may also carry `rotation` and `dualAuthDelete` (keyprotect-api.md §3.2).
+absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(
+    std::string_view body, bool with_policy_overrides = false);
 // PATCH /keys/{id}: `{"keyRingID":…}` in any case, bare or in an envelope.
 absl::StatusOr<service::PatchKeyRequest> DecodePatchKey(std::string_view body);
 absl::StatusOr<service::WrapRequest> DecodeWrap(std::string_view body);
@@ -45,6 +51,9 @@ absl::StatusOr<int64_t> DecodeClockAdvance(std::string_view body);
 
 std::string EncodeKeys(const std::vector<const service::KeyResult*>& keys,
                        const KeyRenderOptions& options);
+// A key list with its search metadata (keyprotect-api.md §3.3).
+std::string EncodeKeyList(const service::ListKeysResult& list,
+                          const KeyRenderOptions& options);
 std::string EncodeWrap(const service::WrapResult& result);
 std::string EncodeUnwrap(const service::UnwrapResult& result);
 std::string EncodeRewrap(const service::RewrapResult& result);
@@ -52,6 +61,58 @@ std::string EncodeVersions(const service::ListVersionsResult& result);
 std::string EncodeKeyRings(const service::ListKeyRingsResult& result);
 // The answer to an alias create: one alias resource in its collection.
 std::string EncodeAlias(const store::KeyAlias& alias);
+
+// --- The lifecycle API (json_codec_lifecycle.cc) ---------------------------
+// POST /import_token: `{expiration?, maxAllowedRetrievals?}`, body optional.
+absl::StatusOr<service::CreateImportTokenRequest> DecodeCreateImportToken(
+    std::string_view body);
+// Import token answers are flat objects (§8.1); `payload` (base64 of the
+// PEM public key) and `nonce` only when the result carries them (GET).
+std::string EncodeImportToken(const service::ImportTokenResult& token);
+
+// PUT /keys/{id}/policies (§7.1): one resource per policy, or both policies
+// in one resource; each policy at most once.
+absl::StatusOr<service::PutKeyPoliciesRequest> DecodeKeyPolicies(
+    std::string_view body);
+// `crn_prefix` + instance + ":policy:" + id makes each policy's CRN.
+std::string EncodeKeyPolicies(const service::KeyPoliciesResult& policies,
+                              std::string_view crn_prefix,
+                              std::string_view instance_id);
+
+// PUT /instance/policies (§7.2): strict; an unknown field anywhere is
+// BAD_BODY_ERR `json: unknown field "<name>"`.
+absl::StatusOr<std::vector<service::InstancePolicyInput>>
+DecodeInstancePolicies(std::string_view body);
+std::string EncodeInstancePolicies(
+    const std::vector<keys::InstancePolicy>& policies);
+std::string EncodeAllowedIpPort(std::optional<int> port);
+
+// Registrations (§11). The body of POST/PUT/PATCH is a registration_input
+// collection of one resource; an empty body means no fields.
+absl::StatusOr<service::RegistrationInput> DecodeRegistrationInput(
+    std::string_view body);
+// `?action=deactivate`: the resourceCrn of each resource.
+absl::StatusOr<std::vector<std::string>> DecodeDeactivateRegistrations(
+    std::string_view body);
+std::string EncodeRegistrations(
+    const std::vector<service::RegistrationResult>& registrations,
+    std::optional<int64_t> total_count);
+
+// POST /event_ack (§12).
+absl::StatusOr<std::vector<service::EventAckRequest>> DecodeEventAcks(
+    std::string_view body);
+// The webhook body of one lifecycle event (docs/api.md "Lifecycle events").
+std::string EncodeKeyEvent(const keys::KeyEvent& event,
+                           std::string_view crn_prefix, int64_t attempt,
+                           absl::Time acknowledge_by);
+
+// Admin: PUT /admin/v1/service_ids/{id}/webhook `{url, secret?}`.
+struct WebhookBody {
+  std::string url;
+  std::optional<std::string> secret;
+};
+absl::StatusOr<WebhookBody> DecodeWebhook(std::string_view body);
+std::string EncodeWebhook(const service::WebhookInfo& webhook);
 
 // The Key Protect error envelope (keyprotect-api.md §1.6).
 std::string EncodeError(std::string_view error_msg, std::string_view code,

@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "keywarden/api/http/json_codec.h"
+#include "keywarden/api/http/json_codec_internal.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/common/status_macros.h"
 #include "keywarden/common/strings.h"
@@ -28,13 +29,7 @@ absl::StatusOr<json::object> ObjectBody(std::string_view body) {
   return std::move(v.as_object());
 }
 
-const json::value* Find(const json::object& obj, std::string_view name) {
-  for (const auto& kv : obj) {
-    std::string_view k(kv.key().data(), kv.key().size());
-    if (absl::EqualsIgnoreCase(AbslView(k), AbslView(name))) return &kv.value();
-  }
-  return nullptr;
-}
+using json_internal::Find;
 
 absl::StatusOr<std::optional<std::string>> OptString(const json::object& obj,
                                                      std::string_view name) {

@@ -156,6 +156,15 @@ void HttpMetrics::RecordRequest(int operation, int status_code,
                             std::memory_order_relaxed);
 }
 
+void HttpMetrics::RecordInstanceRequest(std::string_view instance_id,
+                                        int operation, int status_code) {
+  if (operation < 0 || operation >= static_cast<int>(operations_.size())) {
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  ++instance_counts_[{std::string(instance_id), operation, status_code}];
+}
+
 absl::Status HttpMetrics::AddCallback(std::string name, std::string help,
                                       CallbackType type,
                                       std::function<double()> value) {
@@ -163,7 +172,8 @@ absl::Status HttpMetrics::AddCallback(std::string name, std::string help,
     return absl::InvalidArgumentError("invalid metric name: " + name);
   }
   if (!value) return absl::InvalidArgumentError("empty metric callback");
-  if (name == kRequestsName || name == kDurationName) {
+  if (name == kRequestsName || name == kDurationName ||
+      name == kInstanceRequestsName) {
     return absl::AlreadyExistsError("metric name is reserved: " + name);
   }
   absl::MutexLock lock(&mu_);
@@ -243,6 +253,25 @@ std::string HttpMetrics::RenderPrometheusText() const {
   }
 
   absl::MutexLock lock(&mu_);
+  if (!instance_counts_.empty()) {
+    AppendHeader(out, kInstanceRequestsName,
+                 "Requests of instances whose metrics policy is enabled, by "
+                 "operation and status code.",
+                 "counter");
+    for (const auto& [k, count] : instance_counts_) {
+      const auto& [instance, op, code] = k;
+      out += kInstanceRequestsName;
+      out += "{instance=\"";
+      AppendLabelValue(out, instance);
+      out += "\",operation=\"";
+      AppendLabelValue(out, operations_[op]->name);
+      out += "\",code=\"";
+      out += std::to_string(code);
+      out += "\"} ";
+      AppendUint(out, count);
+      out += '\n';
+    }
+  }
   for (const Callback& c : callbacks_) {
     AppendHeader(out, c.name, c.help,
                  c.type == CallbackType::kGauge ? "gauge" : "counter");

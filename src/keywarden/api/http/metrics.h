@@ -14,9 +14,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 
@@ -58,6 +60,12 @@ class HttpMetrics {
   // counted under code="other".
   void RecordRequest(int operation, int status_code, double latency_seconds);
 
+  // Counts one request of an instance whose metrics policy is enabled
+  // (keyprotect-api.md §7.2), as keywarden_instance_requests_total{instance,
+  // operation, code}. Takes a mutex: only metered instances pay for it.
+  void RecordInstanceRequest(std::string_view instance_id, int operation,
+                             int status_code);
+
   enum class CallbackType { kGauge, kCounter };
   // Registers a metric whose value is read by calling `value` at render time
   // (e.g. cache size, seal state, cache hits kept elsewhere). `name` must be a
@@ -82,6 +90,8 @@ class HttpMetrics {
       "keywarden_http_requests_total";
   static constexpr std::string_view kDurationName =
       "keywarden_http_request_duration_seconds";
+  static constexpr std::string_view kInstanceRequestsName =
+      "keywarden_instance_requests_total";
 
  private:
   // Codes 100..599 map to cells 0..499; anything else to the last cell.
@@ -108,6 +118,9 @@ class HttpMetrics {
   std::vector<std::unique_ptr<Operation>> operations_;
   mutable absl::Mutex mu_;
   std::vector<Callback> callbacks_ ABSL_GUARDED_BY(mu_);
+  // (instance, operation, code) -> count, ordered for rendering.
+  absl::btree_map<std::tuple<std::string, int, int>, uint64_t> instance_counts_
+      ABSL_GUARDED_BY(mu_);
 };
 
 // Formats a sample value as Prometheus expects: shortest round-trip decimal,

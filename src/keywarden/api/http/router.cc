@@ -91,6 +91,18 @@ std::optional<std::string_view> PathParams::Get(std::string_view name) const {
   return std::nullopt;
 }
 
+namespace {
+
+std::string PlusToSpace(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c == '+') c = ' ';
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<QueryParams> QueryParams::Parse(std::string_view query) {
   QueryParams result;
   size_t pieces = 0;
@@ -107,9 +119,12 @@ absl::StatusOr<QueryParams> QueryParams::Parse(std::string_view query) {
     std::string_view raw_key = piece.substr(0, eq);
     std::string_view raw_value =
         eq == std::string_view::npos ? std::string_view() : piece.substr(eq + 1);
-    absl::StatusOr<std::string> key = PercentDecode(raw_key);
+    // A query is form-encoded: '+' is a space, as Go's url.Values writes
+    // one (the Go client's `filter` and `search`); a literal '+' arrives as
+    // %2B from every client (and Node's encodeURIComponent).
+    absl::StatusOr<std::string> key = PercentDecode(PlusToSpace(raw_key));
     if (!key.ok()) return key.status();
-    absl::StatusOr<std::string> value = PercentDecode(raw_value);
+    absl::StatusOr<std::string> value = PercentDecode(PlusToSpace(raw_value));
     if (!value.ok()) return value.status();
     result.params_.emplace_back(*std::move(key), *std::move(value));
   }

@@ -66,7 +66,8 @@ class PathParams {
 // Decoded query parameters in the order they appeared; keys may repeat.
 class QueryParams {
  public:
-  // Parses "a=1&b=%20x&flag". A key without '=' has an empty value; empty
+  // Parses "a=1&b=%20x&flag". '+' is a space (form encoding; paths keep
+  // '+' literal, see PercentDecode). A key without '=' has an empty value; empty
   // pieces ("a=1&&b=2") are skipped. InvalidArgument on a bad escape or more
   // than kMaxParams pieces (bounds the work an untrusted target can cause).
   static absl::StatusOr<QueryParams> Parse(std::string_view query);

@@ -1,0 +1,52 @@
+#ifndef KEYWARDEN_API_HTTP_WEBHOOK_SINK_H_
+#define KEYWARDEN_API_HTTP_WEBHOOK_SINK_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "keywarden/service/event_dispatcher.h"
+
+namespace keywarden::api::http {
+
+// Whether `url` is one the sink can deliver to: http:// or https://, a host,
+// an optional port and path, no user info, query or fragment.
+absl::Status CheckWebhookUrl(std::string_view url);
+
+struct WebhookSinkOptions {
+  std::string crn_prefix;  // as the API shows key CRNs
+  absl::Duration timeout = absl::Seconds(10);  // one whole delivery
+  absl::Duration ack_timeout = absl::Hours(4);  // shown as acknowledgeBy
+};
+
+// WebhookSink delivers a lifecycle event as an HTTP POST of its JSON body
+// (docs/api.md "Lifecycle events") to the service's webhook, signed with
+// the service's secret:
+//
+//   Keywarden-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
+//                        "<t>.<body>")>
+//
+// plus Keywarden-Event-Id and Keywarden-Event-Type. Any 2xx answer counts as
+// delivered. One delivery at a time per call; https URLs verify the
+// receiver's certificate against the system trust store. Thread-compatible
+// (the dispatcher calls it from its one thread).
+class WebhookSink final : public service::EventSink {
+ public:
+  explicit WebhookSink(WebhookSinkOptions options);
+
+  Outcome Deliver(const service::WebhookTarget& target,
+                  const keys::KeyEvent& event, int64_t attempt,
+                  absl::Time now) override;
+
+  // The signature header value for `body` at `now` (for tests and docs).
+  static std::string Sign(const SecretBytes& secret, std::string_view body,
+                          absl::Time now);
+
+ private:
+  WebhookSinkOptions options_;
+};
+
+}  // namespace keywarden::api::http
+
+#endif  // KEYWARDEN_API_HTTP_WEBHOOK_SINK_H_
