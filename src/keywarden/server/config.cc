@@ -5,7 +5,10 @@
 
 #include <toml++/toml.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "keywarden/common/cidr.h"
 #include "absl/strings/str_cat.h"
 #include "keywarden/common/status_macros.h"
 
@@ -121,9 +124,56 @@ const Setting kSettings[] = {
      [](auto n, auto v, Config& c) {
        return ApplyDuration(n, v, c.token_lifetime);
      }},
+    {"timers.sweep_interval", "KEYWARDEN_TIMER_SWEEP_INTERVAL",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.sweep_interval);
+     }},
+    // The name before the sweep also ran rotation and purge; still read.
     {"timers.expiry_sweep_interval", "KEYWARDEN_TIMER_EXPIRY_SWEEP_INTERVAL",
      [](auto n, auto v, Config& c) {
-       return ApplyDuration(n, v, c.expiry_sweep_interval);
+       return ApplyDuration(n, v, c.sweep_interval);
+     }},
+    {"timers.auto_purge_after", "KEYWARDEN_TIMER_AUTO_PURGE_AFTER",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.timers.auto_purge_after);
+     }},
+    {"timers.dual_auth_window", "KEYWARDEN_TIMER_DUAL_AUTH_WINDOW",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.timers.dual_auth_window);
+     }},
+    {"timers.sync_interval", "KEYWARDEN_TIMER_SYNC_INTERVAL",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.timers.sync_interval);
+     }},
+    {"events.retry_initial", "KEYWARDEN_EVENTS_RETRY_INITIAL",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.event_retry_initial);
+     }},
+    {"events.retry_max", "KEYWARDEN_EVENTS_RETRY_MAX",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.event_retry_max);
+     }},
+    {"events.ack_timeout", "KEYWARDEN_EVENTS_ACK_TIMEOUT",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.event_ack_timeout);
+     }},
+    {"events.poll_interval", "KEYWARDEN_EVENTS_POLL_INTERVAL",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.event_poll_interval);
+     }},
+    {"events.delivery_timeout", "KEYWARDEN_EVENTS_DELIVERY_TIMEOUT",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.event_delivery_timeout);
+     }},
+    {"network.private_networks", "KEYWARDEN_PRIVATE_NETWORKS",
+     [](auto, auto v, Config& c) {
+       c.private_networks = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"server.node_id", "KEYWARDEN_NODE_ID",
+     [](auto, auto v, Config& c) {
+       c.node_id = std::string(v);
+       return absl::OkStatus();
      }},
 };
 
@@ -227,8 +277,28 @@ absl::Status Validate(const Config& config) {
   if (config.data_dir.empty()) {
     return absl::InvalidArgumentError("data dir must not be empty");
   }
-  if (config.expiry_sweep_interval <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("expiry sweep interval must be positive");
+  if (config.sweep_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("sweep interval must be positive");
+  }
+  for (absl::Duration d : {config.event_retry_initial, config.event_retry_max,
+                           config.event_ack_timeout, config.event_poll_interval,
+                           config.event_delivery_timeout}) {
+    if (d <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("event timers must be positive");
+    }
+  }
+  if (config.event_retry_initial > config.event_retry_max) {
+    return absl::InvalidArgumentError(
+        "events.retry_initial must not exceed events.retry_max");
+  }
+  for (absl::string_view block :
+       absl::StrSplit(config.private_networks, ',', absl::SkipWhitespace())) {
+    absl::StatusOr<Cidr> cidr =
+        Cidr::Parse(StdView(absl::StripAsciiWhitespace(block)));
+    if (!cidr.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("network.private_networks: ", cidr.status().message()));
+    }
   }
   return absl::OkStatus();
 }

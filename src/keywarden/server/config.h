@@ -29,11 +29,24 @@ struct Config {
   size_t max_body_bytes = 1 << 20;
   absl::Duration read_timeout = absl::Seconds(30);
   absl::Duration idle_timeout = absl::Seconds(60);
-  absl::Duration expiry_sweep_interval = absl::Seconds(60);
+  // How often the lifecycle jobs run: expiry, automatic rotation,
+  // automatic purge.
+  absl::Duration sweep_interval = absl::Seconds(60);
   std::string crn_region = "local";
   std::string crn_account = "local";
   keys::Timers timers;
   absl::Duration token_lifetime = absl::Hours(1);
+  // Lifecycle event delivery (docs/api.md "Lifecycle events").
+  absl::Duration event_retry_initial = absl::Seconds(1);
+  absl::Duration event_retry_max = absl::Minutes(15);
+  absl::Duration event_ack_timeout = absl::Hours(4);
+  absl::Duration event_poll_interval = absl::Seconds(30);
+  absl::Duration event_delivery_timeout = absl::Seconds(10);
+  // Where callers count as on a private network (allowedNetwork
+  // private-only): CIDR blocks, comma-separated; empty: the defaults.
+  std::string private_networks;
+  // This node's name in job leases; empty: the host name.
+  std::string node_id;
 };
 
 // Parses "host:port" ("[::1]:port" for IPv6).

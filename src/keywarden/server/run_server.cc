@@ -5,27 +5,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <mutex>
-#include <thread>
+#include <vector>
 
 #include <spdlog/async.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "keywarden/api/http/http_api.h"
 #include "keywarden/api/http/server.h"
+#include "keywarden/api/http/webhook_sink.h"
+#include "keywarden/common/cidr.h"
 #include "keywarden/common/clock.h"
 #include "keywarden/common/status_macros.h"
 #include "keywarden/iam/access.h"
 #include "keywarden/iam/authenticator.h"
 #include "keywarden/service/identity_manager.h"
 #include "keywarden/seal/seal.h"
+#include "keywarden/service/access_control.h"
+#include "keywarden/service/event_dispatcher.h"
+#include "keywarden/service/import_tokens.h"
+#include "keywarden/service/instance_policies.h"
+#include "keywarden/service/instance_policy_index.h"
 #include "keywarden/service/key_manager.h"
+#include "keywarden/service/lifecycle_jobs.h"
+#include "keywarden/service/registrations.h"
+#include "keywarden/service/webhooks.h"
 #include "keywarden/store/sqlite/sqlite_store.h"
 
 namespace keywarden::server {
@@ -96,50 +106,33 @@ absl::Status PrepareDataDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
-// Moves expired keys to Deactivated every `interval` until stopped.
-class ExpirySweeper {
- public:
-  ExpirySweeper(service::KeyManager* keys, absl::Duration interval)
-      : keys_(keys), interval_(interval), thread_([this] { Run(); }) {}
-  ~ExpirySweeper() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
+// The blocks where callers count as on a private network.
+std::vector<Cidr> PrivateNetworks(const Config& config) {
+  std::vector<Cidr> out;
+  if (config.private_networks.empty()) {
+    for (std::string_view text : DefaultPrivateNetworks()) {
+      out.push_back(*Cidr::Parse(text));
     }
-    cv_.notify_all();
-    thread_.join();
+    return out;
   }
-  void SweepNow() {
-    absl::StatusOr<int> moved = keys_->SweepExpiredKeys();
-    if (!moved.ok()) {
-      spdlog::warn(R"({{"msg":"expiry sweep failed","status":"{}"}})",
-                   moved.status().ToString());
-    } else if (*moved > 0) {
-      spdlog::info(R"({{"msg":"expired keys deactivated","count":{}}})",
-                   *moved);
-    }
+  for (absl::string_view block :
+       absl::StrSplit(config.private_networks, ',', absl::SkipWhitespace())) {
+    // Validate() checked every block.
+    out.push_back(*Cidr::Parse(StdView(absl::StripAsciiWhitespace(block))));
   }
+  return out;
+}
 
- private:
-  void Run() {
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      cv_.wait_for(lock, absl::ToChronoSeconds(interval_),
-                   [this] { return stop_; });
-      if (stop_) break;
-      lock.unlock();
-      SweepNow();
-      lock.lock();
-    }
+// A node's name in job leases: the host name, so a restarted process takes
+// its own lease back at once (several nodes on one host need node_id).
+std::string NodeId(const Config& config) {
+  if (!config.node_id.empty()) return config.node_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    return "keywarden";
   }
-
-  service::KeyManager* keys_;
-  absl::Duration interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
+  return host;
+}
 
 int Fail(std::string_view what, const absl::Status& status) {
   std::fprintf(stderr, "keywarden: %.*s: %.*s\n", static_cast<int>(what.size()),
@@ -195,26 +188,93 @@ int RunServer(const Config& config) {
     return Fail("identity", s);
   }
 
+  // The lifecycle: instance policies (read on the request path), access
+  // control, import tokens, webhooks and event delivery, keys, jobs.
+  service::InstancePolicyIndex policy_index(PrivateNetworks(config));
+  service::AccessControl access_control(store->get(), &access, &policy_index);
+  service::InstancePolicyManager instance_policies(store->get(), &policy_index,
+                                                   &access_control, clock);
+  if (absl::Status s = instance_policies.Load(); !s.ok()) {
+    return Fail("instance policies", s);
+  }
+  service::ImportTokenManager import_tokens(store->get(), master_key->get(),
+                                            &access_control, clock, {});
+  service::WebhookRegistry webhooks(store->get(), &access, master_key->get(),
+                                    clock);
+  if (absl::Status s = webhooks.Load(); !s.ok()) return Fail("webhooks", s);
+  const std::string crn_prefix =
+      StrCat("crn:v1:keywarden:private:kms:", config.crn_region, ":a/",
+             config.crn_account, ":");
+  const std::string node_id = NodeId(config);
+  api::http::WebhookSink sink({crn_prefix, config.event_delivery_timeout,
+                               config.event_ack_timeout});
+  service::EventDispatcherOptions dispatch_options;
+  dispatch_options.retry_initial = config.event_retry_initial;
+  dispatch_options.retry_max = config.event_retry_max;
+  dispatch_options.ack_timeout = config.event_ack_timeout;
+  dispatch_options.poll_interval = config.event_poll_interval;
+  dispatch_options.node_id = node_id;
+  dispatch_options.on_error = [](const absl::Status& s) {
+    spdlog::warn(R"({{"msg":"event delivery failed","status":"{}"}})",
+                 s.ToString());
+  };
+  service::EventDispatcher dispatcher(store->get(), &webhooks, &sink, clock,
+                                      dispatch_options);
+  webhooks.set_on_change([&dispatcher] { dispatcher.Wake(); });
+
   service::KeyManagerOptions km_options;
   km_options.timers = config.timers;
   km_options.cache_capacity = config.cache_capacity;
-  service::KeyManager keys(store->get(), master_key->get(), &access, clock,
-                           km_options);
-  ExpirySweeper sweeper(&keys, config.expiry_sweep_interval);
+  service::KeyManagerDeps km_deps;
+  km_deps.store = store->get();
+  km_deps.master_key = master_key->get();
+  km_deps.access = &access_control;
+  km_deps.instance_policies = &policy_index;
+  km_deps.import_tokens = &import_tokens;
+  km_deps.clock = clock;
+  km_deps.on_events = [&dispatcher] { dispatcher.Wake(); };
+  service::KeyManager keys(std::move(km_deps), km_options);
+  service::RegistrationManager registrations(store->get(), &access_control,
+                                             clock);
+
+  service::LifecycleJobOptions job_options;
+  job_options.interval = config.sweep_interval;
+  job_options.node_id = node_id;
+  job_options.on_result = [](std::string_view job,
+                             const absl::StatusOr<int>& result) {
+    if (!result.ok()) {
+      spdlog::warn(R"({{"msg":"lifecycle job failed","job":"{}","status":"{}"}})",
+                   job, result.status().ToString());
+    } else if (*result > 0) {
+      spdlog::info(R"({{"msg":"lifecycle job","job":"{}","keys":{}}})", job,
+                   *result);
+    }
+  };
+  service::LifecycleJobs jobs(&keys, store->get(), clock, job_options);
 
   api::http::ApiOptions api_options;
-  api_options.crn_prefix = StrCat("crn:v1:keywarden:private:kms:",
-                                        config.crn_region, ":a/",
-                                        config.crn_account, ":");
+  api_options.crn_prefix = crn_prefix;
   api_options.access_log = config.access_log;
   if (config.test_clock) {
     api_options.test_clock = &test_clock;
-    api_options.after_clock_advance = [&sweeper] { sweeper.SweepNow(); };
+    // Jumps in time run what came due at once, instead of a minute later.
+    api_options.after_clock_advance = [&jobs, &dispatcher] {
+      jobs.RunNow();
+      dispatcher.Wake();
+    };
     spdlog::warn(R"({"msg":"test clock enabled: clients can move time"})");
   }
   store::SqliteStore* sqlite = store->get();
   api_options.ready = [sqlite] { return sqlite->GetMeta("schema").ok(); };
-  api::http::KeyProtectApi api(&keys, &identity, std::move(api_options));
+  api::http::ApiServices services;
+  services.keys = &keys;
+  services.identity = &identity;
+  services.import_tokens = &import_tokens;
+  services.instance_policies = &instance_policies;
+  services.registrations = &registrations;
+  services.webhooks = &webhooks;
+  services.policy_index = &policy_index;
+  api::http::KeyProtectApi api(services, std::move(api_options));
   (void)api.metrics().AddGauge("keywarden_key_cache_entries",
                                "Keys held unsealed in the cache",
                                [&keys] { return double(keys.CacheSize()); });
@@ -234,6 +294,10 @@ int RunServer(const Config& config) {
   server_options.max_body_bytes = config.max_body_bytes;
   server_options.read_timeout = absl::ToChronoMilliseconds(config.read_timeout);
   server_options.idle_timeout = absl::ToChronoMilliseconds(config.idle_timeout);
+  // RSA-4096 generation (POST /import_token) runs off the I/O threads.
+  server_options.offload = [](const api::http::Request& req) {
+    return api::http::KeyProtectApi::IsBlocking(req);
+  };
   absl::StatusOr<std::unique_ptr<api::http::HttpServer>> http =
       api::http::HttpServer::Start(
           server_options,
@@ -241,6 +305,9 @@ int RunServer(const Config& config) {
             api.Handle(req, res);
           });
   if (!http.ok()) return Fail("listen", http.status());
+  instance_policies.set_endpoint_port((*http)->port());
+  jobs.Start();
+  dispatcher.Start();
   std::string scheme = config.tls_cert.empty() ? "http" : "https";
   spdlog::info(R"({{"msg":"listening on {}://{}","threads":{}}})", scheme,
                (*http)->endpoint(), config.threads);
@@ -249,6 +316,8 @@ int RunServer(const Config& config) {
   sigwait(&signals, &received);
   spdlog::info(R"({{"msg":"shutting down","signal":{}}})", received);
   (*http)->Stop();
+  dispatcher.Stop();
+  jobs.Stop();
   spdlog::info(R"({"msg":"stopped"})");
   spdlog::shutdown();
   return 0;
