@@ -1,9 +1,13 @@
 'use strict';
-// Crash consistency: clients stream creates, rotations and wraps while the
-// server is killed with SIGKILL at random points. Whatever the server
-// acknowledged (a 2xx response) must be there after the restart: every key,
-// every version a wrap reported, at least as many versions as acknowledged
-// rotations, every standard-key payload, and every WDEK must unwrap to its DEK.
+// Crash consistency: clients stream creates, rotations, wraps and key
+// policy changes while the server is killed with SIGKILL at random points.
+// Whatever the server acknowledged (a 2xx response) must be there after the
+// restart: every key, every version a wrap reported, at least as many
+// versions as acknowledged rotations, every standard-key payload, every
+// acknowledged dualAuthDelete policy (it cannot be disabled, so it must
+// still be on), a rotation policy on every key that had one acknowledged
+// (with an interval some request asked for), and every WDEK must unwrap to
+// its DEK.
 //
 // Bounded: ROUNDS rounds, each with LOAD_MS_MIN..LOAD_MS_MAX of load before the
 // kill; the whole test stays well under 60 s (TIME_BUDGET_MS stops new rounds).
@@ -37,7 +41,7 @@ const state = {
   keys: new Map(),      // id -> { id, name, extractable, payload?, rotations, versionIds:Set }
   wdeks: [],            // { keyId, ciphertext, plaintext, versionId, aad? }
   unexpected: [],       // responses/errors that are bugs whatever the timing
-  acked: { create: 0, rotate: 0, wrap: 0 },
+  acked: { create: 0, rotate: 0, wrap: 0, policy: 0 },
 };
 
 function pick(r, arr) { return arr[Math.floor(r() * arr.length)]; }
@@ -48,6 +52,7 @@ async function oneOp(r, stopping) {
   let kind;
   if (rootIds.length < 4 || p < 0.3) kind = 'create';
   else if (p < 0.45) kind = 'rotate';
+  else if (p < 0.55) kind = 'policy';
   else kind = 'wrap';
 
   if (kind === 'create') {
@@ -83,6 +88,24 @@ async function oneOp(r, stopping) {
       // went back after a restart; anything else is a bug.
       state.unexpected.push(`rotate: ${desc(res)}`);
     }
+    return;
+  }
+
+  if (kind === 'policy') {
+    // Rotation policies only for generated keys; dual auth for any.
+    const rotation = !key.imported && r() < 0.6;
+    const interval = 1 + Math.floor(r() * 12);
+    const resource = rotation ? { rotation: { enabled: true, interval_month: interval } }
+                              : { dualAuthDelete: { enabled: true } };
+    if (rotation) key.askedIntervals = (key.askedIntervals || new Set()).add(interval);
+    const res = await srv.request('PUT', `/api/v2/keys/${id}/policies`, {
+      body: { metadata: { collectionType: 'application/vnd.ibm.kms.policy+json', collectionTotal: 1 },
+              resources: [{ type: 'application/vnd.ibm.kms.policy+json', ...resource }] },
+    });
+    if (res.status === 200) {
+      if (rotation) key.rotationAcked = true; else key.dualAuthAcked = true;
+      state.acked.policy += 1;
+    } else if (!stopping()) state.unexpected.push(`policy: ${desc(res)}`);
     return;
   }
 
@@ -128,6 +151,13 @@ async function verify(round) {
     const got = md.json.resources[0];
     if (got.name !== k.name || got.extractable !== k.extractable || got.state !== 1) {
       problems.push(`key ${k.id} changed: ${JSON.stringify(got)}`);
+    }
+    if (k.dualAuthAcked && !(got.dualAuthDelete && got.dualAuthDelete.enabled)) {
+      problems.push(`key ${k.id}: acknowledged dualAuthDelete policy lost: ${JSON.stringify(got.dualAuthDelete)}`);
+    }
+    if (k.rotationAcked && !(got.rotation && got.rotation.enabled &&
+                             k.askedIntervals.has(got.rotation.interval_month))) {
+      problems.push(`key ${k.id}: acknowledged rotation policy lost: ${JSON.stringify(got.rotation)}`);
     }
     if (k.extractable) {
       const g = await srv.request('GET', `/api/v2/keys/${k.id}`);
@@ -178,7 +208,8 @@ test(`acknowledged writes survive SIGKILL (seed ${SEED})`, { timeout: 120000 }, 
     await verify(round);
     rounds += 1;
     t.diagnostic(`round ${round}: killed after ${loadMs} ms; acknowledged so far ` +
-                 `${state.acked.create} creates, ${state.acked.rotate} rotations, ${state.acked.wrap} wraps`);
+                 `${state.acked.create} creates, ${state.acked.rotate} rotations, ${state.acked.wrap} wraps, ` +
+                 `${state.acked.policy} policy changes`);
   }
   assert.ok(rounds >= 2, 'at least two kill/restart rounds must run');
   assert.ok(state.acked.create > 0 && state.acked.wrap > 0, `too little was acknowledged: ${JSON.stringify(state.acked)}`);

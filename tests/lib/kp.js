@@ -42,9 +42,9 @@ function expectStatus(res, status, what = '') {
 
 // Asserts the Key Protect error envelope with `status` and reason `code`
 // (`code` may be an array of acceptable codes where the spec leaves it open,
-// or null to check only the shape).
-function expectError(res, status, code, { msgIncludes, target } = {}) {
-  expectStatus(res, status);
+// or null to check only the shape). `what` names the request in a failure.
+function expectError(res, status, code, { msgIncludes, target, what } = {}) {
+  expectStatus(res, status, what);
   const b = res.json;
   assert.ok(b && typeof b === 'object', `error body is not JSON: ${desc(res)}`);
   assert.ok(b.metadata, `error has no metadata: ${desc(res)}`);
@@ -122,3 +122,28 @@ module.exports = {
   keyEnvelope, keyResource, b64, randB64, desc, expectStatus, expectError,
   createKey, createRootKey, createStandardKey, getMetadata, metadataOf, action, wrap, unwrap,
 };
+
+// ---------------------------------------------------------------- policies
+
+const POLICY_TYPE = 'application/vnd.ibm.kms.policy+json';
+
+// A policy collection (key or instance policies) of `resources`.
+function policyEnvelope(resources, { collectionTotal } = {}) {
+  const list = Array.isArray(resources) ? resources : [resources];
+  return {
+    metadata: { collectionType: POLICY_TYPE,
+                collectionTotal: collectionTotal === undefined ? list.length : collectionTotal },
+    resources: list,
+  };
+}
+
+// One instance-policy resource.
+function instancePolicy(type, enabled, attributes) {
+  const policyData = { enabled };
+  if (attributes !== undefined) policyData.attributes = attributes;
+  return { policy_type: type, policy_data: policyData };
+}
+
+module.exports.POLICY_TYPE = POLICY_TYPE;
+module.exports.policyEnvelope = policyEnvelope;
+module.exports.instancePolicy = instancePolicy;

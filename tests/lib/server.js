@@ -6,6 +6,11 @@
 // prints on stderr. Nothing sleeps: the harness waits for that line, and tests
 // move the server's clock with advanceClock() (needs --test-clock).
 //
+// The test clock lives in the server's memory; a restart (or stop + start)
+// would set it back to real time, so time would run backwards for the data
+// already written. The harness remembers how far it moved the clock and moves
+// a restarted server's clock that far again before handing it back.
+//
 // Cleanup (stop, then rm -r the data dir) is registered with node:test's
 // `after` hooks (useServer / startServer(opts, t)) and, as a backstop, on
 // process exit.
@@ -62,6 +67,7 @@ class KeywardenServer {
     this.log = '';
     this.exits = [];  // {code, signal, expected} of every process that ended
     this.starts = 0;
+    this.clockOffset = 0;  // seconds advanceClock() moved the clock, re-applied after restarts
   }
 
   _appendLog(chunk) {
@@ -115,7 +121,7 @@ class KeywardenServer {
           this.url = m[1].replace(/[.;]+$/, '');
           // Instances exist only once created through the admin API: the
           // first start makes the default one every test uses.
-          const ready = this.instance ? Promise.resolve()
+          const ready = this.instance ? this._reapplyClock()
             : this.createInstance('test').then((id) => { this.instance = id; });
           ready.then(() => resolve(this.url), reject);
         }
@@ -252,7 +258,7 @@ class KeywardenServer {
     return { status: res.status, headers: res.headers, text, json: parsed };
   }
 
-  async advanceClock(seconds) {
+  async _advance(seconds) {
     const res = await this.request('POST', '/_test/clock/advance', {
       body: { seconds }, json: true,
     });
@@ -260,6 +266,17 @@ class KeywardenServer {
       throw new Error(`POST /_test/clock/advance ${seconds} → ${res.status} ${res.text}`);
     }
     return res;
+  }
+
+  async advanceClock(seconds) {
+    const res = await this._advance(seconds);
+    this.clockOffset += seconds;
+    return res;
+  }
+
+  // After a restart: the clock where it was before (see the top of the file).
+  async _reapplyClock() {
+    if (this.clockOffset > 0) await this._advance(this.clockOffset);
   }
 }
 
