@@ -13,7 +13,7 @@ const {
   RFC3339_RE, POLICY_TYPE, desc, expectStatus, expectError, createRootKey, createStandardKey, metadataOf,
   action, wrap, unwrap, policyEnvelope, randB64,
 } = require('../lib/kp');
-const { identities, adminReq } = require('../lib/identity');
+const { identities, auditRecords } = require('../lib/identity');
 
 const HOUR = 3600;
 const DAY = 86400;
@@ -282,14 +282,7 @@ describe('purge', () => {
     expectStatus(await mgrA.del(key.id), 204);
     await ids.advance(4 * HOUR);
     expectStatus(await purge(purger, key.id), 200);
-    const records = [];
-    for (let after = 0; ;) {
-      const res = await adminReq(srv, 'GET', `/admin/v1/audit?after=${after}&limit=1000`);
-      expectStatus(res, 200, 'audit');
-      records.push(...res.json.records);
-      if (res.json.records.length < 1000) break;
-      after = res.json.records[res.json.records.length - 1].seq;
-    }
+    const records = await auditRecords(srv);
     const mine = records.filter((r) => r.target.endsWith(`key:${key.id}`));
     const find = (action, actor) => mine.find((r) => r.action === action && r.outcome === 'success' && r.actor === actor);
     assert.ok(find('kms.secrets.setkeyfordeletion', mgrA.id), JSON.stringify(mine, null, 1));

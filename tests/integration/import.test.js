@@ -14,7 +14,7 @@ const {
   UUID_RE, RFC3339_RE, expectStatus, expectError, keyEnvelope, keyResource, metadataOf, action,
   wrap, unwrap, KEY_TYPE, randB64,
 } = require('../lib/kp');
-const { identities } = require('../lib/identity');
+const { identities, auditRecords } = require('../lib/identity');
 const { parseToken, secureImportFields, rsaOaep, gcmSeal } = require('../lib/import');
 
 const srv = useServer({ args: ['--test-clock'] });
@@ -65,6 +65,10 @@ describe('import tokens', () => {
     assert.equal(Buffer.from(g.nonce, 'base64').length, 12);
 
     expectError(await getToken({ instance }), 409, 'IMPORT_TOKEN_EXPIRED_ERR');
+    const audited = (await auditRecords(srv)).filter((r) => r.target === `instance:${instance}` && r.action.startsWith('kms.'));
+    assert.deepEqual(audited.map((r) => r.action), ['kms.importtoken.create'], JSON.stringify(audited));
+    assert.equal(audited[0].details, `token ${t.id}, expires ${t.expirationDate.replace(/\.\d+Z$/, 'Z')}, 1 retrievals`);
+    assert.ok(!JSON.stringify(audited).includes(g.payload), 'no key material in the audit record');
   });
 
   test('limits: expiration 300–86400 s, maxAllowedRetrievals 1–500 (400 outside)', async () => {

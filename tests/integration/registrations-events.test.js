@@ -12,7 +12,7 @@ const { useServer } = require('../lib/server');
 const {
   RFC3339_RE, UUID_RE, desc, expectStatus, expectError, createRootKey, createStandardKey, action, metadataOf,
 } = require('../lib/kp');
-const { identities, setWebhook, adminReq } = require('../lib/identity');
+const { identities, setWebhook, adminReq, auditRecords } = require('../lib/identity');
 const { WebhookReceiver, verifySignature } = require('../lib/webhook');
 
 const REG_INPUT = 'application/vnd.ibm.kms.registration_input+json';
@@ -142,6 +142,10 @@ describe('registrations', () => {
     assert.equal(res.json.resources[0].keyVersion.id, v2);
     expectError(await svc.req('PATCH', path, { body: regBody({ keyVersionId: key.id }) }), 422, 'KEY_VERSION_INVALID');
     expectError(await svc.req('PUT', regPath(key.id, crn('missing')), { body: regBody({}) }), 404, 'NOT_FOUND_ERR');
+    const writes = (await auditRecords(srv))
+      .filter((r) => r.target.endsWith(`/key:${key.id}`) && r.action === 'kms.registrations.write');
+    assert.deepEqual(writes.map((r) => r.details),
+                     [2, 3, 4, 5, 6].map((n) => `resource CRN ${crn('u1')}, revision ${n}`), 'one record per accepted write');
   });
 
   test('another service: 403 RESOURCE_OWNER_ERR; DELETE 204 or 200 with Prefer representation', async () => {
@@ -160,6 +164,14 @@ describe('registrations', () => {
     expectStatus(rep, 200);
     assert.equal(rep.json.resources[0].resourceCrn, crn('o2'));
     expectError(await svc.req('DELETE', regPath(key.id, crn('o2'))), 404, 'NOT_FOUND_ERR');
+    const audited = (await auditRecords(srv)).filter((r) => r.target.endsWith(`/key:${key.id}`));
+    assert.deepEqual(audited.map((r) => [r.action, r.actor, r.details]), [
+      ['kms.secrets.create', audited[0].actor, 'root key, generated, key ring default'],
+      ['kms.registrations.create', svc.id, `resource CRN ${crn('o1')}`],
+      ['kms.registrations.create', svc.id, `resource CRN ${crn('o2')}`],
+      ['kms.registrations.delete', svc.id, `resource CRN ${crn('o1')}`],
+      ['kms.registrations.delete', svc.id, `resource CRN ${crn('o2')}`],
+    ], JSON.stringify(audited, null, 1));
   });
 
   test('listing: users see every registration without registrationMetadata; services their own; queries', async () => {

@@ -5,6 +5,7 @@
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const { useServer } = require('../lib/server');
+const { auditRecords } = require('../lib/identity');
 const {
   RFC3339_RE, expectStatus, expectError, createRootKey, metadataOf, wrap, unwrap,
 } = require('../lib/kp');
@@ -214,5 +215,36 @@ describe('key aliases', () => {
         resources: [{ type: 'application/vnd.ibm.kms.key+json', name: 'bad', aliases: ['rotate'] }] },
     });
     expectError(bad, 400, 'INVALID_FIELD_ERR', { target: 'aliases' });
+  });
+});
+
+describe('audit', () => {
+  test('key creation, rings, aliases and moves are audited; refused ones are not', async () => {
+    const instance = await srv.createInstance('audited-metadata');
+    const since = (await auditRecords(srv)).at(-1).seq;
+    expectStatus(await createRing('audit-ring', { instance }), 201);
+    expectError(await createRing('audit-ring', { instance }), 409, 'CONFLICT_ERR');
+    const key = await createRootKey(srv, { name: 'audited' }, { instance, headers: { 'X-Kms-Key-Ring': 'audit-ring' } });
+    expectStatus(await createAlias(key.id, 'audit-alias', { instance }), 201);
+    expectError(await createAlias(key.id, 'audit-alias', { instance }), 409, 'CONFLICT_ERR');
+    expectStatus(await patchKey(key.id, { keyRingID: 'default' }, { instance }), 200);
+    expectStatus(await deleteAlias(key.id, 'audit-alias', { instance }), 204);
+    expectError(await deleteAlias(key.id, 'audit-alias', { instance }), 404, 'NOT_FOUND_ERR');
+    expectStatus(await deleteRing('audit-ring', '', { instance }), 204);
+
+    const mine = (await auditRecords(srv, since)).filter((r) => r.target.startsWith(`instance:${instance}/`));
+    const keyTarget = `instance:${instance}/key:${key.id}`;
+    const ringTarget = `instance:${instance}/keyring:audit-ring`;
+    assert.deepEqual(mine.map((r) => [r.action, r.target, r.outcome]), [
+      ['kms.keyrings.create', ringTarget, 'success'],
+      ['kms.secrets.create', keyTarget, 'success'],
+      ['kms.secrets.createalias', keyTarget, 'success'],
+      ['kms.secrets.patch', keyTarget, 'success'],
+      ['kms.secrets.deletealias', keyTarget, 'success'],
+      ['kms.keyrings.delete', ringTarget, 'success'],
+    ], JSON.stringify(mine, null, 1));
+    assert.equal(mine[1].details, 'root key, generated, key ring audit-ring');
+    assert.equal(mine[2].details, 'alias audit-alias');
+    assert.equal(mine[3].details, 'key ring audit-ring -> default');
   });
 });

@@ -42,6 +42,17 @@ const createAuthorization = (srv, body) => adminOk(srv, 'POST', '/admin/v1/autho
 const setWebhook = (srv, serviceId, body) =>
   adminOk(srv, 'PUT', `/admin/v1/service_ids/${serviceId}/webhook`, body, 200);
 
+// Every audit record after `after` (GET /admin/v1/audit, all pages).
+async function auditRecords(srv, after = 0) {
+  const records = [];
+  for (;;) {
+    const page = await adminOk(srv, 'GET', `/admin/v1/audit?after=${after}&limit=1000`, undefined, 200);
+    records.push(...page.records);
+    if (page.records.length < 1000) return records;
+    after = page.records[page.records.length - 1].seq;
+  }
+}
+
 function tokenRequest(srv, form) {
   return srv.request('POST', '/identity/token', {
     headers: { Authorization: null, 'Bluemix-Instance': null,
@@ -150,5 +161,5 @@ function identities(srv) {
 
 module.exports = {
   GRANT, adminReq, adminOk, createUser, createServiceId, createApiKey, createPolicy,
-  createAuthorization, setWebhook, tokenRequest, tokenFor, Principal, identities,
+  createAuthorization, setWebhook, auditRecords, tokenRequest, tokenFor, Principal, identities,
 };

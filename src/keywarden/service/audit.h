@@ -2,9 +2,12 @@
 #define KEYWARDEN_SERVICE_AUDIT_H_
 
 #include <string>
+#include <string_view>
 
 #include "absl/time/time.h"
+#include "keywarden/common/strings.h"
 #include "keywarden/iam/identity.h"
+#include "keywarden/keys/key.h"
 #include "keywarden/service/request_context.h"
 
 namespace keywarden::service {
@@ -25,6 +28,20 @@ inline iam::AuditRecord MakeAudit(const RequestContext& ctx, absl::Time now,
   r.source_address = ctx.source_address;
   r.details = std::move(details);
   return r;
+}
+
+// How audit details write a time: RFC 3339, UTC, whole seconds.
+inline std::string AuditTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+// How audit records name a key and a key ring.
+inline std::string KeyTarget(const keys::Key& key) {
+  return StrCat("instance:", key.instance_id, "/key:", key.id);
+}
+inline std::string RingTarget(std::string_view instance_id,
+                              std::string_view ring_id) {
+  return StrCat("instance:", instance_id, "/keyring:", ring_id);
 }
 
 }  // namespace keywarden::service

@@ -11,6 +11,7 @@
 #include "keywarden/crypto/rsa_oaep.h"
 #include "keywarden/keys/envelope.h"
 #include "keywarden/keys/rules.h"
+#include "keywarden/service/audit.h"
 #include "keywarden/service/fields.h"
 
 namespace keywarden::service {
@@ -92,7 +93,12 @@ absl::StatusOr<ImportTokenResult> ImportTokenManager::Create(
       master_key_->Encrypt(pair.private_key_der.span(),
                            keys::ImportTokenAad(token.instance_id, token.id)));
   token.created_by = ctx.principal.id;
-  KW_RETURN_IF_ERROR(store_->PutImportToken(token));
+  KW_RETURN_IF_ERROR(store_->PutImportToken(
+      token, MakeAudit(ctx, token.creation_time, "kms.importtoken.create",
+                       StrCat("instance:", token.instance_id),
+                       StrCat("token ", token.id, ", expires ",
+                              AuditTime(token.expiration_time), ", ",
+                              retrievals, " retrievals"))));
   return InfoOf(token);
 }
 

@@ -201,7 +201,7 @@ absl::Status InstancePolicyManager::Put(const RequestContext& ctx,
     updated.push_back(std::move(p));
   }
   KW_RETURN_IF_ERROR(store_->PutInstancePolicies(
-      updated, MakeAudit(ctx, now, "kms.instance-policies.write",
+      updated, MakeAudit(ctx, now, "kms.instancepolicies.write",
                          StrCat("instance:", ctx.instance_id),
                          Summary(updated))));
   KW_ASSIGN_OR_RETURN(std::vector<InstancePolicy> stored,

@@ -18,17 +18,12 @@ namespace {
 
 using key_manager_internal::Conflict;
 using key_manager_internal::EventOf;
-using key_manager_internal::KeyTarget;
 using key_manager_internal::NewPolicyMeta;
 using key_manager_internal::RootKeyRequired;
 using key_manager_internal::SystemContext;
 using keys::Action;
 using keys::Key;
 using keys::KeyState;
-
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
-}
 
 absl::Status NotDualAuth() {
   return Error(Reason::kNotDualAuth,
@@ -70,9 +65,9 @@ absl::StatusOr<KeyResult> KeyManager::PurgeKey(const RequestContext& ctx,
   KW_RETURN_IF_ERROR(store_->PurgeKey(
       ctx.instance_id, id, key->last_update_time,
       MakeAudit(ctx, now, "kms.secrets.purge", KeyTarget(*key),
-                StrCat("deleted ", Rfc3339(*key->deletion_time),
+                StrCat("deleted ", AuditTime(*key->deletion_time),
                        "; purge allowed from ",
-                       Rfc3339(*key->deletion_time + options_.timers.purge_delay)))));
+                       AuditTime(*key->deletion_time + options_.timers.purge_delay)))));
   cache_.Erase(ctx.instance_id, id);
   return Present(*std::move(key), now);
 }
@@ -108,7 +103,7 @@ absl::Status KeyManager::SetDeletionApproval(const RequestContext& ctx,
                      now + options_.timers.dual_auth_window;
                  details = StrCat(
                      "authID ", ctx.principal.id, "; authExpiration ",
-                     Rfc3339(*key.deletion_authorization_expiration));
+                     AuditTime(*key.deletion_authorization_expiration));
                } else {
                  details = key.deletion_authorized_by.empty()
                                ? std::string("no approval was pending")
@@ -349,7 +344,7 @@ absl::StatusOr<int> KeyManager::PurgeDueKeys() {
         instance_id, key_id, key->last_update_time,
         MakeAudit(ctx, now, "kms.secrets.purge", KeyTarget(*key),
                   StrCat("automatic purge; deleted ",
-                         Rfc3339(*key->deletion_time))));
+                         AuditTime(*key->deletion_time))));
     if (s.ok()) {
       cache_.Erase(instance_id, key_id);
       ++purged;

@@ -24,7 +24,6 @@ namespace {
 
 using key_manager_internal::Conflict;
 using key_manager_internal::EventOf;
-using key_manager_internal::KeyTarget;
 using key_manager_internal::NewPolicyMeta;
 using key_manager_internal::RootKeyRequired;
 using keys::Action;
@@ -538,7 +537,15 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
   key.versions.push_back(std::move(first));
   key.aliases = req.aliases;
   std::sort(key.aliases.begin(), key.aliases.end());
-  if (absl::Status s = store_->CreateKey(key); !s.ok()) {
+  const std::string origin =
+      !supplied.has_value() ? "generated"
+      : supplied->via_token ? "imported with an import token"
+                            : "imported";
+  const iam::AuditRecord audit = MakeAudit(
+      ctx, now, "kms.secrets.create", KeyTarget(key),
+      StrCat(root ? "root key" : "standard key", ", ", origin, ", key ring ",
+             key.key_ring_id));
+  if (absl::Status s = store_->CreateKey(key, audit); !s.ok()) {
     // A fresh UUID does not collide: a duplicate is an alias taken since
     // the check above.
     if (absl::IsAlreadyExists(s)) {
@@ -1085,7 +1092,11 @@ absl::StatusOr<KeyResult> KeyManager::PatchKey(const RequestContext& ctx,
   KW_ASSIGN_OR_RETURN(
       Key key,
       MutateKey(ctx, reach, key_id,
-                [&](Key& key, absl::Time, store::KeyUpdate&) -> absl::Status {
+                [&](Key& key, absl::Time now,
+                    store::KeyUpdate& update) -> absl::Status {
+                  update.audit = MakeAudit(
+                      ctx, now, "kms.secrets.patch", KeyTarget(key),
+                      StrCat("key ring ", key.key_ring_id, " -> ", target));
                   key.key_ring_id = target;
                   return absl::OkStatus();
                 }));
@@ -1107,7 +1118,10 @@ absl::Status KeyManager::CreateKeyRing(const RequestContext& ctx,
   ring.id = std::string(ring_id);
   ring.creation_time = clock_->Now();
   ring.created_by = ctx.principal.id;
-  absl::Status s = store_->CreateKeyRing(ring, kMaxKeyRings - 1);
+  absl::Status s = store_->CreateKeyRing(
+      ring, kMaxKeyRings - 1,
+      MakeAudit(ctx, ring.creation_time, "kms.keyrings.create",
+                RingTarget(ctx.instance_id, ring_id)));
   if (absl::IsAlreadyExists(s)) {
     return Conflict(StrCat("the key ring `", ring_id, "` already exists"));
   }
@@ -1159,8 +1173,12 @@ absl::Status KeyManager::DeleteKeyRing(const RequestContext& ctx,
                         "` does not exist"));
   };
   if (!IsValidRingId(ring_id)) return not_found();
+  const absl::Time now = clock_->Now();
   absl::StatusOr<std::vector<std::string>> moved = store_->DeleteKeyRing(
-      ctx.instance_id, ring_id, force, clock_->Now());
+      ctx.instance_id, ring_id, force, now,
+      MakeAudit(ctx, now, "kms.keyrings.delete",
+                RingTarget(ctx.instance_id, ring_id),
+                force ? "force: destroyed keys move to default" : ""));
   if (absl::IsNotFound(moved.status())) return not_found();
   if (absl::IsFailedPrecondition(moved.status())) {
     return Conflict(
@@ -1187,7 +1205,10 @@ absl::StatusOr<store::KeyAlias> KeyManager::CreateKeyAlias(
   record.key_id = key.id;
   record.creation_time = clock_->Now();
   record.created_by = ctx.principal.id;
-  absl::Status s = store_->CreateKeyAlias(record, kMaxAliasesPerKey);
+  absl::Status s = store_->CreateKeyAlias(
+      record, kMaxAliasesPerKey,
+      MakeAudit(ctx, record.creation_time, "kms.secrets.createalias",
+                KeyTarget(key), StrCat("alias ", alias)));
   if (absl::IsAlreadyExists(s)) {
     return Conflict(StrCat("the alias `", alias,
                            "` already names a key in this instance"));
@@ -1211,7 +1232,10 @@ absl::Status KeyManager::DeleteKeyAlias(const RequestContext& ctx,
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
                       access_->Authorize(ctx, iam::Operation::kPatchKey));
   KW_ASSIGN_OR_RETURN(Key key, access_->LoadKey(ctx, reach, key_id));
-  absl::Status s = store_->DeleteKeyAlias(ctx.instance_id, key.id, alias);
+  absl::Status s = store_->DeleteKeyAlias(
+      ctx.instance_id, key.id, alias,
+      MakeAudit(ctx, clock_->Now(), "kms.secrets.deletealias", KeyTarget(key),
+                StrCat("alias ", alias)));
   if (absl::IsNotFound(s)) {
     return Error(Reason::kNotFound,
                  "Not Found: the key has no such alias");

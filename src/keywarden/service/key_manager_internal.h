@@ -29,11 +29,6 @@ inline absl::Status Conflict(std::string_view what) {
   return Error(Reason::kConflict, StrCat("Conflict: ", what));
 }
 
-// How audit records name a key.
-inline std::string KeyTarget(const keys::Key& key) {
-  return StrCat("instance:", key.instance_id, "/key:", key.id);
-}
-
 // Bookkeeping of a policy set now by the caller of `ctx`.
 inline keys::PolicyMeta NewPolicyMeta(const RequestContext& ctx,
                                       absl::Time now) {

@@ -11,6 +11,7 @@
 #include "keywarden/common/status_macros.h"
 #include "keywarden/common/strings.h"
 #include "keywarden/keys/rules.h"
+#include "keywarden/service/audit.h"
 #include "keywarden/service/fields.h"
 
 namespace keywarden::service {
@@ -176,7 +177,9 @@ absl::StatusOr<RegistrationResult> RegistrationManager::Write(
                    "resource CRN; update it with PUT or PATCH");
     }
     if (!absl::IsNotFound(current.status())) return current.status();
-    absl::Status s = store_->CreateRegistration(r);
+    absl::Status s = store_->CreateRegistration(
+        r, MakeAudit(ctx, now, "kms.registrations.create", KeyTarget(key),
+                     StrCat("resource CRN ", r.resource_crn)));
     if (absl::IsAlreadyExists(s)) {
       return Error(Reason::kConflict,
                    "Conflict: the key already has a registration for this "
@@ -225,7 +228,11 @@ absl::StatusOr<RegistrationResult> RegistrationManager::Write(
   r.last_update_time = std::max(now, current->last_update_time);
   r.updated_by = ctx.principal.id;
   r.revision = current->revision + 1;
-  absl::Status s = store_->UpdateRegistration(r, current->revision);
+  absl::Status s = store_->UpdateRegistration(
+      r, current->revision,
+      MakeAudit(ctx, now, "kms.registrations.write", KeyTarget(key),
+                StrCat("resource CRN ", r.resource_crn, ", revision ",
+                       r.revision)));
   if (absl::IsFailedPrecondition(s)) {
     return Error(Reason::kPreconditionFailed,
                  "Precondition Failed: the registration changed meanwhile; "
@@ -246,8 +253,10 @@ absl::StatusOr<RegistrationResult> RegistrationManager::Delete(
   if (absl::IsNotFound(current.status())) return NoSuchRegistration();
   KW_RETURN_IF_ERROR(current.status());
   if (current->service_id != ctx.principal.id) return NotOwner();
-  absl::Status s =
-      store_->DeleteRegistration(ctx.instance_id, key.id, resource_crn);
+  absl::Status s = store_->DeleteRegistration(
+      ctx.instance_id, key.id, resource_crn,
+      MakeAudit(ctx, clock_->Now(), "kms.registrations.delete", KeyTarget(key),
+                StrCat("resource CRN ", resource_crn)));
   if (absl::IsNotFound(s)) return NoSuchRegistration();
   KW_RETURN_IF_ERROR(s);
   return Present(*std::move(current), key, true);

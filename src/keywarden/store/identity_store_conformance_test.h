@@ -1019,11 +1019,107 @@ TEST_P(IdentityStoreConformanceTest, FailedKeyStoreMutationsWriteNoAudit) {
   EXPECT_TRUE(ids().VerifyAuditChain().ok());
 }
 
+TEST_P(IdentityStoreConformanceTest,
+       KeyMetadataMutationsAreAuditedOnlyWhenTheySucceed) {
+  CreateParents();
+  std::vector<AuditRecord> sent = AllAudit();
+  auto ok = [&](absl::Status s, const AuditRecord& a) {
+    ASSERT_TRUE(s.ok()) << a.action << ": " << s;
+    sent.push_back(a);
+  };
+  AuditRecord created = Audit("kms.secrets.create", "key:k1");
+  ok(keys().CreateKey(MakeKey("inst-1", "k1"), created), created);
+  // A key created without a record (tools, tests) appends nothing.
+  ASSERT_TRUE(keys().CreateKey(MakeKey("inst-1", "k2")).ok());
+
+  KeyRing ring{"inst-1", "ring-a", T(10), "user-admin"};
+  AuditRecord ring_audit = Audit("kms.keyrings.create", "ring-a");
+  ok(keys().CreateKeyRing(ring, 50, ring_audit), ring_audit);
+  KeyAlias alias{"inst-1", "alias-a", "k1", T(11), "user-admin"};
+  AuditRecord alias_audit = Audit("kms.secrets.createalias", "key:k1");
+  ok(keys().CreateKeyAlias(alias, 5, alias_audit), alias_audit);
+
+  keys::Registration r;
+  r.instance_id = "inst-1";
+  r.key_id = "k1";
+  r.resource_crn = "crn:v1:bluemix:public:cos:global:a/acct:si:bucket:b";
+  r.service_id = "serviceid-s";
+  r.key_version_id = "k1";
+  r.creation_time = T(12);
+  r.created_by = "serviceid-s";
+  r.last_update_time = T(12);
+  r.updated_by = "serviceid-s";
+  r.revision = 1;
+  AuditRecord reg_audit = Audit("kms.registrations.create", "key:k1");
+  ok(keys().CreateRegistration(r, reg_audit), reg_audit);
+  r.description = "now described";
+  r.revision = 2;
+  AuditRecord reg_write = Audit("kms.registrations.write", "key:k1");
+  ok(keys().UpdateRegistration(r, 1, reg_write), reg_write);
+
+  ImportToken t;
+  t.instance_id = "inst-1";
+  t.id = "token-1";
+  AuditRecord token_audit = Audit("kms.importtoken.create", "inst-1");
+  ok(keys().PutImportToken(t, token_audit), token_audit);
+
+  // Each of these fails and must leave neither its change nor a record.
+  const AuditRecord nope = Audit("must.not.appear");
+  EXPECT_FALSE(keys().CreateKey(MakeKey("inst-1", "k1"), nope).ok());
+  EXPECT_FALSE(keys().CreateKeyRing(ring, 50, nope).ok());
+  EXPECT_FALSE(keys().CreateKeyRing({"inst-1", "ring-b", T(10), "u"}, 1, nope)
+                   .ok());
+  EXPECT_FALSE(keys().CreateKeyAlias(alias, 5, nope).ok());
+  EXPECT_FALSE(
+      keys().CreateKeyAlias({"inst-1", "ghost-a", "ghost", T(1), "u"}, 5, nope)
+          .ok());
+  EXPECT_FALSE(keys().DeleteKeyAlias("inst-1", "k2", "alias-a", nope).ok());
+  EXPECT_FALSE(keys().CreateRegistration(r, nope).ok());
+  EXPECT_FALSE(keys().UpdateRegistration(r, 1, nope).ok());
+  EXPECT_FALSE(
+      keys().DeleteRegistration("inst-1", "k2", r.resource_crn, nope).ok());
+  keys::Key in_ring = MakeKey("inst-1", "k3");
+  in_ring.key_ring_id = "ring-a";
+  ASSERT_TRUE(keys().CreateKey(in_ring).ok());
+  EXPECT_FALSE(
+      keys().DeleteKeyRing("inst-1", "ring-a", true, T(20), nope).ok());
+  EXPECT_FALSE(
+      keys().DeleteKeyRing("inst-1", "no-ring", false, T(20), nope).ok());
+  // An invalid record is refused before anything changes.
+  EXPECT_FALSE(keys().CreateKeyRing({"inst-1", "ring-c", T(10), "u"}, 50,
+                                    Audit(""))
+                   .ok());
+  EXPECT_FALSE(keys().GetKeyRing("inst-1", "ring-c").ok());
+
+  AuditRecord reg_delete = Audit("kms.registrations.delete", "key:k1");
+  ok(keys().DeleteRegistration("inst-1", "k1", r.resource_crn, reg_delete),
+     reg_delete);
+  AuditRecord alias_delete = Audit("kms.secrets.deletealias", "key:k1");
+  ok(keys().DeleteKeyAlias("inst-1", "k1", "alias-a", alias_delete),
+     alias_delete);
+  keys::Key moved = in_ring;
+  moved.key_ring_id = "default";
+  ASSERT_TRUE(keys().UpdateKey(moved, in_ring.last_update_time).ok());
+  AuditRecord ring_delete = Audit("kms.keyrings.delete", "ring-a");
+  ASSERT_TRUE(
+      keys().DeleteKeyRing("inst-1", "ring-a", false, T(20), ring_delete)
+          .ok());
+  sent.push_back(ring_delete);
+
+  std::vector<AuditRecord> log = AllAudit();
+  ASSERT_EQ(log.size(), sent.size());
+  for (size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ(log[i].seq, static_cast<int64_t>(i) + 1);
+    ExpectSameEvent(log[i], sent[i]);
+  }
+  EXPECT_TRUE(ids().VerifyAuditChain().ok());
+}
+
 TEST_P(IdentityStoreConformanceTest, TokensAndPoliciesRecordTheirInstance) {
   ImportToken t;
   t.instance_id = "inst-t";
   t.id = "token-1";
-  ASSERT_TRUE(keys().PutImportToken(t).ok());
+  ASSERT_TRUE(keys().PutImportToken(t, Audit("kms.importtoken.create")).ok());
   keys::InstancePolicy p;
   p.instance_id = "inst-p";
   p.type = keys::InstancePolicyType::kMetrics;
@@ -1038,7 +1134,7 @@ TEST_P(IdentityStoreConformanceTest, DeleteInstanceRemovesItsTokenAndPolicies) {
   ImportToken t;
   t.instance_id = "inst-1";
   t.id = "token-1";
-  ASSERT_TRUE(keys().PutImportToken(t).ok());
+  ASSERT_TRUE(keys().PutImportToken(t, Audit("kms.importtoken.create")).ok());
   keys::InstancePolicy p;
   p.instance_id = "inst-1";
   p.type = keys::InstancePolicyType::kRotation;

@@ -148,9 +148,14 @@ class Store {
   virtual absl::Status EnsureInstance(std::string_view instance_id) = 0;
 
   // Inserts a new key with all its versions and its `aliases` (each
-  // recorded with the key's creation time and creator). AlreadyExists if the
-  // key id or one of the aliases is taken in the instance.
-  virtual absl::Status CreateKey(const keys::Key& key) = 0;
+  // recorded with the key's creation time and creator), and appends `audit`
+  // when set, in one transaction. AlreadyExists if the key id or one of the
+  // aliases is taken in the instance.
+  virtual absl::Status CreateKey(
+      const keys::Key& key, const std::optional<iam::AuditRecord>& audit) = 0;
+  absl::Status CreateKey(const keys::Key& key) {
+    return CreateKey(key, std::nullopt);
+  }
 
   // Replaces the key's mutable fields (its policies, dual-auth and sync
   // fields included) and appends any versions that are not yet stored,
@@ -211,11 +216,14 @@ class Store {
   ListKeysDeletedBefore(absl::Time deleted_before, int64_t limit) = 0;
 
   // --- Key rings (keyprotect-api.md §9) ---------------------------------
+  // Every mutation below appends its `audit` record in the transaction that
+  // makes the change; a mutation that fails writes neither.
+  //
   // Records a ring (not `default`). AlreadyExists if the instance has it;
   // ResourceExhausted if the instance already records `max_rings` rings.
   // Records the instance implicitly, as CreateKey does.
-  virtual absl::Status CreateKeyRing(const KeyRing& ring,
-                                     int64_t max_rings) = 0;
+  virtual absl::Status CreateKeyRing(const KeyRing& ring, int64_t max_rings,
+                                     const iam::AuditRecord& audit) = 0;
   // The ring, or NotFound (also for `default`, which is never stored).
   virtual absl::StatusOr<KeyRing> GetKeyRing(std::string_view instance_id,
                                              std::string_view ring_id) = 0;
@@ -231,25 +239,29 @@ class Store {
   // Destroyed, or any key is in it and `move_destroyed` is false.
   virtual absl::StatusOr<std::vector<std::string>> DeleteKeyRing(
       std::string_view instance_id, std::string_view ring_id,
-      bool move_destroyed, absl::Time now) = 0;
+      bool move_destroyed, absl::Time now,
+      const iam::AuditRecord& audit) = 0;
 
   // --- Key aliases (keyprotect-api.md §10) ------------------------------
   // Records an alias of an existing key. NotFound if the key does not
   // exist; AlreadyExists if the alias is taken in the instance (by any key);
   // ResourceExhausted if the key already has `max_per_key` aliases.
   virtual absl::Status CreateKeyAlias(const KeyAlias& alias,
-                                      int64_t max_per_key) = 0;
+                                      int64_t max_per_key,
+                                      const iam::AuditRecord& audit) = 0;
   // Removes `alias` of key `key_id`; NotFound if that key has no such alias.
   virtual absl::Status DeleteKeyAlias(std::string_view instance_id,
                                       std::string_view key_id,
-                                      std::string_view alias) = 0;
+                                      std::string_view alias,
+                                      const iam::AuditRecord& audit) = 0;
   // The alias record (and so the key id) `alias` names, or NotFound.
   virtual absl::StatusOr<KeyAlias> GetKeyAlias(std::string_view instance_id,
                                                std::string_view alias) = 0;
 
   // --- Import tokens (keyprotect-api.md §8) -----------------------------
   // Stores `token` as its instance's token, replacing any previous one.
-  virtual absl::Status PutImportToken(const ImportToken& token) = 0;
+  virtual absl::Status PutImportToken(const ImportToken& token,
+                                      const iam::AuditRecord& audit) = 0;
   // The instance's token, or NotFound.
   virtual absl::StatusOr<ImportToken> GetImportToken(
       std::string_view instance_id) = 0;
@@ -281,20 +293,23 @@ class Store {
   // FailedPrecondition if it is not an Active root key (checked in the
   // transaction); AlreadyExists if the key has one for that CRN.
   virtual absl::Status CreateRegistration(
-      const keys::Registration& registration) = 0;
+      const keys::Registration& registration,
+      const iam::AuditRecord& audit) = 0;
   // Replaces the stored registration with the same (instance, key, CRN),
   // which must have revision `expected_revision` (FailedPrecondition
   // otherwise; NotFound if absent). `registration.revision` must be
   // expected_revision + 1. Identity and creation fields are not changed.
   virtual absl::Status UpdateRegistration(
-      const keys::Registration& registration, int64_t expected_revision) = 0;
+      const keys::Registration& registration, int64_t expected_revision,
+      const iam::AuditRecord& audit) = 0;
   // NotFound if absent.
   virtual absl::StatusOr<keys::Registration> GetRegistration(
       std::string_view instance_id, std::string_view key_id,
       std::string_view resource_crn) = 0;
   virtual absl::Status DeleteRegistration(std::string_view instance_id,
                                           std::string_view key_id,
-                                          std::string_view resource_crn) = 0;
+                                          std::string_view resource_crn,
+                                          const iam::AuditRecord& audit) = 0;
   // Registrations matching `query`, page applied.
   virtual absl::StatusOr<std::vector<keys::Registration>> ListRegistrations(
       const RegistrationQuery& query) = 0;

@@ -92,6 +92,16 @@ inline absl::Time T(int64_t seconds, int64_t micros = 0) {
   return absl::FromUnixMicros(1767225600'000000 + seconds * 1'000'000 + micros);
 }
 
+// An audit record for a mutation (the identity suite checks the log).
+inline iam::AuditRecord StoreAudit(std::string action = "kms.test") {
+  iam::AuditRecord a;
+  a.time = T(100);
+  a.actor = "user-admin";
+  a.action = std::move(action);
+  a.target = "key:k";
+  return a;
+}
+
 inline KeyVersion MakeVersion(std::string id, absl::Time created,
                               std::vector<uint8_t> material) {
   KeyVersion v;
@@ -1145,9 +1155,9 @@ inline KeyRing MakeRing(std::string instance, std::string id) {
 }
 
 TEST_P(StoreConformanceTest, KeyRingCreateGetListRoundTrip) {
-  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "ring-b"), 50).ok());
-  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "Ring-A"), 50).ok());
-  ASSERT_TRUE(store().CreateKeyRing(MakeRing("other", "ring-b"), 50).ok());
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "ring-b"), 50, StoreAudit()).ok());
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "Ring-A"), 50, StoreAudit()).ok());
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("other", "ring-b"), 50, StoreAudit()).ok());
   absl::StatusOr<KeyRing> got = store().GetKeyRing("inst", "ring-b");
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->instance_id, "inst");
@@ -1170,45 +1180,45 @@ TEST_P(StoreConformanceTest, KeyRingCreateGetListRoundTrip) {
 }
 
 TEST_P(StoreConformanceTest, KeyRingDuplicateIsAlreadyExists) {
-  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50).ok());
-  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", "r1"), 50).code(),
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50, StoreAudit()).ok());
+  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", "r1"), 50, StoreAudit()).code(),
             absl::StatusCode::kAlreadyExists);
 }
 
 TEST_P(StoreConformanceTest, KeyRingLimitIsResourceExhausted) {
-  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 2).ok());
-  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r2"), 2).ok());
-  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", "r3"), 2).code(),
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 2, StoreAudit()).ok());
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r2"), 2, StoreAudit()).ok());
+  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", "r3"), 2, StoreAudit()).code(),
             absl::StatusCode::kResourceExhausted);
   // The limit is per instance.
-  EXPECT_TRUE(store().CreateKeyRing(MakeRing("other", "r3"), 2).ok());
+  EXPECT_TRUE(store().CreateKeyRing(MakeRing("other", "r3"), 2, StoreAudit()).ok());
 }
 
 TEST_P(StoreConformanceTest, KeyRingRejectsInvalidRings) {
-  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", "default"), 50).code(),
+  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", "default"), 50, StoreAudit()).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", ""), 50).code(),
+  EXPECT_EQ(store().CreateKeyRing(MakeRing("inst", ""), 50, StoreAudit()).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store().CreateKeyRing(MakeRing("", "r1"), 50).code(),
+  EXPECT_EQ(store().CreateKeyRing(MakeRing("", "r1"), 50, StoreAudit()).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
 TEST_P(StoreConformanceTest, KeyRingDeleteEmptyRing) {
-  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50).ok());
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50, StoreAudit()).ok());
   absl::StatusOr<std::vector<std::string>> moved =
-      store().DeleteKeyRing("inst", "r1", false, T(100));
+      store().DeleteKeyRing("inst", "r1", false, T(100), StoreAudit());
   ASSERT_TRUE(moved.ok()) << moved.status();
   EXPECT_THAT(*moved, IsEmpty());
   EXPECT_EQ(store().GetKeyRing("inst", "r1").status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(store().DeleteKeyRing("inst", "r1", false, T(100)).status().code(),
+  EXPECT_EQ(store().DeleteKeyRing("inst", "r1", false, T(100), StoreAudit()).status().code(),
             absl::StatusCode::kNotFound);
   // Deleted rings free their place under the limit.
-  EXPECT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 1).ok());
+  EXPECT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 1, StoreAudit()).ok());
 }
 
 TEST_P(StoreConformanceTest, KeyRingDeleteRefusesRingWithKeys) {
-  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50).ok());
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50, StoreAudit()).ok());
   Key active = MakeKey("inst", "k1");
   active.key_ring_id = "r1";
   Key destroyed = MakeKey("inst", "k2");
@@ -1217,14 +1227,14 @@ TEST_P(StoreConformanceTest, KeyRingDeleteRefusesRingWithKeys) {
   Create(active);
   Create(destroyed);
   // A non-Destroyed key blocks deletion even with move_destroyed.
-  EXPECT_EQ(store().DeleteKeyRing("inst", "r1", true, T(100)).status().code(),
+  EXPECT_EQ(store().DeleteKeyRing("inst", "r1", true, T(100), StoreAudit()).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(Get("inst", "k2").key_ring_id, "r1");
   EXPECT_TRUE(store().GetKeyRing("inst", "r1").ok());
 }
 
 TEST_P(StoreConformanceTest, KeyRingDeleteMovesDestroyedKeysOnlyWhenAsked) {
-  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50).ok());
+  ASSERT_TRUE(store().CreateKeyRing(MakeRing("inst", "r1"), 50, StoreAudit()).ok());
   Key a = MakeKey("inst", "k1");
   a.key_ring_id = "r1";
   a.state = KeyState::kDestroyed;
@@ -1236,10 +1246,10 @@ TEST_P(StoreConformanceTest, KeyRingDeleteMovesDestroyedKeysOnlyWhenAsked) {
   Create(a);
   Create(b);
   Create(elsewhere);
-  EXPECT_EQ(store().DeleteKeyRing("inst", "r1", false, T(100)).status().code(),
+  EXPECT_EQ(store().DeleteKeyRing("inst", "r1", false, T(100), StoreAudit()).status().code(),
             absl::StatusCode::kFailedPrecondition);
   absl::StatusOr<std::vector<std::string>> moved =
-      store().DeleteKeyRing("inst", "r1", true, T(100));
+      store().DeleteKeyRing("inst", "r1", true, T(100), StoreAudit());
   ASSERT_TRUE(moved.ok()) << moved.status();
   EXPECT_THAT(*moved, UnorderedElementsAre("k1", "k2"));
   EXPECT_EQ(store().GetKeyRing("inst", "r1").status().code(),
@@ -1272,8 +1282,8 @@ inline KeyAlias MakeAlias(std::string instance, std::string key_id,
 
 TEST_P(StoreConformanceTest, AliasCreateGetAndShownOnKeys) {
   Create(MakeKey("inst", "k1"));
-  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "zeta"), 5).ok());
-  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "Alpha"), 5).ok());
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "zeta"), 5, StoreAudit()).ok());
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "Alpha"), 5, StoreAudit()).ok());
   absl::StatusOr<KeyAlias> got = store().GetKeyAlias("inst", "zeta");
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->instance_id, "inst");
@@ -1299,51 +1309,51 @@ TEST_P(StoreConformanceTest, AliasIsUniquePerInstance) {
   Create(MakeKey("inst", "k1"));
   Create(MakeKey("inst", "k2"));
   Create(MakeKey("other", "k1"));
-  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "name"), 5).ok());
-  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k1", "name"), 5).code(),
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "name"), 5, StoreAudit()).ok());
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k1", "name"), 5, StoreAudit()).code(),
             absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k2", "name"), 5).code(),
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k2", "name"), 5, StoreAudit()).code(),
             absl::StatusCode::kAlreadyExists);
-  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k2", "Name"), 5).ok());
-  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("other", "k1", "name"), 5).ok());
+  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k2", "Name"), 5, StoreAudit()).ok());
+  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("other", "k1", "name"), 5, StoreAudit()).ok());
   EXPECT_THAT(Get("inst", "k2").aliases, ElementsAre("Name"));
 }
 
 TEST_P(StoreConformanceTest, AliasLimitPerKeyIsResourceExhausted) {
   Create(MakeKey("inst", "k1"));
   Create(MakeKey("inst", "k2"));
-  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "a1"), 2).ok());
-  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "a2"), 2).ok());
-  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k1", "a3"), 2).code(),
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "a1"), 2, StoreAudit()).ok());
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "a2"), 2, StoreAudit()).ok());
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k1", "a3"), 2, StoreAudit()).code(),
             absl::StatusCode::kResourceExhausted);
-  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k2", "a3"), 2).ok());
+  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k2", "a3"), 2, StoreAudit()).ok());
 }
 
 TEST_P(StoreConformanceTest, AliasOfMissingKeyIsNotFound) {
-  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "nokey", "a1"), 5).code(),
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "nokey", "a1"), 5, StoreAudit()).code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "", "a1"), 5).code(),
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "", "a1"), 5, StoreAudit()).code(),
             absl::StatusCode::kInvalidArgument);
   Create(MakeKey("inst", "k1"));
-  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k1", ""), 5).code(),
+  EXPECT_EQ(store().CreateKeyAlias(MakeAlias("inst", "k1", ""), 5, StoreAudit()).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
 TEST_P(StoreConformanceTest, AliasDelete) {
   Create(MakeKey("inst", "k1"));
   Create(MakeKey("inst", "k2"));
-  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "a1"), 5).ok());
+  ASSERT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k1", "a1"), 5, StoreAudit()).ok());
   // Only through the key it names.
-  EXPECT_EQ(store().DeleteKeyAlias("inst", "k2", "a1").code(),
+  EXPECT_EQ(store().DeleteKeyAlias("inst", "k2", "a1", StoreAudit()).code(),
             absl::StatusCode::kNotFound);
-  ASSERT_TRUE(store().DeleteKeyAlias("inst", "k1", "a1").ok());
+  ASSERT_TRUE(store().DeleteKeyAlias("inst", "k1", "a1", StoreAudit()).ok());
   EXPECT_EQ(store().GetKeyAlias("inst", "a1").status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_THAT(Get("inst", "k1").aliases, IsEmpty());
-  EXPECT_EQ(store().DeleteKeyAlias("inst", "k1", "a1").code(),
+  EXPECT_EQ(store().DeleteKeyAlias("inst", "k1", "a1", StoreAudit()).code(),
             absl::StatusCode::kNotFound);
   // The name is free again, for any key.
-  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k2", "a1"), 5).ok());
+  EXPECT_TRUE(store().CreateKeyAlias(MakeAlias("inst", "k2", "a1"), 5, StoreAudit()).ok());
 }
 
 TEST_P(StoreConformanceTest, CreateKeyWithAliasesRecordsThem) {

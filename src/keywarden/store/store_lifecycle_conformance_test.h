@@ -47,15 +47,6 @@ using keys::KeyEventType;
 using keys::Registration;
 using keys::TimeClause;
 
-inline iam::AuditRecord StoreAudit(std::string action) {
-  iam::AuditRecord a;
-  a.time = T(100);
-  a.actor = "user-admin";
-  a.action = std::move(action);
-  a.target = "key:k";
-  return a;
-}
-
 // A CRN of service instance `si` and resource `resource`.
 inline std::string Crn(const std::string& si, const std::string& resource) {
   return absl::StrCat("crn:v1:bluemix:public:cos:global:a/acct:", si,
@@ -210,15 +201,15 @@ inline void CreateRegisteredKey(Store& store, const std::string& id,
   ASSERT_TRUE(store.CreateKey(MakeKey("inst", id)).ok());
   ASSERT_TRUE(store
                   .CreateRegistration(
-                      MakeRegistration("inst", id, Crn("si", "r2"), "svc-a"))
+                      MakeRegistration("inst", id, Crn("si", "r2"), "svc-a"), StoreAudit())
                   .ok());
   ASSERT_TRUE(store
                   .CreateRegistration(
-                      MakeRegistration("inst", id, Crn("si", "r1"), "svc-a"))
+                      MakeRegistration("inst", id, Crn("si", "r1"), "svc-a"), StoreAudit())
                   .ok());
   Registration r3 = MakeRegistration("inst", id, Crn("si", "r3"), "svc-b");
   r3.prevent_key_deletion = prevent_on_r3;
-  ASSERT_TRUE(store.CreateRegistration(r3).ok());
+  ASSERT_TRUE(store.CreateRegistration(r3, StoreAudit()).ok());
 }
 
 inline int64_t RegistrationCount(Store& store, std::string_view key_id) {
@@ -477,7 +468,7 @@ TEST_P(StoreConformanceTest, PurgedKeyIsGoneEverywhereButItsEventsStay) {
   CreateRegisteredKey(store(), "k1");
   ASSERT_TRUE(
       store()
-          .CreateKeyAlias(KeyAlias{"inst", "purged-alias", "k1", T(1), "x"}, 5)
+          .CreateKeyAlias(KeyAlias{"inst", "purged-alias", "k1", T(1), "x"}, 5, StoreAudit())
           .ok());
   Key k = Get("inst", "k1");
   Key destroyed = k;
@@ -526,7 +517,7 @@ TEST_P(StoreConformanceTest, PurgedKeyIsGoneEverywhereButItsEventsStay) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(store()
                 .CreateRegistration(
-                    MakeRegistration("inst", "k1", Crn("si", "r9"), "svc-a"))
+                    MakeRegistration("inst", "k1", Crn("si", "r9"), "svc-a"), StoreAudit())
                 .code(),
             absl::StatusCode::kNotFound);
   // The events made before stay, addressed as they were.
@@ -540,7 +531,7 @@ TEST_P(StoreConformanceTest, PurgedKeyIsGoneEverywhereButItsEventsStay) {
   ASSERT_TRUE(
       store()
           .CreateKeyAlias(
-              KeyAlias{"inst", "purged-alias", "bystander", T(1), "x"}, 5)
+              KeyAlias{"inst", "purged-alias", "bystander", T(1), "x"}, 5, StoreAudit())
           .ok());
   Key reborn = MakeKey("inst", "k1");
   Create(reborn);
@@ -677,10 +668,10 @@ TEST_P(StoreConformanceTest, ImportTokenPutGetAndReplace) {
   EXPECT_EQ(store().GetImportToken("inst").status().code(),
             absl::StatusCode::kNotFound);
   ImportToken t = MakeToken("inst", 5, 5);
-  ASSERT_TRUE(store().PutImportToken(t).ok());
+  ASSERT_TRUE(store().PutImportToken(t, StoreAudit()).ok());
   ExpectSameToken(ValueOf(store().GetImportToken("inst")), t);
   ImportToken other = MakeToken("other", 1, 1);
-  ASSERT_TRUE(store().PutImportToken(other).ok());
+  ASSERT_TRUE(store().PutImportToken(other, StoreAudit()).ok());
   // A new token replaces the instance's old one entirely.
   ImportToken next = MakeToken("inst", 2, 2);
   next.id = "token-2";
@@ -688,7 +679,7 @@ TEST_P(StoreConformanceTest, ImportTokenPutGetAndReplace) {
   next.sealed_private_key = {1};
   next.creation_time = T(700);
   next.expiration_time = T(800) + absl::Nanoseconds(999);
-  ASSERT_TRUE(store().PutImportToken(next).ok());
+  ASSERT_TRUE(store().PutImportToken(next, StoreAudit()).ok());
   next.expiration_time = T(800);  // stored at microseconds
   ExpectSameToken(ValueOf(store().GetImportToken("inst")), next);
   ExpectSameToken(ValueOf(store().GetImportToken("other")), other);
@@ -698,7 +689,7 @@ TEST_P(StoreConformanceTest, RetrieveImportTokenDecrementsUntilExhausted) {
   EXPECT_EQ(store().RetrieveImportToken("inst", T(20)).status().code(),
             absl::StatusCode::kNotFound);
   ImportToken t = MakeToken("inst", 3, 2);
-  ASSERT_TRUE(store().PutImportToken(t).ok());
+  ASSERT_TRUE(store().PutImportToken(t, StoreAudit()).ok());
   ImportToken first = ValueOf(store().RetrieveImportToken("inst", T(20)));
   t.remaining_retrievals = 1;
   ExpectSameToken(first, t);
@@ -711,7 +702,7 @@ TEST_P(StoreConformanceTest, RetrieveImportTokenDecrementsUntilExhausted) {
 
 TEST_P(StoreConformanceTest, RetrieveImportTokenExpiresAtItsExpirationTime) {
   ImportToken t = MakeToken("inst", 10, 10);
-  ASSERT_TRUE(store().PutImportToken(t).ok());
+  ASSERT_TRUE(store().PutImportToken(t, StoreAudit()).ok());
   EXPECT_TRUE(store()
                   .RetrieveImportToken(
                       "inst", t.expiration_time - absl::Microseconds(1))
@@ -729,7 +720,7 @@ TEST_P(StoreConformanceTest, RetrieveImportTokenExpiresAtItsExpirationTime) {
 }
 
 TEST_P(StoreConformanceTest, ConcurrentRetrievalsTakeExactlyWhatIsLeft) {
-  ASSERT_TRUE(store().PutImportToken(MakeToken("inst", 5, 3)).ok());
+  ASSERT_TRUE(store().PutImportToken(MakeToken("inst", 5, 3), StoreAudit()).ok());
   constexpr int kThreads = 8;
   std::atomic<int> ok{0}, refused{0}, other{0};
   std::vector<int64_t> seen(kThreads, -1);
@@ -768,7 +759,7 @@ TEST_P(StoreConformanceTest, MalformedImportTokensAreInvalidArgument) {
   ImportToken negative = MakeToken("inst", 2, -1);
   for (const ImportToken* t :
        {&no_instance, &no_id, &zero_max, &too_many, &negative}) {
-    EXPECT_EQ(store().PutImportToken(*t).code(),
+    EXPECT_EQ(store().PutImportToken(*t, StoreAudit()).code(),
               absl::StatusCode::kInvalidArgument);
   }
   EXPECT_EQ(store().GetImportToken("inst").status().code(),
@@ -894,7 +885,7 @@ TEST_P(StoreConformanceTest, RegistrationCreateGetRoundTrip) {
   r.prevent_key_deletion = true;
   r.description = "";
   r.creation_time = T(20, 1) + absl::Nanoseconds(400);
-  ASSERT_TRUE(store().CreateRegistration(r).ok());
+  ASSERT_TRUE(store().CreateRegistration(r, StoreAudit()).ok());
   r.creation_time = T(20, 1);
   ExpectSameRegistration(
       ValueOf(store().GetRegistration("inst", "k1", Crn("si", "b"))), r);
@@ -909,7 +900,7 @@ TEST_P(StoreConformanceTest, RegistrationCreateGetRoundTrip) {
 TEST_P(StoreConformanceTest, RegistrationCreateChecksItsKey) {
   EXPECT_EQ(store()
                 .CreateRegistration(
-                    MakeRegistration("inst", "nokey", Crn("si", "b"), "s"))
+                    MakeRegistration("inst", "nokey", Crn("si", "b"), "s"), StoreAudit())
                 .code(),
             absl::StatusCode::kNotFound);
   Key standard = MakeKey("inst", "standard");
@@ -922,14 +913,14 @@ TEST_P(StoreConformanceTest, RegistrationCreateChecksItsKey) {
     Create(k);
     EXPECT_EQ(store()
                   .CreateRegistration(
-                      MakeRegistration("inst", k.id, Crn("si", "b"), "s"))
+                      MakeRegistration("inst", k.id, Crn("si", "b"), "s"), StoreAudit())
                   .code(),
               absl::StatusCode::kFailedPrecondition)
         << k.id;
   }
   EXPECT_EQ(store()
                 .CreateRegistration(
-                    MakeRegistration("inst", "standard", Crn("si", "b"), "s"))
+                    MakeRegistration("inst", "standard", Crn("si", "b"), "s"), StoreAudit())
                 .code(),
             absl::StatusCode::kFailedPrecondition);
   RegistrationQuery q;
@@ -941,18 +932,18 @@ TEST_P(StoreConformanceTest, RegistrationDuplicateCrnIsAlreadyExists) {
   Create(MakeKey("inst", "k1"));
   Create(MakeKey("inst", "k2"));
   Registration r = MakeRegistration("inst", "k1", Crn("si", "b"), "svc-a");
-  ASSERT_TRUE(store().CreateRegistration(r).ok());
+  ASSERT_TRUE(store().CreateRegistration(r, StoreAudit()).ok());
   Registration dup = r;
   dup.service_id = "svc-b";
   dup.description = "changed";
-  EXPECT_EQ(store().CreateRegistration(dup).code(),
+  EXPECT_EQ(store().CreateRegistration(dup, StoreAudit()).code(),
             absl::StatusCode::kAlreadyExists);
   ExpectSameRegistration(
       ValueOf(store().GetRegistration("inst", "k1", Crn("si", "b"))), r);
   // The same resource may be registered with another key.
   EXPECT_TRUE(store()
                   .CreateRegistration(
-                      MakeRegistration("inst", "k2", Crn("si", "b"), "svc-a"))
+                      MakeRegistration("inst", "k2", Crn("si", "b"), "svc-a"), StoreAudit())
                   .ok());
 }
 
@@ -968,7 +959,7 @@ TEST_P(StoreConformanceTest, MalformedRegistrationsAreInvalidArgument) {
   bad[4].revision = 2;  // a new registration starts at revision 1
   bad[5].revision = 0;
   for (const Registration& r : bad) {
-    EXPECT_EQ(store().CreateRegistration(r).code(),
+    EXPECT_EQ(store().CreateRegistration(r, StoreAudit()).code(),
               absl::StatusCode::kInvalidArgument);
   }
   RegistrationQuery q;
@@ -989,7 +980,7 @@ TEST_P(StoreConformanceTest, MalformedRegistrationsAreInvalidArgument) {
 TEST_P(StoreConformanceTest, RegistrationUpdateFollowsTheRevision) {
   Create(MakeKey("inst", "k1"));
   Registration r = MakeRegistration("inst", "k1", Crn("si", "b"), "svc-a");
-  ASSERT_TRUE(store().CreateRegistration(r).ok());
+  ASSERT_TRUE(store().CreateRegistration(r, StoreAudit()).ok());
   Registration u = r;
   u.description = "new description";
   u.registration_metadata = "meta-2";
@@ -1003,28 +994,28 @@ TEST_P(StoreConformanceTest, RegistrationUpdateFollowsTheRevision) {
   sent.service_id = "svc-other";
   sent.creation_time = T(99);
   sent.created_by = "someone-else";
-  EXPECT_EQ(store().UpdateRegistration(sent, 2).code(),
+  EXPECT_EQ(store().UpdateRegistration(sent, 2, StoreAudit()).code(),
             absl::StatusCode::kInvalidArgument);  // revision must be 3 then
-  EXPECT_EQ(store().UpdateRegistration(sent, 1).ok(), true);
+  EXPECT_EQ(store().UpdateRegistration(sent, 1, StoreAudit()).ok(), true);
   ExpectSameRegistration(
       ValueOf(store().GetRegistration("inst", "k1", Crn("si", "b"))), u);
   // A writer that read revision 1 loses.
-  EXPECT_EQ(store().UpdateRegistration(sent, 1).code(),
+  EXPECT_EQ(store().UpdateRegistration(sent, 1, StoreAudit()).code(),
             absl::StatusCode::kFailedPrecondition);
   Registration stale = r;
   stale.revision = 2;
-  EXPECT_EQ(store().UpdateRegistration(stale, 1).code(),
+  EXPECT_EQ(store().UpdateRegistration(stale, 1, StoreAudit()).code(),
             absl::StatusCode::kFailedPrecondition);
   Registration next = u;
   next.revision = 3;
   next.description = "third";
-  ASSERT_TRUE(store().UpdateRegistration(next, 2).ok());
+  ASSERT_TRUE(store().UpdateRegistration(next, 2, StoreAudit()).ok());
   EXPECT_EQ(ValueOf(store().GetRegistration("inst", "k1", Crn("si", "b")))
                 .description,
             "third");
   Registration missing = MakeRegistration("inst", "k1", Crn("si", "z"), "s");
   missing.revision = 2;
-  EXPECT_EQ(store().UpdateRegistration(missing, 1).code(),
+  EXPECT_EQ(store().UpdateRegistration(missing, 1, StoreAudit()).code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -1032,17 +1023,17 @@ TEST_P(StoreConformanceTest, RegistrationDelete) {
   Create(MakeKey("inst", "k1"));
   ASSERT_TRUE(store()
                   .CreateRegistration(
-                      MakeRegistration("inst", "k1", Crn("si", "b"), "s"))
+                      MakeRegistration("inst", "k1", Crn("si", "b"), "s"), StoreAudit())
                   .ok());
-  EXPECT_EQ(store().DeleteRegistration("inst", "k1", Crn("si", "c")).code(),
+  EXPECT_EQ(store().DeleteRegistration("inst", "k1", Crn("si", "c"), StoreAudit()).code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(store().DeleteRegistration("inst", "k2", Crn("si", "b")).code(),
+  EXPECT_EQ(store().DeleteRegistration("inst", "k2", Crn("si", "b"), StoreAudit()).code(),
             absl::StatusCode::kNotFound);
-  ASSERT_TRUE(store().DeleteRegistration("inst", "k1", Crn("si", "b")).ok());
+  ASSERT_TRUE(store().DeleteRegistration("inst", "k1", Crn("si", "b"), StoreAudit()).ok());
   EXPECT_EQ(
       store().GetRegistration("inst", "k1", Crn("si", "b")).status().code(),
       absl::StatusCode::kNotFound);
-  EXPECT_EQ(store().DeleteRegistration("inst", "k1", Crn("si", "b")).code(),
+  EXPECT_EQ(store().DeleteRegistration("inst", "k1", Crn("si", "b"), StoreAudit()).code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -1057,7 +1048,7 @@ TEST_P(StoreConformanceTest, RegistrationOfAKeyDisabledSinceIsRefused) {
   ASSERT_TRUE(store().UpdateKey(disabled, k.last_update_time).ok());
   EXPECT_EQ(store()
                 .CreateRegistration(
-                    MakeRegistration("inst", "k1", Crn("si", "b"), "s"))
+                    MakeRegistration("inst", "k1", Crn("si", "b"), "s"), StoreAudit())
                 .code(),
             absl::StatusCode::kFailedPrecondition);
 }
@@ -1071,7 +1062,7 @@ TEST_P(StoreConformanceTest, ConcurrentRegistrationsOfOneCrnHaveOneWinner) {
     threads.emplace_back([&, i] {
       Registration r = MakeRegistration("inst", "k1", Crn("si", "race"),
                                         absl::StrCat("svc-", i));
-      absl::Status s = store().CreateRegistration(r);
+      absl::Status s = store().CreateRegistration(r, StoreAudit());
       if (s.ok()) {
         ++ok;
       } else if (s.code() == absl::StatusCode::kAlreadyExists) {
@@ -1114,7 +1105,7 @@ class StoreRegistrationListTest : public StoreConformanceTest {
           MakeRegistration(std::move(instance), std::move(key), std::move(crn),
                            std::move(service));
       r.prevent_key_deletion = prevent;
-      ASSERT_TRUE(store().CreateRegistration(r).ok());
+      ASSERT_TRUE(store().CreateRegistration(r, conformance_internal::StoreAudit()).ok());
     };
     reg("inst", "ka", Crn("si-1", "bucket-b"), "svc-1", true);
     reg("inst", "ka", Crn("si-1", "bucket-a"), "svc-1", false);

@@ -36,9 +36,12 @@ keys::Registration StoredRegistration(const keys::Registration& r) {
 
 // ---- import tokens (keyprotect-api.md §8)
 
-absl::Status InMemoryStore::PutImportToken(const ImportToken& token) {
+absl::Status InMemoryStore::PutImportToken(const ImportToken& token,
+                                           const iam::AuditRecord& audit) {
   if (absl::Status s = ValidateImportToken(token); !s.ok()) return s;
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
   RecordInstanceLocked(token.instance_id);
   import_tokens_.insert_or_assign(token.instance_id, StoredToken(token));
   return absl::OkStatus();
@@ -113,8 +116,9 @@ InMemoryStore::ListAllInstancePolicies() {
 // ---- registrations (keyprotect-api.md §11)
 
 absl::Status InMemoryStore::CreateRegistration(
-    const keys::Registration& registration) {
+    const keys::Registration& registration, const iam::AuditRecord& audit) {
   if (absl::Status s = ValidateRegistration(registration); !s.ok()) return s;
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   if (registration.revision != 1) {
     return absl::InvalidArgumentError("a new registration has revision 1");
   }
@@ -130,13 +134,16 @@ absl::Status InMemoryStore::CreateRegistration(
   if (registrations_.contains(ref)) {
     return absl::AlreadyExistsError("registration already exists");
   }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
   registrations_.emplace(std::move(ref), StoredRegistration(registration));
   return absl::OkStatus();
 }
 
 absl::Status InMemoryStore::UpdateRegistration(
-    const keys::Registration& registration, int64_t expected_revision) {
+    const keys::Registration& registration, int64_t expected_revision,
+    const iam::AuditRecord& audit) {
   if (absl::Status s = ValidateRegistration(registration); !s.ok()) return s;
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   if (registration.revision != expected_revision + 1) {
     return absl::InvalidArgumentError(
         "an updated registration's revision is the expected one plus 1");
@@ -154,6 +161,7 @@ absl::Status InMemoryStore::UpdateRegistration(
     return absl::FailedPreconditionError(
         "registration was changed concurrently");
   }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
   // Identity (instance, key, CRN, service) and creation are fixed.
   stored.description = incoming.description;
   stored.registration_metadata = incoming.registration_metadata;
@@ -179,12 +187,17 @@ absl::StatusOr<keys::Registration> InMemoryStore::GetRegistration(
 
 absl::Status InMemoryStore::DeleteRegistration(std::string_view instance_id,
                                                std::string_view key_id,
-                                               std::string_view resource_crn) {
+                                               std::string_view resource_crn,
+                                               const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
-  if (registrations_.erase(
-          RegistrationRef(instance_id, key_id, resource_crn)) == 0) {
+  auto it =
+      registrations_.find(RegistrationRef(instance_id, key_id, resource_crn));
+  if (it == registrations_.end()) {
     return absl::NotFoundError("registration not found");
   }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
+  registrations_.erase(it);
   return absl::OkStatus();
 }
 

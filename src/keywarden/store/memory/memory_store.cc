@@ -110,8 +110,12 @@ absl::Status InMemoryStore::EnsureInstance(std::string_view instance_id) {
   return absl::OkStatus();
 }
 
-absl::Status InMemoryStore::CreateKey(const keys::Key& key) {
+absl::Status InMemoryStore::CreateKey(
+    const keys::Key& key, const std::optional<iam::AuditRecord>& audit) {
   if (absl::Status s = ValidateKeyForWrite(key); !s.ok()) return s;
+  if (audit.has_value()) {
+    if (absl::Status s = ValidateAuditRecord(*audit); !s.ok()) return s;
+  }
   keys::Key stored = Normalized(key);
   absl::MutexLock lock(&mu_);
   KeyRef ref(key.instance_id, key.id);
@@ -122,6 +126,9 @@ absl::Status InMemoryStore::CreateKey(const keys::Key& key) {
     if (aliases_.contains(KeyRef(key.instance_id, alias))) {
       return absl::AlreadyExistsError("alias already exists");
     }
+  }
+  if (audit.has_value()) {
+    if (absl::Status s = AppendAuditLocked(*audit); !s.ok()) return s;
   }
   std::sort(stored.aliases.begin(), stored.aliases.end());
   for (const std::string& alias : stored.aliases) {
@@ -403,8 +410,10 @@ InMemoryStore::ListKeysDeletedBefore(absl::Time deleted_before, int64_t limit) {
 }
 
 absl::Status InMemoryStore::CreateKeyRing(const KeyRing& ring,
-                                          int64_t max_rings) {
+                                          int64_t max_rings,
+                                          const iam::AuditRecord& audit) {
   if (absl::Status s = ValidateKeyRing(ring); !s.ok()) return s;
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   KeyRing stored = ring;
   stored.creation_time = TruncateToMicros(ring.creation_time);
   absl::MutexLock lock(&mu_);
@@ -420,6 +429,7 @@ absl::Status InMemoryStore::CreateKeyRing(const KeyRing& ring,
   if (count >= max_rings) {
     return absl::ResourceExhaustedError("too many key rings in the instance");
   }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
   RecordInstanceLocked(ring.instance_id);
   rings_.emplace(std::move(ref), std::move(stored));
   return absl::OkStatus();
@@ -446,7 +456,8 @@ absl::StatusOr<std::vector<KeyRing>> InMemoryStore::ListKeyRings(
 
 absl::StatusOr<std::vector<std::string>> InMemoryStore::DeleteKeyRing(
     std::string_view instance_id, std::string_view ring_id,
-    bool move_destroyed, absl::Time now) {
+    bool move_destroyed, absl::Time now, const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   auto ring = rings_.find(KeyRef(instance_id, ring_id));
   if (ring == rings_.end()) return absl::NotFoundError("key ring not found");
@@ -459,6 +470,7 @@ absl::StatusOr<std::vector<std::string>> InMemoryStore::DeleteKeyRing(
     }
     held.push_back(&it->second);
   }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
   const absl::Time at = TruncateToMicros(now);
   std::vector<std::string> moved;
   for (keys::Key* k : held) {
@@ -472,8 +484,10 @@ absl::StatusOr<std::vector<std::string>> InMemoryStore::DeleteKeyRing(
 }
 
 absl::Status InMemoryStore::CreateKeyAlias(const KeyAlias& alias,
-                                           int64_t max_per_key) {
+                                           int64_t max_per_key,
+                                           const iam::AuditRecord& audit) {
   if (absl::Status s = ValidateKeyAlias(alias); !s.ok()) return s;
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   KeyAlias stored = alias;
   stored.creation_time = TruncateToMicros(alias.creation_time);
   absl::MutexLock lock(&mu_);
@@ -487,6 +501,7 @@ absl::Status InMemoryStore::CreateKeyAlias(const KeyAlias& alias,
   if (static_cast<int64_t>(names.size()) >= max_per_key) {
     return absl::ResourceExhaustedError("key has too many aliases");
   }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
   names.insert(std::upper_bound(names.begin(), names.end(), alias.alias),
                alias.alias);
   aliases_.emplace(std::move(ref), std::move(stored));
@@ -495,12 +510,15 @@ absl::Status InMemoryStore::CreateKeyAlias(const KeyAlias& alias,
 
 absl::Status InMemoryStore::DeleteKeyAlias(std::string_view instance_id,
                                            std::string_view key_id,
-                                           std::string_view alias) {
+                                           std::string_view alias,
+                                           const iam::AuditRecord& audit) {
+  if (absl::Status s = ValidateAuditRecord(audit); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   auto it = aliases_.find(KeyRef(instance_id, alias));
   if (it == aliases_.end() || it->second.key_id != key_id) {
     return absl::NotFoundError("alias not found");
   }
+  if (absl::Status s = AppendAuditLocked(audit); !s.ok()) return s;
   auto key = keys_.find(KeyRef(instance_id, key_id));
   if (key != keys_.end()) {
     std::erase(key->second.aliases, std::string(alias));

@@ -304,9 +304,10 @@ absl::StatusOr<std::optional<keys::KeyEvent>> SelectEvent(
 
 // ---- import tokens (keyprotect-api.md §8)
 
-absl::Status SqliteStore::PutImportToken(const ImportToken& token) {
+absl::Status SqliteStore::PutImportToken(const ImportToken& token,
+                                         const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateImportToken(token));
-  return WriteTransaction([&](Connection& db) -> absl::Status {
+  return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     KW_RETURN_IF_ERROR(InsertInstance(db, token.instance_id));
     static const std::string kSql = absl::StrCat(
         "INSERT INTO import_tokens (", kTokenColumns,
@@ -435,13 +436,13 @@ SqliteStore::ListAllInstancePolicies() {
 // ---- registrations (keyprotect-api.md §11)
 
 absl::Status SqliteStore::CreateRegistration(
-    const keys::Registration& registration) {
+    const keys::Registration& registration, const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateRegistration(registration));
   if (registration.revision != 1) {
     return absl::InvalidArgumentError("a new registration has revision 1");
   }
   const keys::Registration& r = registration;
-  return WriteTransaction([&](Connection& db) -> absl::Status {
+  return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     {
       KW_ASSIGN_OR_RETURN(Statement st,
                           db.Prepare("SELECT extractable, state FROM keys"
@@ -487,14 +488,15 @@ absl::Status SqliteStore::CreateRegistration(
 }
 
 absl::Status SqliteStore::UpdateRegistration(
-    const keys::Registration& registration, int64_t expected_revision) {
+    const keys::Registration& registration, int64_t expected_revision,
+    const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateRegistration(registration));
   if (registration.revision != expected_revision + 1) {
     return absl::InvalidArgumentError(
         "an updated registration's revision is the expected one plus 1");
   }
   const keys::Registration& r = registration;
-  return WriteTransaction([&](Connection& db) -> absl::Status {
+  return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     {
       KW_ASSIGN_OR_RETURN(
           Statement st,
@@ -556,8 +558,9 @@ absl::StatusOr<keys::Registration> SqliteStore::GetRegistration(
 
 absl::Status SqliteStore::DeleteRegistration(std::string_view instance_id,
                                              std::string_view key_id,
-                                             std::string_view resource_crn) {
-  return WriteTransaction([&](Connection& db) -> absl::Status {
+                                             std::string_view resource_crn,
+                                             const iam::AuditRecord& audit) {
+  return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     KW_ASSIGN_OR_RETURN(
         Statement st,
         db.Prepare("DELETE FROM registrations WHERE instance_id = ?"

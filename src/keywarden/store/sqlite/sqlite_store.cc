@@ -663,8 +663,12 @@ absl::Status SqliteStore::EnsureInstance(std::string_view instance_id) {
   return absl::OkStatus();
 }
 
-absl::Status SqliteStore::CreateKey(const keys::Key& key) {
+absl::Status SqliteStore::CreateKey(
+    const keys::Key& key, const std::optional<iam::AuditRecord>& audit) {
   KW_RETURN_IF_ERROR(ValidateKeyForWrite(key));
+  if (audit.has_value()) {
+    KW_RETURN_IF_ERROR(ValidateAuditRecord(*audit));
+  }
   return WriteTransaction([&](Connection& db) -> absl::Status {
     // A key implies its instance; recording it here keeps CreateKey one
     // transaction even for a caller that skipped EnsureInstance.
@@ -719,7 +723,8 @@ absl::Status SqliteStore::CreateKey(const keys::Key& key) {
           db, KeyAlias{key.instance_id, alias, key.id, key.creation_time,
                        key.created_by}));
     }
-    return WritePolicies(db, key);
+    KW_RETURN_IF_ERROR(WritePolicies(db, key));
+    return audit.has_value() ? AppendAuditRow(db, *audit) : absl::OkStatus();
   });
 }
 
@@ -1113,9 +1118,10 @@ SqliteStore::ListExpiredKeys(absl::Time now, int64_t limit) {
 }
 
 absl::Status SqliteStore::CreateKeyRing(const KeyRing& ring,
-                                        int64_t max_rings) {
+                                        int64_t max_rings,
+                                        const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateKeyRing(ring));
-  return WriteTransaction([&](Connection& db) -> absl::Status {
+  return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     KW_RETURN_IF_ERROR(InsertInstance(db, ring.instance_id));
     KW_ASSIGN_OR_RETURN(
         int64_t exists,
@@ -1185,9 +1191,9 @@ absl::StatusOr<std::vector<KeyRing>> SqliteStore::ListKeyRings(
 
 absl::StatusOr<std::vector<std::string>> SqliteStore::DeleteKeyRing(
     std::string_view instance_id, std::string_view ring_id,
-    bool move_destroyed, absl::Time now) {
+    bool move_destroyed, absl::Time now, const iam::AuditRecord& audit) {
   std::vector<std::string> moved;
-  KW_RETURN_IF_ERROR(WriteTransaction([&](Connection& db) -> absl::Status {
+  KW_RETURN_IF_ERROR(AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     moved.clear();
     KW_ASSIGN_OR_RETURN(
         int64_t exists,
@@ -1235,9 +1241,10 @@ absl::StatusOr<std::vector<std::string>> SqliteStore::DeleteKeyRing(
 }
 
 absl::Status SqliteStore::CreateKeyAlias(const KeyAlias& alias,
-                                         int64_t max_per_key) {
+                                         int64_t max_per_key,
+                                         const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateKeyAlias(alias));
-  return WriteTransaction([&](Connection& db) -> absl::Status {
+  return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     KW_ASSIGN_OR_RETURN(
         int64_t key_exists,
         CountRows(db, "SELECT COUNT(*) FROM keys WHERE instance_id = ? AND id = ?",
@@ -1265,8 +1272,9 @@ absl::Status SqliteStore::CreateKeyAlias(const KeyAlias& alias,
 
 absl::Status SqliteStore::DeleteKeyAlias(std::string_view instance_id,
                                          std::string_view key_id,
-                                         std::string_view alias) {
-  return WriteTransaction([&](Connection& db) -> absl::Status {
+                                         std::string_view alias,
+                                         const iam::AuditRecord& audit) {
+  return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     KW_ASSIGN_OR_RETURN(
         Statement st,
         db.Prepare("DELETE FROM key_aliases WHERE instance_id = ?"

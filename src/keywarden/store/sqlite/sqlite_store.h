@@ -87,7 +87,9 @@ class SqliteStore final : public Store, public IdentityStore {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   absl::Status EnsureInstance(std::string_view instance_id) override;
-  absl::Status CreateKey(const keys::Key& key) override;
+  using Store::CreateKey;
+  absl::Status CreateKey(const keys::Key& key,
+                         const std::optional<iam::AuditRecord>& audit) override;
   using Store::UpdateKey;
   absl::Status UpdateKey(const keys::Key& key, absl::Time expected_last_update,
                          const KeyUpdate& update) override;
@@ -109,25 +111,29 @@ class SqliteStore final : public Store, public IdentityStore {
   ListKeysDueForRotation(absl::Time now, int64_t limit) override;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
   ListKeysDeletedBefore(absl::Time deleted_before, int64_t limit) override;
-  absl::Status CreateKeyRing(const KeyRing& ring, int64_t max_rings) override;
+  absl::Status CreateKeyRing(const KeyRing& ring, int64_t max_rings,
+                             const iam::AuditRecord& audit) override;
   absl::StatusOr<KeyRing> GetKeyRing(std::string_view instance_id,
                                      std::string_view ring_id) override;
   absl::StatusOr<std::vector<KeyRing>> ListKeyRings(
       std::string_view instance_id) override;
   absl::StatusOr<std::vector<std::string>> DeleteKeyRing(
       std::string_view instance_id, std::string_view ring_id,
-      bool move_destroyed, absl::Time now) override;
-  absl::Status CreateKeyAlias(const KeyAlias& alias,
-                              int64_t max_per_key) override;
+      bool move_destroyed, absl::Time now,
+      const iam::AuditRecord& audit) override;
+  absl::Status CreateKeyAlias(const KeyAlias& alias, int64_t max_per_key,
+                              const iam::AuditRecord& audit) override;
   absl::Status DeleteKeyAlias(std::string_view instance_id,
                               std::string_view key_id,
-                              std::string_view alias) override;
+                              std::string_view alias,
+                              const iam::AuditRecord& audit) override;
   absl::StatusOr<KeyAlias> GetKeyAlias(std::string_view instance_id,
                                        std::string_view alias) override;
 
   // Import tokens, instance policies, registrations, events and leases
   // (sqlite_lifecycle.cc).
-  absl::Status PutImportToken(const ImportToken& token) override;
+  absl::Status PutImportToken(const ImportToken& token,
+                              const iam::AuditRecord& audit) override;
   absl::StatusOr<ImportToken> GetImportToken(
       std::string_view instance_id) override;
   absl::StatusOr<ImportToken> RetrieveImportToken(std::string_view instance_id,
@@ -140,15 +146,18 @@ class SqliteStore final : public Store, public IdentityStore {
   absl::StatusOr<std::vector<keys::InstancePolicy>> ListAllInstancePolicies()
       override;
   absl::Status CreateRegistration(
-      const keys::Registration& registration) override;
+      const keys::Registration& registration,
+      const iam::AuditRecord& audit) override;
   absl::Status UpdateRegistration(const keys::Registration& registration,
-                                  int64_t expected_revision) override;
+                                  int64_t expected_revision,
+                                  const iam::AuditRecord& audit) override;
   absl::StatusOr<keys::Registration> GetRegistration(
       std::string_view instance_id, std::string_view key_id,
       std::string_view resource_crn) override;
   absl::Status DeleteRegistration(std::string_view instance_id,
                                   std::string_view key_id,
-                                  std::string_view resource_crn) override;
+                                  std::string_view resource_crn,
+                                  const iam::AuditRecord& audit) override;
   absl::StatusOr<std::vector<keys::Registration>> ListRegistrations(
       const RegistrationQuery& query) override;
   absl::StatusOr<int64_t> CountRegistrations(

@@ -60,6 +60,7 @@ using conformance_internal::ExpectSameKey;
 using conformance_internal::MakeFullKey;
 using conformance_internal::MakeKey;
 using conformance_internal::MakeVersion;
+using conformance_internal::StoreAudit;
 using conformance_internal::T;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -730,7 +731,7 @@ TEST_F(SqliteStoreTest, DeletingAnInstanceDropsItsKeyRings) {
   ring.instance_id = "inst";
   ring.id = "r1";
   ring.creation_time = absl::UnixEpoch();
-  ASSERT_TRUE(store->CreateKeyRing(ring, 50).ok());
+  ASSERT_TRUE(store->CreateKeyRing(ring, 50, StoreAudit()).ok());
   ASSERT_TRUE(store->DeleteInstance("inst", audit).ok());
   absl::StatusOr<std::vector<KeyRing>> rings = store->ListKeyRings("inst");
   ASSERT_TRUE(rings.ok()) << rings.status();
@@ -942,7 +943,7 @@ class SqlitePurgeTest : public SqliteStoreTest {
     r.key_id = "victim";
     r.resource_crn = "crn:v1:bluemix:public:cos:global:a/1:si:bucket:b";
     r.service_id = "svc";
-    ASSERT_TRUE(store.CreateRegistration(r).ok());
+    ASSERT_TRUE(store.CreateRegistration(r, StoreAudit()).ok());
     keys::Key destroyed = victim;
     destroyed.state = keys::KeyState::kDestroyed;
     destroyed.deletion_time = T(10);
@@ -1039,7 +1040,7 @@ TEST_F(SqliteStoreTest, LifecycleEncodingMatchesStorageSchemaDoc) {
     t.max_retrievals = 3;
     t.remaining_retrievals = 2;
     t.nonce = {0xab, 0xcd};
-    ASSERT_TRUE(store->PutImportToken(t).ok());
+    ASSERT_TRUE(store->PutImportToken(t, StoreAudit()).ok());
     iam::AuditRecord audit;
     audit.actor = "user-admin";
     audit.action = "kms.instancepolicies.write";
@@ -1062,7 +1063,7 @@ TEST_F(SqliteStoreTest, LifecycleEncodingMatchesStorageSchemaDoc) {
     r.resource_crn = "crn:v1:c:t:s:l:sc:si::";
     r.service_id = "svc";
     r.prevent_key_deletion = true;
-    ASSERT_TRUE(store->CreateRegistration(r).ok());
+    ASSERT_TRUE(store->CreateRegistration(r, StoreAudit()).ok());
     keys::Key u = k;
     u.last_update_time = absl::FromUnixMicros(20);
     KeyUpdate update;
@@ -1169,7 +1170,7 @@ TEST_F(SqliteStoreTest, CrnMatchFunctionServesEveryReadConnection) {
     r.key_id = "k1";
     r.resource_crn = absl::StrCat("crn:v1:c:t:s:l:sc:si:bucket:b", i);
     r.service_id = "svc";
-    ASSERT_TRUE(store->CreateRegistration(r).ok());
+    ASSERT_TRUE(store->CreateRegistration(r, StoreAudit()).ok());
   }
   absl::StatusOr<keys::CrnPattern> pattern =
       keys::CrnPattern::Parse("crn:v1:c:t:s:l:sc:si:bucket:b*", false);
