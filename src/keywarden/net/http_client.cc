@@ -1,10 +1,12 @@
 // The only file of the client that speaks Boost.Beast and Asio.
 //
 // Each request is a fresh connection: the CLI makes one or two requests per
-// run and a webhook one per event, so keep-alive would buy little. Timeouts use beast::tcp_stream's
-// expiry (one deadline for connect, TLS handshake, write and read) with the
-// operations run one at a time on a private io_context, which keeps the code
-// sequential like the synchronous API while still bounded in time.
+// run and a webhook one per event, so keep-alive would buy little. One
+// deadline bounds the whole request: name resolution waits for it on a
+// thread of its own, then beast::tcp_stream's expiry covers connect, TLS
+// handshake, write and read, with the operations run one at a time on a
+// private io_context, which keeps the code sequential like the synchronous
+// API while still bounded in time.
 #include "keywarden/net/http_client.h"
 
 #include <openssl/ssl.h>
@@ -17,10 +19,16 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/version.hpp>
+#include <condition_variable>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <string_view>
+#include <system_error>
+#include <thread>
 
 #include "absl/status/status.h"
+#include "keywarden/common/status_macros.h"
 #include "keywarden/common/strings.h"
 
 namespace keywarden::net {
@@ -106,6 +114,61 @@ absl::StatusOr<HttpResponse> Exchange(asio::io_context& ioc, Stream& stream,
   return out;
 }
 
+// Resolves the endpoint's host within the deadline. getaddrinfo cannot be
+// cancelled, so a name lookup runs on a thread of its own, detached when the
+// deadline passes first: it finishes (bounded by the system resolver's own
+// timeouts) and drops its answer. IP literals need no lookup and no thread.
+absl::StatusOr<tcp::resolver::results_type> Resolve(
+    const Endpoint& e, std::chrono::steady_clock::time_point deadline) {
+  auto lookup = [](const std::string& host, const std::string& port,
+                   tcp::resolver::flags flags, beast::error_code& ec) {
+    asio::io_context ioc;
+    tcp::resolver resolver(ioc);
+    return resolver.resolve(host, port, flags, ec);
+  };
+  beast::error_code ec;
+  tcp::resolver::results_type results;
+  if (IsIpLiteral(e.host)) {
+    results = lookup(e.host, e.port,
+                     tcp::resolver::numeric_host |
+                         tcp::resolver::numeric_service,
+                     ec);
+  } else {
+    struct Lookup {
+      std::mutex mu;
+      std::condition_variable done_cv;
+      bool done = false;
+      beast::error_code ec;
+      tcp::resolver::results_type results;
+    };
+    auto state = std::make_shared<Lookup>();
+    try {
+      std::thread([state, host = e.host, port = e.port, lookup] {
+        beast::error_code thread_ec;
+        auto found = lookup(host, port, tcp::resolver::flags(), thread_ec);
+        std::lock_guard<std::mutex> lock(state->mu);
+        state->results = std::move(found);
+        state->ec = thread_ec;
+        state->done = true;
+        state->done_cv.notify_all();
+      }).detach();
+    } catch (const std::system_error& ex) {  // no thread to be had
+      return absl::UnavailableError(
+          StrCat("cannot resolve ", e.Display(), ": ", ex.what()));
+    }
+    std::unique_lock<std::mutex> lock(state->mu);
+    if (!state->done_cv.wait_until(lock, deadline,
+                                   [&] { return state->done; })) {
+      return absl::DeadlineExceededError(
+          StrCat("cannot resolve ", e.Display(), ": timed out"));
+    }
+    ec = state->ec;
+    results = std::move(state->results);
+  }
+  if (ec) return TransportError(e, "cannot resolve", ec);
+  return results;
+}
+
 }  // namespace
 
 std::string Endpoint::Display() const {
@@ -177,14 +240,11 @@ absl::StatusOr<Endpoint> ParseEndpoint(const std::string& addr) {
 
 absl::StatusOr<HttpResponse> Send(const Endpoint& e, const HttpRequest& request,
                                   const HttpOptions& options) {
-  asio::io_context ioc;
-  // Name resolution has no Asio timeout; it is left to the system resolver.
-  tcp::resolver resolver(ioc);
-  beast::error_code ec;
-  auto results = resolver.resolve(e.host, e.port, ec);
-  if (ec) return TransportError(e, "cannot resolve", ec);
-
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+  KW_ASSIGN_OR_RETURN(tcp::resolver::results_type results,
+                      Resolve(e, deadline));
+  asio::io_context ioc;
+  beast::error_code ec;
   try {
     if (!e.tls) {
       beast::tcp_stream stream(ioc);

@@ -49,9 +49,8 @@ struct HttpResponse {
 
 struct HttpOptions {
   bool insecure = false;  // skip certificate and host name verification
-  // One deadline for the whole request: connect, TLS handshake, writing the
-  // request and reading the response. Name resolution (the system resolver)
-  // is not bounded by it; an IP-literal host needs none.
+  // One deadline for the whole request: name resolution, connect, TLS
+  // handshake, writing the request and reading the response.
   std::chrono::milliseconds timeout{30000};
   std::size_t max_body_bytes = 16 << 20;  // larger responses are Unavailable
   std::string user_agent = "keywarden/0.1";
@@ -66,7 +65,7 @@ struct HttpOptions {
 // malformed or oversized response) are Unavailable, an expired timeout is
 // DeadlineExceeded, each with a message naming the endpoint, never the
 // request's headers or body. Blocks the calling thread for up to
-// options.timeout (plus resolution): call it from a thread that may block,
+// options.timeout: call it from a thread that may block,
 // never from a server I/O thread. Calls are independent and may run on many
 // threads at once; each uses its own io_context.
 absl::StatusOr<HttpResponse> Send(const Endpoint& endpoint,

@@ -345,5 +345,34 @@ TEST(SendTest, UnreachableServerIsUnavailableAndNamesTheEndpoint) {
   EXPECT_EQ(r.status().message().find("sekrit"), absl::string_view::npos);
 }
 
+TEST(SendTest, HostNamesAreResolved) {
+  RecordingServer server;
+  Endpoint e = server.endpoint();
+  e.host = "localhost";  // may resolve to ::1 first; 127.0.0.1 answers
+  auto r = Send(e, HttpRequest{"POST", "/echo", {}, "hello"}, HttpOptions{});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, "hello");
+}
+
+TEST(SendTest, NameThatDoesNotResolveFailsWithinTheTimeout) {
+  // .invalid never resolves (RFC 6761). Whether the system resolver says so
+  // at once or waits on an unreachable name server, the request ends within
+  // its deadline and names the endpoint.
+  auto e = ParseEndpoint("http://keywarden-test.invalid:8080");
+  ASSERT_TRUE(e.ok());
+  HttpOptions options;
+  options.timeout = std::chrono::milliseconds(500);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = Send(*e, HttpRequest{"GET", "/", {}, ""}, options);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsUnavailable(r.status()) ||
+              absl::IsDeadlineExceeded(r.status()))
+      << r.status();
+  EXPECT_NE(r.status().message().find("keywarden-test.invalid"),
+            absl::string_view::npos);
+  EXPECT_LT(took, std::chrono::seconds(3));
+}
+
 }  // namespace
 }  // namespace keywarden::net
