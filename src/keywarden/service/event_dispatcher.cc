@@ -1,7 +1,13 @@
 #include "keywarden/service/event_dispatcher.h"
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
+#include <thread>
 #include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 
 #include "keywarden/common/status_macros.h"
 #include "keywarden/common/strings.h"
@@ -44,29 +50,75 @@ absl::StatusOr<int> EventDispatcher::RunOnce() {
   if (!leader) return 0;
   KW_ASSIGN_OR_RETURN(std::vector<keys::KeyEvent> due,
                       store_->ListDueEvents(now, options_.batch));
-  int attempts = 0;
+  // By service, each in the store's order (earliest due first).
+  std::vector<std::vector<const keys::KeyEvent*>> by_service;
+  absl::flat_hash_map<std::string_view, size_t> index;
   for (const keys::KeyEvent& event : due) {
+    auto [it, added] = index.try_emplace(event.service_id, by_service.size());
+    if (added) by_service.emplace_back();
+    by_service[it->second].push_back(&event);
+  }
+
+  std::atomic<int> attempts{0};
+  std::atomic<size_t> next_service{0};
+  absl::Mutex mu;
+  absl::Status first_error;
+  auto work = [&] {
+    for (size_t i; (i = next_service++) < by_service.size();) {
+      absl::Status s = DeliverInOrder(by_service[i], attempts);
+      if (!s.ok()) {
+        absl::MutexLock lock(&mu);
+        if (first_error.ok()) first_error = std::move(s);
+      }
+    }
+  };
+  const size_t threads = std::min<size_t>(
+      by_service.size(), std::max(options_.parallel_services, 1));
+  std::vector<std::thread> helpers;
+  for (size_t i = 1; i < threads; ++i) helpers.emplace_back(work);
+  work();
+  for (std::thread& t : helpers) t.join();
+  KW_RETURN_IF_ERROR(first_error);
+  return attempts.load();
+}
+
+absl::Status EventDispatcher::DeliverInOrder(
+    const std::vector<const keys::KeyEvent*>& events,
+    std::atomic<int>& attempts) {
+  // Set once the webhook could not be reached: the rest wait with it.
+  std::optional<absl::Time> unreachable_until;
+  std::string unreachable_error;
+  for (const keys::KeyEvent* event : events) {
     absl::Time at = clock_->Now();
     EventSink::Outcome outcome;
-    absl::StatusOr<std::optional<WebhookTarget>> target =
-        webhooks_->TargetFor(event.service_id);
-    absl::Duration wait = Backoff(event.attempts + 1);
-    if (!target.ok()) {
-      outcome.error = "the webhook secret could not be unsealed";
-    } else if (!target->has_value()) {
-      // Looked at again soon: the administrator may set the webhook.
-      outcome.error = "the service id has no webhook";
-      wait = std::min(wait, options_.poll_interval);
+    absl::Duration wait = Backoff(event->attempts + 1);
+    if (unreachable_until.has_value()) {
+      outcome.error = StrCat("not sent: ", unreachable_error);
+      wait = std::max(*unreachable_until - at, absl::ZeroDuration());
     } else {
-      outcome = sink_->Deliver(**target, event, event.attempts + 1, at);
+      absl::StatusOr<std::optional<WebhookTarget>> target =
+          webhooks_->TargetFor(event->service_id);
+      if (!target.ok()) {
+        outcome.error = "the webhook secret could not be unsealed";
+      } else if (!target->has_value()) {
+        // Looked at again soon: the administrator may set the webhook.
+        outcome.error = "the service id has no webhook";
+        wait = std::min(wait, options_.poll_interval);
+      } else {
+        outcome = sink_->Deliver(**target, *event, event->attempts + 1, at);
+        if (!outcome.delivered && outcome.unreachable) {
+          unreachable_until = at + wait;
+          unreachable_error = outcome.error;
+        }
+      }
     }
     absl::Time next =
         outcome.delivered ? at + options_.ack_timeout : at + wait;
     KW_RETURN_IF_ERROR(store_->RecordEventAttempt(
-        event.id, at, outcome.delivered, next, outcome.error));
+        event->id, at, outcome.delivered, next, outcome.error));
     ++attempts;
   }
-  return attempts;
+  return absl::OkStatus();
 }
 
 absl::Duration EventDispatcher::Pass() {

@@ -1,9 +1,11 @@
 #ifndef KEYWARDEN_SERVICE_EVENT_DISPATCHER_H_
 #define KEYWARDEN_SERVICE_EVENT_DISPATCHER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -20,11 +22,15 @@ class EventSink {
  public:
   struct Outcome {
     bool delivered = false;  // the receiver answered 2xx
+    // No HTTP answer at all (resolve, connect, TLS or timeout): the
+    // service's later events of the same pass are not tried against it.
+    bool unreachable = false;
     std::string error;       // why not, short and client-safe
   };
   virtual ~EventSink() = default;
   // Delivers `event` (attempt number `attempt`, from 1) to `target` at
-  // `now`; blocks for at most the sink's own timeout.
+  // `now`; blocks for at most the sink's own timeout. Called from several
+  // threads at once (for different services).
   virtual Outcome Deliver(const WebhookTarget& target,
                           const keys::KeyEvent& event, int64_t attempt,
                           absl::Time now) = 0;
@@ -44,6 +50,10 @@ struct EventDispatcherOptions {
   // Lease holder name of this node (several nodes deliver one at a time).
   std::string node_id = "keywarden";
   int64_t batch = 100;
+  // Services delivered to at the same time, one thread each: a service's
+  // events go one after another in the order they were made, so a slow or
+  // unreachable webhook holds up only its own service.
+  int parallel_services = 8;
   // Told about store failures of the background loop (the server logs
   // them); the loop carries on at the next poll.
   std::function<void(const absl::Status&)> on_error;
@@ -54,8 +64,12 @@ struct EventDispatcherOptions {
 // webhook, failures are retried with exponential backoff, delivered but
 // unacknowledged events are sent again after ack_timeout, and every attempt
 // is recorded in the store, so a restart loses nothing (delivery is at
-// least once; receivers deduplicate by eventId). One thread; Wake() after
-// a change that may have made an event due. Thread-safe.
+// least once; receivers deduplicate by eventId). Once a service's webhook
+// cannot be reached, its other due events wait for the next attempt with
+// the failed one (recorded as attempts, so they back off together). One
+// thread, plus up to parallel_services - 1 for a pass that has events of
+// several services; Wake() after a change that may have made an event
+// due. Thread-safe.
 class EventDispatcher {
  public:
   EventDispatcher(store::Store* store, const WebhookRegistry* webhooks,
@@ -75,6 +89,9 @@ class EventDispatcher {
   // One pass of the thread: RunOnce, then how long to sleep.
   absl::Duration Pass();
   absl::Duration Backoff(int64_t attempts) const;
+  // Delivers one service's due events in order; adds to `attempts`.
+  absl::Status DeliverInOrder(const std::vector<const keys::KeyEvent*>& events,
+                              std::atomic<int>& attempts);
 
   store::Store* store_;
   const WebhookRegistry* webhooks_;

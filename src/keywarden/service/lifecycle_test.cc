@@ -2,12 +2,15 @@
 // store and a fake clock: dual-authorization deletion, purge, key and
 // instance policies, automatic rotation and purge, secure import,
 // registrations, events and their delivery, search and filter.
+#include <algorithm>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/synchronization/mutex.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/crypto/aes_gcm.h"
 #include "keywarden/crypto/base64.h"
@@ -49,24 +52,60 @@ CreateImportTokenRequest Token(std::optional<int64_t> expiration,
 }
 
 // A sink that records deliveries and answers as told.
+// Records deliveries (from any thread). Deliveries to a URL in
+// `unreachable` fail as a transport error would. The first delivery to each
+// URL in `rendezvous` waits until one to every other such URL has begun:
+// only deliveries that run at the same time meet; otherwise the wait gives
+// up after 10 s and sets `rendezvous_missed`.
 class RecordingSink : public EventSink {
  public:
-  Outcome Deliver(const WebhookTarget& target, const keys::KeyEvent& event,
-                  int64_t attempt, absl::Time) override {
-    delivered.push_back({target.url, event.id, event.type, attempt});
-    Outcome o;
-    o.delivered = succeed;
-    if (!succeed) o.error = "test sink refused";
-    return o;
-  }
   struct Delivery {
     std::string url;
     std::string event_id;
     keys::KeyEventType type;
     int64_t attempt;
   };
-  std::vector<Delivery> delivered;
+
+  Outcome Deliver(const WebhookTarget& target, const keys::KeyEvent& event,
+                  int64_t attempt, absl::Time) override {
+    absl::MutexLock lock(&mu_);
+    if (rendezvous.contains(target.url)) {
+      arrived_.insert(target.url);
+      auto all_arrived = [this] {
+        return arrived_.size() == rendezvous.size();
+      };
+      if (!mu_.AwaitWithTimeout(absl::Condition(&all_arrived),
+                                absl::Seconds(10))) {
+        rendezvous_missed = true;
+      }
+    }
+    delivered_.push_back({target.url, event.id, event.type, attempt});
+    Outcome o;
+    o.unreachable = unreachable.contains(target.url);
+    o.delivered = succeed && !o.unreachable;
+    if (o.unreachable) {
+      o.error = "cannot connect to " + target.url;
+    } else if (!succeed) {
+      o.error = "test sink refused";
+    }
+    return o;
+  }
+
+  std::vector<Delivery> Deliveries() {
+    absl::MutexLock lock(&mu_);
+    return delivered_;
+  }
+
+  // Set between passes only.
   bool succeed = true;
+  std::set<std::string> unreachable;
+  std::set<std::string> rendezvous;
+  bool rendezvous_missed = false;
+
+ private:
+  absl::Mutex mu_;
+  std::set<std::string> arrived_ ABSL_GUARDED_BY(mu_);
+  std::vector<Delivery> delivered_ ABSL_GUARDED_BY(mu_);
 };
 
 class LifecycleTest : public ::testing::Test {
@@ -77,10 +116,24 @@ class LifecycleTest : public ::testing::Test {
     AddUser("user-b", {iam::Role::kManager});
     AddUser("user-w", {iam::Role::kWriter});
     AddUser("user-p", {iam::Role::kKeyPurge});
+    AddService("serviceid-s");
+
+    KeyManagerDeps deps;
+    deps.store = &store_;
+    deps.master_key = master_.get();
+    deps.access = &access_control_;
+    deps.instance_policies = &index_;
+    deps.import_tokens = &tokens_;
+    deps.clock = &clock_;
+    keys_ = std::make_unique<KeyManager>(deps, KeyManagerOptions{});
+  }
+
+  // A service id (type object-storage) authorized as Reader on the instance.
+  void AddService(const std::string& id) {
     iam::PrincipalRecord svc;
-    svc.id = "serviceid-s";
+    svc.id = id;
     svc.kind = iam::PrincipalKind::kServiceId;
-    svc.name = "svc";
+    svc.name = id;
     svc.service_type = "object-storage";
     access_.PutPrincipal(svc);
     // The identity store holds it too (webhooks belong to stored service ids).
@@ -91,20 +144,11 @@ class LifecycleTest : public ::testing::Test {
     audit.target = "principal:" + svc.id;
     EXPECT_TRUE(store_.CreatePrincipal(svc, audit).ok());
     iam::ServiceAuthorizationRecord auth;
-    auth.id = "auth-1";
+    auth.id = "auth-" + id;
     auth.source_service_id = svc.id;
     auth.target.instance_id = std::string(kInstance);
     auth.role = iam::Role::kReader;
     access_.PutAuthorization(auth);
-
-    KeyManagerDeps deps;
-    deps.store = &store_;
-    deps.master_key = master_.get();
-    deps.access = &access_control_;
-    deps.instance_policies = &index_;
-    deps.import_tokens = &tokens_;
-    deps.clock = &clock_;
-    keys_ = std::make_unique<KeyManager>(deps, KeyManagerOptions{});
   }
 
   void AddUser(std::string id, std::vector<iam::Role> roles) {
@@ -543,6 +587,8 @@ constexpr char kCrn[] =
     "crn:v1:bluemix:public:cloud-object-storage:global:a/acct:inst-1:bucket:b1";
 constexpr char kCrn2[] =
     "crn:v1:bluemix:public:cloud-object-storage:global:a/acct:inst-1:bucket:b2";
+constexpr char kCrn3[] =
+    "crn:v1:bluemix:public:cloud-object-storage:global:a/acct:inst-1:bucket:b3";
 
 TEST_F(LifecycleTest, RegistrationsProtectKeysFromDeletion) {
   KeyResult k = CreateRoot(As("user-a"));
@@ -712,15 +758,15 @@ TEST_F(LifecycleTest, DispatcherRetriesRedeliversAndStopsOnAck) {
 
   // No webhook yet: nothing delivered, the event waits.
   EXPECT_EQ(*dispatcher.RunOnce(), 1);
-  EXPECT_TRUE(sink.delivered.empty());
+  EXPECT_TRUE(sink.Deliveries().empty());
   ASSERT_TRUE(
       webhooks.Put(admin, "serviceid-s", "http://127.0.0.1:9/hook", std::nullopt)
           .ok());
   clock_.Advance(absl::Seconds(1));
   sink.succeed = false;
   EXPECT_EQ(*dispatcher.RunOnce(), 1);
-  ASSERT_EQ(sink.delivered.size(), 1u);
-  EXPECT_EQ(sink.delivered[0].type, keys::KeyEventType::kDisable);
+  ASSERT_EQ(sink.Deliveries().size(), 1u);
+  EXPECT_EQ(sink.Deliveries()[0].type, keys::KeyEventType::kDisable);
   // Backoff: attempt 3 after 2 s, attempt 4 after 4 s more.
   clock_.Advance(absl::Seconds(1));
   EXPECT_EQ(*dispatcher.RunOnce(), 0);
@@ -731,18 +777,87 @@ TEST_F(LifecycleTest, DispatcherRetriesRedeliversAndStopsOnAck) {
   sink.succeed = true;
   clock_.Advance(absl::Seconds(1));
   EXPECT_EQ(*dispatcher.RunOnce(), 1);
-  EXPECT_EQ(sink.delivered.back().attempt, 4);
+  EXPECT_EQ(sink.Deliveries().back().attempt, 4);
   // Delivered, not acknowledged: sent again after the ack timeout.
   clock_.Advance(absl::Hours(4) - absl::Seconds(1));
   EXPECT_EQ(*dispatcher.RunOnce(), 0);
   clock_.Advance(absl::Seconds(1));
   EXPECT_EQ(*dispatcher.RunOnce(), 1);
   EventAckRequest ack;
-  ack.event_id = sink.delivered.back().event_id;
+  ack.event_id = sink.Deliveries().back().event_id;
   ack.adopter_key_state = "DEK_DISABLED";
   ASSERT_TRUE(registrations_.AcknowledgeEvents(svc, {ack}).ok());
   clock_.Advance(absl::Hours(5));
   EXPECT_EQ(*dispatcher.RunOnce(), 0);
+}
+
+TEST_F(LifecycleTest, DispatcherSendsServicesApartAndHoldsAnUnreachableOne) {
+  AddService("serviceid-t");
+  AddService("serviceid-u");
+  WebhookRegistry webhooks(&store_, &access_, master_.get(), &clock_);
+  RequestContext admin = As("user-admin");
+  admin.principal.is_admin = true;
+  const std::string s_url = "http://127.0.0.1:9/s";
+  const std::string t_url = "http://127.0.0.1:9/t";
+  const std::string u_url = "http://127.0.0.1:9/u";
+  ASSERT_TRUE(webhooks.Put(admin, "serviceid-s", s_url, std::nullopt).ok());
+  ASSERT_TRUE(webhooks.Put(admin, "serviceid-t", t_url, std::nullopt).ok());
+  ASSERT_TRUE(webhooks.Put(admin, "serviceid-u", u_url, std::nullopt).ok());
+  RecordingSink sink;
+  // s and t meet only if they are delivered at the same time.
+  sink.rendezvous = {s_url, t_url};
+  sink.unreachable = {u_url};
+  EventDispatcherOptions options;
+  options.retry_initial = absl::Seconds(1);
+  options.retry_max = absl::Seconds(8);
+  EventDispatcher dispatcher(&store_, &webhooks, &sink, &clock_, options);
+
+  KeyResult k = CreateRoot(As("user-a"));
+  ASSERT_TRUE(registrations_.Write(As("serviceid-s", true), k.key.id,
+                                   Registration(kCrn)).ok());
+  ASSERT_TRUE(registrations_.Write(As("serviceid-t", true), k.key.id,
+                                   Registration(kCrn2)).ok());
+  ASSERT_TRUE(registrations_.Write(As("serviceid-u", true), k.key.id,
+                                   Registration(kCrn3)).ok());
+  ASSERT_TRUE(keys_->Disable(As("user-a"), k.key.id).ok());
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(keys_->Enable(As("user-a"), k.key.id).ok());
+  ASSERT_EQ(DueEvents().size(), 6u);  // two events for each of three services
+
+  EXPECT_EQ(*dispatcher.RunOnce(), 6);
+  std::vector<RecordingSink::Delivery> d = sink.Deliveries();
+  auto sent_to = [&](const std::string& url) {
+    std::vector<keys::KeyEventType> types;
+    for (const auto& x : d) {
+      if (x.url == url) types.push_back(x.type);
+    }
+    return types;
+  };
+  // At the same time, each service's events in order.
+  EXPECT_FALSE(sink.rendezvous_missed);
+  using T = keys::KeyEventType;
+  EXPECT_EQ(sent_to(s_url), (std::vector<T>{T::kDisable, T::kEnable}));
+  EXPECT_EQ(sent_to(t_url), (std::vector<T>{T::kDisable, T::kEnable}));
+  // u could not be reached: its second event was not tried, but both wait
+  // for the same retry.
+  EXPECT_EQ(sent_to(u_url), (std::vector<T>{T::kDisable}));
+  std::vector<keys::KeyEvent> waiting =
+      *store_.ListDueEvents(clock_.Now() + absl::Seconds(1), 100);
+  ASSERT_EQ(waiting.size(), 2u);
+  for (const keys::KeyEvent& e : waiting) {
+    EXPECT_EQ(e.service_id, "serviceid-u");
+    EXPECT_EQ(e.next_attempt_time, clock_.Now() + absl::Seconds(1));
+    EXPECT_THAT(e.last_error, HasSubstr("cannot connect to " + u_url));
+  }
+  EXPECT_EQ(*dispatcher.RunOnce(), 0);
+
+  // Reachable again: both go, in order, at the retry.
+  sink.unreachable.clear();
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(*dispatcher.RunOnce(), 2);
+  d = sink.Deliveries();
+  EXPECT_EQ(sent_to(u_url),
+            (std::vector<T>{T::kDisable, T::kDisable, T::kEnable}));
 }
 
 TEST_F(LifecycleTest, LifecycleJobsRunUnderTheirLease) {

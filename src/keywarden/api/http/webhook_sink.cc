@@ -78,6 +78,7 @@ service::EventSink::Outcome WebhookSink::Deliver(
   if (!response.ok()) {
     // The message names the endpoint, never headers or the body.
     outcome.error = std::string(response.status().message()).substr(0, 200);
+    outcome.unreachable = true;
     return outcome;
   }
   if (response->status < 200 || response->status > 299) {
