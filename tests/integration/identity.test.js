@@ -18,9 +18,12 @@ const {
   UUID_RE, RFC3339_RE, desc, expectStatus, expectError, keyEnvelope, keyResource,
   createRootKey, createStandardKey, randB64,
 } = require('../lib/kp');
+const {
+  GRANT, adminReq, adminOk, createUser, createServiceId, createApiKey, createPolicy,
+  tokenRequest, tokenFor,
+} = require('../lib/identity');
 
 const KEY_TYPE = 'application/vnd.ibm.kms.key+json';
-const GRANT = 'urn:ibm:params:oauth:grant-type:apikey';
 
 // ---------------------------------------------------------------- helpers
 
@@ -36,45 +39,6 @@ function decodeJwt(token) {
     signature: Buffer.from(parts[2], 'base64url'),
     parts,
   };
-}
-
-// Admin API call as the bootstrap administrator (or `token`).
-function adminReq(srv, method, path, body, { token, headers } = {}) {
-  return srv.request(method, path, {
-    token, body, json: body !== undefined, headers: { 'Bluemix-Instance': null, ...headers },
-  });
-}
-
-async function adminOk(srv, method, path, body, status, opts) {
-  const res = await adminReq(srv, method, path, body, opts);
-  expectStatus(res, status, `${method} ${path}`);
-  return res.json;
-}
-
-const createUser = (srv, name, extra = {}) =>
-  adminOk(srv, 'POST', '/admin/v1/users', { name, admin: false, ...extra }, 201);
-const createServiceId = (srv, name, serviceType) =>
-  adminOk(srv, 'POST', '/admin/v1/service_ids', { name, serviceType }, 201);
-const createApiKey = (srv, principalId, name = 'ci') =>
-  adminOk(srv, 'POST', '/admin/v1/api_keys', { principalId, name }, 201);
-const createPolicy = (srv, principalId, instanceId, roles, { keyId = null, keyRingId = null } = {}) =>
-  adminOk(srv, 'POST', '/admin/v1/policies',
-          { principalId, instanceId, keyRingId, keyId, roles }, 201);
-
-// POST /identity/token with an arbitrary form body; no Authorization header.
-function tokenRequest(srv, form) {
-  return srv.request('POST', '/identity/token', {
-    headers: { Authorization: null, 'Bluemix-Instance': null,
-               'Content-Type': 'application/x-www-form-urlencoded' },
-    raw: typeof form === 'string' ? form : new URLSearchParams(form).toString(),
-  });
-}
-
-async function tokenFor(srv, apikey) {
-  const res = await tokenRequest(srv, { grant_type: GRANT, apikey });
-  expectStatus(res, 200, 'token');
-  assert.equal(typeof res.json.access_token, 'string', desc(res));
-  return res.json.access_token;
 }
 
 // A user holding `roles` on `instanceId` (none if roles is null), with an
