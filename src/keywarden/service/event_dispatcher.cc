@@ -1,6 +1,7 @@
 #include "keywarden/service/event_dispatcher.h"
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -59,13 +60,12 @@ absl::StatusOr<int> EventDispatcher::RunOnce() {
     by_service[it->second].push_back(&event);
   }
 
-  std::atomic<int> attempts{0};
   std::atomic<size_t> next_service{0};
   absl::Mutex mu;
   absl::Status first_error;
   auto work = [&] {
     for (size_t i; (i = next_service++) < by_service.size();) {
-      absl::Status s = DeliverInOrder(by_service[i], attempts);
+      absl::Status s = DeliverInOrder(by_service[i]);
       if (!s.ok()) {
         absl::MutexLock lock(&mu);
         if (first_error.ok()) first_error = std::move(s);
@@ -79,44 +79,51 @@ absl::StatusOr<int> EventDispatcher::RunOnce() {
   work();
   for (std::thread& t : helpers) t.join();
   KW_RETURN_IF_ERROR(first_error);
-  return attempts.load();
+  // Every due event got an attempt recorded.
+  return static_cast<int>(due.size());
+}
+
+EventDispatcher::Attempt EventDispatcher::TryDelivery(
+    const keys::KeyEvent& event, absl::Time at) {
+  Attempt a;
+  a.wait = Backoff(event.attempts + 1);
+  absl::StatusOr<std::optional<WebhookTarget>> target =
+      webhooks_->TargetFor(event.service_id);
+  if (!target.ok()) {
+    a.outcome.error = "the webhook secret could not be unsealed";
+  } else if (!target->has_value()) {
+    // Looked at again soon: the administrator may set the webhook.
+    a.outcome.error = "the service id has no webhook";
+    a.wait = std::min(a.wait, options_.poll_interval);
+  } else {
+    a.outcome = sink_->Deliver(**target, event, event.attempts + 1, at);
+  }
+  return a;
 }
 
 absl::Status EventDispatcher::DeliverInOrder(
-    const std::vector<const keys::KeyEvent*>& events,
-    std::atomic<int>& attempts) {
-  // Set once the webhook could not be reached: the rest wait with it.
-  std::optional<absl::Time> unreachable_until;
-  std::string unreachable_error;
+    const std::vector<const keys::KeyEvent*>& events) {
+  // The attempt that found the webhook unreachable: the rest of the
+  // service's events are not sent, and wait until its retry.
+  std::optional<absl::Time> held_until;
+  std::string held_error;
   for (const keys::KeyEvent* event : events) {
     absl::Time at = clock_->Now();
-    EventSink::Outcome outcome;
-    absl::Duration wait = Backoff(event->attempts + 1);
-    if (unreachable_until.has_value()) {
-      outcome.error = StrCat("not sent: ", unreachable_error);
-      wait = std::max(*unreachable_until - at, absl::ZeroDuration());
+    Attempt a;
+    absl::Time next;
+    if (held_until.has_value()) {
+      a.outcome.error = held_error;
+      next = *held_until;
     } else {
-      absl::StatusOr<std::optional<WebhookTarget>> target =
-          webhooks_->TargetFor(event->service_id);
-      if (!target.ok()) {
-        outcome.error = "the webhook secret could not be unsealed";
-      } else if (!target->has_value()) {
-        // Looked at again soon: the administrator may set the webhook.
-        outcome.error = "the service id has no webhook";
-        wait = std::min(wait, options_.poll_interval);
-      } else {
-        outcome = sink_->Deliver(**target, *event, event->attempts + 1, at);
-        if (!outcome.delivered && outcome.unreachable) {
-          unreachable_until = at + wait;
-          unreachable_error = outcome.error;
-        }
+      a = TryDelivery(*event, at);
+      next = a.outcome.delivered ? at + options_.ack_timeout : at + a.wait;
+      if (a.outcome.unreachable) {
+        held_until = next;
+        held_error = StrCat("not sent: ", a.outcome.error);
       }
     }
-    absl::Time next =
-        outcome.delivered ? at + options_.ack_timeout : at + wait;
     KW_RETURN_IF_ERROR(store_->RecordEventAttempt(
-        event->id, at, outcome.delivered, next, outcome.error));
-    ++attempts;
+        event->id, at, a.outcome.delivered, next, a.outcome.error));
   }
   return absl::OkStatus();
 }

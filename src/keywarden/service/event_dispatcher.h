@@ -1,7 +1,6 @@
 #ifndef KEYWARDEN_SERVICE_EVENT_DISPATCHER_H_
 #define KEYWARDEN_SERVICE_EVENT_DISPATCHER_H_
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -22,8 +21,8 @@ class EventSink {
  public:
   struct Outcome {
     bool delivered = false;  // the receiver answered 2xx
-    // No HTTP answer at all (resolve, connect, TLS or timeout): the
-    // service's later events of the same pass are not tried against it.
+    // No HTTP answer at all (resolve, connect, TLS or timeout), so not
+    // delivered: the service's later events of the pass are not tried.
     bool unreachable = false;
     std::string error;       // why not, short and client-safe
   };
@@ -89,9 +88,14 @@ class EventDispatcher {
   // One pass of the thread: RunOnce, then how long to sleep.
   absl::Duration Pass();
   absl::Duration Backoff(int64_t attempts) const;
-  // Delivers one service's due events in order; adds to `attempts`.
-  absl::Status DeliverInOrder(const std::vector<const keys::KeyEvent*>& events,
-                              std::atomic<int>& attempts);
+  // One delivery of `event` at `at`, and how long to wait if it failed.
+  struct Attempt {
+    EventSink::Outcome outcome;
+    absl::Duration wait;
+  };
+  Attempt TryDelivery(const keys::KeyEvent& event, absl::Time at);
+  // Delivers one service's due events in order, recording each attempt.
+  absl::Status DeliverInOrder(const std::vector<const keys::KeyEvent*>& events);
 
   store::Store* store_;
   const WebhookRegistry* webhooks_;

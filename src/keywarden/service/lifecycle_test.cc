@@ -51,7 +51,6 @@ CreateImportTokenRequest Token(std::optional<int64_t> expiration,
   return req;
 }
 
-// A sink that records deliveries and answers as told.
 // Records deliveries (from any thread). Deliveries to a URL in
 // `unreachable` fail as a transport error would. The first delivery to each
 // URL in `rendezvous` waits until one to every other such URL has begun:
