@@ -23,11 +23,11 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "absl/synchronization/mutex.h"
+#include "keywarden/api/http/request_reader.h"
 #include "spdlog/spdlog.h"
 
 namespace keywarden::api::http {
@@ -135,34 +135,6 @@ struct Worker {
 // Which server, if any, owns the current thread: Stop() must not join the
 // thread it is running on.
 thread_local const void* current_server = nullptr;
-
-std::optional<HttpStatus> StatusForParseError(const ErrorCode& ec) {
-  if (ec == bhttp::error::body_limit) return HttpStatus::payload_too_large;
-  if (ec == bhttp::error::header_limit) {
-    return HttpStatus::request_header_fields_too_large;
-  }
-  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method)
-                           .category()) {
-    return HttpStatus::bad_request;
-  }
-  return std::nullopt;  // an I/O error or timeout: nobody to answer
-}
-
-// Feeds buffered bytes to the parser without I/O. In the common case the
-// whole request arrived in one read, so it is parsed with no further
-// suspension. Leaves pipelined bytes after the message in the buffer.
-void ParseBuffered(bhttp::request_parser<bhttp::string_body>& parser,
-                   beast::flat_buffer& buffer, ErrorCode& ec) {
-  while (buffer.size() > 0 && !parser.is_done()) {
-    size_t used = parser.put(buffer.data(), ec);
-    buffer.consume(used);
-    if (ec == bhttp::error::need_more) {
-      ec = {};
-      return;
-    }
-    if (ec || used == 0) return;
-  }
-}
 
 bool ExpectsContinue(const Request& header) {
   auto it = header.find(bhttp::field::expect);
@@ -457,9 +429,9 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
 
   beast::flat_buffer buffer;
   buffer.reserve(kInitialBufferBytes);
-  // The parser cannot be reset, so a fresh one is emplaced per request; the
-  // optional avoids a heap allocation for it.
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser;
+  RequestReader reader;
+  const RequestLimits limits{.header_bytes = options_.max_header_bytes,
+                             .body_bytes = options_.max_body_bytes};
 
   for (;;) {
     // Idle phase: wait for the first byte of the next request, unless a
@@ -477,18 +449,16 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
 
     // Read phase: the whole request must arrive within read_timeout.
     conn.deadline = Clock::now() + options_.read_timeout;
-    parser.emplace();
-    parser->header_limit(static_cast<uint32_t>(
-        std::min<size_t>(options_.max_header_bytes, UINT32_MAX)));
-    parser->body_limit(options_.max_body_bytes);
-    parser->eager(true);
+    reader.Start(limits);
     bool sent_continue = false;
-    ErrorCode ec;
     for (;;) {
-      ParseBuffered(*parser, buffer, ec);
-      if (ec || parser->is_done()) break;
-      if (!sent_continue && parser->is_header_done() &&
-          ExpectsContinue(parser->get())) {
+      if (std::optional<HttpStatus> status = reader.Parse(buffer)) {
+        co_await SendErrorAndLinger(conn, stream, *status, reader.version());
+        co_return;
+      }
+      if (reader.done()) break;
+      if (!sent_continue && reader.header_done() &&
+          ExpectsContinue(reader.header())) {
         // curl sends Expect for larger bodies and waits a second otherwise.
         static constexpr std::string_view kContinue =
             "HTTP/1.1 100 Continue\r\n\r\n";
@@ -500,22 +470,11 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
       }
       auto [rec, n] = co_await stream.async_read_some(
           buffer.prepare(beast::read_size(buffer, kMaxReadBytes)), kUseTuple);
-      if (rec) {
-        ec = rec;
-        break;
-      }
+      if (rec) co_return;  // an I/O error or timeout: nobody to answer
       buffer.commit(n);
     }
-    if (ec) {
-      if (std::optional<HttpStatus> status = StatusForParseError(ec)) {
-        unsigned version =
-            parser->is_header_done() ? parser->get().version() : 11;
-        co_await SendErrorAndLinger(conn, stream, *status, version);
-      }
-      co_return;
-    }
 
-    Request request = parser->release();
+    Request request = reader.Release();
     Response response{HttpStatus::ok, request.version()};
     bool predicate_failed = false;
     if (WantsOffload(request, response, predicate_failed)) {

@@ -25,6 +25,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "keywarden/api/http/request_reader.h"
 
 namespace keywarden::api::http {
 namespace {
@@ -265,6 +266,79 @@ TEST(HttpServerTest, MalformedRequestGets400AndClose) {
   ASSERT_TRUE(client.Read(res, ec)) << ec.message();
   EXPECT_EQ(res.result(), HttpStatus::bad_request);
   EXPECT_TRUE(client.ReadUntilClosed());
+}
+
+// RFC 9112 §3.2: the answer goes through the error responder (the Key
+// Protect envelope in the real server), then the connection closes, as for
+// any other malformed request; the handler never runs.
+TEST(HttpServerTest, Http11WithoutOrWithTwoHostsGets400AndClose) {
+  HttpServerOptions o = TestOptions();
+  o.error_responder = [](HttpStatus status, Response& res) {
+    res.body() = "code " + std::to_string(static_cast<int>(status));
+  };
+  std::atomic<int> handled{0};
+  auto server = StartOrDie(o, [&](const Request& req, Response& res) {
+    ++handled;
+    EchoHandler(req, res);
+  });
+  for (std::string_view raw :
+       {"GET /x HTTP/1.1\r\n\r\n",
+        "GET /x HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+        "GET /x HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
+        "GET /x HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET /x HTTP/1.1\r\nHost: user@a\r\n\r\n",
+        "POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"}) {
+    Client client(server->port());
+    client.SendRaw(raw);
+    Response res;
+    ErrorCode ec;
+    ASSERT_TRUE(client.Read(res, ec)) << raw << ": " << ec.message();
+    EXPECT_EQ(res.result(), HttpStatus::bad_request) << raw;
+    EXPECT_EQ(res.body(), "code 400") << raw;
+    EXPECT_TRUE(client.ReadUntilClosed()) << raw;
+  }
+  EXPECT_EQ(handled.load(), 0);
+}
+
+TEST(HttpServerTest, Http10WithoutHostIsServed) {
+  auto server = StartOrDie(TestOptions(), EchoHandler);
+  Client client(server->port());
+  client.SendRaw("GET /old HTTP/1.0\r\n\r\n");
+  Response res;
+  ErrorCode ec;
+  ASSERT_TRUE(client.Read(res, ec)) << ec.message();
+  EXPECT_EQ(res.result(), HttpStatus::ok);
+  EXPECT_EQ(res["X-Target"], "/old");
+}
+
+TEST(HttpServerTest, OversizedChunkExtensionGets400AndClose) {
+  auto server = StartOrDie(TestOptions(), EchoHandler);
+  // One line over the per-chunk bound, and a 100 kB line that is still
+  // arriving: both refused.
+  for (const std::string& tail :
+       {"1;" + std::string(kMaxChunkExtensionBytes + 1, 'e') +
+            "\r\na\r\n0\r\n\r\n",
+        "1;" + std::string(100 * 1024, 'e')}) {
+    Client client(server->port());
+    client.SendRaw(
+        "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        tail);
+    Response res;
+    ErrorCode ec;
+    ASSERT_TRUE(client.Read(res, ec)) << ec.message();
+    EXPECT_EQ(res.result(), HttpStatus::bad_request);
+    EXPECT_TRUE(client.ReadUntilClosed());
+  }
+  // A small extension is still fine.
+  Client client(server->port());
+  client.SendRaw(
+      "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5;name=value\r\nhello\r\n0\r\n\r\n");
+  Response res;
+  ErrorCode ec;
+  ASSERT_TRUE(client.Read(res, ec)) << ec.message();
+  EXPECT_EQ(res.result(), HttpStatus::ok);
+  EXPECT_EQ(res.body(), "hello");
 }
 
 TEST(HttpServerTest, HandlerExceptionBecomes500AndConnectionSurvives) {
