@@ -13,13 +13,54 @@
 // - a body every decoder rejects as JSON is rejected by DecodeIgnoredBody
 //   too, and vice versa: an accepted body of any decoder is JSON;
 // - a time ParseRfc3339 accepts formats back to text it accepts again, as
-//   the same instant.
+//   the same instant;
+// - member names are unique (RFC 7493 §2.3, in any case): an accepted body
+//   holds no object with two names equal ignoring case, and the same body
+//   with its first member repeated (in upper case) is BAD_BODY_ERR for
+//   every decoder, naming the member.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <string_view>
 
+#include <boost/json.hpp>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "keywarden/api/http/json_codec.h"
+#include "keywarden/common/errors.h"
+
+namespace {
+
+namespace json = boost::json;
+
+// An independent reading of "unique names": Boost.JSON's own parser keeps
+// one of each exact duplicate, so what it leaves can still be compared in
+// any case.
+bool HasCaseFoldedDuplicate(const json::value& v) {
+  if (v.is_array()) {
+    for (const json::value& item : v.get_array()) {
+      if (HasCaseFoldedDuplicate(item)) return true;
+    }
+  }
+  if (!v.is_object()) return false;
+  const json::object& obj = v.get_object();
+  for (auto i = obj.begin(); i != obj.end(); ++i) {
+    for (auto j = obj.begin(); j != i; ++j) {
+      if (absl::EqualsIgnoreCase(
+              absl::string_view(i->key().data(), i->key().size()),
+              absl::string_view(j->key().data(), j->key().size()))) {
+        return true;
+      }
+    }
+    if (HasCaseFoldedDuplicate(i->value())) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace keywarden::api::http;
@@ -46,6 +87,44 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   any_ok |= DecodeEventAcks(body).ok();
   any_ok |= DecodeWebhook(body).ok();
   if (any_ok && !is_json_body) __builtin_trap();
+
+  if (is_json_body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (!ec) {
+      if (HasCaseFoldedDuplicate(v)) __builtin_trap();
+      if (v.is_object() && !v.get_object().empty()) {
+        // The body again with its first member repeated at the end.
+        json::object& obj = v.get_object();
+        const json::string_view first = obj.begin()->key();
+        const std::string name = absl::AsciiStrToUpper(
+            absl::string_view(first.data(), first.size()));
+        std::string twice = json::serialize(obj);
+        twice.pop_back();
+        twice += ",";
+        twice += json::serialize(json::value(json::string(name)));
+        twice += ":null}";
+        const std::function<absl::Status(std::string_view)> decoders[] = {
+            [](std::string_view b) { return DecodeCreateKey(b).status(); },
+            [](std::string_view b) { return DecodeWrap(b).status(); },
+            [](std::string_view b) { return DecodeUnwrap(b).status(); },
+            DecodeIgnoredBody,
+            [](std::string_view b) { return DecodeCreatePolicy(b).status(); },
+            [](std::string_view b) {
+              return DecodeInstancePolicies(b).status();
+            },
+            [](std::string_view b) { return DecodeWebhook(b).status(); },
+        };
+        for (const auto& decode : decoders) {
+          const absl::Status s = decode(twice);
+          if (keywarden::ReasonOf(s) != keywarden::Reason::kBadBody ||
+              !keywarden::FieldOf(s).has_value()) {
+            __builtin_trap();
+          }
+        }
+      }
+    }
+  }
 
   absl::Time t;
   if (ParseRfc3339(body, &t)) {

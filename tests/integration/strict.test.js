@@ -1,12 +1,16 @@
 'use strict';
 // Strict HTTP and JSON (docs/api.md "Strict HTTP and JSON", issue 10 §4):
-// RFC 9112 §3.2 Host rules and bounded chunk extensions over a raw socket.
+// RFC 9112 §3.2 Host rules and bounded chunk extensions over a raw socket,
+// and repeated JSON member names refused on every endpoint that reads a body
+// (RFC 7493 §2.3).
 
-const { describe, test } = require('node:test');
+const { describe, test, before } = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
 const { useServer } = require('../lib/server');
-const { expectStatus, keyEnvelope, keyResource } = require('../lib/kp');
+const {
+  KEY_TYPE, POLICY_TYPE, desc, expectStatus, expectError, keyEnvelope, keyResource, createRootKey,
+} = require('../lib/kp');
 
 const srv = useServer({ args: ['--test-clock'] });
 
@@ -117,5 +121,93 @@ describe('chunk extensions (RFC 9112 §7.1.1)', () => {
     const out = await rawExchange(`${head().replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}` +
       `${body.length.toString(16)};name=value\r\n${body}\r\n0\r\n\r\n`);
     assert.match(out.text, /^HTTP\/1\.1 201/, out.text.slice(0, 300));
+  });
+});
+
+describe('repeated member names (RFC 7493 §2.3)', () => {
+  let key;
+  let serviceId;
+  before(async () => {
+    key = await createRootKey(srv, { name: 'dup-target' });
+    const res = await srv.request('POST', '/admin/v1/service_ids', { body: { name: 'dup-svc', serviceType: 'x' } });
+    expectStatus(res, 201, 'service id');
+    serviceId = res.json.id;
+  });
+
+  const keyMeta = `"metadata":{"collectionType":"${KEY_TYPE}","collectionTotal":1}`;
+  const policyMeta = `"metadata":{"collectionType":"${POLICY_TYPE}","collectionTotal":1}`;
+  const crn = encodeURIComponent('crn:v1:bluemix:public:cloud-object-storage:global:a/1:inst:bucket:b');
+  // Every endpoint that reads a body, with a body that repeats a member it
+  // reads (or, where it reads none, any member), at the top or nested.
+  const cases = () => [
+    ['POST', '/api/v2/keys', `{${keyMeta},"resources":[{"name":"ab","extractable":true,"extractable":false}]}`],
+    ['POST', '/api/v2/keys', `{${keyMeta},"resources":[],"resources":[{"name":"ab"}]}`],
+    ['POST', '/api/v2/keys', `{${keyMeta},"resources":[{"name":"ab","Name":"cd"}]}`],
+    ['POST', '/api/v2/keys_with_policy_overrides',
+      `{${keyMeta},"resources":[{"name":"ab","rotation":{"enabled":true,"enabled":false}}]}`],
+    ['PATCH', `/api/v2/keys/${key.id}`, '{"keyRingID":"default","keyRingID":"other"}'],
+    ['POST', `/api/v2/keys/${key.id}/actions/wrap`, '{"plaintext":"AAAAAAAAAAAAAAAAAAAAAA==","plaintext":"BBBBBBBBBBBBBBBBBBBBBA=="}'],
+    ['POST', `/api/v2/keys/${key.id}/actions/unwrap`, '{"ciphertext":"a","ciphertext":"b"}'],
+    ['POST', `/api/v2/keys/${key.id}/actions/rewrap`, '{"ciphertext":"a","CIPHERTEXT":"b"}'],
+    ['POST', `/api/v2/keys/${key.id}/actions/rotate`, '{"payload":"a","payload":"b"}'],
+    ['POST', `/api/v2/keys/${key.id}/actions/disable`, '{"x":1,"x":2}'],
+    ['POST', `/api/v2/keys/${key.id}/actions/enable`, '{"x":1,"x":2}'],
+    ['POST', `/api/v2/keys/${key.id}/actions/setKeyForDeletion`, '{"x":1,"x":2}'],
+    ['POST', `/api/v2/keys/${key.id}/actions/unsetKeyForDeletion`, '{"x":1,"x":2}'],
+    ['POST', `/api/v2/keys/${key.id}/actions/sync`, '{"x":1,"x":2}'],
+    ['POST', `/api/v2/keys/${key.id}/restore`, '{"x":1,"x":2}'],
+    ['POST', `/api/v2/keys/${key.id}?action=wrap`, '{"plaintext":"AAAA","plaintext":"BBBB"}'],
+    ['POST', `/api/v2/keys/${key.id}/aliases/dup-alias`, '{"x":{"y":1,"y":2}}'],
+    ['POST', '/api/v2/key_rings/dup-ring', '{"x":1,"x":2}'],
+    ['PUT', `/api/v2/keys/${key.id}/policies`,
+      `{${policyMeta},"resources":[{"rotation":{"enabled":true,"interval_month":2,"interval_month":3}}]}`],
+    ['PUT', '/api/v2/instance/policies',
+      `{${policyMeta},"resources":[{"policy_type":"rotation","policy_type":"dualAuthDelete","policy_data":{"enabled":false}}]}`],
+    ['POST', '/api/v2/import_token', '{"expiration":600,"expiration":60}'],
+    ['POST', `/api/v2/keys/${key.id}/registrations/${crn}`,
+      '{"metadata":{"collectionType":"application/vnd.ibm.kms.registration_input+json","collectionTotal":1},' +
+      '"resources":[{"preventKeyDeletion":false,"preventKeyDeletion":true}]}'],
+    ['PUT', `/api/v2/keys/${key.id}/registrations/${crn}`, '{"metadata":{"collectionTotal":1,"collectionTotal":1},"resources":[{}]}'],
+    ['PATCH', `/api/v2/keys/${key.id}/registrations/${crn}`, '{"metadata":{"collectionTotal":1},"resources":[{"description":"a","description":"b"}]}'],
+    ['POST', `/api/v2/keys/${key.id}/registrations?action=deactivate`,
+      '{"metadata":{"collectionTotal":1},"resources":[{"resourceCrn":"crn:a","resourceCrn":"crn:b"}]}'],
+    ['POST', '/api/v2/event_ack', '{"metadata":{"collectionTotal":1},"resources":[{"eventId":"a","eventId":"b"}]}'],
+    ['POST', '/_test/clock/advance', '{"seconds":1,"seconds":100000}'],
+    ['POST', '/admin/v1/users', '{"name":"u1","name":"u2"}'],
+    ['POST', '/admin/v1/service_ids', '{"name":"s1","serviceType":"a","serviceType":"b"}'],
+    ['POST', '/admin/v1/api_keys', `{"principalId":"${serviceId}","name":"k","name":"l"}`],
+    ['POST', '/admin/v1/instances', '{"name":"i1","name":"i2"}'],
+    ['POST', '/admin/v1/policies',
+      `{"principalId":"${serviceId}","instanceId":"${srv.instance}","roles":["Reader"],"roles":["Manager"]}`],
+    ['POST', '/admin/v1/authorizations',
+      `{"sourceServiceId":"${serviceId}","instanceId":"${srv.instance}","role":"Reader","role":"Manager"}`],
+    ['PUT', `/admin/v1/service_ids/${serviceId}/webhook`, '{"url":"https://a.example/","url":"https://b.example/"}'],
+  ];
+
+  test('every endpoint that reads a body: 400 BAD_BODY_ERR naming the member', async () => {
+    for (const [method, path, raw] of cases()) {
+      const res = await srv.request(method, path, { raw });
+      expectError(res, 400, 'BAD_BODY_ERR', { what: `${method} ${path} ${raw}` });
+      assert.ok(res.json.resources[0].reasons[0].target?.name, `${method} ${path}: no target: ${desc(res)}`);
+    }
+  });
+
+  test('nothing happened: the key is unchanged and no key, instance or principal was made', async () => {
+    const md = await srv.request('GET', `/api/v2/keys/${key.id}/metadata`);
+    expectStatus(md, 200);
+    assert.equal(md.json.resources[0].state, 1, desc(md));
+    assert.equal(md.json.resources[0].keyRingID, 'default', desc(md));
+    const list = await srv.request('GET', '/api/v2/keys?limit=5000');
+    assert.equal(list.json.resources.filter((k) => k.name === 'ab').length, 0, desc(list));
+    const principals = await srv.request('GET', '/admin/v1/principals');
+    assert.ok(!JSON.stringify(principals.json).match(/"(u1|u2|s1)"/), desc(principals));
+  });
+
+  test('the same bodies without the repetition are accepted (the test exercises the rule, not a typo)', async () => {
+    const res = await srv.request('POST', `/api/v2/keys/${key.id}/actions/wrap`,
+      { raw: '{"plaintext":"AAAAAAAAAAAAAAAAAAAAAA=="}' });
+    expectStatus(res, 200, 'wrap');
+    const created = await srv.request('POST', '/api/v2/keys', { raw: `{${keyMeta},"resources":[{"name":"ab-ok","extractable":false}]}` });
+    expectStatus(created, 201, 'create');
   });
 });

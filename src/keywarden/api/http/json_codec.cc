@@ -2,8 +2,15 @@
 #include "keywarden/api/http/json_codec_internal.h"
 #include "keywarden/common/strings.h"
 
-#include <boost/json.hpp>
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -26,16 +33,157 @@ bool IsBlank(std::string_view body) {
   return absl::StripAsciiWhitespace(AbslView(body)).empty();
 }
 
+namespace {
+
+// Boost.JSON's value builder (json::parser) keeps the last of duplicate
+// member names and drops the others, so they cannot be seen in the value
+// afterwards. This handler builds the same value on a json::value_stack
+// and, as each object ends, compares the member names it had.
+class UniqueNamesHandler {
+ public:
+  static constexpr size_t max_object_size = json::object::max_size();
+  static constexpr size_t max_array_size = json::array::max_size();
+  static constexpr size_t max_key_size = json::string::max_size();
+  static constexpr size_t max_string_size = json::string::max_size();
+
+  UniqueNamesHandler(json::storage_ptr temp, unsigned char* buffer, size_t size)
+      : st(std::move(temp), buffer, size) {}
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) { return true; }
+  bool on_object_end(size_t n, json::error_code& ec) {
+    if (!NamesUnique(n)) {
+      ec = json::error::syntax;  // stops the parser; Parse() reports it
+      return false;
+    }
+    names_.resize(names_.size() - n);
+    st.push_object(n);
+    return true;
+  }
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(size_t n, json::error_code&) {
+    st.push_array(n);
+    return true;
+  }
+  bool on_key_part(json::string_view s, size_t, json::error_code&) {
+    partial_name_.append(s.data(), s.size());
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(json::string_view s, size_t, json::error_code&) {
+    partial_name_.append(s.data(), s.size());
+    names_.push_back(std::move(partial_name_));
+    partial_name_.clear();
+    st.push_key(s);
+    return true;
+  }
+  bool on_string_part(json::string_view s, size_t, json::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, size_t, json::error_code&) {
+    st.push_string(s);
+    return true;
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(int64_t i, json::string_view, json::error_code&) {
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(uint64_t u, json::string_view, json::error_code&) {
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, json::string_view, json::error_code&) {
+    st.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, json::error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    st.push_null();
+    return true;
+  }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+
+  // The repeated name, once on_object_end() has refused an object.
+  const std::optional<std::string>& repeated() const { return repeated_; }
+
+  json::value_stack st;
+
+ private:
+  // Objects up to this size are compared pairwise; larger ones sorted.
+  static constexpr size_t kPairwiseMembers = 8;
+
+  // Whether the last `n` names (the ending object's) differ in more than
+  // ASCII case: Find() matches names in any case, as a Go encoding/json
+  // server decodes them, so "plaintext" and "Plaintext" are the same member.
+  bool NamesUnique(size_t n) {
+    auto first = names_.end() - static_cast<ptrdiff_t>(n);
+    if (n <= kPairwiseMembers) {
+      for (auto i = first; i != names_.end(); ++i) {
+        for (auto j = first; j != i; ++j) {
+          if (absl::EqualsIgnoreCase(*i, *j)) {
+            repeated_ = *i;
+            return false;
+          }
+        }
+      }
+      return true;
+    }
+    std::vector<std::string> folded;
+    folded.reserve(n);
+    for (auto i = first; i != names_.end(); ++i) {
+      folded.push_back(absl::AsciiStrToLower(*i));
+    }
+    std::sort(folded.begin(), folded.end());
+    auto dup = std::adjacent_find(folded.begin(), folded.end());
+    if (dup == folded.end()) return true;
+    repeated_ = *dup;
+    return false;
+  }
+
+  // The names of every object still open, innermost last. Inline storage
+  // keeps the small data-plane bodies off the heap.
+  absl::InlinedVector<std::string, 8> names_;
+  std::string partial_name_;
+  std::optional<std::string> repeated_;
+};
+
+// At most this much of a repeated name is quoted back.
+constexpr size_t kMaxQuotedName = 64;
+
+}  // namespace
+
 // Parses `body`; an empty body or `null` gives a null value. `storage`
 // lets the data-plane decoders parse into a stack buffer.
+//
+// I-JSON (RFC 7493 §2.3): member names within an object are unique. A body
+// that repeats one, at any depth and in any case, is refused rather than
+// read one way here and another way by whatever else reads it.
 absl::StatusOr<json::value> Parse(std::string_view body,
                                   json::storage_ptr storage) {
   if (IsBlank(body)) return json::value(storage);
-  boost::system::error_code ec;
-  json::value v = json::parse(json::string_view(body.data(), body.size()), ec,
-                              storage);
-  if (ec) return BadBody("the body is not valid JSON");
-  return v;
+  unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
+  json::basic_parser<UniqueNamesHandler> parser(
+      json::parse_options(), json::storage_ptr(), temp, sizeof temp);
+  parser.handler().st.reset(storage);
+  json::error_code ec;
+  size_t used = parser.write_some(false, body.data(), body.size(), ec);
+  if (const std::optional<std::string>& name = parser.handler().repeated()) {
+    std::string_view quoted = std::string_view(*name).substr(0, kMaxQuotedName);
+    return BadBody(StrCat("json: duplicate field \"", quoted,
+                          "\" (member names must be unique, RFC 7493 §2.3)"),
+                   quoted);
+  }
+  if (ec || used != body.size() || !parser.done()) {
+    return BadBody("the body is not valid JSON");
+  }
+  return parser.handler().st.release();
 }
 
 // The object of an optional body: empty body, null and {} all mean "no

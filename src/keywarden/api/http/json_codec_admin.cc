@@ -21,12 +21,14 @@ absl::Status BadRequest(std::string_view detail,
 }
 
 absl::StatusOr<json::object> ObjectBody(std::string_view body) {
-  boost::system::error_code ec;
-  json::value v = json::parse(json::string_view(body.data(), body.size()), ec);
-  if (ec || !v.is_object()) {
+  absl::StatusOr<json::value> v = json_internal::Parse(body);
+  // A repeated member name is BAD_BODY_ERR on every endpoint (Parse names
+  // it as the field); other unreadable bodies stay BAD_REQUEST_ERR here.
+  if (!v.ok() && FieldOf(v.status()).has_value()) return v.status();
+  if (!v.ok() || !v->is_object()) {
     return BadRequest("the body must be a JSON object");
   }
-  return std::move(v.as_object());
+  return std::move(v->as_object());
 }
 
 using json_internal::Find;

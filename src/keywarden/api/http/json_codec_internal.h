@@ -26,7 +26,9 @@ absl::Status BadBody(std::string_view detail,
                      std::optional<std::string_view> field = std::nullopt);
 bool IsBlank(std::string_view body);
 // Parses `body`; an empty body or `null` gives a null value. `storage`
-// lets the data-plane decoders parse into a stack buffer.
+// lets the data-plane decoders parse into a stack buffer. A member name
+// repeated in an object (in any case, at any depth) is BAD_BODY_ERR with the
+// name as its field (RFC 7493 §2.3); other failures carry no field.
 absl::StatusOr<boost::json::value> Parse(std::string_view body,
                                          boost::json::storage_ptr storage = {});
 // The object of an optional body: empty body, null and {} all mean "no

@@ -1,8 +1,15 @@
 #include "keywarden/api/http/json_codec.h"
 
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keywarden/common/errors.h"
+#include "keywarden/common/strings.h"
 
 namespace keywarden::api::http {
 namespace {
@@ -138,6 +145,110 @@ TEST(JsonCodecTest, TimesAreRfc3339Utc) {
   ASSERT_TRUE(ParseRfc3339("2020-03-12T03:37:32Z", &t));
   EXPECT_EQ(FormatRfc3339(t), "2020-03-12T03:37:32Z");
   EXPECT_FALSE(ParseRfc3339("2020-03-12", &t));
+}
+
+// --- Strict JSON (docs/api.md "Strict HTTP and JSON") ----------------------
+
+constexpr std::string_view kKeyMeta =
+    R"("metadata":{"collectionType":"application/vnd.ibm.kms.key+json",)"
+    R"("collectionTotal":1})";
+std::string Envelope(std::string_view metadata, std::string_view resource) {
+  return StrCat("{", metadata, R"(,"resources":[)", resource, "]}");
+}
+
+// Every request decoder, by the body it reads.
+std::vector<
+    std::pair<std::string, std::function<absl::Status(std::string_view)>>>
+AllDecoders() {
+  auto st = [](auto f) {
+    return [f](std::string_view b) { return f(b).status(); };
+  };
+  return {
+      {"create", st([](std::string_view b) { return DecodeCreateKey(b); })},
+      {"create_overrides",
+       st([](std::string_view b) { return DecodeCreateKey(b, true); })},
+      {"patch", st(DecodePatchKey)},
+      {"wrap", st(DecodeWrap)},
+      {"unwrap", st(DecodeUnwrap)},
+      {"rotate", st(DecodeRotate)},
+      {"ignored", DecodeIgnoredBody},
+      {"clock", st(DecodeClockAdvance)},
+      {"import_token", st(DecodeCreateImportToken)},
+      {"key_policies", st(DecodeKeyPolicies)},
+      {"instance_policies",
+       st([](std::string_view b) { return DecodeInstancePolicies(b); })},
+      {"registration", st(DecodeRegistrationInput)},
+      {"deactivate", st(DecodeDeactivateRegistrations)},
+      {"event_ack", st(DecodeEventAcks)},
+      {"webhook", st(DecodeWebhook)},
+      {"principal", st(DecodeCreatePrincipal)},
+      {"api_key", st(DecodeCreateApiKey)},
+      {"instance", st(DecodeCreateInstance)},
+      {"policy", st(DecodeCreatePolicy)},
+      {"authorization", st(DecodeCreateAuthorization)},
+  };
+}
+
+TEST(JsonCodecStrictTest, RepeatedMemberNameIsBadBodyOnEveryDecoder) {
+  // RFC 7493 §2.3, at the top, nested in an object, in an array, and in
+  // another case than the first.
+  for (std::string_view body :
+       {R"({"a":1,"a":2})", R"({"plaintext":"AAAA","plaintext":"BBBB"})",
+        R"({"x":{"n":1,"n":1}})", R"({"x":[{"n":1},{"n":1,"m":2,"n":3}]})",
+        R"({"ciphertext":"a","CipherText":"b"})", R"([{"k":1,"k":1}])",
+        R"({"a\u0062":1,"ab":2})"}) {
+    for (const auto& [name, decode] : AllDecoders()) {
+      absl::Status s = decode(body);
+      EXPECT_EQ(ReasonOf(s), Reason::kBadBody)
+          << name << " " << body << ": " << s;
+      EXPECT_TRUE(FieldOf(s).has_value()) << name << " " << body << ": " << s;
+    }
+  }
+}
+
+TEST(JsonCodecStrictTest, RepeatedMemberNamesOfRealBodies) {
+  // What the issue reproduced: each accepted today with the last value.
+  EXPECT_EQ(
+      FieldOf(
+          DecodeWrap(R"({"plaintext":"AAAA","plaintext":"BBBB"})").status()),
+      "plaintext");
+  EXPECT_EQ(
+      ReasonOf(DecodeUnwrap(R"({"ciphertext":"a","ciphertext":"b"})").status()),
+      Reason::kBadBody);
+  EXPECT_EQ(
+      ReasonOf(DecodeCreateKey(StrCat("{", kKeyMeta, R"(,"resources":[],)",
+                                      R"("resources":[{"name":"ab"}]})"))
+                   .status()),
+      Reason::kBadBody);
+  EXPECT_EQ(FieldOf(DecodeCreateKey(
+                        Envelope(kKeyMeta, R"({"name":"ab","extractable":true,)"
+                                           R"("extractable":false})"))
+                        .status()),
+            "extractable");
+  // Many members: the sorted comparison.
+  std::string many = "{";
+  for (int i = 0; i < 40; ++i) StrAppend(&many, "\"m", i, "\":0,");
+  std::string unique = many + "\"z\":0}";
+  many += "\"M7\":0}";
+  EXPECT_TRUE(DecodeIgnoredBody(unique).ok());
+  EXPECT_EQ(FieldOf(DecodeIgnoredBody(many)), "m7");
+  // Same names in different objects are fine.
+  EXPECT_TRUE(
+      DecodeIgnoredBody(R"({"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]})").ok());
+  // A quoted name is bounded.
+  std::string long_name(500, 'n');
+  auto s = DecodeWrap(StrCat("{\"", long_name, "\":1,\"", long_name, "\":2}"))
+               .status();
+  EXPECT_EQ(ReasonOf(s), Reason::kBadBody);
+  EXPECT_LE(FieldOf(s)->size(), 64u);
+}
+
+TEST(JsonCodecStrictTest, AdminKeepsBadRequestForNonJson) {
+  EXPECT_EQ(ReasonOf(DecodeCreateInstance("nope").status()),
+            Reason::kBadRequest);
+  EXPECT_EQ(
+      ReasonOf(DecodeCreateInstance(R"({"name":"a","name":"b"})").status()),
+      Reason::kBadBody);
 }
 
 }  // namespace
