@@ -17,7 +17,10 @@
 // - member names are unique (RFC 7493 §2.3, in any case): an accepted body
 //   holds no object with two names equal ignoring case, and the same body
 //   with its first member repeated (in upper case) is BAD_BODY_ERR for
-//   every decoder, naming the member.
+//   every decoder, naming the member;
+// - a key create DecodeCreateKey accepts has one resource, and its
+//   metadata's collectionType (if any) is the key media type and its
+//   collectionTotal (if any) the integer 1.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -60,6 +63,47 @@ bool HasCaseFoldedDuplicate(const json::value& v) {
   return false;
 }
 
+// The member of `obj` named `name` in any case, as the codec finds it.
+const json::value* FindAnyCase(const json::object& obj, std::string_view name) {
+  for (const auto& kv : obj) {
+    if (absl::EqualsIgnoreCase(
+            absl::string_view(kv.key().data(), kv.key().size()),
+            absl::string_view(name.data(), name.size()))) {
+      return &kv.value();
+    }
+  }
+  return nullptr;
+}
+
+// The envelope of an accepted create (keyprotect-api.md §1.3, §3.1).
+bool CreateEnvelopeValid(const json::value& doc) {
+  if (!doc.is_object()) return false;
+  const json::value* resources = FindAnyCase(doc.get_object(), "resources");
+  if (resources == nullptr || !resources->is_array() ||
+      resources->get_array().size() != 1) {
+    return false;
+  }
+  const json::value* metadata = FindAnyCase(doc.get_object(), "metadata");
+  if (metadata == nullptr || !metadata->is_object()) return false;
+  if (const json::value* type =
+          FindAnyCase(metadata->get_object(), "collectionType")) {
+    if (!type->is_string() ||
+        !absl::EqualsIgnoreCase(absl::string_view(type->get_string().data(),
+                                                  type->get_string().size()),
+                                "application/vnd.ibm.kms.key+json")) {
+      return false;
+    }
+  }
+  if (const json::value* total =
+          FindAnyCase(metadata->get_object(), "collectionTotal")) {
+    if (!(total->is_int64() && total->get_int64() == 1) &&
+        !(total->is_uint64() && total->get_uint64() == 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -91,6 +135,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (is_json_body) {
     boost::system::error_code ec;
     json::value v = json::parse(body, ec);
+    if (!ec && DecodeCreateKey(body).ok() && !CreateEnvelopeValid(v)) {
+      __builtin_trap();
+    }
     if (!ec) {
       if (HasCaseFoldedDuplicate(v)) __builtin_trap();
       if (v.is_object() && !v.get_object().empty()) {

@@ -1,8 +1,8 @@
 'use strict';
 // Strict HTTP and JSON (docs/api.md "Strict HTTP and JSON", issue 10 §4):
 // RFC 9112 §3.2 Host rules and bounded chunk extensions over a raw socket,
-// and repeated JSON member names refused on every endpoint that reads a body
-// (RFC 7493 §2.3).
+// repeated JSON member names refused on every endpoint that reads a body
+// (RFC 7493 §2.3), typed envelope fields, and Key Protect's validation order.
 
 const { describe, test, before } = require('node:test');
 const assert = require('node:assert/strict');
@@ -209,5 +209,57 @@ describe('repeated member names (RFC 7493 §2.3)', () => {
     expectStatus(res, 200, 'wrap');
     const created = await srv.request('POST', '/api/v2/keys', { raw: `{${keyMeta},"resources":[{"name":"ab-ok","extractable":false}]}` });
     expectStatus(created, 201, 'create');
+  });
+});
+
+describe('envelope fields are typed (keyprotect-api.md §1.3)', () => {
+  const withMeta = (metadata) => ({ metadata, resources: [keyResource({ name: 'typed' })] });
+
+  test('collectionType of another type or value, collectionTotal not an integer: 400 BAD_BODY_ERR', async () => {
+    for (const metadata of [
+      { collectionType: 7, collectionTotal: 1 },
+      { collectionType: {}, collectionTotal: 1 },
+      { collectionType: null, collectionTotal: 1 },
+      { collectionType: POLICY_TYPE, collectionTotal: 1 },
+      { collectionType: KEY_TYPE, collectionTotal: null },
+      { collectionType: KEY_TYPE, collectionTotal: '1' },
+      { collectionType: KEY_TYPE, collectionTotal: 1.5 },
+    ]) {
+      const res = await srv.request('POST', '/api/v2/keys', { body: withMeta(metadata) });
+      expectError(res, 400, 'BAD_BODY_ERR', { what: JSON.stringify(metadata) });
+    }
+    const list = await srv.request('GET', '/api/v2/keys?limit=5000');
+    assert.equal(list.json.resources.filter((k) => k.name === 'typed').length, 0, 'a key was created');
+  });
+
+  test('policy endpoints check their own type', async () => {
+    const key = await createRootKey(srv, { name: 'typed-policy' });
+    const body = { metadata: { collectionType: KEY_TYPE, collectionTotal: 1 },
+                   resources: [{ rotation: { enabled: true, interval_month: 2 } }] };
+    expectError(await srv.request('PUT', `/api/v2/keys/${key.id}/policies`, { body }), 400, 'BAD_BODY_ERR');
+  });
+});
+
+describe('validation order (Key Protect)', () => {
+  test('create with two keys: 400 BAD_BODY_ERR, whatever collectionTotal says', async () => {
+    for (const collectionTotal of [2, 1]) {
+      const res = await srv.request('POST', '/api/v2/keys', {
+        body: keyEnvelope([keyResource(), keyResource()], { collectionTotal }),
+      });
+      expectError(res, 400, 'BAD_BODY_ERR', { msgIncludes: 'Only creation of one key per request is supported' });
+    }
+  });
+
+  test('instance policy whose body names another policy than ?policy=: BODY_QUERY_PARAM_MISMATCH_ERR first', async () => {
+    for (const resource of [
+      { policy_type: 'dualAuthDelete', policy_data: { enabled: true } },
+      { policy_type: 'notAPolicy', policy_data: { enabled: true } },
+      { policy_type: 'allowedIP', policy_data: { enabled: 'yes', attributes: { allowed_ip: 5 } } },
+    ]) {
+      const res = await srv.request('PUT', '/api/v2/instance/policies?policy=rotation', {
+        body: { metadata: { collectionType: POLICY_TYPE, collectionTotal: 1 }, resources: [resource] },
+      });
+      expectError(res, 400, 'BODY_QUERY_PARAM_MISMATCH_ERR', { what: JSON.stringify(resource) });
+    }
   });
 });

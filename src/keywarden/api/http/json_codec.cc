@@ -246,7 +246,9 @@ absl::StatusOr<std::vector<std::string>> StringList(const json::object& obj,
   return out;
 }
 
-absl::StatusOr<json::array> Resources(std::string_view body) {
+absl::StatusOr<json::array> Resources(std::string_view body,
+                                      CollectionTypes types,
+                                      std::optional<std::string_view> single) {
   KW_ASSIGN_OR_RETURN(json::value v, Parse(body));
   if (v.is_null()) return BadBody("the request has no body");
   if (!v.is_object()) return BadBody("the body must be a JSON object");
@@ -256,22 +258,48 @@ absl::StatusOr<json::array> Resources(std::string_view body) {
       metadata->as_object().empty()) {
     return BadBody("CollectionMetadata is empty", "metadata");
   }
+  // The envelope's fields are typed (§1.3): collectionType is the
+  // endpoint's media type (compared in any case, RFC 6838 §4.2) and
+  // collectionTotal an integer; either may be left out, neither may be null
+  // or of another type.
+  if (const json::value* type = Find(metadata->as_object(), "collectionType")) {
+    bool known = false;
+    if (type->is_string()) {
+      std::string_view t(type->as_string().data(), type->as_string().size());
+      for (std::string_view want : types) {
+        known |= absl::EqualsIgnoreCase(AbslView(t), AbslView(want));
+      }
+    }
+    if (!known) {
+      return Error(
+          Reason::kBadBody,
+          StrCat("The field `collectionType` must be: ", *types.begin()),
+          "collectionType");
+    }
+  }
+  const json::value* total = Find(metadata->as_object(), "collectionTotal");
+  if (total != nullptr && !total->is_int64() && !total->is_uint64()) {
+    return Error(Reason::kBadBody,
+                 "The field `collectionTotal` must be: an integer",
+                 "collectionTotal");
+  }
   const json::value* resources = Find(obj, "resources");
   if (resources == nullptr || !resources->is_array()) {
     return BadBody("the field `resources` must be an array", "resources");
   }
   const json::array& list = resources->as_array();
-  const json::value* total = Find(metadata->as_object(), "collectionTotal");
-  if (total != nullptr && !total->is_null()) {
-    if (!total->is_int64() && !total->is_uint64()) {
-      return BadBody("the field `collectionTotal` must be an integer",
-                     "collectionTotal");
-    }
-    if (total->to_number<int64_t>() != static_cast<int64_t>(list.size())) {
-      return Error(Reason::kCollectionTotalMismatch,
-                   "Collection total does not match number of resources",
-                   "collectionTotal");
-    }
+  // Key Protect answers a second key with BAD_BODY_ERR whatever the total
+  // says (keyprotect-api.md §3.1, the "Error messages" examples).
+  if (single.has_value() && list.size() != 1) {
+    return BadBody(*single, "resources");
+  }
+  if (total != nullptr &&
+      (total->is_uint64()
+           ? total->as_uint64() != list.size()
+           : total->as_int64() != static_cast<int64_t>(list.size()))) {
+    return Error(Reason::kCollectionTotalMismatch,
+                 "Collection total does not match number of resources",
+                 "collectionTotal");
   }
   for (const json::value& r : list) {
     if (!r.is_object()) return BadBody("a resource must be an object");
@@ -279,12 +307,10 @@ absl::StatusOr<json::array> Resources(std::string_view body) {
   return list;
 }
 
-absl::StatusOr<json::object> SingleResource(std::string_view body) {
-  KW_ASSIGN_OR_RETURN(json::array list, Resources(body));
-  if (list.size() != 1) {
-    return BadBody("Only creation of one key per request is supported",
-                   "resources");
-  }
+absl::StatusOr<json::object> SingleResource(std::string_view body,
+                                            CollectionTypes types,
+                                            std::string_view one_only) {
+  KW_ASSIGN_OR_RETURN(json::array list, Resources(body, types, one_only));
   return std::move(list[0].as_object());
 }
 
@@ -416,7 +442,10 @@ bool ParseRfc3339(std::string_view text, absl::Time* out) {
 
 absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(
     std::string_view body, bool with_policy_overrides) {
-  KW_ASSIGN_OR_RETURN(json::object r, SingleResource(body));
+  KW_ASSIGN_OR_RETURN(
+      json::object r,
+      SingleResource(body, {kKeyType},
+                     "Only creation of one key per request is supported"));
   service::CreateKeyRequest req;
   req.with_policy_overrides = with_policy_overrides;
   if (with_policy_overrides) {
@@ -471,7 +500,9 @@ absl::StatusOr<service::PatchKeyRequest> DecodePatchKey(std::string_view body) {
   // an envelope with one resource is taken too (keyprotect-api.md §3.5).
   json::object obj = v.as_object();
   if (Find(obj, "resources") != nullptr) {
-    KW_ASSIGN_OR_RETURN(obj, SingleResource(body));
+    KW_ASSIGN_OR_RETURN(
+        obj, SingleResource(body, {kKeyType},
+                            "Only one key per request is supported"));
   }
   KW_ASSIGN_OR_RETURN(std::optional<std::string> ring,
                       OptString(obj, "keyRingID"));

@@ -80,9 +80,14 @@ std::string EncodeKeyPolicies(const service::KeyPoliciesResult& policies,
                               std::string_view instance_id);
 
 // PUT /instance/policies (§7.2): strict; an unknown field anywhere is
-// BAD_BODY_ERR `json: unknown field "<name>"`.
+// BAD_BODY_ERR `json: unknown field "<name>"`. With `selected` (the
+// `?policy=` query), a body of other than one resource is
+// NUM_COLLECTION_RESOURCE_ERR and one that names another policy_type
+// BODY_QUERY_PARAM_MISMATCH_ERR, before the policy itself is read.
 absl::StatusOr<std::vector<service::InstancePolicyInput>>
-DecodeInstancePolicies(std::string_view body);
+DecodeInstancePolicies(
+    std::string_view body,
+    std::optional<keys::InstancePolicyType> selected = std::nullopt);
 std::string EncodeInstancePolicies(
     const std::vector<keys::InstancePolicy>& policies);
 std::string EncodeAllowedIpPort(std::optional<int> port);

@@ -7,6 +7,7 @@
 // Boost.JSON.
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,12 +45,22 @@ absl::StatusOr<std::optional<std::string>> OptString(
     const boost::json::object& obj, std::string_view name);
 absl::StatusOr<std::vector<std::string>> StringList(
     const boost::json::object& obj, std::string_view name, Reason reason);
+// The collectionType values an endpoint accepts, the first one named in
+// errors (keyprotect-api.md §1.3).
+using CollectionTypes = std::initializer_list<std::string_view>;
 // The resources of a collection body (keyprotect-api.md §1.3): metadata
-// present and not empty, collectionTotal (when given) equal to the count,
-// every resource an object.
-absl::StatusOr<boost::json::array> Resources(std::string_view body);
-// The single resource of a create/update body (§3.1).
-absl::StatusOr<boost::json::object> SingleResource(std::string_view body);
+// present and not empty; collectionType, when given, one of `types`;
+// collectionTotal, when given, an integer equal to the count; every
+// resource an object. With `single`, anything but one resource is
+// BAD_BODY_ERR `*single`, before the total is compared.
+absl::StatusOr<boost::json::array> Resources(
+    std::string_view body, CollectionTypes types,
+    std::optional<std::string_view> single = std::nullopt);
+// The single resource of a create/update body (§3.1); `one_only` is the
+// error detail when there are more or none.
+absl::StatusOr<boost::json::object> SingleResource(std::string_view body,
+                                                   CollectionTypes types,
+                                                   std::string_view one_only);
 void PutTime(boost::json::object& obj, std::string_view name, absl::Time t);
 // A collection document of `type`, `totalCount` when given.
 std::string Collection(std::string_view type, boost::json::array resources,

@@ -107,6 +107,14 @@ constexpr std::string_view kAllowedIpType =
     "application/vnd.ibm.kms.allowed_ip_metadata+json";
 constexpr std::string_view kRegistrationType =
     "application/vnd.ibm.kms.registration+json";
+constexpr std::string_view kRegistrationInputType =
+    "application/vnd.ibm.kms.registration_input+json";
+// The deprecated deactivate body: Key Protect's SDK enum names both.
+constexpr std::string_view kResourceCrnType =
+    "application/vnd.ibm.kms.resource_crn+json";
+constexpr std::string_view kCrnType = "application/vnd.ibm.kms.crn+json";
+constexpr std::string_view kEventAckType =
+    "application/vnd.ibm.kms.event_acknowledge+json";
 
 // Go's strict decoder wording, which Key Protect answers with.
 absl::Status UnknownField(std::string_view name) {
@@ -185,7 +193,7 @@ std::string EncodeImportToken(const service::ImportTokenResult& t) {
 
 absl::StatusOr<service::PutKeyPoliciesRequest> DecodeKeyPolicies(
     std::string_view body) {
-  KW_ASSIGN_OR_RETURN(json::array resources, Resources(body));
+  KW_ASSIGN_OR_RETURN(json::array resources, Resources(body, {kPolicyType}));
   if (resources.empty()) {
     return BadBody("the collection holds no policy", "resources");
   }
@@ -243,7 +251,8 @@ std::string EncodeKeyPolicies(const service::KeyPoliciesResult& p,
 // --- Instance policies -------------------------------------------------------
 
 absl::StatusOr<std::vector<service::InstancePolicyInput>>
-DecodeInstancePolicies(std::string_view body) {
+DecodeInstancePolicies(std::string_view body,
+                       std::optional<keys::InstancePolicyType> selected) {
   KW_ASSIGN_OR_RETURN(json::value doc, Parse(body));
   if (doc.is_object()) {
     KW_RETURN_IF_ERROR(OnlyFields(doc.as_object(), {"metadata", "resources"}));
@@ -252,7 +261,28 @@ DecodeInstancePolicies(std::string_view body) {
           *metadata, {"collectionType", "collectionTotal", "totalCount"}));
     }
   }
-  KW_ASSIGN_OR_RETURN(json::array resources, Resources(body));
+  KW_ASSIGN_OR_RETURN(json::array resources, Resources(body, {kPolicyType}));
+  // Key Protect checks the body against `?policy=` before it reads the
+  // policy itself (§7.2): one resource, of that policy_type, whatever else
+  // is wrong with it.
+  if (selected.has_value()) {
+    if (resources.size() != 1) {
+      return Error(Reason::kNumCollectionResource,
+                   "Only a single instance policy may be created per query "
+                   "parameter: send one resource with ?policy=");
+    }
+    const json::value* named = Find(resources[0].as_object(), "policy_type");
+    if (named == nullptr || !named->is_string() ||
+        keys::InstancePolicyTypeFromName(std::string_view(
+            named->as_string().data(), named->as_string().size())) !=
+            selected) {
+      return Error(Reason::kBodyQueryParamMismatch,
+                   StrCat("Data in body does not match data required by "
+                          "query parameter: ?policy=",
+                          keys::InstancePolicyTypeName(*selected),
+                          " needs a resource of that policy_type"));
+    }
+  }
   std::vector<service::InstancePolicyInput> out;
   for (const json::value& r : resources) {
     const json::object& obj = r.as_object();
@@ -388,7 +418,10 @@ absl::StatusOr<service::RegistrationInput> DecodeRegistrationInput(
     std::string_view body) {
   service::RegistrationInput in;
   if (IsBlank(body) || body == "null") return in;
-  KW_ASSIGN_OR_RETURN(json::object r, SingleResource(body));
+  KW_ASSIGN_OR_RETURN(
+      json::object r,
+      SingleResource(body, {kRegistrationInputType, kRegistrationType},
+                     "Only one registration per request is supported"));
   KW_ASSIGN_OR_RETURN(in.description, OptString(r, "description"));
   KW_ASSIGN_OR_RETURN(in.registration_metadata,
                       OptString(r, "registrationMetadata"));
@@ -400,7 +433,8 @@ absl::StatusOr<service::RegistrationInput> DecodeRegistrationInput(
 
 absl::StatusOr<std::vector<std::string>> DecodeDeactivateRegistrations(
     std::string_view body) {
-  KW_ASSIGN_OR_RETURN(json::array resources, Resources(body));
+  KW_ASSIGN_OR_RETURN(json::array resources,
+                      Resources(body, {kResourceCrnType, kCrnType}));
   std::vector<std::string> crns;
   for (const json::value& r : resources) {
     KW_ASSIGN_OR_RETURN(std::optional<std::string> crn,
@@ -444,7 +478,7 @@ std::string EncodeRegistrations(
 
 absl::StatusOr<std::vector<service::EventAckRequest>> DecodeEventAcks(
     std::string_view body) {
-  KW_ASSIGN_OR_RETURN(json::array resources, Resources(body));
+  KW_ASSIGN_OR_RETURN(json::array resources, Resources(body, {kEventAckType}));
   std::vector<service::EventAckRequest> acks;
   for (const json::value& r : resources) {
     const json::object& obj = r.as_object();

@@ -152,6 +152,10 @@ TEST(JsonCodecTest, TimesAreRfc3339Utc) {
 constexpr std::string_view kKeyMeta =
     R"("metadata":{"collectionType":"application/vnd.ibm.kms.key+json",)"
     R"("collectionTotal":1})";
+constexpr std::string_view kPolicyMeta =
+    R"("metadata":{"collectionType":"application/vnd.ibm.kms.policy+json",)"
+    R"("collectionTotal":1})";
+
 std::string Envelope(std::string_view metadata, std::string_view resource) {
   return StrCat("{", metadata, R"(,"resources":[)", resource, "]}");
 }
@@ -249,6 +253,130 @@ TEST(JsonCodecStrictTest, AdminKeepsBadRequestForNonJson) {
   EXPECT_EQ(
       ReasonOf(DecodeCreateInstance(R"({"name":"a","name":"b"})").status()),
       Reason::kBadBody);
+}
+
+TEST(JsonCodecStrictTest, EnvelopeFieldsAreTyped) {
+  auto reason = [](std::string_view metadata) {
+    return ReasonOf(
+        DecodeCreateKey(Envelope(metadata, R"({"name":"ab"})")).status());
+  };
+  EXPECT_EQ(reason(kKeyMeta), Reason::kNone);
+  // Media types compare in any case; either field may be left out.
+  EXPECT_EQ(
+      reason(
+          R"("metadata":{"collectionType":"Application/Vnd.IBM.KMS.Key+JSON"})"),
+      Reason::kNone);
+  EXPECT_EQ(reason(R"("metadata":{"collectionTotal":1})"), Reason::kNone);
+  for (
+      std::string_view bad :
+      {R"("metadata":{"collectionType":7,"collectionTotal":1})",
+       R"("metadata":{"collectionType":{},"collectionTotal":1})",
+       R"("metadata":{"collectionType":null,"collectionTotal":1})",
+       R"("metadata":{"collectionType":"application/vnd.ibm.kms.policy+json","collectionTotal":1})",
+       R"("metadata":{"collectionType":"application/vnd.ibm.kms.key+json","collectionTotal":null})",
+       R"("metadata":{"collectionType":"application/vnd.ibm.kms.key+json","collectionTotal":"1"})",
+       R"("metadata":{"collectionType":"application/vnd.ibm.kms.key+json","collectionTotal":1.5})",
+       R"("metadata":{"collectionType":"application/vnd.ibm.kms.key+json","collectionTotal":true})"}) {
+    EXPECT_EQ(reason(bad), Reason::kBadBody) << bad;
+  }
+  EXPECT_EQ(
+      FieldOf(
+          DecodeCreateKey(
+              Envelope(R"("metadata":{"collectionType":7,"collectionTotal":1})",
+                       R"({"name":"ab"})"))
+              .status()),
+      "collectionType");
+}
+
+TEST(JsonCodecStrictTest, EachEnvelopeEndpointChecksItsOwnType) {
+  const std::string wrong = Envelope(
+      R"("metadata":{"collectionType":"application/vnd.ibm.kms.alias+json","collectionTotal":1})",
+      "{}");
+  EXPECT_EQ(ReasonOf(DecodeKeyPolicies(wrong).status()), Reason::kBadBody);
+  EXPECT_EQ(ReasonOf(DecodeInstancePolicies(wrong).status()), Reason::kBadBody);
+  EXPECT_EQ(ReasonOf(DecodeRegistrationInput(wrong).status()),
+            Reason::kBadBody);
+  EXPECT_EQ(ReasonOf(DecodeDeactivateRegistrations(wrong).status()),
+            Reason::kBadBody);
+  EXPECT_EQ(ReasonOf(DecodeEventAcks(wrong).status()), Reason::kBadBody);
+  EXPECT_EQ(ReasonOf(DecodePatchKey(wrong).status()), Reason::kBadBody);
+  // And takes its own.
+  EXPECT_TRUE(
+      DecodeRegistrationInput(
+          Envelope(
+              R"("metadata":{"collectionType":"application/vnd.ibm.kms.registration_input+json","collectionTotal":1})",
+              "{}"))
+          .ok());
+  for (std::string_view type : {"application/vnd.ibm.kms.resource_crn+json",
+                                "application/vnd.ibm.kms.crn+json"}) {
+    EXPECT_TRUE(DecodeDeactivateRegistrations(
+                    Envelope(StrCat(R"("metadata":{"collectionType":")", type,
+                                    R"(","collectionTotal":1})"),
+                             R"({"resourceCrn":"crn:v1:x"})"))
+                    .ok())
+        << type;
+  }
+}
+
+TEST(JsonCodecStrictTest, CreateWithTwoKeysIsBadBodyWhateverTheTotal) {
+  // keyprotect-api.md §3.1: BAD_BODY_ERR, not COLLECTION_TOTAL_MISMATCH_ERR.
+  for (std::string_view total : {"1", "2", "3"}) {
+    auto s =
+        DecodeCreateKey(
+            StrCat(
+                R"({"metadata":{"collectionType":"application/vnd.ibm.kms.key+json","collectionTotal":)",
+                total, R"(},"resources":[{"name":"ab"},{"name":"cd"}]})"))
+            .status();
+    EXPECT_EQ(ReasonOf(s), Reason::kBadBody) << total;
+    EXPECT_THAT(std::string(s.message()),
+                ::testing::HasSubstr("Only creation of one key per request"));
+  }
+  // One key with a wrong total is still a mismatch.
+  EXPECT_EQ(
+      ReasonOf(
+          DecodeCreateKey(
+              R"({"metadata":{"collectionTotal":2},"resources":[{"name":"ab"}]})")
+              .status()),
+      Reason::kCollectionTotalMismatch);
+}
+
+TEST(JsonCodecStrictTest, InstancePolicyQueryMismatchComesFirst) {
+  auto put = [](std::string_view resource,
+                std::optional<keys::InstancePolicyType> selected) {
+    return ReasonOf(
+        DecodeInstancePolicies(Envelope(kPolicyMeta, resource), selected)
+            .status());
+  };
+  const auto rotation = keys::InstancePolicyType::kRotation;
+  // Another type, an unknown type, a type of the wrong kind, none at all,
+  // and another type with attributes that type would refuse.
+  for (
+      std::string_view resource :
+      {R"({"policy_type":"dualAuthDelete","policy_data":{"enabled":true}})",
+       R"({"policy_type":"bogus","policy_data":{"enabled":true}})",
+       R"({"policy_type":7})", R"({"policy_data":{"enabled":true}})",
+       R"({"policy_type":"allowedIP","policy_data":{"enabled":"x","attributes":{"allowed_ip":5}}})"}) {
+    EXPECT_EQ(put(resource, rotation), Reason::kBodyQueryParamMismatch)
+        << resource;
+  }
+  // Without ?policy= the type itself is what is wrong.
+  EXPECT_EQ(put(R"({"policy_type":"bogus","policy_data":{"enabled":true}})",
+                std::nullopt),
+            Reason::kBadBody);
+  EXPECT_EQ(
+      put(R"({"policy_type":"rotation","policy_data":{"enabled":true,"attributes":{"interval_month":3}}})",
+          rotation),
+      Reason::kNone);
+  // Two resources under ?policy=.
+  EXPECT_EQ(
+      ReasonOf(
+          DecodeInstancePolicies(
+              StrCat(
+                  "{", kPolicyMeta.substr(0, kPolicyMeta.size() - 2),
+                  R"(2},"resources":[{"policy_type":"rotation"},{"policy_type":"rotation"}]})"),
+              rotation)
+              .status()),
+      Reason::kNumCollectionResource);
 }
 
 }  // namespace

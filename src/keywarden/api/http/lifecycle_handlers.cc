@@ -68,7 +68,7 @@ void KeyProtectApi::DispatchLifecycle(Call& call) {
         return call.Reply(kOk, EncodeInstancePolicies(*got));
       }
       absl::StatusOr<std::vector<service::InstancePolicyInput>> inputs =
-          DecodeInstancePolicies(call.Body());
+          DecodeInstancePolicies(call.Body(), selected);
       if (!inputs.ok()) return call.Fail(inputs.status());
       service::PutInstancePoliciesRequest req;
       req.selected = selected;
