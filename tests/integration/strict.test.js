@@ -163,7 +163,7 @@ describe('repeated member names (RFC 7493 §2.3)', () => {
       `{${policyMeta},"resources":[{"rotation":{"enabled":true,"interval_month":2,"interval_month":3}}]}`],
     ['PUT', '/api/v2/instance/policies',
       `{${policyMeta},"resources":[{"policy_type":"rotation","policy_type":"dualAuthDelete","policy_data":{"enabled":false}}]}`],
-    ['POST', '/api/v2/import_token', '{"expiration":600,"expiration":60}'],
+    ['POST', '/api/v2/import_token', '{"maxAllowedRetrievals":1,"maxAllowedRetrievals":2}'],
     ['POST', `/api/v2/keys/${key.id}/registrations/${crn}`,
       '{"metadata":{"collectionType":"application/vnd.ibm.kms.registration_input+json","collectionTotal":1},' +
       '"resources":[{"preventKeyDeletion":false,"preventKeyDeletion":true}]}'],
@@ -171,7 +171,8 @@ describe('repeated member names (RFC 7493 §2.3)', () => {
     ['PATCH', `/api/v2/keys/${key.id}/registrations/${crn}`, '{"metadata":{"collectionTotal":1},"resources":[{"description":"a","description":"b"}]}'],
     ['POST', `/api/v2/keys/${key.id}/registrations?action=deactivate`,
       '{"metadata":{"collectionTotal":1},"resources":[{"resourceCrn":"crn:a","resourceCrn":"crn:b"}]}'],
-    ['POST', '/api/v2/event_ack', '{"metadata":{"collectionTotal":1},"resources":[{"eventId":"a","eventId":"b"}]}'],
+    ['POST', '/api/v2/event_ack',
+      '{"metadata":{"collectionTotal":1},"resources":[{"eventId":"a","eventId":"b","adopterKeyState":"DEK_ENABLED"}]}'],
     ['POST', '/_test/clock/advance', '{"seconds":1,"seconds":100000}'],
     ['POST', '/admin/v1/users', '{"name":"u1","name":"u2"}'],
     ['POST', '/admin/v1/service_ids', '{"name":"s1","serviceType":"a","serviceType":"b"}'],
