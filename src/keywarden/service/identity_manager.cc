@@ -115,6 +115,10 @@ absl::StatusOr<std::string> FormDecode(std::string_view in) {
 
 absl::StatusOr<std::optional<std::string>> FormField(std::string_view body,
                                                      std::string_view name) {
+  // A repeated field is refused rather than resolved: as with repeated JSON
+  // members (RFC 7493 §2.3), two readers that pick different copies would
+  // check one value and use another.
+  std::optional<std::string> found;
   size_t start = 0;
   while (start <= body.size()) {
     size_t end = body.find('&', start);
@@ -123,13 +127,19 @@ absl::StatusOr<std::optional<std::string>> FormField(std::string_view body,
     size_t eq = pair.find('=');
     std::string_view key = pair.substr(0, eq);
     if (key == name) {
-      if (eq == std::string_view::npos) return std::string();
-      KW_ASSIGN_OR_RETURN(std::string value, FormDecode(pair.substr(eq + 1)));
-      return std::optional<std::string>(std::move(value));
+      if (found.has_value()) {
+        return BadRequest(StrCat("`", name, "` is given more than once"),
+                          name);
+      }
+      if (eq == std::string_view::npos) {
+        found.emplace();
+      } else {
+        KW_ASSIGN_OR_RETURN(found, FormDecode(pair.substr(eq + 1)));
+      }
     }
     start = end + 1;
   }
-  return std::nullopt;
+  return found;
 }
 
 // API keys that are not in Keywarden's own format (an operator-chosen

@@ -129,6 +129,23 @@ TEST_F(IdentityManagerTest, RevokingTheApiKeyOrPrincipalStopsItsTokens) {
             Reason::kUnauthorized);
 }
 
+TEST_F(IdentityManagerTest, TokenRequestWithARepeatedFieldIsRefused) {
+  auto [sid, key] = ServiceWithKey("");
+  // Either copy alone would be a valid request; together they are refused,
+  // so no reader can check one API key and use the other.
+  EXPECT_EQ(R(identity_->IssueToken(admin_, Form(key.secret) + "&apikey=" +
+                                                key.secret)
+                  .status()),
+            Reason::kBadRequest);
+  EXPECT_EQ(R(identity_->IssueToken(
+                  admin_, Form(key.secret) +
+                              "&grant_type=urn%3Aibm%3Aparams%3Aoauth%3A"
+                              "grant-type%3Aapikey")
+                  .status()),
+            Reason::kBadRequest);
+  EXPECT_TRUE(identity_->IssueToken(admin_, Form(key.secret)).ok());
+}
+
 TEST_F(IdentityManagerTest, TokenRequestsAreValidatedAndThrottled) {
   EXPECT_EQ(R(identity_->IssueToken(admin_, "grant_type=password&apikey=x")
                   .status()),
