@@ -29,6 +29,8 @@ constexpr Row kTable[] = {
     {Op::kListKeyRings, "R+WM.K"},     {Op::kDeleteKeyRing, "...M.."},
     {Op::kPolicies, "...M.."},         {Op::kImportToken, "..WM.."},
     {Op::kListRegistrations, "R+WM.."}, {Op::kKmip, "...M.K"},
+    {Op::kCreateAlias, "..WM.."},      {Op::kDeleteAlias, "...M.."},
+    {Op::kManageGrants, "...M.."},
 };
 constexpr Role kRoles[] = {Role::kReader,  Role::kReaderPlus,
                            Role::kWriter,  Role::kManager,
@@ -118,7 +120,7 @@ TEST_F(AccessIndexTest, ServiceAuthorizationsMatchByIdOrType) {
   Principal user{"user-x", false, false, "object-storage"};
   Reach r = index_.ReachOf(cos, Op::kWrap, kInstance);
   EXPECT_TRUE(r.whole_instance);
-  EXPECT_TRUE(r.service_only);
+  EXPECT_TRUE(r.by_authorization.whole_instance);
   EXPECT_TRUE(index_.ReachOf(cos, Op::kRotate, kInstance).None());  // Reader
   EXPECT_TRUE(index_.ReachOf(db, Op::kWrap, kInstance).None());
   EXPECT_TRUE(index_.ReachOf(user, Op::kWrap, kInstance).None());
