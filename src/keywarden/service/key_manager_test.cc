@@ -443,6 +443,43 @@ TEST_F(KeyManagerAccessTest, AuthorizationPlusKeyPolicyDeletesThatKeyOnly) {
   EXPECT_TRUE(manager_->DeleteKey(svc, k1.key.id, {}).ok());
 }
 
+// The network-policy bypass of service-to-service calls holds per grant: from
+// a refused address a service keeps the keys its authorizations cover, not
+// what its policies add.
+TEST_F(KeyManagerAccessTest, NetworkPoliciesSpareOnlyWhatAuthorizationsCover) {
+  InstancePolicyIndex network({});
+  keys::InstancePolicy ip;
+  ip.instance_id = std::string(kInstance);
+  ip.type = keys::InstancePolicyType::kAllowedIp;
+  ip.enabled = true;
+  ip.allowed_ips = {"10.0.0.0/8"};
+  network.Put(kInstance, {ip});
+  AccessControl guarded(&store_, &access_, &network);
+  KeyManagerDeps deps;
+  deps.store = &store_;
+  deps.master_key = master_.get();
+  deps.access = &guarded;
+  deps.instance_policies = &network;
+  deps.clock = &clock_;
+  KeyManager manager(deps, KeyManagerOptions{});
+  KeyResult k1 = MustCreate();
+  KeyResult k2 = MustCreate();
+  iam::ServiceAuthorizationRecord a;
+  a.id = "a-net";
+  a.source_service_id = "serviceid-net";
+  a.target = {std::string(kInstance), std::nullopt, k1.key.id};
+  access_.PutAuthorization(a);
+  Grant("serviceid-net", {iam::Role::kReader});
+  RequestContext svc = As("serviceid-net", true, "object-storage");
+  svc.source_address = "192.0.2.7";
+  EXPECT_TRUE(manager.Wrap(svc, k1.key.id, {}).ok());
+  EXPECT_EQ(R(manager.Wrap(svc, k2.key.id, {}).status()), Reason::kUnauthorized);
+  EXPECT_EQ(manager.ListKeys(svc, {})->keys.size(), 0u);  // key grants never list
+  svc.source_address = "10.1.2.3";
+  EXPECT_TRUE(manager.Wrap(svc, k2.key.id, {}).ok());
+  EXPECT_EQ(manager.ListKeys(svc, {})->keys.size(), 2u);
+}
+
 TEST_F(KeyManagerAccessTest, UnknownInstanceAnswersLikeNoAccessEvenForAdmin) {
   RequestContext c = ctx_;
   c.instance_id = "99999999-9999-4999-8999-999999999999";
