@@ -79,6 +79,15 @@ constexpr bool TableFollowsTheEnum() {
 static_assert(TableFollowsTheEnum(),
               "kOperations needs one row per Operation, in enum order");
 
+// An authorization names its source by service id or by service type.
+bool AuthorizationIsFor(const ServiceAuthorizationRecord& a,
+                        const Principal& principal) {
+  return (!a.source_service_id.empty() &&
+          a.source_service_id == principal.id) ||
+         (!a.source_service_type.empty() &&
+          a.source_service_type == principal.service_type);
+}
+
 const OperationRow& RowOf(Op op) {
   return kOperations[static_cast<size_t>(op)];
 }
@@ -329,17 +338,26 @@ Reach AccessIndex::ReachOf(const Principal& principal, Operation op,
   if (principal.is_service && AuthorizationsMayGrant(op)) {
     for (const auto& [id, a] : authorizations_) {
       if (a.target.instance_id != instance_id) continue;
-      bool source_matches =
-          (!a.source_service_id.empty() && a.source_service_id == principal.id) ||
-          (!a.source_service_type.empty() &&
-           a.source_service_type == principal.service_type);
-      if (source_matches && RoleAllows(a.role, op)) {
+      if (AuthorizationIsFor(a, principal) && RoleAllows(a.role, op)) {
         reach.Add(a.target);
         reach.by_authorization.Add(a.target);
       }
     }
   }
   return reach;
+}
+
+Scopes AccessIndex::AuthorizedScopes(const Principal& principal,
+                                     std::string_view instance_id) const {
+  Scopes scopes;
+  if (!principal.is_service) return scopes;
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [id, a] : authorizations_) {
+    if (a.target.instance_id == instance_id && AuthorizationIsFor(a, principal)) {
+      scopes.Add(a.target);
+    }
+  }
+  return scopes;
 }
 
 std::vector<Role> AccessIndex::PolicyRolesOn(

@@ -133,6 +133,11 @@ class AccessIndex {
   Reach ReachOf(const Principal& principal, Operation op,
                 std::string_view instance_id) const;
 
+  // Where `principal`'s service authorizations in `instance_id` apply,
+  // whatever their role (empty for anyone but a service id).
+  Scopes AuthorizedScopes(const Principal& principal,
+                          std::string_view instance_id) const;
+
   // The roles `principal`'s access policies give it on `target` (policies
   // on the instance, on `target_key_ring` or on the target itself; for a key
   // target, `target_key_ring` is the ring the key is in, empty when not

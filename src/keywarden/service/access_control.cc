@@ -82,11 +82,9 @@ absl::Status AccessControl::RefuseServiceDeletion(
     const RequestContext& ctx, iam::Operation op,
     std::string_view key_id) const {
   if (!ctx.principal.is_service) return absl::OkStatus();
-  // The authorizations through which the service sees keys at all.
-  iam::Scopes seen =
-      access_->ReachOf(ctx.principal, iam::Operation::kGetKeyMetadata,
-                       ctx.instance_id)
-          .by_authorization;
+  // Where its authorizations apply, whatever their role: a KeyPurge
+  // authorization does not purge either.
+  iam::Scopes seen = access_->AuthorizedScopes(ctx.principal, ctx.instance_id);
   if (seen.None()) return absl::OkStatus();
   // `op` is one authorizations never grant: this reach is its policies'.
   iam::Reach allowed = access_->ReachOf(ctx.principal, op, ctx.instance_id);

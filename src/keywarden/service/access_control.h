@@ -55,8 +55,9 @@ class AccessControl {
                                     std::string_view key_id) const;
 
   // For an operation service authorizations never grant (delete, purge):
-  // RESOURCE_OWNER_ERR when the caller is a service whose authorizations
-  // let it see the key while none of its policies allowing `op` covers it
+  // RESOURCE_OWNER_ERR when the caller is a service with an authorization
+  // (of any role) covering the key while none of its policies allowing `op`
+  // covers it
   // (§15.2: services do not delete what they were only authorized to use).
   // OK otherwise, the ordinary checks then decide.
   absl::Status RefuseServiceDeletion(const RequestContext& ctx,

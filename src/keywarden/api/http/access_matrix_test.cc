@@ -311,12 +311,11 @@ Expected Oracle(const Config& c, const Endpoint& e) {
   }
   if (allowed) return {true, ""};
   // §15.2: a service does not delete (or purge) a key it was only
-  // authorized to use: RESOURCE_OWNER_ERR where an authorization lets it see
-  // the key.
+  // authorized to use: RESOURCE_OWNER_ERR where an authorization of any role
+  // covers the key.
   if (c.service && (e.need == Need::kDelete || e.need == Need::kPurge)) {
     for (const Grant& g : c.grants) {
-      if (!IsPolicy(g) && Allows(g.role, Need::kMetadata) &&
-          Covers(g.where, Target::kKey)) {
+      if (!IsPolicy(g) && Covers(g.where, Target::kKey)) {
         return {false, "RESOURCE_OWNER_ERR"};
       }
     }
