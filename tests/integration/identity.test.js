@@ -204,6 +204,31 @@ describe('integrate services (seed scenario): service-to-service authorization',
     expectStatus(await adminReq(srv, 'DELETE', `/admin/v1/authorizations/${res.json.id}`), 204);
   });
 
+  // Issue 10 §1, as reproduced: an authorization plus a key-scoped policy
+  // once let the service delete any key and grant itself KeyPurge.
+  test('a Manager authorization plus a Manager policy on K1: K2 is not deleted, no self-grant', async () => {
+    const svcP = await createServiceId(srv, 'mixed-svc', 'containers-mixed');
+    const token = await tokenFor(srv, (await createApiKey(srv, svcP.id)).apikey);
+    const k1 = await createRootKey(srv, { name: 'mixed-k1' }, { instance });
+    const k2 = await createRootKey(srv, { name: 'mixed-k2' }, { instance });
+    const authz = await adminOk(srv, 'POST', '/admin/v1/authorizations',
+                                { sourceServiceId: svcP.id, instanceId: instance, role: 'Manager' }, 201);
+    await createPolicy(srv, svcP.id, instance, ['Manager'], { keyId: k1.id });
+    const svc = kp(srv, token, instance);
+
+    expectError(await svc.del(k2.id), 403, 'RESOURCE_OWNER_ERR');
+    expectStatus(await kp(srv, alice.token, instance).metadata(k2.id), 200);
+    expectError(await adminReq(srv, 'POST', '/admin/v1/policies',
+                               { principalId: svcP.id, instanceId: instance, roles: ['Manager', 'KeyPurge'] },
+                               { token }),
+                403, 'FORBIDDEN_ERR');
+    // What the grants do allow still works: wrap K2 through the
+    // authorization, delete K1 through the policy.
+    expectStatus(await svc.act(k2.id, 'wrap', {}), 200, 'wrap K2');
+    expectStatus(await svc.del(k1.id), 200, 'delete K1 (its policy)');
+    expectStatus(await adminReq(srv, 'DELETE', `/admin/v1/authorizations/${authz.id}`), 204);
+  });
+
   test('an authorization scoped to one key: that key by id, not listed, no other key', async () => {
     const other = await createRootKey(srv, { name: 'not-for-the-service' }, { instance });
     const svcP = await createServiceId(srv, 'cos-one-key', 'object-storage-one-key');

@@ -10,83 +10,118 @@ namespace {
 
 using Op = Operation;
 
-// keyprotect-api.md §15.1, one row per role: the operations it allows.
-// Reader < ReaderPlus < Writer < Manager are additive in Key Protect; the
-// rows spell every operation out so the table reads like the document.
-constexpr Op kReaderOps[] = {Op::kListKeys,      Op::kGetKeyMetadata,
-                             Op::kWrap,          Op::kUnwrap,
-                             Op::kRewrap,        Op::kListKeyRings,
-                             Op::kListRegistrations};
-constexpr Op kReaderPlusOps[] = {
-    Op::kListKeys,     Op::kGetKeyMetadata, Op::kGetKeyPayload,
-    Op::kWrap,         Op::kUnwrap,         Op::kRewrap,
-    Op::kListKeyRings, Op::kListRegistrations};
-constexpr Op kWriterOps[] = {
-    Op::kListKeys,       Op::kGetKeyMetadata,    Op::kGetKeyPayload,
-    Op::kWrap,           Op::kUnwrap,            Op::kRewrap,
-    Op::kListKeyRings,   Op::kListRegistrations, Op::kCreateKey,
-    Op::kRotate,         Op::kSetKeyForDeletion, Op::kSync,
-    Op::kCreateKeyRing,  Op::kImportToken};
-constexpr Op kManagerOps[] = {
-    Op::kListKeys,       Op::kGetKeyMetadata,    Op::kGetKeyPayload,
-    Op::kWrap,           Op::kUnwrap,            Op::kRewrap,
-    Op::kListKeyRings,   Op::kListRegistrations, Op::kCreateKey,
-    Op::kRotate,         Op::kSetKeyForDeletion, Op::kSync,
-    Op::kCreateKeyRing,  Op::kImportToken,       Op::kEnableDisable,
-    Op::kDeleteKey,      Op::kRestoreKey,        Op::kPatchKey,
-    Op::kDeleteKeyRing,  Op::kPolicies,          Op::kKmip};
-constexpr Op kKeyPurgeOps[] = {Op::kPurgeKey};
-constexpr Op kKmipAdapterManagerOps[] = {Op::kListKeys, Op::kListKeyRings,
-                                         Op::kKmip};
+constexpr uint8_t Bit(Role r) { return uint8_t{1} << static_cast<int>(r); }
+constexpr uint8_t kR = Bit(Role::kReader);
+constexpr uint8_t kRP = Bit(Role::kReaderPlus);
+constexpr uint8_t kW = Bit(Role::kWriter);
+constexpr uint8_t kM = Bit(Role::kManager);
+constexpr uint8_t kKP = Bit(Role::kKeyPurge);
+constexpr uint8_t kKAM = Bit(Role::kKmipAdapterManager);
 
-template <size_t N>
-bool Contains(const Op (&ops)[N], Op op) {
-  return std::find(std::begin(ops), std::end(ops), op) != std::end(ops);
+// Whether service authorizations may grant an operation (§15.2).
+constexpr bool kByAuthorization = true;
+constexpr bool kPoliciesOnly = false;
+
+struct OperationRow {
+  Op op;
+  std::string_view name;  // for logs and audit; stable
+  uint8_t roles;          // Bit() of each role that allows it
+  bool by_authorization;
+};
+
+// keyprotect-api.md §15.1, one row per operation: the one table of names,
+// roles and what authorizations may do. Reader < ReaderPlus < Writer <
+// Manager are additive in Key Protect; the rows spell every role out so the
+// table reads like the document. Alias create is "Writer or Manager" (§10);
+// alias delete is unconfirmed there and stays Manager, as documented in
+// docs/api.md. Managing grants is the Manager's (docs/admin-api.md).
+constexpr OperationRow kOperations[] = {
+    {Op::kListKeys, "list_keys", kR | kRP | kW | kM | kKAM, kByAuthorization},
+    {Op::kCreateKey, "create_key", kW | kM, kByAuthorization},
+    {Op::kGetKeyPayload, "get_key_payload", kRP | kW | kM, kByAuthorization},
+    {Op::kGetKeyMetadata, "get_key_metadata", kR | kRP | kW | kM,
+     kByAuthorization},
+    {Op::kWrap, "wrap", kR | kRP | kW | kM, kByAuthorization},
+    {Op::kUnwrap, "unwrap", kR | kRP | kW | kM, kByAuthorization},
+    {Op::kRewrap, "rewrap", kR | kRP | kW | kM, kByAuthorization},
+    {Op::kRotate, "rotate", kW | kM, kByAuthorization},
+    {Op::kEnableDisable, "enable_disable", kM, kByAuthorization},
+    {Op::kSetKeyForDeletion, "set_key_for_deletion", kW | kM,
+     kByAuthorization},
+    {Op::kDeleteKey, "delete_key", kM, kPoliciesOnly},
+    {Op::kRestoreKey, "restore_key", kM, kPoliciesOnly},
+    {Op::kPatchKey, "patch_key", kM, kPoliciesOnly},
+    {Op::kSync, "sync", kW | kM, kByAuthorization},
+    {Op::kPurgeKey, "purge_key", kKP, kPoliciesOnly},
+    {Op::kCreateKeyRing, "create_key_ring", kW | kM, kByAuthorization},
+    {Op::kListKeyRings, "list_key_rings", kR | kRP | kW | kM | kKAM,
+     kByAuthorization},
+    // Deleting a ring with force moves its Destroyed keys: a deletion and a
+    // move, so policies only.
+    {Op::kDeleteKeyRing, "delete_key_ring", kM, kPoliciesOnly},
+    {Op::kPolicies, "policies", kM, kByAuthorization},
+    {Op::kImportToken, "import_token", kW | kM, kByAuthorization},
+    {Op::kListRegistrations, "list_registrations", kR | kRP | kW | kM,
+     kByAuthorization},
+    {Op::kKmip, "kmip", kM | kKAM, kByAuthorization},
+    {Op::kCreateAlias, "create_alias", kW | kM, kByAuthorization},
+    {Op::kDeleteAlias, "delete_alias", kM, kByAuthorization},
+    {Op::kManageGrants, "manage_grants", kM, kPoliciesOnly},
+};
+
+constexpr bool TableFollowsTheEnum() {
+  if (std::size(kOperations) != static_cast<size_t>(Op::kCount)) return false;
+  for (size_t i = 0; i < std::size(kOperations); ++i) {
+    if (static_cast<size_t>(kOperations[i].op) != i) return false;
+  }
+  return true;
+}
+static_assert(TableFollowsTheEnum(),
+              "kOperations needs one row per Operation, in enum order");
+
+// An authorization names its source by service id or by service type.
+bool AuthorizationIsFor(const ServiceAuthorizationRecord& a,
+                        const Principal& principal) {
+  return (!a.source_service_id.empty() &&
+          a.source_service_id == principal.id) ||
+         (!a.source_service_type.empty() &&
+          a.source_service_type == principal.service_type);
 }
 
-// Whether a grant of `scope` reaches a request in `instance_id`, and how.
-void AddScope(const Scope& scope, Reach& reach) {
-  if (scope.key_id.has_value()) {
-    reach.keys.push_back(*scope.key_id);
-  } else if (scope.key_ring_id.has_value()) {
-    reach.key_rings.push_back(*scope.key_ring_id);
-  } else {
-    reach.whole_instance = true;
-  }
+const OperationRow& RowOf(Op op) {
+  return kOperations[static_cast<size_t>(op)];
 }
 
 }  // namespace
 
-std::string_view OperationName(Operation op) {
-  static constexpr std::array<std::string_view,
-                              static_cast<size_t>(Operation::kCount)>
-      kNames = {"list_keys",       "create_key",       "get_key_payload",
-                "get_key_metadata", "wrap",            "unwrap",
-                "rewrap",          "rotate",           "enable_disable",
-                "set_key_for_deletion", "delete_key",  "restore_key",
-                "patch_key",       "sync",             "purge_key",
-                "create_key_ring", "list_key_rings",   "delete_key_ring",
-                "policies",        "import_token",     "list_registrations",
-                "kmip"};
-  return kNames[static_cast<size_t>(op)];
-}
+std::string_view OperationName(Operation op) { return RowOf(op).name; }
 
 bool RoleAllows(Role role, Operation op) {
-  switch (role) {
-    case Role::kReader:
-      return Contains(kReaderOps, op);
-    case Role::kReaderPlus:
-      return Contains(kReaderPlusOps, op);
-    case Role::kWriter:
-      return Contains(kWriterOps, op);
-    case Role::kManager:
-      return Contains(kManagerOps, op);
-    case Role::kKeyPurge:
-      return Contains(kKeyPurgeOps, op);
-    case Role::kKmipAdapterManager:
-      return Contains(kKmipAdapterManagerOps, op);
+  return (RowOf(op).roles & Bit(role)) != 0;
+}
+
+bool AuthorizationsMayGrant(Operation op) {
+  return RowOf(op).by_authorization;
+}
+
+bool RoleImplies(Role held, Role wanted) {
+  if (wanted == Role::kKeyPurge) return held == Role::kKeyPurge;
+  for (const OperationRow& row : kOperations) {
+    if ((row.roles & Bit(wanted)) != 0 && (row.roles & Bit(held)) == 0) {
+      return false;
+    }
   }
-  return false;
+  return true;
+}
+
+void Scopes::Add(const Scope& scope) {
+  if (scope.key_id.has_value()) {
+    keys.push_back(*scope.key_id);
+  } else if (scope.key_ring_id.has_value()) {
+    key_rings.push_back(*scope.key_ring_id);
+  } else {
+    whole_instance = true;
+  }
 }
 
 namespace {
@@ -101,7 +136,7 @@ void AccessIndex::Bump() {
                     std::memory_order_release);
 }
 
-bool Reach::Covers(std::string_view key_ring_id,
+bool Scopes::Covers(std::string_view key_ring_id,
                    std::string_view key_id) const {
   if (whole_instance) return true;
   for (const std::string& r : key_rings) {
@@ -113,7 +148,7 @@ bool Reach::Covers(std::string_view key_ring_id,
   return false;
 }
 
-bool Reach::ListsRing(std::string_view key_ring_id) const {
+bool Scopes::ListsRing(std::string_view key_ring_id) const {
   if (whole_instance) return true;
   for (const std::string& r : key_rings) {
     if (r == key_ring_id) return true;
@@ -284,7 +319,6 @@ Reach AccessIndex::ReachOf(const Principal& principal, Operation op,
     reach.whole_instance = true;
     return reach;
   }
-  bool through_policy = false;
   if (auto ids = policy_ids_.find(principal.id); ids != policy_ids_.end()) {
     for (const std::string& pid : ids->second) {
       auto it = policies_.find(pid);
@@ -293,29 +327,71 @@ Reach AccessIndex::ReachOf(const Principal& principal, Operation op,
       if (p.scope.instance_id != instance_id) continue;
       for (Role role : p.roles) {
         if (RoleAllows(role, op)) {
-          AddScope(p.scope, reach);
-          through_policy = true;
+          reach.Add(p.scope);
           break;
         }
       }
     }
   }
-  bool through_authorization = false;
-  if (principal.is_service) {
+  // An authorization's scope is added only for what authorizations may
+  // ever do, so no guard downstream needs to know how a scope was granted.
+  if (principal.is_service && AuthorizationsMayGrant(op)) {
     for (const auto& [id, a] : authorizations_) {
       if (a.target.instance_id != instance_id) continue;
-      bool source_matches =
-          (!a.source_service_id.empty() && a.source_service_id == principal.id) ||
-          (!a.source_service_type.empty() &&
-           a.source_service_type == principal.service_type);
-      if (source_matches && RoleAllows(a.role, op)) {
-        AddScope(a.target, reach);
-        through_authorization = true;
+      if (AuthorizationIsFor(a, principal) && RoleAllows(a.role, op)) {
+        reach.Add(a.target);
+        reach.by_authorization.Add(a.target);
       }
     }
   }
-  reach.service_only = through_authorization && !through_policy;
   return reach;
+}
+
+Scopes AccessIndex::AuthorizedScopes(const Principal& principal,
+                                     std::string_view instance_id) const {
+  Scopes scopes;
+  if (!principal.is_service) return scopes;
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [id, a] : authorizations_) {
+    if (a.target.instance_id == instance_id && AuthorizationIsFor(a, principal)) {
+      scopes.Add(a.target);
+    }
+  }
+  return scopes;
+}
+
+std::vector<Role> AccessIndex::PolicyRolesOn(
+    const Principal& principal, const Scope& target,
+    std::string_view target_key_ring) const {
+  std::vector<Role> roles;
+  absl::ReaderMutexLock lock(&mu_);
+  auto ids = policy_ids_.find(principal.id);
+  if (ids == policy_ids_.end()) return roles;
+  for (const std::string& pid : ids->second) {
+    auto it = policies_.find(pid);
+    if (it == policies_.end()) continue;
+    const Scope& s = it->second.scope;
+    if (s.instance_id != target.instance_id) continue;
+    bool covers;
+    if (s.key_id.has_value()) {
+      // A key grant covers that key only.
+      covers = target.key_id == s.key_id;
+    } else if (s.key_ring_id.has_value()) {
+      // A ring grant covers the ring and the keys in it.
+      covers = target.key_id.has_value()
+                   ? !target_key_ring.empty() && *s.key_ring_id == target_key_ring
+                   : target.key_ring_id == s.key_ring_id;
+    } else {
+      covers = true;
+    }
+    if (!covers) continue;
+    for (Role r : it->second.roles) {
+      if (std::find(roles.begin(), roles.end(), r) == roles.end()) {
+        roles.push_back(r);
+      }
+    }
+  }
+  return roles;
 }
 
 std::vector<PrincipalRecord> AccessIndex::Principals() const {

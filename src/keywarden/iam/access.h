@@ -19,6 +19,9 @@ namespace keywarden::iam {
 
 // What a caller asks to do, one value per row of keyprotect-api.md §15.1
 // (wrap, unwrap and rewrap share a row there but are kept apart for audit).
+// Each value has one row in the operation table of access.cc (its name, the
+// roles that allow it and whether service authorizations may grant it); a
+// static_assert there keeps the enum and the table in step.
 enum class Operation {
   kListKeys,        // GET/HEAD /keys
   kCreateKey,       // POST /keys (and import)
@@ -42,6 +45,9 @@ enum class Operation {
   kImportToken,
   kListRegistrations,
   kKmip,
+  kCreateAlias,  // POST /keys/{id}/aliases/{alias}
+  kDeleteAlias,  // DELETE /keys/{id}/aliases/{alias}
+  kManageGrants,  // /admin/v1 access policies and service authorizations
   kCount,
 };
 
@@ -51,22 +57,44 @@ std::string_view OperationName(Operation op);
 // allows only purge and is never implied by another role.
 bool RoleAllows(Role role, Operation op);
 
-// Where a principal may perform one operation inside one instance.
-struct Reach {
+// Whether a service authorization with a role that allows `op` may grant
+// it. Deleting, restoring, purging and moving keys, deleting key rings and
+// managing grants never come through an authorization (§15.2): only access
+// policies whose scope covers the target allow them.
+bool AuthorizationsMayGrant(Operation op);
+
+// Whether holding `held` includes everything `wanted` allows, so that a
+// Manager may hand `wanted` on. No role implies KeyPurge.
+bool RoleImplies(Role held, Role wanted);
+
+// A set of grant scopes inside one instance.
+struct Scopes {
   bool whole_instance = false;
   std::vector<std::string> key_rings;  // rings granted explicitly
   std::vector<std::string> keys;       // keys granted explicitly
-  // The grant came only through service authorizations: the caller may
-  // never delete (RESOURCE_OWNER_ERR).
-  bool service_only = false;
 
   bool None() const {
     return !whole_instance && key_rings.empty() && keys.empty();
   }
-  // Whether the grant covers a key of `key_ring_id` with id `key_id`.
+  // Whether a grant covers a key of `key_ring_id` with id `key_id`.
   bool Covers(std::string_view key_ring_id, std::string_view key_id) const;
   // Whether keys of `key_ring_id` are listed (key-level grants never list).
   bool ListsRing(std::string_view key_ring_id) const;
+  void Add(const Scope& scope);
+};
+
+// Where a principal may perform one operation inside one instance: the
+// union of the scopes of every grant (policy or authorization) whose role
+// allows the operation, so that a target is allowed exactly when one grant
+// covers both it and the operation.
+struct Reach : Scopes {
+  // The part of the reach that service authorizations give. A call whose
+  // target is in it is a service-to-service call, which the instance's
+  // network policies do not restrict (§7.2, §15.2).
+  Scopes by_authorization;
+  // Set by the service layer when the network policies refused the caller's
+  // address and only `by_authorization` was kept.
+  bool network_refused = false;
 };
 
 // AccessIndex is the in-memory copy of every principal, API key, instance,
@@ -104,6 +132,20 @@ class AccessIndex {
   // answers like one without access.
   Reach ReachOf(const Principal& principal, Operation op,
                 std::string_view instance_id) const;
+
+  // Where `principal`'s service authorizations in `instance_id` apply,
+  // whatever their role (empty for anyone but a service id).
+  Scopes AuthorizedScopes(const Principal& principal,
+                          std::string_view instance_id) const;
+
+  // The roles `principal`'s access policies give it on `target` (policies
+  // on the instance, on `target_key_ring` or on the target itself; for a key
+  // target, `target_key_ring` is the ring the key is in, empty when not
+  // known). Service authorizations never count: what a caller may hand on
+  // is decided on policies alone. Administrators get nothing here.
+  std::vector<Role> PolicyRolesOn(const Principal& principal,
+                                  const Scope& target,
+                                  std::string_view target_key_ring) const;
 
   // Changes with every Put/Remove: a result derived from the index (a
   // resolved principal, a Reach) is still valid while this is unchanged.

@@ -29,6 +29,8 @@ constexpr Row kTable[] = {
     {Op::kListKeyRings, "R+WM.K"},     {Op::kDeleteKeyRing, "...M.."},
     {Op::kPolicies, "...M.."},         {Op::kImportToken, "..WM.."},
     {Op::kListRegistrations, "R+WM.."}, {Op::kKmip, "...M.K"},
+    {Op::kCreateAlias, "..WM.."},      {Op::kDeleteAlias, "...M.."},
+    {Op::kManageGrants, "...M.."},
 };
 constexpr Role kRoles[] = {Role::kReader,  Role::kReaderPlus,
                            Role::kWriter,  Role::kManager,
@@ -118,7 +120,7 @@ TEST_F(AccessIndexTest, ServiceAuthorizationsMatchByIdOrType) {
   Principal user{"user-x", false, false, "object-storage"};
   Reach r = index_.ReachOf(cos, Op::kWrap, kInstance);
   EXPECT_TRUE(r.whole_instance);
-  EXPECT_TRUE(r.service_only);
+  EXPECT_TRUE(r.by_authorization.whole_instance);
   EXPECT_TRUE(index_.ReachOf(cos, Op::kRotate, kInstance).None());  // Reader
   EXPECT_TRUE(index_.ReachOf(db, Op::kWrap, kInstance).None());
   EXPECT_TRUE(index_.ReachOf(user, Op::kWrap, kInstance).None());
@@ -131,6 +133,46 @@ TEST_F(AccessIndexTest, ServiceAuthorizationsMatchByIdOrType) {
   EXPECT_FALSE(index_.ReachOf(db, Op::kWrap, kInstance).None());
   index_.RemoveAuthorization("a2");
   EXPECT_TRUE(index_.ReachOf(db, Op::kWrap, kInstance).None());
+}
+
+TEST_F(AccessIndexTest, AuthorizationsNeverDeleteMoveOrManageGrants) {
+  ServiceAuthorizationRecord a;
+  a.id = "a1";
+  a.source_service_id = "serviceid-1";
+  a.target = Instance();
+  a.role = Role::kManager;
+  index_.PutAuthorization(a);
+  Principal svc{"serviceid-1", false, true, "x"};
+  for (Op op : {Op::kDeleteKey, Op::kRestoreKey, Op::kPatchKey,
+                Op::kDeleteKeyRing, Op::kManageGrants}) {
+    EXPECT_TRUE(index_.ReachOf(svc, op, kInstance).None()) << OperationName(op);
+  }
+  EXPECT_TRUE(index_.ReachOf(svc, Op::kEnableDisable, kInstance).whole_instance);
+  // A policy of the same service on one key reaches that key only, and
+  // none of it counts as granted by the authorization.
+  Grant("serviceid-1", Role::kManager, {std::string(kInstance), {}, "key-1"});
+  Reach del = index_.ReachOf(svc, Op::kDeleteKey, kInstance);
+  EXPECT_TRUE(del.Covers("default", "key-1"));
+  EXPECT_FALSE(del.Covers("default", "key-2"));
+  EXPECT_TRUE(del.by_authorization.None());
+}
+
+TEST_F(AccessIndexTest, PolicyRolesOnFollowScopesAndIgnoreAuthorizations) {
+  Grant("u", Role::kWriter, {std::string(kInstance), "ring-a", {}});
+  Grant("u", Role::kManager, {std::string(kInstance), {}, "key-1"});
+  Principal u{"u", false};
+  auto roles = [&](Scope s, std::string_view ring) {
+    return index_.PolicyRolesOn(u, s, ring);
+  };
+  EXPECT_EQ(roles({std::string(kInstance), {}, "key-1"}, "ring-a").size(), 2u);
+  EXPECT_EQ(roles({std::string(kInstance), {}, "key-2"}, "ring-a"),
+            std::vector<Role>{Role::kWriter});
+  EXPECT_TRUE(roles({std::string(kInstance), {}, "key-2"}, "").empty());
+  EXPECT_TRUE(roles(Instance(), "").empty());
+  EXPECT_TRUE(RoleImplies(Role::kManager, Role::kKmipAdapterManager));
+  EXPECT_TRUE(RoleImplies(Role::kWriter, Role::kReaderPlus));
+  EXPECT_FALSE(RoleImplies(Role::kReaderPlus, Role::kWriter));
+  EXPECT_FALSE(RoleImplies(Role::kManager, Role::kKeyPurge));
 }
 
 TEST_F(AccessIndexTest, RemovingAPrincipalDropsItsKeysAndPolicies) {

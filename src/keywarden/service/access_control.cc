@@ -60,11 +60,53 @@ absl::StatusOr<iam::Reach> AccessControl::Authorize(const RequestContext& ctx,
   }
   if (reach->None()) return NoAccess();
   // Network policies restrict the instance's own users; integrated services
-  // (service-to-service calls) bypass them (§7.2, §15.2).
-  if (network_ != nullptr && !reach->service_only && !ctx.principal.is_admin) {
-    KW_RETURN_IF_ERROR(network_->Admit(ctx.instance_id, ctx.source_address));
+  // bypass them (§7.2, §15.2). Which one a call is depends on the grant that
+  // covers its target: from a refused address only what authorizations
+  // grant remains, and CheckCovers answers for a key outside it.
+  if (network_ != nullptr && !ctx.principal.is_admin &&
+      !reach->by_authorization.whole_instance) {
+    absl::Status admitted = network_->Admit(ctx.instance_id, ctx.source_address);
+    if (!admitted.ok()) {
+      if (reach->by_authorization.None()) return admitted;
+      iam::Reach narrowed;
+      static_cast<iam::Scopes&>(narrowed) = reach->by_authorization;
+      narrowed.by_authorization = reach->by_authorization;
+      narrowed.network_refused = true;
+      return narrowed;
+    }
   }
   return *reach;
+}
+
+absl::Status AccessControl::RefuseServiceDeletion(
+    const RequestContext& ctx, iam::Operation op,
+    std::string_view key_id) const {
+  if (!ctx.principal.is_service) return absl::OkStatus();
+  // Where its authorizations apply, whatever their role: a KeyPurge
+  // authorization does not purge either.
+  iam::Scopes seen = access_->AuthorizedScopes(ctx.principal, ctx.instance_id);
+  if (seen.None()) return absl::OkStatus();
+  // `op` is one authorizations never grant: this reach is its policies'.
+  iam::Reach allowed = access_->ReachOf(ctx.principal, op, ctx.instance_id);
+  if (allowed.whole_instance) return absl::OkStatus();
+  if (allowed.None() && seen.whole_instance) return ResourceOwner();
+  // Some grants cover some keys: the ones covering this key decide. A key
+  // that is not found is left to the caller's ordinary checks.
+  absl::StatusOr<std::string> id = ResolveKeyId(ctx, allowed, key_id);
+  if (!id.ok()) return absl::OkStatus();
+  absl::StatusOr<keys::Key> key = store_->GetKey(ctx.instance_id, *id);
+  if (!key.ok()) return absl::OkStatus();
+  if (!allowed.Covers(key->key_ring_id, key->id) &&
+      seen.Covers(key->key_ring_id, key->id)) {
+    return ResourceOwner();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AccessControl::ResourceOwner() {
+  return Error(Reason::kResourceOwner,
+               "Forbidden: The resource(s) queried does not belong to the "
+               "service");
 }
 
 absl::StatusOr<std::string> AccessControl::ResolveKeyId(
@@ -82,7 +124,14 @@ absl::StatusOr<std::string> AccessControl::ResolveKeyId(
 absl::Status AccessControl::CheckCovers(const RequestContext& ctx,
                                         const iam::Reach& reach,
                                         const keys::Key& key) const {
-  if (!reach.Covers(key.key_ring_id, key.id)) return NoAccess();
+  if (!reach.Covers(key.key_ring_id, key.id)) {
+    if (reach.network_refused && network_ != nullptr) {
+      absl::Status admitted =
+          network_->Admit(ctx.instance_id, ctx.source_address);
+      if (!admitted.ok()) return admitted;
+    }
+    return NoAccess();
+  }
   // X-Kms-Key-Ring on a key operation is a lookup hint: a key in another
   // ring is not found there.
   if (ctx.key_ring_id.has_value() && *ctx.key_ring_id != key.key_ring_id) {

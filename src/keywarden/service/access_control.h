@@ -22,8 +22,8 @@ namespace keywarden::service {
 //    (iam::AccessIndex), checked before any lookup so the answer does not
 //    depend on whether a key exists;
 //  - the instance's allowedIP and allowedNetwork policies (§7.2), which
-//    apply to every caller except service-to-service calls and deployment
-//    administrators (who can thus always repair a policy that locks the
+//    apply to every caller except service-to-service calls (a target that a
+//    service authorization covers) and deployment administrators (who can thus always repair a policy that locks the
 //    instance's own users out).
 //
 // Thread-safe; everything it points to outlives it.
@@ -54,8 +54,20 @@ class AccessControl {
                                     const iam::Reach& reach,
                                     std::string_view key_id) const;
 
+  // For an operation service authorizations never grant (delete, purge):
+  // RESOURCE_OWNER_ERR when the caller is a service with an authorization
+  // (of any role) covering the key while none of its policies allowing `op`
+  // covers it
+  // (§15.2: services do not delete what they were only authorized to use).
+  // OK otherwise, the ordinary checks then decide.
+  absl::Status RefuseServiceDeletion(const RequestContext& ctx,
+                                     iam::Operation op,
+                                     std::string_view key_id) const;
+
   // The one answer for "no access".
   static absl::Status NoAccess();
+  // What a service gets for a key it may use but not delete.
+  static absl::Status ResourceOwner();
   // The answer for a key id that names nothing: 404 for a caller who may
   // see the whole instance, NoAccess() for anyone else.
   static absl::Status Missing(const iam::Reach& reach);

@@ -501,15 +501,48 @@ absl::Status IdentityManager::RequireAdmin(const RequestContext& ctx) const {
   return ctx.principal.is_admin ? absl::OkStatus() : Forbidden();
 }
 
-absl::Status IdentityManager::RequireInstanceManager(
-    const RequestContext& ctx, std::string_view instance_id) const {
-  if (ctx.principal.is_admin && access_->InstanceExists(instance_id)) {
-    return absl::OkStatus();
+absl::Status IdentityManager::RequireGrantor(
+    const RequestContext& ctx, const iam::Scope& scope,
+    std::span<const iam::Role> roles) const {
+  if (ctx.principal.is_admin) {
+    return access_->InstanceExists(scope.instance_id) ? absl::OkStatus()
+                                                      : Forbidden();
   }
-  iam::Reach reach =
-      access_->ReachOf(ctx.principal, iam::Operation::kPolicies, instance_id);
-  return reach.whole_instance && !reach.service_only ? absl::OkStatus()
-                                                     : Forbidden();
+  // A ring grant covers the keys in the ring: a key scope needs the key's
+  // ring (none when the key does not exist, so only instance and key grants
+  // cover it then).
+  std::string key_ring;
+  if (scope.key_id.has_value()) {
+    absl::StatusOr<keys::Key> key =
+        meta_->GetKey(scope.instance_id, *scope.key_id);
+    if (key.ok()) key_ring = key->key_ring_id;
+  }
+  const std::vector<iam::Role> held =
+      access_->PolicyRolesOn(ctx.principal, scope, key_ring);
+  auto holds = [&](auto pred) {
+    return std::any_of(held.begin(), held.end(), pred);
+  };
+  if (!holds([](iam::Role h) {
+        return iam::RoleAllows(h, iam::Operation::kManageGrants);
+      })) {
+    return Forbidden();
+  }
+  for (iam::Role wanted : roles) {
+    if (wanted == iam::Role::kKeyPurge ||
+        !holds([&](iam::Role h) { return iam::RoleImplies(h, wanted); })) {
+      return Forbidden();
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool IdentityManager::ManagesIn(const RequestContext& ctx,
+                                std::string_view instance_id) const {
+  if (ctx.principal.is_admin) return access_->InstanceExists(instance_id);
+  return !access_
+              ->ReachOf(ctx.principal, iam::Operation::kManageGrants,
+                        instance_id)
+              .None();
 }
 
 absl::StatusOr<iam::PrincipalRecord> IdentityManager::CreatePrincipal(
@@ -667,7 +700,7 @@ absl::StatusOr<iam::AccessPolicyRecord> IdentityManager::CreatePolicy(
     req.scope.key_id = absl::AsciiStrToLower(AbslView(*req.scope.key_id));
   }
   req.scope.instance_id = absl::AsciiStrToLower(AbslView(req.scope.instance_id));
-  KW_RETURN_IF_ERROR(RequireInstanceManager(ctx, req.scope.instance_id));
+  KW_RETURN_IF_ERROR(RequireGrantor(ctx, req.scope, {}));
   KW_RETURN_IF_ERROR(ValidateScope(req.scope));
   if (!access_->FindPrincipal(req.principal_id).has_value()) {
     return NotFound("principal", req.principal_id);
@@ -683,6 +716,7 @@ absl::StatusOr<iam::AccessPolicyRecord> IdentityManager::CreatePolicy(
       p.roles.push_back(*role);
     }
   }
+  KW_RETURN_IF_ERROR(RequireGrantor(ctx, req.scope, p.roles));
   p.id = NewUuid();
   p.principal_id = std::move(req.principal_id);
   p.scope = std::move(req.scope);
@@ -701,7 +735,7 @@ absl::StatusOr<iam::AccessPolicyRecord> IdentityManager::CreatePolicy(
 bool IdentityManager::ManagesAnyInstance(const RequestContext& ctx) const {
   if (ctx.principal.is_admin) return true;
   for (const iam::InstanceRecord& i : access_->Instances()) {
-    if (RequireInstanceManager(ctx, i.id).ok()) return true;
+    if (ManagesIn(ctx, i.id)) return true;
   }
   return false;
 }
@@ -717,10 +751,10 @@ IdentityManager::ListPolicies(const RequestContext& ctx,
   std::erase_if(all, [&](const iam::AccessPolicyRecord& p) {
     return (instance_id && p.scope.instance_id != *instance_id) ||
            (principal_id && p.principal_id != *principal_id) ||
-           !RequireInstanceManager(ctx, p.scope.instance_id).ok();
+           !RequireGrantor(ctx, p.scope, {}).ok();
   });
   if (all.empty() && !ctx.principal.is_admin && instance_id &&
-      !RequireInstanceManager(ctx, *instance_id).ok()) {
+      !ManagesIn(ctx, *instance_id)) {
     return Forbidden();
   }
   return all;
@@ -735,7 +769,7 @@ absl::Status IdentityManager::DeletePolicy(const RequestContext& ctx,
   if (!found.has_value()) {
     return ctx.principal.is_admin ? NotFound("policy", id) : Forbidden();
   }
-  KW_RETURN_IF_ERROR(RequireInstanceManager(ctx, found->scope.instance_id));
+  KW_RETURN_IF_ERROR(RequireGrantor(ctx, found->scope, {}));
   KW_RETURN_IF_ERROR(store_->DeletePolicy(
       id, Audit(ctx, "iam.policy.delete", StrCat("policy:", id))));
   access_->RemovePolicy(id);
@@ -750,7 +784,7 @@ IdentityManager::CreateAuthorization(const RequestContext& ctx,
   }
   req.target.instance_id =
       absl::AsciiStrToLower(AbslView(req.target.instance_id));
-  KW_RETURN_IF_ERROR(RequireInstanceManager(ctx, req.target.instance_id));
+  KW_RETURN_IF_ERROR(RequireGrantor(ctx, req.target, {}));
   KW_RETURN_IF_ERROR(ValidateScope(req.target));
   if (req.source_service_id.empty() == req.source_service_type.empty()) {
     return BadRequest(
@@ -774,6 +808,8 @@ IdentityManager::CreateAuthorization(const RequestContext& ctx,
     }
     a.role = *role;
   }
+  const iam::Role role = a.role;
+  KW_RETURN_IF_ERROR(RequireGrantor(ctx, req.target, {&role, 1}));
   a.id = NewUuid();
   a.source_service_id = std::move(req.source_service_id);
   a.source_service_type = std::move(req.source_service_type);
@@ -798,10 +834,10 @@ IdentityManager::ListAuthorizations(const RequestContext& ctx,
   std::vector<iam::ServiceAuthorizationRecord> all = access_->Authorizations();
   std::erase_if(all, [&](const iam::ServiceAuthorizationRecord& a) {
     return (instance_id && a.target.instance_id != *instance_id) ||
-           !RequireInstanceManager(ctx, a.target.instance_id).ok();
+           !RequireGrantor(ctx, a.target, {}).ok();
   });
   if (all.empty() && !ctx.principal.is_admin && instance_id &&
-      !RequireInstanceManager(ctx, *instance_id).ok()) {
+      !ManagesIn(ctx, *instance_id)) {
     return Forbidden();
   }
   return all;
@@ -816,7 +852,7 @@ absl::Status IdentityManager::DeleteAuthorization(const RequestContext& ctx,
   if (!found.has_value()) {
     return ctx.principal.is_admin ? NotFound("authorization", id) : Forbidden();
   }
-  KW_RETURN_IF_ERROR(RequireInstanceManager(ctx, found->target.instance_id));
+  KW_RETURN_IF_ERROR(RequireGrantor(ctx, found->target, {}));
   KW_RETURN_IF_ERROR(store_->DeleteAuthorization(
       id, Audit(ctx, "iam.authorization.delete", StrCat("authorization:", id))));
   access_->RemoveAuthorization(id);

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <span>
 #include <memory>
 #include <optional>
 #include <string>
@@ -160,9 +161,15 @@ class IdentityManager final : public iam::Authenticator {
   };
 
   absl::Status RequireAdmin(const RequestContext& ctx) const;
-  // Admins, and Managers of `instance_id`, may manage its grants.
-  absl::Status RequireInstanceManager(const RequestContext& ctx,
-                                      std::string_view instance_id) const;
+  // Who may manage grants (docs/admin-api.md): administrators anything in
+  // an existing instance; anyone else only inside the scopes where an access
+  // policy makes it Manager, and only roles it holds there itself, never
+  // KeyPurge. Service authorizations never count.
+  absl::Status RequireGrantor(const RequestContext& ctx,
+                              const iam::Scope& scope,
+                              std::span<const iam::Role> roles) const;
+  // Whether the caller manages grants anywhere in `instance_id`.
+  bool ManagesIn(const RequestContext& ctx, std::string_view instance_id) const;
   bool ManagesAnyInstance(const RequestContext& ctx) const;
   iam::AuditRecord Audit(const RequestContext& ctx, std::string action,
                          std::string target, std::string details = {}) const;

@@ -215,6 +215,57 @@ TEST_F(IdentityManagerTest, OnlyAdminsManageIdentitiesAndManagersTheirGrants) {
   ASSERT_TRUE(identity_->DeleteAuthorization(bob, created->id).ok());
 }
 
+// Issue 10 §1, as reproduced: a service with a Manager authorization on the
+// instance and a Manager policy on one key granted itself Manager and
+// KeyPurge on the whole instance. Grants are managed from policies only,
+// within their scope, with roles the grantor holds, never KeyPurge.
+TEST_F(IdentityManagerTest, ManagersGrantOnlyWhatTheyHoldWhereTheyHoldIt) {
+  auto instance = identity_->CreateInstance(admin_, "prod");
+  ASSERT_TRUE(instance.ok());
+  auto [sid, key] = ServiceWithKey("object-storage");
+  RequestContext svc = admin_;
+  svc.principal = {sid, false, true, "object-storage"};
+  AuthorizationRequest a;
+  a.source_service_id = sid;
+  a.target.instance_id = instance->id;
+  a.role = "Manager";
+  ASSERT_TRUE(identity_->CreateAuthorization(admin_, a).ok());
+  const std::string k1 = "11111111-1111-4111-8111-111111111111";
+  ASSERT_TRUE(identity_
+                  ->CreatePolicy(admin_, {sid, {instance->id, {}, k1},
+                                          {"Manager"}})
+                  .ok());
+  const iam::Scope whole{instance->id, {}, {}};
+  EXPECT_EQ(R(identity_->CreatePolicy(svc, {sid, whole, {"Manager", "KeyPurge"}})
+                  .status()),
+            Reason::kForbidden);
+  EXPECT_EQ(R(identity_->CreatePolicy(svc, {sid, whole, {"Reader"}}).status()),
+            Reason::kForbidden);
+  AuthorizationRequest widen = a;
+  EXPECT_EQ(R(identity_->CreateAuthorization(svc, widen).status()),
+            Reason::kForbidden);
+  // On K1 it may hand on what it holds there, but never KeyPurge.
+  auto user = identity_->CreatePrincipal(admin_, iam::PrincipalKind::kUser,
+                                         "carol", "", false);
+  ASSERT_TRUE(user.ok());
+  const iam::Scope on_k1{instance->id, {}, k1};
+  EXPECT_TRUE(identity_->CreatePolicy(svc, {user->id, on_k1, {"Writer"}}).ok());
+  EXPECT_EQ(R(identity_->CreatePolicy(svc, {user->id, on_k1, {"KeyPurge"}})
+                  .status()),
+            Reason::kForbidden);
+  const iam::Scope other{instance->id, {}, "22222222-2222-4222-8222-222222222222"};
+  EXPECT_EQ(R(identity_->CreatePolicy(svc, {user->id, other, {"Reader"}})
+                  .status()),
+            Reason::kForbidden);
+  // It sees the grants of its scope only.
+  auto listed = identity_->ListPolicies(svc, instance->id, std::nullopt);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  for (const auto& p : *listed) EXPECT_EQ(p.scope.key_id, k1);
+  // Administrators grant anything, KeyPurge included.
+  EXPECT_TRUE(
+      identity_->CreatePolicy(admin_, {user->id, whole, {"KeyPurge"}}).ok());
+}
+
 TEST_F(IdentityManagerTest, InstancesCannotBeDeletedWhileHoldingKeys) {
   auto instance = identity_->CreateInstance(admin_, "prod");
   ASSERT_TRUE(instance.ok());

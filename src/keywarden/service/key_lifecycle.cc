@@ -31,15 +31,6 @@ absl::Status NotDualAuth() {
                "deletion: enable its dualAuthDelete policy first");
 }
 
-// A service reaching the instance only through authorizations never
-// deletes keys, and purging is deleting (§15.2).
-absl::Status RefuseServiceDeletion(const iam::Reach& reach) {
-  if (!reach.service_only) return absl::OkStatus();
-  return Error(Reason::kResourceOwner,
-               "Forbidden: The resource(s) queried does not belong to the "
-               "service");
-}
-
 // The work lists of the jobs are bounded per run; what is left waits for
 // the next run.
 constexpr int64_t kJobBatch = 1000;
@@ -48,10 +39,12 @@ constexpr int64_t kJobBatch = 1000;
 
 absl::StatusOr<KeyResult> KeyManager::PurgeKey(const RequestContext& ctx,
                                                std::string_view key_id) {
-  // KeyPurge only: no other role implies it (§15.1).
+  // KeyPurge only: no other role implies it (§15.1), and purging is
+  // deleting, which a service never does through an authorization (§15.2).
+  KW_RETURN_IF_ERROR(
+      access_->RefuseServiceDeletion(ctx, iam::Operation::kPurgeKey, key_id));
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
                       access_->Authorize(ctx, iam::Operation::kPurgeKey));
-  KW_RETURN_IF_ERROR(RefuseServiceDeletion(reach));
   KW_ASSIGN_OR_RETURN(const std::string id,
                       access_->ResolveKeyId(ctx, reach, key_id));
   absl::MutexLock lock(&LockFor(ctx.instance_id, id));

@@ -986,23 +986,12 @@ absl::StatusOr<KeyResult> KeyManager::DeleteKey(const RequestContext& ctx,
                                                 std::string_view key_id,
                                                 const DeleteKeyRequest& req) {
   // A service never deletes keys it reaches through an authorization,
-  // whatever role the authorization grants (keyprotect-api.md §15.2).
-  if (ctx.principal.is_service) {
-    iam::Reach seen = access_->index().ReachOf(
-        ctx.principal, iam::Operation::kGetKeyMetadata, ctx.instance_id);
-    if (!seen.None() && seen.service_only) {
-      return Error(Reason::kResourceOwner,
-                   "Forbidden: The resource(s) queried does not belong to the "
-                   "service");
-    }
-  }
+  // whatever role the authorization grants (keyprotect-api.md §15.2); only
+  // a policy covering the key allows it.
+  KW_RETURN_IF_ERROR(
+      access_->RefuseServiceDeletion(ctx, iam::Operation::kDeleteKey, key_id));
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
                       access_->Authorize(ctx, iam::Operation::kDeleteKey));
-  if (reach.service_only) {
-    return Error(Reason::kResourceOwner,
-                 "Forbidden: The resource(s) queried does not belong to the "
-                 "service");
-  }
   KW_ASSIGN_OR_RETURN(
       Key key,
       MutateKey(ctx, reach, key_id,
@@ -1194,9 +1183,8 @@ absl::Status KeyManager::DeleteKeyRing(const RequestContext& ctx,
 absl::StatusOr<store::KeyAlias> KeyManager::CreateKeyAlias(
     const RequestContext& ctx, std::string_view key_id,
     std::string_view alias) {
-  // Writer or Manager (keyprotect-api.md §10): the Writer-level operation
-  // of the role table is rotate.
-  KW_ASSIGN_OR_RETURN(iam::Reach reach, access_->Authorize(ctx, iam::Operation::kRotate));
+  KW_ASSIGN_OR_RETURN(iam::Reach reach,
+                      access_->Authorize(ctx, iam::Operation::kCreateAlias));
   KW_ASSIGN_OR_RETURN(Key key, access_->LoadKey(ctx, reach, key_id));
   KW_RETURN_IF_ERROR(ValidateAlias(alias, ""));
   store::KeyAlias record;
@@ -1228,9 +1216,8 @@ absl::StatusOr<store::KeyAlias> KeyManager::CreateKeyAlias(
 absl::Status KeyManager::DeleteKeyAlias(const RequestContext& ctx,
                                         std::string_view key_id,
                                         std::string_view alias) {
-  // Manager only: the role table's Manager-level key update is patch.
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      access_->Authorize(ctx, iam::Operation::kPatchKey));
+                      access_->Authorize(ctx, iam::Operation::kDeleteAlias));
   KW_ASSIGN_OR_RETURN(Key key, access_->LoadKey(ctx, reach, key_id));
   absl::Status s = store_->DeleteKeyAlias(
       ctx.instance_id, key.id, alias,

@@ -413,6 +413,73 @@ TEST_F(KeyManagerAccessTest, ServiceAuthorizationAllowsWrapButNeverDelete) {
   EXPECT_EQ(R(manager_->Wrap(cos, k.key.id, {}).status()), Reason::kForbidden);
 }
 
+// Issue 10 §1, as reproduced: a service with a Manager authorization on the
+// instance and a Manager policy on key K1 only deleted another key K2. The
+// policy covers K1 only, and an authorization never deletes.
+TEST_F(KeyManagerAccessTest, AuthorizationPlusKeyPolicyDeletesThatKeyOnly) {
+  KeyResult k1 = MustCreate();
+  KeyResult k2 = MustCreate();
+  RequestContext svc = As("serviceid-mix", true, "object-storage");
+  iam::ServiceAuthorizationRecord a;
+  a.id = "a-mix";
+  a.source_service_id = "serviceid-mix";
+  a.target.instance_id = std::string(kInstance);
+  a.role = iam::Role::kManager;
+  access_.PutAuthorization(a);
+  Grant("serviceid-mix", {iam::Role::kManager}, std::nullopt, k1.key.id);
+  EXPECT_EQ(R(manager_->DeleteKey(svc, k2.key.id, {}).status()),
+            Reason::kResourceOwner);
+  EXPECT_EQ(R(manager_->RestoreKey(svc, k2.key.id).status()),
+            Reason::kForbidden);
+  PatchKeyRequest move;
+  move.key_ring_id = "default";
+  EXPECT_EQ(R(manager_->PatchKey(svc, k2.key.id, move).status()),
+            Reason::kForbidden);
+  EXPECT_EQ(manager_->GetKeyMetadata(ctx_, k2.key.id)->key.state,
+            KeyState::kActive);
+  // The authorization still serves the data plane on K2, and the policy
+  // deletes K1.
+  EXPECT_TRUE(manager_->Wrap(svc, k2.key.id, {}).ok());
+  EXPECT_TRUE(manager_->DeleteKey(svc, k1.key.id, {}).ok());
+}
+
+// The network-policy bypass of service-to-service calls holds per grant: from
+// a refused address a service keeps the keys its authorizations cover, not
+// what its policies add.
+TEST_F(KeyManagerAccessTest, NetworkPoliciesSpareOnlyWhatAuthorizationsCover) {
+  InstancePolicyIndex network({});
+  keys::InstancePolicy ip;
+  ip.instance_id = std::string(kInstance);
+  ip.type = keys::InstancePolicyType::kAllowedIp;
+  ip.enabled = true;
+  ip.allowed_ips = {"10.0.0.0/8"};
+  network.Put(kInstance, {ip});
+  AccessControl guarded(&store_, &access_, &network);
+  KeyManagerDeps deps;
+  deps.store = &store_;
+  deps.master_key = master_.get();
+  deps.access = &guarded;
+  deps.instance_policies = &network;
+  deps.clock = &clock_;
+  KeyManager manager(deps, KeyManagerOptions{});
+  KeyResult k1 = MustCreate();
+  KeyResult k2 = MustCreate();
+  iam::ServiceAuthorizationRecord a;
+  a.id = "a-net";
+  a.source_service_id = "serviceid-net";
+  a.target = {std::string(kInstance), std::nullopt, k1.key.id};
+  access_.PutAuthorization(a);
+  Grant("serviceid-net", {iam::Role::kReader});
+  RequestContext svc = As("serviceid-net", true, "object-storage");
+  svc.source_address = "192.0.2.7";
+  EXPECT_TRUE(manager.Wrap(svc, k1.key.id, {}).ok());
+  EXPECT_EQ(R(manager.Wrap(svc, k2.key.id, {}).status()), Reason::kUnauthorized);
+  EXPECT_EQ(manager.ListKeys(svc, {})->keys.size(), 0u);  // key grants never list
+  svc.source_address = "10.1.2.3";
+  EXPECT_TRUE(manager.Wrap(svc, k2.key.id, {}).ok());
+  EXPECT_EQ(manager.ListKeys(svc, {})->keys.size(), 2u);
+}
+
 TEST_F(KeyManagerAccessTest, UnknownInstanceAnswersLikeNoAccessEvenForAdmin) {
   RequestContext c = ctx_;
   c.instance_id = "99999999-9999-4999-8999-999999999999";
