@@ -59,7 +59,7 @@ constexpr OperationRow kOperations[] = {
     // Deleting a ring with force moves its Destroyed keys: a deletion and a
     // move, so policies only.
     {Op::kDeleteKeyRing, "delete_key_ring", kM, kPoliciesOnly},
-    {Op::kPolicies, "policies", kM, kByAuthorization},
+    {Op::kPolicies, "policies", kM, kPoliciesOnly},
     {Op::kImportToken, "import_token", kW | kM, kByAuthorization},
     {Op::kListRegistrations, "list_registrations", kR | kRP | kW | kM,
      kByAuthorization},

@@ -102,12 +102,12 @@ bool Allows(Role r, Need n) {
 }
 
 // §15.2 and the issue: a service authorization never deletes, restores,
-// purges or moves keys, deletes rings (a deletion that moves keys) or
-// manages grants. Those come from policies only.
+// purges or moves keys, deletes rings (a deletion that moves keys), manages
+// key or instance policies, or manages grants. Those come from policies only.
 bool ThroughAuthorization(Need n) {
   return n != Need::kDelete && n != Need::kRestore && n != Need::kPurge &&
          n != Need::kPatch && n != Need::kDeleteRing &&
-         n != Need::kManageGrants;
+         n != Need::kPolicies && n != Need::kManageGrants;
 }
 
 // Reader < ReaderPlus < Writer < Manager; KmipAdapterManager < Manager;
@@ -445,7 +445,7 @@ std::vector<Endpoint> Endpoints() {
        Need::kRegistrations, Target::kKey, 204, kRegistration, true},
       {"POST registrations?action=deactivate", V::post,
        "/api/v2/keys/{T}/registrations?action=deactivate",
-       StrCat(R"({"metadata":{"collectionType":"application/vnd.ibm.kms.registration_input+json","collectionTotal":1},"resources":[{"resourceCrn":")",
+       StrCat(R"({"metadata":{"collectionType":"application/vnd.ibm.kms.resource_crn+json","collectionTotal":1},"resources":[{"resourceCrn":")",
               kCrnPlain, R"("}]})"),
        Need::kRegistrations, Target::kKey, 200, kRegistration, true},
       // The ack of an event the service never got: past the access check,
