@@ -32,7 +32,9 @@ struct CachedVersion {
 
 // A key ready for the data plane: its record (versions without sealed
 // material) and, for root keys, one CachedVersion per version, oldest
-// first. Immutable once built; shared between threads.
+// first. A destroyed key is cached without versions: its material is not
+// unsealed for a request that must fail anyway. Immutable once built;
+// shared between threads.
 struct CachedKey {
   keys::Key key;
   std::vector<CachedVersion> versions;

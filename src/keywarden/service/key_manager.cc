@@ -108,6 +108,16 @@ absl::Status CheckAad(std::span<const std::string> aad) {
 
 VersionInfo InfoOf(const KeyVersion& v) { return {v.id, v.creation_time}; }
 
+// Whether GET /keys/{id} returns a standard key's payload in `state`. The
+// key itself is readable in every state (keyprotect-api.md §3.4, §5); its
+// material only where Key Protect lets material be used: Active, and
+// Deactivated (expired: still usable to decrypt, as unwrap is). Not
+// Destroyed (deleted: metadata is kept until purge, material is not
+// served), nor Pre-activation or Suspended, where no use is allowed.
+bool PayloadReadable(KeyState state) {
+  return state == KeyState::kActive || state == KeyState::kDeactivated;
+}
+
 absl::Time NextUpdateTime(const Key& key, absl::Time now) {
   // Strictly later than the stored value: it is the optimistic-concurrency
   // token of UpdateKey.
@@ -200,7 +210,10 @@ absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadCached(
   KW_RETURN_IF_ERROR(access_->CheckCovers(ctx, reach, *key));
 
   auto entry = std::make_shared<CachedKey>();
-  if (key->IsRoot()) {
+  // A destroyed key's material is not unsealed: every data-plane action
+  // fails on it (keyprotect-api.md §5), and restoring it is a mutation that
+  // drops this entry.
+  if (key->IsRoot() && key->state != KeyState::kDestroyed) {
     entry->versions.reserve(key->versions.size());
     for (const KeyVersion& v : key->versions) {
       KW_ASSIGN_OR_RETURN(SecretBytes material, UnsealVersion(*key, v));
@@ -569,11 +582,12 @@ absl::StatusOr<KeyResult> KeyManager::GetKey(const RequestContext& ctx,
                       access_->Authorize(ctx, iam::Operation::kGetKeyPayload));
   KW_ASSIGN_OR_RETURN(Key key_record, access_->LoadKey(ctx, reach, key_id));
   std::optional<Key> key(std::move(key_record));
+  const absl::Time now = clock_->Now();
   std::optional<SecretBytes> payload;
-  if (key->extractable) {
+  if (key->extractable && PayloadReadable(keys::EffectiveState(*key, now))) {
     KW_ASSIGN_OR_RETURN(payload, UnsealVersion(*key, key->Primary()));
   }
-  KeyResult result = Present(*std::move(key), clock_->Now());
+  KeyResult result = Present(*std::move(key), now);
   result.payload = std::move(payload);
   return result;
 }

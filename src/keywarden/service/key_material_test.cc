@@ -1,5 +1,6 @@
 // The data plane's key material rules: WDEK format 2 as KeyManager writes
-// and opens it (docs/formats/wdek.md).
+// and opens it (docs/formats/wdek.md), and which key states let material be
+// read or used (keyprotect-api.md §3.4, §5), one cell per state and path.
 #include <memory>
 #include <optional>
 #include <set>
@@ -234,6 +235,121 @@ TEST_F(KeyMaterialTest, EveryCorruptionAadChangeAndWrongKeyIsTheSame422) {
   expect_422(other_key.key.id, wrapped->ciphertext, aad, "other key");
   EXPECT_EQ(messages.size(), 1u);
   EXPECT_TRUE(manager_->Unwrap(ctx_, k.key.id, {wrapped->ciphertext, aad}).ok());
+}
+
+// ------------------------------------------- material × key state (§3.4, §5)
+
+enum class Outcome { kOk, kInvalidState };
+
+struct StateCell {
+  KeyState state;
+  bool payload;  // GET /keys/{id} of a standard key carries the payload
+  Outcome wrap, unwrap, rewrap, rotate;
+};
+
+// keyprotect-api.md §5 "Action × state", §3.4, §4.2-§4.6. Get and metadata
+// answer in every state; material is served and used only where Key
+// Protect allows its use.
+const StateCell kStateTable[] = {
+    {KeyState::kPreActivation, false, Outcome::kInvalidState,
+     Outcome::kInvalidState, Outcome::kInvalidState, Outcome::kInvalidState},
+    {KeyState::kActive, true, Outcome::kOk, Outcome::kOk, Outcome::kOk,
+     Outcome::kOk},
+    {KeyState::kSuspended, false, Outcome::kInvalidState,
+     Outcome::kInvalidState, Outcome::kInvalidState, Outcome::kInvalidState},
+    {KeyState::kDeactivated, true, Outcome::kInvalidState, Outcome::kOk,
+     Outcome::kOk, Outcome::kOk},
+    {KeyState::kDestroyed, false, Outcome::kInvalidState,
+     Outcome::kInvalidState, Outcome::kInvalidState, Outcome::kInvalidState},
+};
+
+void ExpectOutcome(const absl::Status& s, Outcome want, const std::string& what) {
+  if (want == Outcome::kOk) {
+    EXPECT_TRUE(s.ok()) << what << ": " << s;
+  } else {
+    EXPECT_EQ(ReasonOf(s), Reason::kKeyActionInvalidState) << what << ": " << s;
+  }
+}
+
+TEST_F(KeyMaterialTest, EveryStateAndEveryPathThatReadsOrUsesMaterial) {
+  for (const StateCell& cell : kStateTable) {
+    const std::string name =
+        "state " + std::to_string(static_cast<int>(cell.state));
+    // Fresh keys per state: an imported root key (so rotate takes a payload)
+    // with a WDEK made while Active, and a standard key with a known payload.
+    const SecretBytes payload = crypto::RandomSecret(48);
+    std::optional<absl::Time> expiry;
+    if (cell.state == KeyState::kDeactivated) expiry = clock_.Now() + absl::Hours(1);
+    KeyResult root = Create(ctx_, false, B64(crypto::RandomSecret(32)), expiry);
+    KeyResult standard = Create(ctx_, true, B64(payload), expiry);
+    auto wdek = manager_->Wrap(ctx_, root.key.id, {});
+    ASSERT_TRUE(wdek.ok()) << name;
+
+    switch (cell.state) {
+      case KeyState::kActive:
+        break;
+      case KeyState::kPreActivation:
+        ForceState(root.key.id, cell.state);
+        ForceState(standard.key.id, cell.state);
+        break;
+      case KeyState::kSuspended:
+        ASSERT_TRUE(manager_->Disable(ctx_, root.key.id).ok()) << name;
+        ForceState(standard.key.id, cell.state);  // standard keys cannot be disabled
+        break;
+      case KeyState::kDeactivated:
+        clock_.Advance(absl::Hours(1));  // expired: effective state 3
+        break;
+      case KeyState::kDestroyed:
+        ASSERT_TRUE(manager_->DeleteKey(ctx_, root.key.id, {}).ok()) << name;
+        ASSERT_TRUE(manager_->DeleteKey(ctx_, standard.key.id, {}).ok()) << name;
+        break;
+    }
+
+    // Get (with payload) and metadata: the key in every state.
+    auto got = manager_->GetKey(ctx_, standard.key.id);
+    ASSERT_TRUE(got.ok()) << name << ": " << got.status();
+    EXPECT_EQ(got->key.state, cell.state) << name;
+    EXPECT_EQ(got->payload.has_value(), cell.payload) << name;
+    if (cell.payload && got->payload.has_value()) {
+      EXPECT_TRUE(*got->payload == payload) << name;
+    }
+    auto meta = manager_->GetKeyMetadata(ctx_, standard.key.id);
+    ASSERT_TRUE(meta.ok()) << name;
+    EXPECT_FALSE(meta->payload.has_value()) << name;
+    auto got_root = manager_->GetKey(ctx_, root.key.id);
+    ASSERT_TRUE(got_root.ok()) << name;
+    EXPECT_EQ(got_root->key.state, cell.state) << name;
+    EXPECT_FALSE(got_root->payload.has_value()) << name;  // never root material
+
+    // The data plane.
+    ExpectOutcome(manager_->Wrap(ctx_, root.key.id, {}).status(), cell.wrap,
+                  name + " wrap");
+    absl::StatusOr<UnwrapResult> unwrapped =
+        manager_->Unwrap(ctx_, root.key.id, {wdek->ciphertext, {}});
+    ExpectOutcome(unwrapped.status(), cell.unwrap, name + " unwrap");
+    if (unwrapped.ok()) {
+      EXPECT_TRUE(unwrapped->plaintext == *wdek->plaintext) << name;
+    }
+    ExpectOutcome(
+        manager_->Rewrap(ctx_, root.key.id, {wdek->ciphertext, {}}).status(),
+        cell.rewrap, name + " rewrap");
+    RotateRequest rotate;
+    rotate.payload = B64(crypto::RandomSecret(32));
+    ExpectOutcome(manager_->Rotate(ctx_, root.key.id, rotate).status(),
+                  cell.rotate, name + " rotate with payload");
+  }
+}
+
+TEST_F(KeyMaterialTest, RestoredKeyServesItsPayloadAgain) {
+  const SecretBytes payload = crypto::RandomSecret(32);
+  KeyResult standard = Create(ctx_, true, B64(payload));
+  ASSERT_TRUE(manager_->DeleteKey(ctx_, standard.key.id, {}).ok());
+  EXPECT_FALSE(manager_->GetKey(ctx_, standard.key.id)->payload.has_value());
+  clock_.Advance(absl::Seconds(31));
+  ASSERT_TRUE(manager_->RestoreKey(ctx_, standard.key.id).ok());
+  auto got = manager_->GetKey(ctx_, standard.key.id);
+  ASSERT_TRUE(got.ok() && got->payload.has_value());
+  EXPECT_TRUE(*got->payload == payload);
 }
 
 }  // namespace
