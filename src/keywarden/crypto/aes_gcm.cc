@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "keywarden/common/secret_bytes.h"
+#include "keywarden/common/status_macros.h"
 
 namespace keywarden::crypto {
 namespace {
@@ -127,11 +128,13 @@ absl::StatusOr<AesGcm> AesGcm::Create(std::span<const uint8_t> key) {
   return AesGcm(std::move(templates));
 }
 
-// NIST SP 800-38D §7.1 (GCM-AE) with a 96-bit IV (§8.2) and a 128-bit tag.
-absl::Status AesGcm::EncryptInto(std::span<const uint8_t> nonce,
-                                 std::span<const uint8_t> plaintext,
-                                 std::span<const uint8_t> aad,
-                                 std::span<uint8_t> out) const {
+namespace {
+
+// Checks shared by every encrypt entry point.
+absl::Status CheckSealArgs(std::span<const uint8_t> nonce,
+                           std::span<const uint8_t> plaintext,
+                           std::span<const uint8_t> aad,
+                           std::span<uint8_t> out) {
   if (nonce.size() != kGcmNonceSize) {
     return absl::InvalidArgumentError("AES-GCM nonce must be 12 bytes");
   }
@@ -142,14 +145,13 @@ absl::Status AesGcm::EncryptInto(std::span<const uint8_t> nonce,
     return absl::InvalidArgumentError(
         "AES-GCM output must be plaintext size + 16 bytes");
   }
-  EVP_CIPHER_CTX* ctx = Scratch(templates_->encrypt.get());
-  ResetOnExit reset{ctx};
-  if (ctx == nullptr) return absl::InternalError("AES-GCM context failed");
-  // 12 bytes is OpenSSL's default GCM IV length, so no EVP_CTRL_GCM_SET_IVLEN;
-  // the key is already in the copied context.
-  if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1) {
-    return absl::InternalError("AES-GCM encrypt init failed");
-  }
+  return absl::OkStatus();
+}
+
+// NIST SP 800-38D §7.1 (GCM-AE) with a 96-bit IV (§8.2) and a 128-bit tag,
+// in a context whose key and IV are set.
+absl::Status SealIn(EVP_CIPHER_CTX* ctx, std::span<const uint8_t> plaintext,
+                    std::span<const uint8_t> aad, std::span<uint8_t> out) {
   int len = 0;
   if (!aad.empty() &&
       EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(),
@@ -180,40 +182,14 @@ absl::Status AesGcm::EncryptInto(std::span<const uint8_t> nonce,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<uint8_t>> AesGcm::Encrypt(
-    std::span<const uint8_t> nonce, std::span<const uint8_t> plaintext,
-    std::span<const uint8_t> aad) const {
-  // Checked before allocating so a bad nonce costs nothing.
-  if (nonce.size() != kGcmNonceSize) {
-    return absl::InvalidArgumentError("AES-GCM nonce must be 12 bytes");
-  }
-  if (!FitsInt(plaintext.size())) {
-    return absl::InvalidArgumentError("AES-GCM input too large");
-  }
-  std::vector<uint8_t> out(plaintext.size() + kGcmTagSize);
-  absl::Status status = EncryptInto(nonce, plaintext, aad, out);
-  if (!status.ok()) return status;
-  return out;
-}
-
-// NIST SP 800-38D §7.2 (GCM-AD). OpenSSL decrypts before it checks the tag,
-// so the plaintext buffer is a SecretBytes: on a tag mismatch it is wiped
-// when it goes out of scope and never returned.
-absl::StatusOr<SecretBytes> AesGcm::Decrypt(
-    std::span<const uint8_t> nonce, std::span<const uint8_t> ciphertext_and_tag,
-    std::span<const uint8_t> aad) const {
-  if (nonce.size() != kGcmNonceSize ||
-      ciphertext_and_tag.size() < kGcmTagSize ||
-      !FitsInt(ciphertext_and_tag.size()) || !FitsInt(aad.size())) {
-    return DecryptionFailed();
-  }
+// NIST SP 800-38D §7.2 (GCM-AD) in a context whose key and IV are set.
+// OpenSSL decrypts before it checks the tag, so the plaintext buffer is a
+// SecretBytes: on a tag mismatch it is wiped when it goes out of scope and
+// never returned.
+absl::StatusOr<SecretBytes> OpenIn(EVP_CIPHER_CTX* ctx,
+                                   std::span<const uint8_t> ciphertext_and_tag,
+                                   std::span<const uint8_t> aad) {
   const size_t ct_size = ciphertext_and_tag.size() - kGcmTagSize;
-  EVP_CIPHER_CTX* ctx = Scratch(templates_->decrypt.get());
-  ResetOnExit reset{ctx};
-  if (ctx == nullptr) return absl::InternalError("AES-GCM context failed");
-  if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1) {
-    return absl::InternalError("AES-GCM decrypt init failed");
-  }
   int len = 0;
   if (!aad.empty() &&
       EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(),
@@ -246,6 +222,115 @@ absl::StatusOr<SecretBytes> AesGcm::Decrypt(
   written += len;
   if (static_cast<size_t>(written) != ct_size) return DecryptionFailed();
   return plaintext;
+}
+
+bool OpenArgsValid(std::span<const uint8_t> nonce,
+                   std::span<const uint8_t> ciphertext_and_tag,
+                   std::span<const uint8_t> aad) {
+  return nonce.size() == kGcmNonceSize &&
+         ciphertext_and_tag.size() >= kGcmTagSize &&
+         FitsInt(ciphertext_and_tag.size()) && FitsInt(aad.size());
+}
+
+// The per-thread contexts of the one-time-key calls, each initialised once
+// with AES-256-GCM in its direction; a call sets only key and IV.
+class OnceCtx {
+ public:
+  explicit OnceCtx(bool encrypt) : ctx_(EVP_CIPHER_CTX_new()) {
+    const EVP_CIPHER* cipher = CipherForKeySize(32);
+    if (ctx_ != nullptr &&
+        EVP_CipherInit_ex2(ctx_.get(), cipher, nullptr, nullptr,
+                           encrypt ? 1 : 0, nullptr) != 1) {
+      ctx_.reset();
+    }
+  }
+  EVP_CIPHER_CTX* get() const { return ctx_.get(); }
+
+ private:
+  CtxPtr ctx_;
+};
+
+}  // namespace
+
+absl::Status AesGcm::EncryptInto(std::span<const uint8_t> nonce,
+                                 std::span<const uint8_t> plaintext,
+                                 std::span<const uint8_t> aad,
+                                 std::span<uint8_t> out) const {
+  KW_RETURN_IF_ERROR(CheckSealArgs(nonce, plaintext, aad, out));
+  EVP_CIPHER_CTX* ctx = Scratch(templates_->encrypt.get());
+  ResetOnExit reset{ctx};
+  if (ctx == nullptr) return absl::InternalError("AES-GCM context failed");
+  // 12 bytes is OpenSSL's default GCM IV length, so no EVP_CTRL_GCM_SET_IVLEN;
+  // the key is already in the copied context.
+  if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1) {
+    return absl::InternalError("AES-GCM encrypt init failed");
+  }
+  return SealIn(ctx, plaintext, aad, out);
+}
+
+absl::Status AesGcm::EncryptOnceInto(std::span<const uint8_t> key,
+                                     std::span<const uint8_t> nonce,
+                                     std::span<const uint8_t> plaintext,
+                                     std::span<const uint8_t> aad,
+                                     std::span<uint8_t> out) {
+  if (key.size() != 32) {
+    return absl::InvalidArgumentError("one-time AES-GCM key must be 32 bytes");
+  }
+  KW_RETURN_IF_ERROR(CheckSealArgs(nonce, plaintext, aad, out));
+  thread_local OnceCtx once(/*encrypt=*/true);
+  EVP_CIPHER_CTX* ctx = once.get();
+  if (ctx == nullptr ||
+      EVP_EncryptInit_ex2(ctx, nullptr, key.data(), nonce.data(), nullptr) !=
+          1) {
+    return absl::InternalError("AES-GCM encrypt init failed");
+  }
+  return SealIn(ctx, plaintext, aad, out);
+}
+
+absl::StatusOr<std::vector<uint8_t>> AesGcm::Encrypt(
+    std::span<const uint8_t> nonce, std::span<const uint8_t> plaintext,
+    std::span<const uint8_t> aad) const {
+  // Checked before allocating so a bad nonce costs nothing.
+  if (nonce.size() != kGcmNonceSize) {
+    return absl::InvalidArgumentError("AES-GCM nonce must be 12 bytes");
+  }
+  if (!FitsInt(plaintext.size())) {
+    return absl::InvalidArgumentError("AES-GCM input too large");
+  }
+  std::vector<uint8_t> out(plaintext.size() + kGcmTagSize);
+  absl::Status status = EncryptInto(nonce, plaintext, aad, out);
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::StatusOr<SecretBytes> AesGcm::Decrypt(
+    std::span<const uint8_t> nonce, std::span<const uint8_t> ciphertext_and_tag,
+    std::span<const uint8_t> aad) const {
+  if (!OpenArgsValid(nonce, ciphertext_and_tag, aad)) return DecryptionFailed();
+  EVP_CIPHER_CTX* ctx = Scratch(templates_->decrypt.get());
+  ResetOnExit reset{ctx};
+  if (ctx == nullptr) return absl::InternalError("AES-GCM context failed");
+  if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1) {
+    return absl::InternalError("AES-GCM decrypt init failed");
+  }
+  return OpenIn(ctx, ciphertext_and_tag, aad);
+}
+
+absl::StatusOr<SecretBytes> AesGcm::DecryptOnce(
+    std::span<const uint8_t> key, std::span<const uint8_t> nonce,
+    std::span<const uint8_t> ciphertext_and_tag,
+    std::span<const uint8_t> aad) {
+  if (key.size() != 32 || !OpenArgsValid(nonce, ciphertext_and_tag, aad)) {
+    return DecryptionFailed();
+  }
+  thread_local OnceCtx once(/*encrypt=*/false);
+  EVP_CIPHER_CTX* ctx = once.get();
+  if (ctx == nullptr ||
+      EVP_DecryptInit_ex2(ctx, nullptr, key.data(), nonce.data(), nullptr) !=
+          1) {
+    return absl::InternalError("AES-GCM decrypt init failed");
+  }
+  return OpenIn(ctx, ciphertext_and_tag, aad);
 }
 
 }  // namespace keywarden::crypto

@@ -44,6 +44,24 @@ class AesGcm {
                                       std::span<const uint8_t> ciphertext_and_tag,
                                       std::span<const uint8_t> aad) const;
 
+  // AES-256-GCM under a key that seals exactly one message: a key derived
+  // per wrap (docs/formats/wdek.md, v2). `key` must be 32 bytes; otherwise
+  // as EncryptInto and Decrypt. No AesGcm is built: each thread keeps one
+  // context per direction with the cipher fetched and re-keys it per call,
+  // which costs a key expansion but no allocation. The context keeps that
+  // call's key schedule until the thread's next call overwrites it; a
+  // one-time key opens only its own message, and the material it was
+  // derived from sits in the key cache for far longer.
+  static absl::Status EncryptOnceInto(std::span<const uint8_t> key,
+                                      std::span<const uint8_t> nonce,
+                                      std::span<const uint8_t> plaintext,
+                                      std::span<const uint8_t> aad,
+                                      std::span<uint8_t> out);
+  static absl::StatusOr<SecretBytes> DecryptOnce(
+      std::span<const uint8_t> key, std::span<const uint8_t> nonce,
+      std::span<const uint8_t> ciphertext_and_tag,
+      std::span<const uint8_t> aad);
+
  private:
   struct Templates;
   explicit AesGcm(std::shared_ptr<const Templates> templates)

@@ -295,3 +295,49 @@ TEST(AesGcmTest, CopiesAreIndependentAndUsable) {
 
 }  // namespace
 }  // namespace keywarden::crypto
+
+namespace keywarden::crypto {
+namespace {
+
+// The one-time-key calls against the AES-256 vectors (TC13-TC16).
+TEST(AesGcmOnceTest, MatchesTheAes256Vectors) {
+  for (const Vector& v : kVectors) {
+    std::vector<uint8_t> key = Hex(v.key);
+    if (key.size() != 32) continue;
+    std::vector<uint8_t> pt = Hex(v.plaintext);
+    std::vector<uint8_t> out(pt.size() + kGcmTagSize);
+    ASSERT_TRUE(
+        AesGcm::EncryptOnceInto(key, Hex(v.iv), pt, Hex(v.aad), out).ok());
+    EXPECT_EQ(absl::BytesToHexString(std::string(out.begin(), out.end())),
+              std::string(v.ciphertext) + v.tag)
+        << v.name;
+    auto opened = AesGcm::DecryptOnce(key, Hex(v.iv), out, Hex(v.aad));
+    ASSERT_TRUE(opened.ok()) << v.name;
+    EXPECT_EQ(ToVector(*opened), pt);
+  }
+}
+
+TEST(AesGcmOnceTest, FailuresAreUniformAndKeysDoNotLeakBetweenCalls) {
+  Fixture f;
+  ExpectDecryptionFailed(AesGcm::DecryptOnce(f.key, f.iv, f.sealed, {}));
+  std::vector<uint8_t> bad = f.sealed;
+  bad.back() ^= 1;
+  ExpectDecryptionFailed(AesGcm::DecryptOnce(f.key, f.iv, bad, f.aad));
+  ExpectDecryptionFailed(AesGcm::DecryptOnce(
+      std::vector<uint8_t>(16, 0), f.iv, f.sealed, f.aad));  // not AES-256
+  std::vector<uint8_t> other_key = f.key;
+  other_key[0] ^= 1;
+  ExpectDecryptionFailed(AesGcm::DecryptOnce(other_key, f.iv, f.sealed, f.aad));
+  // After failures, the thread's context opens a good message again.
+  EXPECT_TRUE(AesGcm::DecryptOnce(f.key, f.iv, f.sealed, f.aad).ok());
+  std::vector<uint8_t> out(4 + kGcmTagSize);
+  std::vector<uint8_t> pt(4, 1);
+  EXPECT_FALSE(
+      AesGcm::EncryptOnceInto(std::vector<uint8_t>(24, 0), f.iv, pt, {}, out)
+          .ok());
+  std::vector<uint8_t> short_out(4);
+  EXPECT_FALSE(AesGcm::EncryptOnceInto(f.key, f.iv, pt, {}, short_out).ok());
+}
+
+}  // namespace
+}  // namespace keywarden::crypto

@@ -9,9 +9,19 @@
 
 namespace keywarden::service {
 
-const crypto::AesGcm* CachedKey::KekFor(std::string_view version_id) const {
-  for (const auto& [id, kek] : keks) {
-    if (id == version_id) return &kek;
+const CachedVersion* CachedKey::VersionById(
+    std::string_view version_id) const {
+  // Newest first: the primary version is the last, and wrap asks for it.
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    if (it->id == version_id) return &*it;
+  }
+  return nullptr;
+}
+
+const CachedVersion* CachedKey::VersionByFingerprint(
+    std::span<const uint8_t> fingerprint) const {
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    if (it->wdek_key.Matches(fingerprint)) return &*it;
   }
   return nullptr;
 }

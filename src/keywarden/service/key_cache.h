@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,18 +14,37 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "keywarden/crypto/aes_gcm.h"
+#include "keywarden/keys/envelope.h"
 #include "keywarden/keys/key.h"
 
 namespace keywarden::service {
 
+// One root-key version ready for the data plane, built from its unsealed
+// material once, when the key enters the cache: the AEAD of v1 WDEKs (the
+// material itself as key) and the v2 derivation state with the material's
+// fingerprint (keys::WdekKey), so no request hashes or keys anything
+// per version.
+struct CachedVersion {
+  std::string id;
+  crypto::AesGcm kek;
+  keys::WdekKey wdek_key;
+};
+
 // A key ready for the data plane: its record (versions without sealed
-// material) and, for root keys, an AEAD per version holding the unsealed
-// material. Immutable once built; shared between threads.
+// material) and, for root keys, one CachedVersion per version, oldest
+// first. A destroyed key is cached without versions: its material is not
+// unsealed for a request that must fail anyway. Immutable once built;
+// shared between threads.
 struct CachedKey {
   keys::Key key;
-  std::vector<std::pair<std::string, crypto::AesGcm>> keks;  // by version id
+  std::vector<CachedVersion> versions;
 
-  const crypto::AesGcm* KekFor(std::string_view version_id) const;
+  const CachedVersion* VersionById(std::string_view version_id) const;
+  // The version whose material has `fingerprint` (a v2 WDEK's header), or
+  // nullptr. A linear scan, newest first: keys have few versions and most
+  // WDEKs come from the newest.
+  const CachedVersion* VersionByFingerprint(
+      std::span<const uint8_t> fingerprint) const;
 };
 
 // KeyCache keeps recently used keys so that wrap, unwrap and rewrap touch no

@@ -108,6 +108,16 @@ absl::Status CheckAad(std::span<const std::string> aad) {
 
 VersionInfo InfoOf(const KeyVersion& v) { return {v.id, v.creation_time}; }
 
+// Whether GET /keys/{id} returns a standard key's payload in `state`. The
+// key itself is readable in every state (keyprotect-api.md §3.4, §5); its
+// material only where Key Protect lets material be used: Active, and
+// Deactivated (expired: still usable to decrypt, as unwrap is). Not
+// Destroyed (deleted: metadata is kept until purge, material is not
+// served), nor Pre-activation or Suspended, where no use is allowed.
+bool PayloadReadable(KeyState state) {
+  return state == KeyState::kActive || state == KeyState::kDeactivated;
+}
+
 absl::Time NextUpdateTime(const Key& key, absl::Time now) {
   // Strictly later than the stored value: it is the optimistic-concurrency
   // token of UpdateKey.
@@ -200,12 +210,19 @@ absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadCached(
   KW_RETURN_IF_ERROR(access_->CheckCovers(ctx, reach, *key));
 
   auto entry = std::make_shared<CachedKey>();
-  if (key->IsRoot()) {
+  // A destroyed key's material is not unsealed: every data-plane action
+  // fails on it (keyprotect-api.md §5), and restoring it is a mutation that
+  // drops this entry.
+  if (key->IsRoot() && key->state != KeyState::kDestroyed) {
+    entry->versions.reserve(key->versions.size());
     for (const KeyVersion& v : key->versions) {
       KW_ASSIGN_OR_RETURN(SecretBytes material, UnsealVersion(*key, v));
       KW_ASSIGN_OR_RETURN(crypto::AesGcm kek,
                           crypto::AesGcm::Create(material.span()));
-      entry->keks.emplace_back(v.id, std::move(kek));
+      KW_ASSIGN_OR_RETURN(keys::WdekKey wdek_key,
+                          keys::WdekKey::Create(material.span()));
+      entry->versions.push_back(
+          CachedVersion{v.id, std::move(kek), std::move(wdek_key)});
     }
   }
   for (KeyVersion& v : key->versions) v.sealed_material.clear();
@@ -565,11 +582,12 @@ absl::StatusOr<KeyResult> KeyManager::GetKey(const RequestContext& ctx,
                       access_->Authorize(ctx, iam::Operation::kGetKeyPayload));
   KW_ASSIGN_OR_RETURN(Key key_record, access_->LoadKey(ctx, reach, key_id));
   std::optional<Key> key(std::move(key_record));
+  const absl::Time now = clock_->Now();
   std::optional<SecretBytes> payload;
-  if (key->extractable) {
+  if (key->extractable && PayloadReadable(keys::EffectiveState(*key, now))) {
     KW_ASSIGN_OR_RETURN(payload, UnsealVersion(*key, key->Primary()));
   }
-  KeyResult result = Present(*std::move(key), clock_->Now());
+  KeyResult result = Present(*std::move(key), now);
   result.payload = std::move(payload);
   return result;
 }
@@ -764,12 +782,14 @@ absl::StatusOr<ListVersionsResult> KeyManager::ListVersions(
 absl::StatusOr<std::string> KeyManager::WrapWithPrimary(
     const CachedKey& cached, std::span<const uint8_t> dek,
     std::span<const std::string> aad) {
-  const KeyVersion& primary = cached.key.Primary();
-  const crypto::AesGcm* kek = cached.KekFor(primary.id);
-  if (kek == nullptr) return absl::InternalError("primary version has no kek");
+  // New WDEKs are format 2 (docs/formats/wdek.md): a key derived per wrap,
+  // bound to the material and the aad list, not to this key's ids.
+  const CachedVersion* primary = cached.VersionById(cached.key.Primary().id);
+  if (primary == nullptr) {
+    return absl::InternalError("primary version is not loaded");
+  }
   KW_ASSIGN_OR_RETURN(std::vector<uint8_t> wdek,
-                      keys::WrapDek(*kek, cached.key.instance_id, cached.key.id,
-                                    primary.id, dek, aad));
+                      keys::WrapDekV2(primary->wdek_key, dek, aad));
   return crypto::Base64Encode(wdek);
 }
 
@@ -832,12 +852,19 @@ absl::StatusOr<KeyManager::Opened> KeyManager::OpenWdek(
                       DecodeBase64Field(*ciphertext, "ciphertext", kWhat));
   absl::StatusOr<keys::Wdek> wdek = keys::ParseWdek(raw.span());
   if (!wdek.ok()) return Unprocessable();
-  const KeyVersion* version = cached.key.FindVersion(wdek->version_id);
-  const crypto::AesGcm* kek =
-      version ? cached.KekFor(version->id) : nullptr;
-  if (kek == nullptr) return Unprocessable();
-  absl::StatusOr<SecretBytes> dek = keys::UnwrapDek(
-      *kek, cached.key.instance_id, cached.key.id, *wdek, aad);
+  // v1 names its version; v2 carries the fingerprint of its material, which
+  // any version with the same material matches (a key imported with that
+  // material elsewhere included). Every failure below is the same 422.
+  const CachedVersion* cv = wdek->format == keys::kWdekFormatV1
+                                ? cached.VersionById(wdek->version_id)
+                                : cached.VersionByFingerprint(wdek->fingerprint);
+  const KeyVersion* version = cv ? cached.key.FindVersion(cv->id) : nullptr;
+  if (version == nullptr) return Unprocessable();
+  absl::StatusOr<SecretBytes> dek =
+      wdek->format == keys::kWdekFormatV1
+          ? keys::UnwrapDek(cv->kek, cached.key.instance_id, cached.key.id,
+                            *wdek, aad)
+          : keys::UnwrapDekV2(cv->wdek_key, *wdek, aad);
   if (!dek.ok()) return Unprocessable();
   return Opened{*std::move(dek), version};
 }
