@@ -175,6 +175,10 @@ const Setting kSettings[] = {
        c.node_id = std::string(v);
        return absl::OkStatus();
      }},
+    {"server.allow_core_dumps", "KEYWARDEN_ALLOW_CORE_DUMPS",
+     [](auto n, auto v, Config& c) {
+       return SetBool(n, v, c.allow_core_dumps);
+     }},
 };
 
 // The TOML value at a dotted path as the text the environment would carry.

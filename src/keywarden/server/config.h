@@ -47,6 +47,9 @@ struct Config {
   std::string private_networks;
   // This node's name in job leases; empty: the host name.
   std::string node_id;
+  // Core dumps stay off (PR_SET_DUMPABLE 0, RLIMIT_CORE 0) unless an
+  // operator opts in for debugging: a dump holds every key in the cache.
+  bool allow_core_dumps = false;
 };
 
 // Parses "host:port" ("[::1]:port" for IPv6).

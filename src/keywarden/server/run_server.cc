@@ -27,6 +27,7 @@
 #include "keywarden/iam/authenticator.h"
 #include "keywarden/service/identity_manager.h"
 #include "keywarden/seal/seal.h"
+#include "keywarden/server/hardening.h"
 #include "keywarden/service/access_control.h"
 #include "keywarden/service/event_dispatcher.h"
 #include "keywarden/service/import_tokens.h"
@@ -42,6 +43,24 @@ namespace keywarden::server {
 namespace {
 
 constexpr std::string_view kAdminTokenMeta = "admin_token_sha256";
+// As for KEYWARDEN_ADMIN_APIKEY: the token is an administrator's credential
+// until revoked, and the generated one has 256 bits.
+constexpr size_t kMinAdminTokenChars = 32;
+
+// KEYWARDEN_ADMIN_TOKEN if set and non-empty. Checked on every start, not
+// only the first, so a short value in a unit file is found at once.
+absl::StatusOr<std::optional<std::string>> AdminTokenFromEnvironment() {
+  const char* from_env = std::getenv("KEYWARDEN_ADMIN_TOKEN");
+  if (from_env == nullptr || *from_env == '\0') return std::nullopt;
+  std::string token(from_env);
+  if (token.size() < kMinAdminTokenChars) {
+    return absl::InvalidArgumentError(StrCat(
+        "KEYWARDEN_ADMIN_TOKEN must be at least ", kMinAdminTokenChars,
+        " characters (it has ", token.size(),
+        "); unset it to have a random one generated"));
+  }
+  return token;
+}
 
 // Every log line is one JSON object; messages are JSON members already.
 void SetUpLogging(const Config& config) {
@@ -61,8 +80,10 @@ void SetUpLogging(const Config& config) {
 }
 
 // Loads the admin token hash, creating it on first start: from
-// KEYWARDEN_ADMIN_TOKEN if set, else a fresh token printed once on stdout.
-absl::StatusOr<iam::TokenHash> BootstrapAdminToken(store::Store& store) {
+// KEYWARDEN_ADMIN_TOKEN (`from_env`) if set, else a fresh token printed once
+// on stdout.
+absl::StatusOr<iam::TokenHash> BootstrapAdminToken(
+    store::Store& store, const std::optional<std::string>& from_env) {
   KW_ASSIGN_OR_RETURN(std::optional<std::string> stored,
                       store.GetMeta(kAdminTokenMeta));
   iam::TokenHash hash;
@@ -72,16 +93,13 @@ absl::StatusOr<iam::TokenHash> BootstrapAdminToken(store::Store& store) {
     }
     return hash;
   }
-  const char* from_env = std::getenv("KEYWARDEN_ADMIN_TOKEN");
-  std::string token = from_env != nullptr && *from_env != '\0'
-                          ? std::string(from_env)
-                          : iam::GenerateAdminToken();
+  std::string token = from_env ? *from_env : iam::GenerateAdminToken();
   hash = iam::HashToken(token);
   KW_ASSIGN_OR_RETURN(bool created,
                       store.PutMetaIfAbsent(kAdminTokenMeta,
                                             iam::TokenHashToHex(hash)));
-  if (!created) return BootstrapAdminToken(store);  // another starter won
-  if (from_env == nullptr || *from_env == '\0') {
+  if (!created) return BootstrapAdminToken(store, from_env);  // another won
+  if (!from_env) {
     // Shown once, on stdout rather than in the log, and never stored.
     std::printf(
         "\nKeywarden bootstrap admin token (shown once, store it safely):\n"
@@ -91,19 +109,6 @@ absl::StatusOr<iam::TokenHash> BootstrapAdminToken(store::Store& store) {
   }
   spdlog::info(R"({"msg":"bootstrap admin token created"})");
   return hash;
-}
-
-absl::Status PrepareDataDir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return absl::FailedPreconditionError(
-        StrCat("cannot create data dir ", dir, ": ", strerror(errno)));
-  }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        StrCat("data dir ", dir, " is not a directory"));
-  }
-  return absl::OkStatus();
 }
 
 // The blocks where callers count as on a private network.
@@ -154,8 +159,20 @@ int RunServer(const Config& config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // Everything the server creates (database, WAL, master key) is private
+  // from the first byte, whatever mode a later open() asks for.
+  ::umask(077);
   SetUpLogging(config);
-  if (absl::Status s = PrepareDataDir(config.data_dir); !s.ok()) {
+  if (config.allow_core_dumps) {
+    spdlog::warn(
+        R"({"msg":"core dumps allowed (--allow-core-dumps): a dump holds the master key and cached keys; for debugging only"})");
+  } else if (absl::Status s = DisableCoreDumps(); !s.ok()) {
+    return Fail("core dumps", s);
+  }
+  absl::StatusOr<std::optional<std::string>> admin_token =
+      AdminTokenFromEnvironment();
+  if (!admin_token.ok()) return Fail("admin token", admin_token.status());
+  if (absl::Status s = PreparePrivateDataDir(config.data_dir); !s.ok()) {
     return Fail("data dir", s);
   }
   std::unique_ptr<seal::Seal> seal = seal::NewFileSeal(config.data_dir);
@@ -168,7 +185,8 @@ int RunServer(const Config& config) {
       store::SqliteStore::Open(config.data_dir + "/keywarden.db");
   if (!store.ok()) return Fail("store", store.status());
 
-  absl::StatusOr<iam::TokenHash> admin = BootstrapAdminToken(**store);
+  absl::StatusOr<iam::TokenHash> admin =
+      BootstrapAdminToken(**store, *admin_token);
   if (!admin.ok()) return Fail("admin token", admin.status());
 
   SystemClock system_clock;

@@ -1,0 +1,98 @@
+'use strict';
+// What the server does to protect its secrets and itself (issue 10 §5–§7;
+// docs/operations.md "Files and core dumps", "Abuse resistance", "Access
+// log"): private files, no core dumps, /metrics off the API listener, the
+// test clock for administrators only, failed bearer checks aggregated and
+// throttled, webhook destinations checked, and an access log that
+// attributes every request without a secret in it.
+
+const { describe, test } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { useServer, startServer, binaryPath } = require('../lib/server');
+const { expectStatus, expectError, createRootKey, wrap, unwrap, randB64 } = require('../lib/kp');
+const { identities, adminReq, auditRecords, createServiceId } = require('../lib/identity');
+
+// Runs `keywarden server` to completion (it is expected to refuse to start).
+function refusedStart(args, env = {}) {
+  const r = spawnSync(binaryPath(), ['server', '--listen', '127.0.0.1:0', ...args], {
+    env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: 't'.repeat(40), ...env },
+    timeout: 30000, encoding: 'utf8',
+  });
+  assert.notEqual(r.status, 0, `expected a refusal, got ${r.status} ${r.signal}\n${r.stderr}`);
+  return r.stderr;
+}
+
+function tempDir(mode) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keywarden-hardening-'));
+  fs.chmodSync(dir, mode);
+  return dir;
+}
+
+describe('files and core dumps', () => {
+  const srv = useServer();
+
+  test('the data dir is 0700 and every file in it 0600', async () => {
+    const key = await createRootKey(srv, { name: 'files' });
+    await wrap(srv, key.id, {});  // the WAL and its index exist by now
+    const seen = [];
+    const walk = (dir) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, entry.name);
+        const mode = fs.lstatSync(p).mode & 0o7777;
+        seen.push(entry.name);
+        if (entry.isDirectory()) {
+          assert.equal(mode, 0o700, `${p}: ${mode.toString(8)}`);
+          walk(p);
+        } else {
+          assert.equal(mode, 0o600, `${p}: ${mode.toString(8)}`);
+        }
+      }
+    };
+    assert.equal(fs.statSync(srv.dataDir).mode & 0o7777, 0o700);
+    walk(srv.dataDir);
+    for (const f of ['master.key', 'keywarden.db', 'keywarden.db-wal', 'keywarden.db-shm']) {
+      assert.ok(seen.includes(f), `${f} not among ${seen}`);
+    }
+  });
+
+  test('the process runs with umask 077 and no core file size', () => {
+    const status = fs.readFileSync(`/proc/${srv.pid}/status`, 'utf8');
+    assert.match(status, /^Umask:\s+0077$/m);
+    const limits = fs.readFileSync(`/proc/${srv.pid}/limits`, 'utf8');
+    assert.match(limits, /^Max core file size\s+0\s+0\s+bytes/m);
+  });
+
+  test('a data dir that group or others can reach is refused with the fix', () => {
+    for (const mode of [0o755, 0o750, 0o701]) {
+      const dir = tempDir(mode);
+      try {
+        const stderr = refusedStart(['--data-dir', dir]);
+        assert.match(stderr, /data dir .* accessible by group or others \(mode 0\d+\); chmod 700 it/);
+        assert.deepEqual(fs.readdirSync(dir), [], 'nothing was created');
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  test('--allow-core-dumps starts with a warning', async (t) => {
+    const s = await startServer({ args: ['--allow-core-dumps'] }, t);
+    assert.match(s.log, /core dumps allowed \(--allow-core-dumps\)/);
+  });
+});
+
+describe('admin token length', () => {
+  test('a KEYWARDEN_ADMIN_TOKEN under 32 characters stops the server', () => {
+    const dir = tempDir(0o700);
+    try {
+      const stderr = refusedStart(['--data-dir', dir], { KEYWARDEN_ADMIN_TOKEN: 'x'.repeat(31) });
+      assert.match(stderr, /KEYWARDEN_ADMIN_TOKEN must be at least 32 characters \(it has 31\)/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
