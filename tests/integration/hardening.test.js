@@ -96,3 +96,23 @@ describe('admin token length', () => {
     }
   });
 });
+
+describe('/metrics', () => {
+  const srv = useServer({ args: ['--metrics-listen', '127.0.0.1:0'] });
+
+  test('the API listener does not serve /metrics, with or without a token', async () => {
+    expectStatus(await srv.request('GET', '/metrics', { headers: { Authorization: null }, instance: null }), 404);
+    expectStatus(await srv.request('GET', '/metrics', { instance: null }), 404);
+  });
+
+  test('the metrics listener serves the Prometheus text and nothing else', async () => {
+    assert.ok(srv.metricsUrl, 'metrics address logged');
+    await srv.request('GET', '/api/v2/keys');
+    const m = await srv.metrics();
+    expectStatus(m, 200);
+    assert.match(m.headers.get('content-type') || '', /text\/plain/);
+    assert.match(m.text, /^keywarden_http_requests_total\{operation="list_keys",code="200"\} [1-9]/m);
+    const other = await fetch(srv.metricsUrl.replace(/\/metrics$/, '/api/v2/keys'));
+    assert.equal(other.status, 404);
+  });
+});

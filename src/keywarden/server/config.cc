@@ -179,6 +179,14 @@ const Setting kSettings[] = {
      [](auto n, auto v, Config& c) {
        return SetBool(n, v, c.allow_core_dumps);
      }},
+    {"server.metrics_listen", "KEYWARDEN_METRICS_LISTEN",
+     [](auto n, auto v, Config& c) {
+       std::string host;
+       uint16_t port;
+       KW_RETURN_IF_ERROR(ParseHostPort(n, v, host, port));
+       c.metrics_listen = std::string(v);
+       return absl::OkStatus();
+     }},
 };
 
 // The TOML value at a dotted path as the text the environment would carry.
@@ -216,9 +224,14 @@ absl::StatusOr<absl::Duration> ParseDurationSetting(std::string_view name,
 }
 
 absl::Status ParseListen(std::string_view text, Config& config) {
+  return ParseHostPort("listen", text, config.listen_host, config.listen_port);
+}
+
+absl::Status ParseHostPort(std::string_view name, std::string_view text,
+                           std::string& out_host, uint16_t& out_port) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {
-    return Invalid("listen", "expected HOST:PORT");
+    return Invalid(name, "expected HOST:PORT");
   }
   std::string_view host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
@@ -227,10 +240,10 @@ absl::Status ParseListen(std::string_view text, Config& config) {
   int port;
   if (!absl::SimpleAtoi(AbslView(text.substr(colon + 1)), &port) || port < 0 ||
       port > 65535) {
-    return Invalid("listen", "port must be 0 to 65535");
+    return Invalid(name, "port must be 0 to 65535");
   }
-  config.listen_host = std::string(host);
-  config.listen_port = static_cast<uint16_t>(port);
+  out_host = std::string(host);
+  out_port = static_cast<uint16_t>(port);
   return absl::OkStatus();
 }
 

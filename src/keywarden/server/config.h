@@ -50,10 +50,16 @@ struct Config {
   // Core dumps stay off (PR_SET_DUMPABLE 0, RLIMIT_CORE 0) unless an
   // operator opts in for debugging: a dump holds every key in the cache.
   bool allow_core_dumps = false;
+  // Where GET /metrics is served ("host:port"); empty: nowhere. Metrics name
+  // instance ids, so they are kept off the API listener.
+  std::string metrics_listen;
 };
 
 // Parses "host:port" ("[::1]:port" for IPv6).
 absl::Status ParseListen(std::string_view text, Config& config);
+// The same for any "host:port" setting.
+absl::Status ParseHostPort(std::string_view name, std::string_view text,
+                           std::string& host, uint16_t& port);
 
 // Reads a TOML file into `config` (unknown keys are errors, so a typo does
 // not silently keep a default).

@@ -65,6 +65,16 @@ int main(int argc, char** argv) {
   if (server->count("--access-log")) merged.access_log = access_log;
   if (config.test_clock) merged.test_clock = true;
   if (config.allow_core_dumps) merged.allow_core_dumps = true;
+  if (!metrics_listen.empty()) {
+    std::string host;
+    uint16_t port;
+    if (auto s = keywarden::server::ParseHostPort("metrics-listen",
+                                                  metrics_listen, host, port);
+        !s.ok()) {
+      return fail(s);
+    }
+    merged.metrics_listen = metrics_listen;
+  }
   if (!listen.empty()) {
     if (auto s = keywarden::server::ParseListen(listen, merged); !s.ok()) {
       return fail(s);

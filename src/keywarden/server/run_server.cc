@@ -316,6 +316,30 @@ int RunServer(const Config& config) {
   server_options.offload = [](const api::http::Request& req) {
     return api::http::KeyProtectApi::IsBlocking(req);
   };
+  // The metrics listener first, so its address is in the log before the
+  // "listening on" line that tells a supervisor the server is up.
+  std::unique_ptr<api::http::HttpServer> metrics_http;
+  if (!config.metrics_listen.empty()) {
+    api::http::HttpServerOptions metrics_options;
+    // Validate() checked the address.
+    (void)ParseHostPort("metrics-listen", config.metrics_listen,
+                        metrics_options.host, metrics_options.port);
+    metrics_options.threads = 1;
+    metrics_options.max_body_bytes = 0;
+    metrics_options.read_timeout = server_options.read_timeout;
+    metrics_options.idle_timeout = server_options.idle_timeout;
+    metrics_options.max_connections = 64;
+    absl::StatusOr<std::unique_ptr<api::http::HttpServer>> started =
+        api::http::HttpServer::Start(
+            metrics_options,
+            [&api](const api::http::Request& req, api::http::Response& res) {
+              api.ServeMetrics(req, res);
+            });
+    if (!started.ok()) return Fail("metrics listen", started.status());
+    metrics_http = *std::move(started);
+    spdlog::info(R"({{"msg":"metrics on http://{}/metrics"}})",
+                 metrics_http->endpoint());
+  }
   absl::StatusOr<std::unique_ptr<api::http::HttpServer>> http =
       api::http::HttpServer::Start(
           server_options,
@@ -334,6 +358,7 @@ int RunServer(const Config& config) {
   sigwait(&signals, &received);
   spdlog::info(R"({{"msg":"shutting down","signal":{}}})", received);
   (*http)->Stop();
+  if (metrics_http) metrics_http->Stop();
   dispatcher.Stop();
   jobs.Stop();
   spdlog::info(R"({"msg":"stopped"})");

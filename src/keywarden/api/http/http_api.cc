@@ -35,7 +35,6 @@ struct RouteRow {
 constexpr RouteRow kRoutes[] = {
     {Method::kGet, "/healthz", kRouteHealthz},
     {Method::kGet, "/readyz", kRouteReadyz},
-    {Method::kGet, "/metrics", kRouteMetrics},
     {Method::kPost, "/_test/clock/advance", kRouteClockAdvance},
     {Method::kGet, "/api/v2/keys", kRouteKeys},
     {Method::kHead, "/api/v2/keys", kRouteKeys},
@@ -413,6 +412,30 @@ void KeyProtectApi::TransportError(int http_status, BeastResponse& response) {
       EncodeError(error_msg, info.code, message, http_status, nullptr);
 }
 
+void KeyProtectApi::ServeMetrics(const BeastRequest& request,
+                                 BeastResponse& response) {
+  std::string_view target(request.target().data(), request.target().size());
+  std::string_view path = target.substr(0, target.find('?'));
+  response.version(request.version());
+  response.keep_alive(request.keep_alive());
+  if (path != "/metrics") {
+    response.result(beast_http::status::not_found);
+    return;
+  }
+  if (request.method() != beast_http::verb::get &&
+      request.method() != beast_http::verb::head) {
+    response.result(beast_http::status::method_not_allowed);
+    response.set(beast_http::field::allow, "GET, HEAD");
+    return;
+  }
+  response.result(beast_http::status::ok);
+  response.set(beast_http::field::content_type,
+               std::string(HttpMetrics::kContentType));
+  if (request.method() == beast_http::verb::get) {
+    response.body() = metrics_->RenderPrometheusText();
+  }
+}
+
 void KeyProtectApi::Dispatch(Call& call) {
   auto route = static_cast<Route>(call.match.route_id);
   const QueryParams& query = call.match.query;
@@ -431,11 +454,6 @@ void KeyProtectApi::Dispatch(Call& call) {
       } else {
         call.Reply(beast_http::status::ok, "{\"status\":\"ready\"}");
       }
-      return;
-    case kRouteMetrics:
-      call.op = kOpMetrics;
-      call.Reply(beast_http::status::ok, metrics_->RenderPrometheusText(),
-                 HttpMetrics::kContentType);
       return;
     default:
       break;

@@ -67,6 +67,11 @@ class KeyProtectApi {
   // POST /import_token) that the transport must run it off its I/O
   // threads. Cheap: it looks at the method and the path only.
   static bool IsBlocking(const BeastRequest& request);
+  // GET /metrics (Prometheus text) and nothing else: the handler of the
+  // separate metrics listener (--metrics-listen). The API listener does not
+  // serve /metrics, because the text names instance ids and operations.
+  void ServeMetrics(const BeastRequest& request, BeastResponse& response);
+
 
   // The Key Protect error envelope for a failure the transport detects
   // before a handler runs (413 body too large, 431 headers too large, 400
