@@ -116,3 +116,19 @@ describe('/metrics', () => {
     assert.equal(other.status, 404);
   });
 });
+
+describe('test clock', () => {
+  const srv = useServer({ args: ['--test-clock'] });
+
+  test('only administrators may move it', async () => {
+    const ids = identities(srv);
+    const manager = await ids.user('clock-manager', ['Manager']);
+    const res = await srv.request('POST', '/_test/clock/advance', {
+      token: manager.token, body: { seconds: 60 }, json: true,
+    });
+    expectError(res, 403, 'FORBIDDEN_ERR');
+    expectStatus(await srv.request('POST', '/_test/clock/advance', {
+      body: { seconds: 1 }, json: true,
+    }), 204);
+  });
+});

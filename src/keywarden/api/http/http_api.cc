@@ -627,6 +627,13 @@ void KeyProtectApi::Dispatch(Call& call) {
   }
 
   if (route == kRouteClockAdvance) {
+    // Moving time expires keys, passes dual-authorization windows and
+    // purges: only an administrator may do it, even in test-clock mode.
+    if (!call.ctx.principal.is_admin) {
+      return call.Fail(Error(Reason::kForbidden,
+                             "Forbidden: only administrators may move the "
+                             "test clock"));
+    }
     absl::StatusOr<int64_t> seconds = DecodeClockAdvance(call.Body());
     if (!seconds.ok()) return call.Fail(seconds.status());
     options_.test_clock->Advance(absl::Seconds(*seconds));
