@@ -132,3 +132,56 @@ describe('test clock', () => {
     }), 204);
   });
 });
+
+describe('failed bearer checks', () => {
+  const srv = useServer({ args: ['--test-clock'], env: { KEYWARDEN_AUTH_FAILURES_PER_MINUTE: '5' } });
+
+  test('are throttled per address past the limit; a valid token still works', async () => {
+    const statuses = [];
+    let last;
+    for (let i = 0; i < 7; i++) {
+      last = await srv.request('GET', '/api/v2/keys', { token: `wrong-${i}` });
+      statuses.push(last.status);
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
+    expectError(last, 429, 'TOO_MANY_REQUESTS_ERR');
+    const wait = Number(last.headers.get('retry-after'));
+    assert.ok(wait >= 1 && wait <= 60, `Retry-After ${last.headers.get('retry-after')}`);
+    expectStatus(await srv.request('GET', '/api/v2/keys'), 200);
+    // The window passes (test clock): 401 again.
+    await srv.advanceClock(61);
+    expectError(await srv.request('GET', '/api/v2/keys', { token: 'wrong-again' }), 401, 'UNAUTHORIZED_ERR');
+  });
+
+});
+
+describe('failed bearer checks, audited', () => {
+  const srv = useServer({ args: ['--test-clock'] });
+
+  test('become one audit record per address and minute, with a count', async () => {
+    const before = await auditRecords(srv);
+    const after = before.length ? before[before.length - 1].seq : 0;
+    for (let i = 0; i < 3; i++) {
+      expectError(await srv.request('GET', '/api/v2/keys', { token: `bad-${i}`,
+        headers: { 'Correlation-Id': `agg-${i}` } }), 401, 'UNAUTHORIZED_ERR');
+    }
+    const failures = async () => (await auditRecords(srv, after)).filter((r) => r.action === 'auth.failure');
+    assert.deepEqual(await failures(), [], 'no record per failed request');
+    await srv.advanceClock(61);  // the minute ends; advancing flushes
+    const flushed = await failures();
+    // Normally one record; two if a minute boundary fell between the calls.
+    assert.ok(flushed.length >= 1 && flushed.length <= 2, JSON.stringify(flushed));
+    let count = 0;
+    for (const r of flushed) {
+      assert.equal(r.outcome, 'failure');
+      assert.equal(r.target, 'address:127.0.0.1');
+      assert.match(r.details, /^\d+ failed authentications? from 127\.0\.0\.1 in the minute from /);
+      count += Number(/^(\d+)/.exec(r.details)[1]);
+    }
+    assert.equal(count, 3);
+    assert.equal(flushed[0].correlationId, 'agg-0');
+    assert.match(flushed[0].details, /first .* list_keys: UNAUTHORIZED_ERR \(correlation agg-0\)/);
+    assert.match(flushed[flushed.length - 1].details, /\(correlation agg-2\)$/);
+    assert.ok(!JSON.stringify(flushed).includes('bad-1'), 'a presented token is in the audit log');
+  });
+});

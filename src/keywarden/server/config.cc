@@ -187,6 +187,10 @@ const Setting kSettings[] = {
        c.metrics_listen = std::string(v);
        return absl::OkStatus();
      }},
+    {"server.auth_failures_per_minute", "KEYWARDEN_AUTH_FAILURES_PER_MINUTE",
+     [](auto n, auto v, Config& c) {
+       return SetInt(n, v, c.auth_failures_per_minute);
+     }},
 };
 
 // The TOML value at a dotted path as the text the environment would carry.
@@ -303,6 +307,10 @@ absl::Status Validate(const Config& config) {
     if (d <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError("event timers must be positive");
     }
+  }
+  if (config.auth_failures_per_minute < 1) {
+    return absl::InvalidArgumentError(
+        "server.auth_failures_per_minute must be at least 1");
   }
   if (config.event_retry_initial > config.event_retry_max) {
     return absl::InvalidArgumentError(

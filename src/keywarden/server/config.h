@@ -53,6 +53,9 @@ struct Config {
   // Where GET /metrics is served ("host:port"); empty: nowhere. Metrics name
   // instance ids, so they are kept off the API listener.
   std::string metrics_listen;
+  // Failed bearer checks allowed per source address and minute before the
+  // address is answered 429 (docs/operations.md "Abuse resistance").
+  int auth_failures_per_minute = 100;
 };
 
 // Parses "host:port" ("[::1]:port" for IPv6).

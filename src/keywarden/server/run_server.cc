@@ -29,6 +29,8 @@
 #include "keywarden/seal/seal.h"
 #include "keywarden/server/hardening.h"
 #include "keywarden/service/access_control.h"
+#include "keywarden/service/auth_failures.h"
+#include "keywarden/service/background_loop.h"
 #include "keywarden/service/event_dispatcher.h"
 #include "keywarden/service/import_tokens.h"
 #include "keywarden/service/instance_policies.h"
@@ -206,6 +208,21 @@ int RunServer(const Config& config) {
     return Fail("identity", s);
   }
 
+  // Failed bearer checks: counted in memory, written as one audit record
+  // per address and minute by this loop, throttled past the limit.
+  service::AuthFailureOptions auth_failure_options;
+  auth_failure_options.max_failures_per_minute = config.auth_failures_per_minute;
+  service::AuthFailureLog auth_failures(store->get(), clock,
+                                        auth_failure_options);
+  auth_failures.set_on_error([](const absl::Status& s) {
+    spdlog::warn(R"({{"msg":"auth failure audit write failed","status":"{}"}})",
+                 s.ToString());
+  });
+  service::BackgroundLoop auth_failure_flusher([&auth_failures] {
+    auth_failures.Flush();
+    return absl::Seconds(10);
+  });
+
   // The lifecycle: instance policies (read on the request path), access
   // control, import tokens, webhooks and event delivery, keys, jobs.
   service::InstancePolicyIndex policy_index(PrivateNetworks(config));
@@ -276,9 +293,10 @@ int RunServer(const Config& config) {
   if (config.test_clock) {
     api_options.test_clock = &test_clock;
     // Jumps in time run what came due at once, instead of a minute later.
-    api_options.after_clock_advance = [&jobs, &dispatcher] {
+    api_options.after_clock_advance = [&jobs, &dispatcher, &auth_failures] {
       jobs.RunNow();
       dispatcher.Wake();
+      auth_failures.Flush();  // minutes that ended with the jump
     };
     spdlog::warn(R"({"msg":"test clock enabled: clients can move time"})");
   }
@@ -292,6 +310,7 @@ int RunServer(const Config& config) {
   services.registrations = &registrations;
   services.webhooks = &webhooks;
   services.policy_index = &policy_index;
+  services.auth_failures = &auth_failures;
   api::http::KeyProtectApi api(services, std::move(api_options));
   (void)api.metrics().AddGauge("keywarden_key_cache_entries",
                                "Keys held unsealed in the cache",
@@ -350,6 +369,7 @@ int RunServer(const Config& config) {
   instance_policies.set_endpoint_port((*http)->port());
   jobs.Start();
   dispatcher.Start();
+  auth_failure_flusher.Start();
   std::string scheme = config.tls_cert.empty() ? "http" : "https";
   spdlog::info(R"({{"msg":"listening on {}://{}","threads":{}}})", scheme,
                (*http)->endpoint(), config.threads);
@@ -361,6 +381,8 @@ int RunServer(const Config& config) {
   if (metrics_http) metrics_http->Stop();
   dispatcher.Stop();
   jobs.Stop();
+  auth_failure_flusher.Stop();
+  auth_failures.Flush(/*all=*/true);
   spdlog::info(R"({"msg":"stopped"})");
   spdlog::shutdown();
   return 0;

@@ -613,9 +613,29 @@ void KeyProtectApi::Dispatch(Call& call) {
   absl::StatusOr<iam::Principal> principal =
       identity_->Authenticate(call.headers.authorization);
   if (!principal.ok()) {
-    identity_->RecordAuthFailure(
-        call.ctx, StrCat(kOps[call.op].metric_name, ": ",
-                         InfoOf(ReasonOf(principal.status())).code));
+    std::string why = StrCat(kOps[call.op].metric_name, ": ",
+                             InfoOf(ReasonOf(principal.status())).code);
+    service::AuthFailureLog* failures = services_.auth_failures;
+    if (failures == nullptr) {
+      identity_->RecordAuthFailure(call.ctx, why);
+      call.Fail(principal.status());
+      return;
+    }
+    // Throttled after the check, not before: a valid token from the same
+    // address (a NAT, a proxy) keeps working while a neighbour fails.
+    std::optional<absl::Duration> wait =
+        failures->RetryAfter(call.ctx.source_address);
+    failures->Record(call.ctx, wait ? StrCat(why, " (throttled)") : why);
+    if (wait) {
+      call.Fail(Error(Reason::kTooManyRequests,
+                      "Too Many Requests: too many failed authentications "
+                      "from this address; wait and try again"));
+      call.res.set(beast_http::field::retry_after,
+                   std::to_string(std::max<int64_t>(
+                       1, absl::ToInt64Seconds(
+                              absl::Ceil(*wait, absl::Seconds(1))))));
+      return;
+    }
     call.Fail(principal.status());
     return;
   }

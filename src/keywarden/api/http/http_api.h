@@ -13,6 +13,7 @@
 #include "keywarden/api/http/metrics.h"
 #include "keywarden/api/http/router.h"
 #include "keywarden/common/clock.h"
+#include "keywarden/service/auth_failures.h"
 #include "keywarden/service/identity_manager.h"
 #include "keywarden/service/import_tokens.h"
 #include "keywarden/service/instance_policies.h"
@@ -50,6 +51,9 @@ struct ApiServices {
   service::WebhookRegistry* webhooks = nullptr;
   // Which instances have their metrics policy enabled.
   const service::InstancePolicyIndex* policy_index = nullptr;
+  // Failed bearer checks: aggregated audit records and a per-address
+  // throttle. Null: one audit record per failure through `identity`.
+  service::AuthFailureLog* auth_failures = nullptr;
 };
 
 // KeyProtectApi is the Key Protect v2 REST API over KeyService: one route
