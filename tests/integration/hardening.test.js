@@ -185,3 +185,35 @@ describe('failed bearer checks, audited', () => {
     assert.ok(!JSON.stringify(flushed).includes('bad-1'), 'a presented token is in the audit log');
   });
 });
+
+describe('access log', () => {
+  const srv = useServer();
+
+  test('a wrap and an unwrap name principal, instance, key and operation, and no secret', async () => {
+    const ids = identities(srv);
+    const writer = await ids.user('log-writer', ['Writer']);
+    const key = await createRootKey(srv, { name: 'attributed' });
+    const plaintext = randB64(32);
+    const w = await writer.act(key.id, 'wrap', { plaintext });
+    expectStatus(w, 200);
+    const u = await writer.act(key.id, 'unwrap', { ciphertext: w.json.ciphertext });
+    expectStatus(u, 200);
+    assert.equal(u.json.plaintext, plaintext);
+    await srv.stop();  // flushes the access log
+    const lines = srv.log.split('\n').filter((l) => l.includes('"msg":"access"'));
+    for (const op of ['wrap_key', 'unwrap_key']) {
+      const line = lines.find((l) => l.includes(`"op":"${op}"`) && l.includes(`"key":"${key.id}"`));
+      assert.ok(line, `no access line for ${op}:\n${lines.slice(-5).join('\n')}`);
+      const event = JSON.parse(line).event;
+      assert.equal(event.principal, writer.id);
+      assert.equal(event.instance, srv.instance);
+      assert.equal(event.method, 'POST');
+      assert.equal(event.status, 200);
+      assert.equal(event.remote, '127.0.0.1');
+    }
+    const all = srv.log;
+    for (const secret of [plaintext, w.json.ciphertext, writer.token, writer.apikey, srv.token]) {
+      assert.ok(!all.includes(secret), `the log holds a secret: ${secret.slice(0, 12)}…`);
+    }
+  });
+});

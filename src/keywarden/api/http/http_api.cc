@@ -126,6 +126,25 @@ std::optional<Op> ActionOp(std::string_view action, bool legacy) {
   return std::nullopt;
 }
 
+// Whether the route's {id} is a key (an id or an alias), for the access log.
+bool NamesKey(Route route) {
+  switch (route) {
+    case kRouteKey:
+    case kRouteKeyMetadata:
+    case kRouteKeyRestore:
+    case kRouteKeyVersions:
+    case kRouteKeyAction:
+    case kRouteKeyAlias:
+    case kRouteKeyPurge:
+    case kRouteKeyPolicies:
+    case kRouteKeyRegistrations:
+    case kRouteRegistration:
+      return true;
+    default:
+      return false;
+  }
+}
+
 std::optional<Method> MethodOf(beast_http::verb verb) {
   switch (verb) {
     case beast_http::verb::get:
@@ -377,14 +396,23 @@ void KeyProtectApi::Handle(const BeastRequest& request,
     metrics_->RecordInstanceRequest(call.ctx.instance_id, call.op, status);
   }
   if (options_.access_log) {
-    // Method, route, status, timing and correlation id only: never headers
-    // or bodies, which carry tokens and key material.
-    access_log_->Write(fmt::format(
-        "{{\"msg\":\"access\",\"correlation_id\":\"{}\",\"method\":\"{}\","
-        "\"op\":\"{}\",\"instance\":\"{}\",\"status\":{},\"duration_us\":{}}}",
-        call.ctx.correlation_id, MethodName(call.method),
-        kOps[call.op].metric_name, call.ctx.instance_id, status,
-        static_cast<int64_t>(seconds * 1e6)));
+    // Who did what to which key: ids only, never headers or bodies, which
+    // carry tokens and key material (FormatAccessEvent has no field for
+    // them).
+    AccessEvent event;
+    event.correlation_id = call.ctx.correlation_id;
+    event.method = MethodName(call.method);
+    event.op = kOps[call.op].metric_name;
+    event.principal = call.ctx.principal.id;
+    event.instance = call.ctx.instance_id;
+    if (call.match.result == RouteMatch::Result::kMatched &&
+        NamesKey(static_cast<Route>(call.match.route_id))) {
+      event.key = call.KeyId();
+    }
+    event.remote = CurrentPeerAddress();
+    event.status = status;
+    event.duration_us = static_cast<int64_t>(seconds * 1e6);
+    access_log_->Write(FormatAccessEvent(event));
   }
 }
 
