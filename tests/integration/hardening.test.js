@@ -186,6 +186,31 @@ describe('failed bearer checks, audited', () => {
   });
 });
 
+describe('webhook destinations (defaults: https, public addresses)', () => {
+  const srv = useServer({ env: { KEYWARDEN_WEBHOOKS_ALLOW_HTTP: 'false',
+                                 KEYWARDEN_WEBHOOKS_ALLOW_PRIVATE: 'false' } });
+
+  test('registration names the rule a URL breaks', async () => {
+    const svc = await createServiceId(srv, 'hooked', 'object-storage');
+    const put = (url) => adminReq(srv, 'PUT', `/admin/v1/service_ids/${svc.id}/webhook`, { url });
+    const cases = [
+      ['http://203.0.113.9/events', /must use https \(webhooks\.allow_http is off\)/],
+      ['https://127.0.0.1:9/events', /127\.0\.0\.1 is a loopback address \(webhooks\.allow_private is off\)/],
+      ['https://localhost:9/events', /is a loopback address/],
+      ['https://10.1.2.3/events', /10\.1\.2\.3 is a private address/],
+      ['https://169.254.169.254/latest/meta-data', /169\.254\.169\.254 is a cloud metadata address/],
+      ['https://[fd00:ec2::254]/', /fd00:ec2::254 is a cloud metadata address/],
+      ['https://[::ffff:192.168.0.1]/', /is a private address/],
+    ];
+    for (const [url, re] of cases) {
+      const res = await put(url);
+      expectError(res, 400, 'BAD_REQUEST_ERR');
+      assert.match(JSON.stringify(res.json), re, url);
+    }
+    expectStatus(await adminReq(srv, 'GET', `/admin/v1/service_ids/${svc.id}/webhook`), 404);
+  });
+});
+
 describe('access log', () => {
   const srv = useServer();
 

@@ -88,6 +88,10 @@ class KeywardenServer {
     const env = {
       ...process.env,
       KEYWARDEN_ADMIN_TOKEN: this.token,
+      // Test receivers listen on http://127.0.0.1; the defaults (https,
+      // public addresses only) are tested with these set to false.
+      KEYWARDEN_WEBHOOKS_ALLOW_HTTP: 'true',
+      KEYWARDEN_WEBHOOKS_ALLOW_PRIVATE: 'true',
       ASAN_OPTIONS: process.env.ASAN_OPTIONS || 'detect_leaks=1:abort_on_error=1',
       UBSAN_OPTIONS: process.env.UBSAN_OPTIONS || 'print_stacktrace=1:halt_on_error=1',
       ...this.extraEnv,

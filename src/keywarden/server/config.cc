@@ -191,6 +191,14 @@ const Setting kSettings[] = {
      [](auto n, auto v, Config& c) {
        return SetInt(n, v, c.auth_failures_per_minute);
      }},
+    {"webhooks.allow_http", "KEYWARDEN_WEBHOOKS_ALLOW_HTTP",
+     [](auto n, auto v, Config& c) {
+       return SetBool(n, v, c.webhooks_allow_http);
+     }},
+    {"webhooks.allow_private", "KEYWARDEN_WEBHOOKS_ALLOW_PRIVATE",
+     [](auto n, auto v, Config& c) {
+       return SetBool(n, v, c.webhooks_allow_private);
+     }},
 };
 
 // The TOML value at a dotted path as the text the environment would carry.

@@ -53,6 +53,10 @@ struct Config {
   // Where GET /metrics is served ("host:port"); empty: nowhere. Metrics name
   // instance ids, so they are kept off the API listener.
   std::string metrics_listen;
+  // Webhook destinations: https only, and no loopback, link-local, private
+  // or cloud-metadata address, unless relaxed for a closed network.
+  bool webhooks_allow_http = false;
+  bool webhooks_allow_private = false;
   // Failed bearer checks allowed per source address and minute before the
   // address is answered 429 (docs/operations.md "Abuse resistance").
   int auth_failures_per_minute = 100;

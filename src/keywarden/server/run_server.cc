@@ -241,8 +241,18 @@ int RunServer(const Config& config) {
       StrCat("crn:v1:keywarden:private:kms:", config.crn_region, ":a/",
              config.crn_account, ":");
   const std::string node_id = NodeId(config);
+  api::http::WebhookUrlPolicy webhook_policy;
+  webhook_policy.allow_http = config.webhooks_allow_http;
+  webhook_policy.allow_private = config.webhooks_allow_private;
+  if (webhook_policy.allow_http || webhook_policy.allow_private) {
+    spdlog::warn(R"({{"msg":"webhook destinations relaxed","allow_http":{},"allow_private":{}}})",
+                 webhook_policy.allow_http, webhook_policy.allow_private);
+  }
+  webhooks.set_url_check([webhook_policy](std::string_view url) {
+    return api::http::CheckWebhookUrl(url, webhook_policy);
+  });
   api::http::WebhookSink sink({crn_prefix, config.event_delivery_timeout,
-                               config.event_ack_timeout});
+                               config.event_ack_timeout, webhook_policy});
   service::EventDispatcherOptions dispatch_options;
   dispatch_options.retry_initial = config.event_retry_initial;
   dispatch_options.retry_max = config.event_retry_max;

@@ -417,9 +417,14 @@ void KeyProtectApi::Handle(const BeastRequest& request,
 }
 
 bool KeyProtectApi::IsBlocking(const BeastRequest& request) {
-  if (request.method() != beast_http::verb::post) return false;
   std::string_view target(request.target().data(), request.target().size());
   std::string_view path = target.substr(0, target.find('?'));
+  if (request.method() == beast_http::verb::put) {
+    // A webhook registration resolves the URL's host name (webhook_sink.h).
+    return path.starts_with("/admin/v1/service_ids/") &&
+           (path.ends_with("/webhook") || path.ends_with("/webhook/"));
+  }
+  if (request.method() != beast_http::verb::post) return false;
   return path == "/api/v2/import_token" || path == "/api/v2/import_token/";
 }
 

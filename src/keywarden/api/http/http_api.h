@@ -67,15 +67,16 @@ class KeyProtectApi {
 
   void Handle(const BeastRequest& request, BeastResponse& response);
 
-  // Whether the request runs long enough (RSA-4096 key generation for
-  // POST /import_token) that the transport must run it off its I/O
-  // threads. Cheap: it looks at the method and the path only.
-  static bool IsBlocking(const BeastRequest& request);
   // GET /metrics (Prometheus text) and nothing else: the handler of the
   // separate metrics listener (--metrics-listen). The API listener does not
   // serve /metrics, because the text names instance ids and operations.
   void ServeMetrics(const BeastRequest& request, BeastResponse& response);
 
+  // Whether the request runs long enough (RSA-4096 key generation for
+  // POST /import_token, name resolution for PUT .../webhook) that the
+  // transport must run it off its I/O threads. Cheap: it looks at the
+  // method and the path only.
+  static bool IsBlocking(const BeastRequest& request);
 
   // The Key Protect error envelope for a failure the transport detects
   // before a handler runs (413 body too large, 431 headers too large, 400
