@@ -7,6 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#include <openssl/crypto.h>
+
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
@@ -124,6 +126,15 @@ std::optional<Op> ActionOp(std::string_view action, bool legacy) {
   if (legacy && action == "restore") return kOpRestoreKey;
   if (!legacy && action == "sync") return kOpSyncKey;
   return std::nullopt;
+}
+
+// Overwrites a decoded request field that carried key material in base64
+// (wrap's plaintext, an imported payload) once the service is done with it.
+void WipeField(std::optional<std::string>& field) {
+  if (!field) return;
+  field->resize(field->capacity());
+  OPENSSL_cleanse(field->data(), field->size());
+  field.reset();
 }
 
 // Whether the route's {id} is a key (an id or an alias), for the access log.
@@ -748,6 +759,7 @@ void KeyProtectApi::Dispatch(Call& call) {
           call.Body(), call.op == kOpCreateKeyWithPolicyOverrides);
       if (!req.ok()) return call.Fail(req.status());
       absl::StatusOr<service::KeyResult> key = keys_->CreateKey(ctx, *req);
+      WipeField(req->payload);
       if (!key.ok()) return call.Fail(key.status());
       // The generated material of a standard key is returned only when the
       // client asked for the representation.
@@ -809,6 +821,7 @@ void KeyProtectApi::Dispatch(Call& call) {
       absl::StatusOr<service::WrapRequest> req = DecodeWrap(call.Body());
       if (!req.ok()) return call.Fail(req.status());
       absl::StatusOr<service::WrapResult> r = keys_->Wrap(ctx, id, *req);
+      WipeField(req->plaintext);
       if (!r.ok()) return call.Fail(r.status());
       call.Reply(beast_http::status::ok, EncodeWrap(*r));
       return;
@@ -832,6 +845,7 @@ void KeyProtectApi::Dispatch(Call& call) {
       absl::StatusOr<service::RotateRequest> req = DecodeRotate(call.Body());
       if (!req.ok()) return call.Fail(req.status());
       absl::StatusOr<service::KeyResult> key = keys_->Rotate(ctx, id, *req);
+      WipeField(req->payload);
       if (!key.ok()) return call.Fail(key.status());
       if (prefer == service::Prefer::kRepresentation) {
         reply_keys(beast_http::status::ok, *key);
