@@ -47,7 +47,7 @@ build-asan: deps-build deps-test
 	ninja -C $(ASAN) -j $(JOBS)
 
 run: build
-	@mkdir -p $(DATA_DIR)
+	@mkdir -p -m 700 $(DATA_DIR)
 	@echo
 	@echo "Starting keywarden on http://$(LISTEN) (data: $(DATA_DIR); Ctrl-C stops it)."
 	@echo "On the first start with an empty data dir the server prints a generated admin"

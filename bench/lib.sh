@@ -39,7 +39,7 @@ start_keywarden() {
   local log=$1; shift
   [[ -x $KEYWARDEN_BIN ]] || die "no binary at $KEYWARDEN_BIN (make build)"
   local data="$BENCH_TMP/${BENCH_DATA:-data}"
-  mkdir -p "$data"
+  mkdir -p -m 700 "$data"  # the server refuses a data dir others can reach
   KEYWARDEN_ADMIN_TOKEN=$KW_TOKEN ${SERVER_PIN[@]+"${SERVER_PIN[@]}"} "$KEYWARDEN_BIN" server --data-dir "$data" \
       --listen 127.0.0.1:0 "$@" >"$log.stdout" 2>"$log" &
   KW_PID=$!

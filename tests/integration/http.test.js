@@ -13,7 +13,7 @@ const {
   unwrap,
 } = require('../lib/kp');
 
-const srv = useServer();
+const srv = useServer({ args: ['--metrics-listen', '127.0.0.1:0'] });
 
 describe('authentication', () => {
   test('no Authorization header: 401 UNAUTHORIZED_ERR envelope', async () => {
@@ -195,7 +195,7 @@ describe('health and metrics', () => {
 
   test('/metrics is Prometheus text and counts requests', async () => {
     await srv.request('GET', '/api/v2/keys');
-    const res = await srv.request('GET', '/metrics', { headers: { Authorization: null }, instance: null });
+    const res = await srv.metrics();  // the metrics listener: /metrics is not on the API port
     expectStatus(res, 200);
     assert.match(res.headers.get('content-type') || '', /text\/plain/);
     assert.match(res.text, /^# (HELP|TYPE) /m);

@@ -394,7 +394,7 @@ describe('instance policies: bodies and shapes', () => {
 });
 
 describe('instance policies: effect on keys', () => {
-  const srv = useServer({ args: ['--test-clock'] });
+  const srv = useServer({ args: ['--test-clock', '--metrics-listen', '127.0.0.1:0'] });
 
   test('rotation and dualAuthDelete are copied to keys created afterwards only', async () => {
     const instance = await srv.createInstance('copy');
@@ -477,7 +477,7 @@ describe('instance policies: effect on keys', () => {
     await createRootKey(srv, { name: 'counted' }, { instance });
     await createRootKey(srv, { name: 'not-counted' }, { instance: quiet });
     expectStatus(await srv.request('GET', '/api/v2/keys', { instance }), 200);
-    const m = await srv.request('GET', '/metrics', { headers: { Authorization: null }, instance: null });
+    const m = await srv.metrics();  // the metrics listener: /metrics is not on the API port
     expectStatus(m, 200);
     const lines = m.text.split('\n').filter((l) => l.startsWith('keywarden_instance_requests_total{'));
     const mine = lines.filter((l) => l.includes(`instance="${instance}"`));

@@ -27,6 +27,7 @@ const START_TIMEOUT_MS = Number(process.env.KEYWARDEN_START_TIMEOUT_MS || 60000)
 const STOP_TIMEOUT_MS = 15000;
 const LOG_TAIL_BYTES = 16384;
 const LISTEN_RE = /listening on (https?:\/\/[^\s"',}]+)/;
+const METRICS_RE = /metrics on (http:\/\/[^\s"',}]+)/;
 
 // The binary under test: $KEYWARDEN_BIN, else the ASan build, else Release.
 function binaryPath() {
@@ -64,6 +65,7 @@ class KeywardenServer {
     this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keywarden-test-'));
     this.child = null;
     this.url = null;
+    this.metricsUrl = null;  // http://HOST:PORT/metrics with --metrics-listen
     this.log = '';
     this.exits = [];  // {code, signal, expected} of every process that ended
     this.starts = 0;
@@ -86,6 +88,10 @@ class KeywardenServer {
     const env = {
       ...process.env,
       KEYWARDEN_ADMIN_TOKEN: this.token,
+      // Test receivers listen on http://127.0.0.1; the defaults (https,
+      // public addresses only) are tested with these set to false.
+      KEYWARDEN_WEBHOOKS_ALLOW_HTTP: 'true',
+      KEYWARDEN_WEBHOOKS_ALLOW_PRIVATE: 'true',
       ASAN_OPTIONS: process.env.ASAN_OPTIONS || 'detect_leaks=1:abort_on_error=1',
       UBSAN_OPTIONS: process.env.UBSAN_OPTIONS || 'print_stacktrace=1:halt_on_error=1',
       ...this.extraEnv,
@@ -119,6 +125,9 @@ class KeywardenServer {
           settled = true;
           clearTimeout(timer);
           this.url = m[1].replace(/[.;]+$/, '');
+          // Logged before "listening on" when --metrics-listen is given.
+          const mm = METRICS_RE.exec(stderrBuf);
+          this.metricsUrl = mm ? mm[1] : null;
           // Instances exist only once created through the admin API: the
           // first start makes the default one every test uses.
           const ready = this.instance ? this._reapplyClock()
@@ -256,6 +265,15 @@ class KeywardenServer {
       try { parsed = JSON.parse(text); } catch { parsed = undefined; }
     }
     return { status: res.status, headers: res.headers, text, json: parsed };
+  }
+
+  // GET of the metrics listener (start the server with
+  // args: ['--metrics-listen', '127.0.0.1:0']).
+  async metrics() {
+    if (!this.metricsUrl) throw new Error('no metrics listener: start with --metrics-listen');
+    const res = await fetch(this.metricsUrl);
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, text };
   }
 
   async _advance(seconds) {

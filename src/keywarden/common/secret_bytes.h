@@ -7,9 +7,12 @@
 #include <string_view>
 #include <vector>
 
+#include "keywarden/common/secret_allocator.h"
+
 namespace keywarden {
 
-// SecretBytes holds key material or plaintext. The buffer is wiped with
+// SecretBytes holds key material or plaintext. The buffer lives on pages
+// left out of core dumps (secret_allocator.h) and is wiped with
 // OPENSSL_cleanse on destruction, on move-from and on reassignment; there is
 // deliberately no operator<< and no implicit conversion to a string, so a
 // secret cannot reach a log line by accident. Thread-compatible.
@@ -41,7 +44,7 @@ class SecretBytes {
 
  private:
   void Wipe();
-  std::vector<uint8_t> bytes_;
+  std::vector<uint8_t, SecretAllocator<uint8_t>> bytes_;
 };
 
 // Constant-time comparison of two byte strings of public length.

@@ -169,7 +169,40 @@ absl::StatusOr<tcp::resolver::results_type> Resolve(
   return results;
 }
 
+// Runs options.check_address over every resolved address.
+absl::Status CheckResolved(const tcp::resolver::results_type& results,
+                           const HttpOptions& options) {
+  if (!options.check_address) return absl::OkStatus();
+  for (const auto& entry : results) {
+    KW_RETURN_IF_ERROR(
+        options.check_address(entry.endpoint().address().to_string()));
+  }
+  return absl::OkStatus();
+}
+
+// Runs options.check_address over the connected peer.
+absl::Status CheckPeer(const Endpoint& e, tcp::socket& socket,
+                       const HttpOptions& options) {
+  if (!options.check_address) return absl::OkStatus();
+  beast::error_code ec;
+  tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return TransportError(e, "cannot connect to", ec);
+  return options.check_address(peer.address().to_string());
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> ResolveAddresses(
+    const Endpoint& endpoint, std::chrono::milliseconds timeout) {
+  KW_ASSIGN_OR_RETURN(
+      tcp::resolver::results_type results,
+      Resolve(endpoint, std::chrono::steady_clock::now() + timeout));
+  std::vector<std::string> out;
+  for (const auto& entry : results) {
+    out.push_back(entry.endpoint().address().to_string());
+  }
+  return out;
+}
 
 std::string Endpoint::Display() const {
   return StrCat(tls ? "https://" : "http://", HostPort(*this), prefix);
@@ -243,6 +276,7 @@ absl::StatusOr<HttpResponse> Send(const Endpoint& e, const HttpRequest& request,
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   KW_ASSIGN_OR_RETURN(tcp::resolver::results_type results,
                       Resolve(e, deadline));
+  KW_RETURN_IF_ERROR(CheckResolved(results, options));
   asio::io_context ioc;
   beast::error_code ec;
   try {
@@ -254,6 +288,7 @@ absl::StatusOr<HttpResponse> Send(const Endpoint& e, const HttpRequest& request,
           })) {
         return TransportError(e, "cannot connect to", ec2);
       }
+      KW_RETURN_IF_ERROR(CheckPeer(e, stream.socket(), options));
       return Exchange(ioc, stream, e, request, options);
     }
 
@@ -290,6 +325,8 @@ absl::StatusOr<HttpResponse> Send(const Endpoint& e, const HttpRequest& request,
         })) {
       return TransportError(e, "cannot connect to", ec2);
     }
+    KW_RETURN_IF_ERROR(
+        CheckPeer(e, beast::get_lowest_layer(stream).socket(), options));
     if (auto ec2 = Await(ioc, [&](auto handler) {
           stream.async_handshake(ssl::stream_base::client, std::move(handler));
         })) {

@@ -3,7 +3,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -57,6 +59,13 @@ struct HttpOptions {
   // Appended in parentheses to the "not trusted" error of a certificate that
   // fails verification: how the caller's user can proceed.
   std::string untrusted_certificate_hint;
+  // When set, called with every address the host resolves to, before any
+  // connection, and again with the address actually connected to, before a
+  // byte is sent (a name can resolve differently the second time, and a
+  // connection can go elsewhere than asked). A non-OK status ends the request
+  // with that status. Webhook delivery uses it to refuse private and
+  // cloud-metadata destinations (net/address_policy.h).
+  std::function<absl::Status(std::string_view ip)> check_address;
 };
 
 // Send performs one request on a new connection (Connection: close) and
@@ -71,6 +80,11 @@ struct HttpOptions {
 absl::StatusOr<HttpResponse> Send(const Endpoint& endpoint,
                                   const HttpRequest& request,
                                   const HttpOptions& options);
+
+// The IP addresses `endpoint`'s host resolves to now (the literal itself for
+// an IP address), within `timeout`; errors as for Send. Blocks.
+absl::StatusOr<std::vector<std::string>> ResolveAddresses(
+    const Endpoint& endpoint, std::chrono::milliseconds timeout);
 
 }  // namespace keywarden::net
 

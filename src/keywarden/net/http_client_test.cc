@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "keywarden/api/http/server.h"
+#include "keywarden/common/strings.h"
 
 namespace keywarden::net {
 namespace {
@@ -291,6 +292,46 @@ TEST_F(TlsSendTest, UntrustedCertificateIsUnavailableWithTheCallersHint) {
   EXPECT_NE(r.status().message().find("(pass --insecure)"),
             absl::string_view::npos)
       << r.status();
+}
+
+TEST(SendTest, CheckAddressSeesResolvedAddressesAndRefusesBeforeConnecting) {
+  RecordingServer server;
+  std::vector<std::string> seen;
+  HttpOptions options;
+  options.check_address = [&seen](std::string_view ip) {
+    seen.emplace_back(ip);
+    return absl::PermissionDeniedError(StrCat("refused ", ip));
+  };
+  auto r = Send(server.endpoint(), {"POST", "/x", {}, "never sent"}, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "refused 127.0.0.1");
+  EXPECT_EQ(seen, std::vector<std::string>{"127.0.0.1"});  // no connect
+  EXPECT_EQ(server.last().body(), "");
+}
+
+TEST(SendTest, CheckAddressRefusesTheConnectedPeerBeforeSending) {
+  RecordingServer server;
+  // Passes the resolved address, refuses the peer: what a name that
+  // resolves differently on connect (DNS rebinding) would meet.
+  int calls = 0;
+  HttpOptions options;
+  options.check_address = [&calls](std::string_view ip) {
+    return ++calls == 1 ? absl::OkStatus()
+                        : absl::PermissionDeniedError(StrCat("peer ", ip));
+  };
+  auto r = Send(server.endpoint(), {"POST", "/x", {}, "never sent"}, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "peer 127.0.0.1");
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(server.last().body(), "");
+}
+
+TEST(ResolveAddressesTest, AnIpLiteralResolvesToItself) {
+  auto e = ParseEndpoint("https://[::1]:8443");
+  ASSERT_TRUE(e.ok());
+  auto ips = ResolveAddresses(*e, std::chrono::seconds(5));
+  ASSERT_TRUE(ips.ok()) << ips.status();
+  EXPECT_EQ(*ips, std::vector<std::string>{"::1"});
 }
 
 TEST(ParseEndpointTest, HttpAndHttpsWithDefaultPorts) {

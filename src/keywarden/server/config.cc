@@ -175,6 +175,30 @@ const Setting kSettings[] = {
        c.node_id = std::string(v);
        return absl::OkStatus();
      }},
+    {"server.allow_core_dumps", "KEYWARDEN_ALLOW_CORE_DUMPS",
+     [](auto n, auto v, Config& c) {
+       return SetBool(n, v, c.allow_core_dumps);
+     }},
+    {"server.metrics_listen", "KEYWARDEN_METRICS_LISTEN",
+     [](auto n, auto v, Config& c) {
+       std::string host;
+       uint16_t port;
+       KW_RETURN_IF_ERROR(ParseHostPort(n, v, host, port));
+       c.metrics_listen = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"server.auth_failures_per_minute", "KEYWARDEN_AUTH_FAILURES_PER_MINUTE",
+     [](auto n, auto v, Config& c) {
+       return SetInt(n, v, c.auth_failures_per_minute);
+     }},
+    {"webhooks.allow_http", "KEYWARDEN_WEBHOOKS_ALLOW_HTTP",
+     [](auto n, auto v, Config& c) {
+       return SetBool(n, v, c.webhooks_allow_http);
+     }},
+    {"webhooks.allow_private", "KEYWARDEN_WEBHOOKS_ALLOW_PRIVATE",
+     [](auto n, auto v, Config& c) {
+       return SetBool(n, v, c.webhooks_allow_private);
+     }},
 };
 
 // The TOML value at a dotted path as the text the environment would carry.
@@ -212,9 +236,14 @@ absl::StatusOr<absl::Duration> ParseDurationSetting(std::string_view name,
 }
 
 absl::Status ParseListen(std::string_view text, Config& config) {
+  return ParseHostPort("listen", text, config.listen_host, config.listen_port);
+}
+
+absl::Status ParseHostPort(std::string_view name, std::string_view text,
+                           std::string& out_host, uint16_t& out_port) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {
-    return Invalid("listen", "expected HOST:PORT");
+    return Invalid(name, "expected HOST:PORT");
   }
   std::string_view host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
@@ -223,10 +252,10 @@ absl::Status ParseListen(std::string_view text, Config& config) {
   int port;
   if (!absl::SimpleAtoi(AbslView(text.substr(colon + 1)), &port) || port < 0 ||
       port > 65535) {
-    return Invalid("listen", "port must be 0 to 65535");
+    return Invalid(name, "port must be 0 to 65535");
   }
-  config.listen_host = std::string(host);
-  config.listen_port = static_cast<uint16_t>(port);
+  out_host = std::string(host);
+  out_port = static_cast<uint16_t>(port);
   return absl::OkStatus();
 }
 
@@ -286,6 +315,10 @@ absl::Status Validate(const Config& config) {
     if (d <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError("event timers must be positive");
     }
+  }
+  if (config.auth_failures_per_minute < 1) {
+    return absl::InvalidArgumentError(
+        "server.auth_failures_per_minute must be at least 1");
   }
   if (config.event_retry_initial > config.event_retry_max) {
     return absl::InvalidArgumentError(

@@ -47,10 +47,26 @@ struct Config {
   std::string private_networks;
   // This node's name in job leases; empty: the host name.
   std::string node_id;
+  // Core dumps stay off (PR_SET_DUMPABLE 0, RLIMIT_CORE 0) unless an
+  // operator opts in for debugging: a dump holds every key in the cache.
+  bool allow_core_dumps = false;
+  // Where GET /metrics is served ("host:port"); empty: nowhere. Metrics name
+  // instance ids, so they are kept off the API listener.
+  std::string metrics_listen;
+  // Webhook destinations: https only, and no loopback, link-local, private
+  // or cloud-metadata address, unless relaxed for a closed network.
+  bool webhooks_allow_http = false;
+  bool webhooks_allow_private = false;
+  // Failed bearer checks allowed per source address and minute before the
+  // address is answered 429 (docs/operations.md "Abuse resistance").
+  int auth_failures_per_minute = 100;
 };
 
 // Parses "host:port" ("[::1]:port" for IPv6).
 absl::Status ParseListen(std::string_view text, Config& config);
+// The same for any "host:port" setting.
+absl::Status ParseHostPort(std::string_view name, std::string_view text,
+                           std::string& host, uint16_t& port);
 
 // Reads a TOML file into `config` (unknown keys are errors, so a typo does
 // not silently keep a default).

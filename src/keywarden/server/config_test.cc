@@ -65,6 +65,35 @@ TEST(ConfigTest, EnvironmentOverrides) {
   unsetenv("KEYWARDEN_TIMER_STATE_CHANGE_COOLDOWN");
 }
 
+TEST(ConfigTest, HardeningSettingsDefaultToStrict) {
+  Config c;
+  EXPECT_FALSE(c.allow_core_dumps);
+  EXPECT_TRUE(c.metrics_listen.empty());
+  EXPECT_FALSE(c.webhooks_allow_http);
+  EXPECT_FALSE(c.webhooks_allow_private);
+  std::string path = WriteTemp(
+      "[server]\nmetrics_listen = \"127.0.0.1:9464\"\nallow_core_dumps = true\n"
+      "auth_failures_per_minute = 7\n"
+      "[webhooks]\nallow_http = true\nallow_private = true\n");
+  absl::Status loaded = LoadConfigFile(path, c);
+  ASSERT_TRUE(loaded.ok()) << loaded;
+  EXPECT_EQ(c.metrics_listen, "127.0.0.1:9464");
+  EXPECT_TRUE(c.allow_core_dumps);
+  EXPECT_EQ(c.auth_failures_per_minute, 7);
+  EXPECT_TRUE(c.webhooks_allow_http);
+  EXPECT_TRUE(c.webhooks_allow_private);
+  EXPECT_TRUE(Validate(c).ok());
+  std::remove(path.c_str());
+
+  setenv("KEYWARDEN_METRICS_LISTEN", "no-port", 1);
+  absl::Status s = ApplyEnvironment(c);
+  EXPECT_NE(s.message().find("KEYWARDEN_METRICS_LISTEN"), std::string::npos)
+      << s;
+  unsetenv("KEYWARDEN_METRICS_LISTEN");
+  c.auth_failures_per_minute = 0;
+  EXPECT_FALSE(Validate(c).ok());
+}
+
 TEST(ConfigTest, ValidateNeedsBothTlsFiles) {
   Config c;
   c.tls_cert = "cert.pem";

@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   Config config;
-  std::string config_file, listen;
+  std::string config_file, listen, metrics_listen;
   bool access_log = true;
   CLI::App* server = app.add_subcommand("server", "Run the key service");
   server->add_option("--config", config_file, "TOML configuration file");
@@ -25,7 +25,12 @@ int main(int argc, char** argv) {
   server->add_option("--tls-key", config.tls_key, "PEM private key");
   server->add_option("--access-log", access_log, "Log every request");
   server->add_flag("--test-clock", config.test_clock,
-                   "Let POST /_test/clock/advance move the clock (tests only)");
+                   "Let administrators move the clock with POST "
+                   "/_test/clock/advance (tests only)");
+  server->add_option("--metrics-listen", metrics_listen,
+                     "HOST:PORT to serve GET /metrics on (not the API port)");
+  server->add_flag("--allow-core-dumps", config.allow_core_dumps,
+                   "Leave core dumps on, for debugging (they may hold keys)");
 
   int client_exit_code = 0;
   keywarden::cli::AddClientCommands(app, client_exit_code);
@@ -59,6 +64,17 @@ int main(int argc, char** argv) {
   if (server->count("--tls-key")) merged.tls_key = config.tls_key;
   if (server->count("--access-log")) merged.access_log = access_log;
   if (config.test_clock) merged.test_clock = true;
+  if (config.allow_core_dumps) merged.allow_core_dumps = true;
+  if (!metrics_listen.empty()) {
+    std::string host;
+    uint16_t port;
+    if (auto s = keywarden::server::ParseHostPort("metrics-listen",
+                                                  metrics_listen, host, port);
+        !s.ok()) {
+      return fail(s);
+    }
+    merged.metrics_listen = metrics_listen;
+  }
   if (!listen.empty()) {
     if (auto s = keywarden::server::ParseListen(listen, merged); !s.ok()) {
       return fail(s);

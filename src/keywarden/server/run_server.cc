@@ -27,7 +27,10 @@
 #include "keywarden/iam/authenticator.h"
 #include "keywarden/service/identity_manager.h"
 #include "keywarden/seal/seal.h"
+#include "keywarden/server/hardening.h"
 #include "keywarden/service/access_control.h"
+#include "keywarden/service/auth_failures.h"
+#include "keywarden/service/background_loop.h"
 #include "keywarden/service/event_dispatcher.h"
 #include "keywarden/service/import_tokens.h"
 #include "keywarden/service/instance_policies.h"
@@ -42,6 +45,24 @@ namespace keywarden::server {
 namespace {
 
 constexpr std::string_view kAdminTokenMeta = "admin_token_sha256";
+// As for KEYWARDEN_ADMIN_APIKEY: the token is an administrator's credential
+// until revoked, and the generated one has 256 bits.
+constexpr size_t kMinAdminTokenChars = 32;
+
+// KEYWARDEN_ADMIN_TOKEN if set and non-empty. Checked on every start, not
+// only the first, so a short value in a unit file is found at once.
+absl::StatusOr<std::optional<std::string>> AdminTokenFromEnvironment() {
+  const char* from_env = std::getenv("KEYWARDEN_ADMIN_TOKEN");
+  if (from_env == nullptr || *from_env == '\0') return std::nullopt;
+  std::string token(from_env);
+  if (token.size() < kMinAdminTokenChars) {
+    return absl::InvalidArgumentError(StrCat(
+        "KEYWARDEN_ADMIN_TOKEN must be at least ", kMinAdminTokenChars,
+        " characters (it has ", token.size(),
+        "); unset it to have a random one generated"));
+  }
+  return token;
+}
 
 // Every log line is one JSON object; messages are JSON members already.
 void SetUpLogging(const Config& config) {
@@ -61,8 +82,10 @@ void SetUpLogging(const Config& config) {
 }
 
 // Loads the admin token hash, creating it on first start: from
-// KEYWARDEN_ADMIN_TOKEN if set, else a fresh token printed once on stdout.
-absl::StatusOr<iam::TokenHash> BootstrapAdminToken(store::Store& store) {
+// KEYWARDEN_ADMIN_TOKEN (`from_env`) if set, else a fresh token printed once
+// on stdout.
+absl::StatusOr<iam::TokenHash> BootstrapAdminToken(
+    store::Store& store, const std::optional<std::string>& from_env) {
   KW_ASSIGN_OR_RETURN(std::optional<std::string> stored,
                       store.GetMeta(kAdminTokenMeta));
   iam::TokenHash hash;
@@ -72,16 +95,13 @@ absl::StatusOr<iam::TokenHash> BootstrapAdminToken(store::Store& store) {
     }
     return hash;
   }
-  const char* from_env = std::getenv("KEYWARDEN_ADMIN_TOKEN");
-  std::string token = from_env != nullptr && *from_env != '\0'
-                          ? std::string(from_env)
-                          : iam::GenerateAdminToken();
+  std::string token = from_env ? *from_env : iam::GenerateAdminToken();
   hash = iam::HashToken(token);
   KW_ASSIGN_OR_RETURN(bool created,
                       store.PutMetaIfAbsent(kAdminTokenMeta,
                                             iam::TokenHashToHex(hash)));
-  if (!created) return BootstrapAdminToken(store);  // another starter won
-  if (from_env == nullptr || *from_env == '\0') {
+  if (!created) return BootstrapAdminToken(store, from_env);  // another won
+  if (!from_env) {
     // Shown once, on stdout rather than in the log, and never stored.
     std::printf(
         "\nKeywarden bootstrap admin token (shown once, store it safely):\n"
@@ -91,19 +111,6 @@ absl::StatusOr<iam::TokenHash> BootstrapAdminToken(store::Store& store) {
   }
   spdlog::info(R"({"msg":"bootstrap admin token created"})");
   return hash;
-}
-
-absl::Status PrepareDataDir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return absl::FailedPreconditionError(
-        StrCat("cannot create data dir ", dir, ": ", strerror(errno)));
-  }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        StrCat("data dir ", dir, " is not a directory"));
-  }
-  return absl::OkStatus();
 }
 
 // The blocks where callers count as on a private network.
@@ -154,8 +161,20 @@ int RunServer(const Config& config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // Everything the server creates (database, WAL, master key) is private
+  // from the first byte, whatever mode a later open() asks for.
+  ::umask(077);
   SetUpLogging(config);
-  if (absl::Status s = PrepareDataDir(config.data_dir); !s.ok()) {
+  if (config.allow_core_dumps) {
+    spdlog::warn(
+        R"({"msg":"core dumps allowed (--allow-core-dumps): a dump holds the master key and cached keys; for debugging only"})");
+  } else if (absl::Status s = DisableCoreDumps(); !s.ok()) {
+    return Fail("core dumps", s);
+  }
+  absl::StatusOr<std::optional<std::string>> admin_token =
+      AdminTokenFromEnvironment();
+  if (!admin_token.ok()) return Fail("admin token", admin_token.status());
+  if (absl::Status s = PreparePrivateDataDir(config.data_dir); !s.ok()) {
     return Fail("data dir", s);
   }
   std::unique_ptr<seal::Seal> seal = seal::NewFileSeal(config.data_dir);
@@ -168,7 +187,8 @@ int RunServer(const Config& config) {
       store::SqliteStore::Open(config.data_dir + "/keywarden.db");
   if (!store.ok()) return Fail("store", store.status());
 
-  absl::StatusOr<iam::TokenHash> admin = BootstrapAdminToken(**store);
+  absl::StatusOr<iam::TokenHash> admin =
+      BootstrapAdminToken(**store, *admin_token);
   if (!admin.ok()) return Fail("admin token", admin.status());
 
   SystemClock system_clock;
@@ -188,6 +208,21 @@ int RunServer(const Config& config) {
     return Fail("identity", s);
   }
 
+  // Failed bearer checks: counted in memory, written as one audit record
+  // per address and minute by this loop, throttled past the limit.
+  service::AuthFailureOptions auth_failure_options;
+  auth_failure_options.max_failures_per_minute = config.auth_failures_per_minute;
+  service::AuthFailureLog auth_failures(store->get(), clock,
+                                        auth_failure_options);
+  auth_failures.set_on_error([](const absl::Status& s) {
+    spdlog::warn(R"({{"msg":"auth failure audit write failed","status":"{}"}})",
+                 s.ToString());
+  });
+  service::BackgroundLoop auth_failure_flusher([&auth_failures] {
+    auth_failures.Flush();
+    return absl::Seconds(10);
+  });
+
   // The lifecycle: instance policies (read on the request path), access
   // control, import tokens, webhooks and event delivery, keys, jobs.
   service::InstancePolicyIndex policy_index(PrivateNetworks(config));
@@ -206,8 +241,18 @@ int RunServer(const Config& config) {
       StrCat("crn:v1:keywarden:private:kms:", config.crn_region, ":a/",
              config.crn_account, ":");
   const std::string node_id = NodeId(config);
+  api::http::WebhookUrlPolicy webhook_policy;
+  webhook_policy.allow_http = config.webhooks_allow_http;
+  webhook_policy.allow_private = config.webhooks_allow_private;
+  if (webhook_policy.allow_http || webhook_policy.allow_private) {
+    spdlog::warn(R"({{"msg":"webhook destinations relaxed","allow_http":{},"allow_private":{}}})",
+                 webhook_policy.allow_http, webhook_policy.allow_private);
+  }
+  webhooks.set_url_check([webhook_policy](std::string_view url) {
+    return api::http::CheckWebhookUrl(url, webhook_policy);
+  });
   api::http::WebhookSink sink({crn_prefix, config.event_delivery_timeout,
-                               config.event_ack_timeout});
+                               config.event_ack_timeout, webhook_policy});
   service::EventDispatcherOptions dispatch_options;
   dispatch_options.retry_initial = config.event_retry_initial;
   dispatch_options.retry_max = config.event_retry_max;
@@ -258,9 +303,10 @@ int RunServer(const Config& config) {
   if (config.test_clock) {
     api_options.test_clock = &test_clock;
     // Jumps in time run what came due at once, instead of a minute later.
-    api_options.after_clock_advance = [&jobs, &dispatcher] {
+    api_options.after_clock_advance = [&jobs, &dispatcher, &auth_failures] {
       jobs.RunNow();
       dispatcher.Wake();
+      auth_failures.Flush();  // minutes that ended with the jump
     };
     spdlog::warn(R"({"msg":"test clock enabled: clients can move time"})");
   }
@@ -274,6 +320,7 @@ int RunServer(const Config& config) {
   services.registrations = &registrations;
   services.webhooks = &webhooks;
   services.policy_index = &policy_index;
+  services.auth_failures = &auth_failures;
   api::http::KeyProtectApi api(services, std::move(api_options));
   (void)api.metrics().AddGauge("keywarden_key_cache_entries",
                                "Keys held unsealed in the cache",
@@ -298,6 +345,30 @@ int RunServer(const Config& config) {
   server_options.offload = [](const api::http::Request& req) {
     return api::http::KeyProtectApi::IsBlocking(req);
   };
+  // The metrics listener first, so its address is in the log before the
+  // "listening on" line that tells a supervisor the server is up.
+  std::unique_ptr<api::http::HttpServer> metrics_http;
+  if (!config.metrics_listen.empty()) {
+    api::http::HttpServerOptions metrics_options;
+    // Validate() checked the address.
+    (void)ParseHostPort("metrics-listen", config.metrics_listen,
+                        metrics_options.host, metrics_options.port);
+    metrics_options.threads = 1;
+    metrics_options.max_body_bytes = 0;
+    metrics_options.read_timeout = server_options.read_timeout;
+    metrics_options.idle_timeout = server_options.idle_timeout;
+    metrics_options.max_connections = 64;
+    absl::StatusOr<std::unique_ptr<api::http::HttpServer>> started =
+        api::http::HttpServer::Start(
+            metrics_options,
+            [&api](const api::http::Request& req, api::http::Response& res) {
+              api.ServeMetrics(req, res);
+            });
+    if (!started.ok()) return Fail("metrics listen", started.status());
+    metrics_http = *std::move(started);
+    spdlog::info(R"({{"msg":"metrics on http://{}/metrics"}})",
+                 metrics_http->endpoint());
+  }
   absl::StatusOr<std::unique_ptr<api::http::HttpServer>> http =
       api::http::HttpServer::Start(
           server_options,
@@ -308,6 +379,7 @@ int RunServer(const Config& config) {
   instance_policies.set_endpoint_port((*http)->port());
   jobs.Start();
   dispatcher.Start();
+  auth_failure_flusher.Start();
   std::string scheme = config.tls_cert.empty() ? "http" : "https";
   spdlog::info(R"({{"msg":"listening on {}://{}","threads":{}}})", scheme,
                (*http)->endpoint(), config.threads);
@@ -316,8 +388,11 @@ int RunServer(const Config& config) {
   sigwait(&signals, &received);
   spdlog::info(R"({{"msg":"shutting down","signal":{}}})", received);
   (*http)->Stop();
+  if (metrics_http) metrics_http->Stop();
   dispatcher.Stop();
   jobs.Stop();
+  auth_failure_flusher.Stop();
+  auth_failures.Flush(/*all=*/true);
   spdlog::info(R"({"msg":"stopped"})");
   spdlog::shutdown();
   return 0;

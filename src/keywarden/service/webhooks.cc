@@ -74,6 +74,7 @@ absl::StatusOr<WebhookInfo> WebhookRegistry::Put(
                  "Bad Request: `url` must be an http or https URL of at most "
                  "2048 characters");
   }
+  if (url_check_) KW_RETURN_IF_ERROR(url_check_(url));
   SecretBytes key;
   bool generated = !secret.has_value();
   if (generated) {

@@ -49,9 +49,11 @@ class WebhookRegistry {
 
   absl::Status Load();
 
-  // Sets the webhook of service id `principal_id`. `url` was checked by the
-  // transport (an http or https URL). Without `secret`, a 256-bit secret is
-  // generated and returned once; a given secret must be 16 to 256 bytes.
+  // Sets the webhook of service id `principal_id`. `url` must pass the URL
+  // check (set_url_check; the transport's rules for schemes and
+  // destinations), which runs only for an administrator and an existing
+  // service id. Without `secret`, a 256-bit secret is generated and returned
+  // once; a given secret must be 16 to 256 bytes.
   absl::StatusOr<WebhookInfo> Put(const RequestContext& ctx,
                                   std::string_view principal_id,
                                   std::string url,
@@ -67,6 +69,11 @@ class WebhookRegistry {
 
   // Called after every change (the dispatcher retries waiting events).
   void set_on_change(std::function<void()> f) { on_change_ = std::move(f); }
+  // Decides whether a URL may be registered (it may resolve the name, so
+  // Put blocks for as long). Unset: any URL of at most 2048 characters.
+  void set_url_check(std::function<absl::Status(std::string_view url)> f) {
+    url_check_ = std::move(f);
+  }
 
  private:
   store::IdentityStore* store_;
@@ -74,6 +81,7 @@ class WebhookRegistry {
   const seal::MasterKey* master_key_;
   const Clock* clock_;
   std::function<void()> on_change_;
+  std::function<absl::Status(std::string_view url)> url_check_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, iam::WebhookRecord> webhooks_
       ABSL_GUARDED_BY(mu_);

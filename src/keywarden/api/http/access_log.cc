@@ -36,7 +36,53 @@ void AppendTimestamp(std::string& out) {
   out.append(frac, static_cast<size_t>(n));
 }
 
+void AppendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c == 0x7f) {
+      out.append("\\u00");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
+void AppendField(std::string& out, std::string_view name,
+                 std::string_view value) {
+  if (value.empty()) return;
+  out.append(",\"");
+  out.append(name);
+  out.append("\":");
+  AppendJsonString(out, value);
+}
+
 }  // namespace
+
+std::string FormatAccessEvent(const AccessEvent& e) {
+  std::string out;
+  out.reserve(256);
+  out.append("{\"msg\":\"access\"");
+  AppendField(out, "correlation_id", e.correlation_id);
+  AppendField(out, "method", e.method);
+  AppendField(out, "op", e.op);
+  AppendField(out, "principal", e.principal);
+  AppendField(out, "instance", e.instance);
+  AppendField(out, "key", e.key);
+  AppendField(out, "remote", e.remote);
+  out.append(",\"status\":");
+  out.append(std::to_string(e.status));
+  out.append(",\"duration_us\":");
+  out.append(std::to_string(e.duration_us));
+  out.push_back('}');
+  return out;
+}
 
 AccessLog::AccessLog(int fd, std::chrono::milliseconds flush_interval)
     : fd_(fd),

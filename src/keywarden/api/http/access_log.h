@@ -1,7 +1,9 @@
 #ifndef KEYWARDEN_API_HTTP_ACCESS_LOG_H_
 #define KEYWARDEN_API_HTTP_ACCESS_LOG_H_
 
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,6 +15,27 @@
 #include "absl/synchronization/mutex.h"
 
 namespace keywarden::api::http {
+
+// What the access-log line of one request says: enough to attribute every
+// operation (who, on which instance and key, what, from where, with what
+// outcome) and nothing secret. There is deliberately no field for headers,
+// the query or a body, which carry tokens, API keys, plaintext and
+// ciphertext; ids are public (they are in URLs and audit records).
+struct AccessEvent {
+  std::string_view correlation_id;
+  std::string_view method;
+  std::string_view op;         // the operation's metric name, "wrap_key"
+  std::string_view principal;  // "" before authentication
+  std::string_view instance;   // "" when the route has none
+  std::string_view key;        // the key id or alias of the path, or ""
+  std::string_view remote;     // the peer's IP address
+  int status = 0;
+  int64_t duration_us = 0;
+};
+
+// The event as a JSON object's text (strings escaped, so a hostile path
+// segment cannot forge fields or lines); empty strings are omitted.
+std::string FormatAccessEvent(const AccessEvent& event);
 
 // AccessLog writes one JSON line per request, in the same shape as the
 // server's other log lines ({"ts":…,"level":"info","event":{…}}), without a

@@ -72,5 +72,39 @@ TEST(AccessLogTest, IdleBuffersAreFlushedByTheFlusher) {
   close(fds[1]);
 }
 
+TEST(FormatAccessEventTest, NamesWhoWhatWhichKeyAndOutcome) {
+  AccessEvent e;
+  e.correlation_id = "c-1";
+  e.method = "POST";
+  e.op = "unwrap_key";
+  e.principal = "user-alice";
+  e.instance = "3f1c0a4e-0000-4000-8000-000000000001";
+  e.key = "9d2b6e1a-0000-4000-8000-000000000002";
+  e.remote = "10.1.2.3";
+  e.status = 200;
+  e.duration_us = 42;
+  EXPECT_EQ(FormatAccessEvent(e),
+            "{\"msg\":\"access\",\"correlation_id\":\"c-1\","
+            "\"method\":\"POST\",\"op\":\"unwrap_key\","
+            "\"principal\":\"user-alice\","
+            "\"instance\":\"3f1c0a4e-0000-4000-8000-000000000001\","
+            "\"key\":\"9d2b6e1a-0000-4000-8000-000000000002\","
+            "\"remote\":\"10.1.2.3\",\"status\":200,\"duration_us\":42}");
+}
+
+TEST(FormatAccessEventTest, OmitsEmptyFieldsAndEscapesHostileIds) {
+  AccessEvent e;
+  e.op = "get_key";
+  e.key = "a\"}\n{\"forged\":\"\\";
+  e.status = 401;
+  std::string line = FormatAccessEvent(e);
+  EXPECT_EQ(line,
+            "{\"msg\":\"access\",\"op\":\"get_key\","
+            "\"key\":\"a\\\"}\\u000a{\\\"forged\\\":\\\"\\\\\","
+            "\"status\":401,\"duration_us\":0}");
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_EQ(line.find("principal"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace keywarden::api::http

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#include <openssl/crypto.h>
+
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
@@ -35,7 +37,6 @@ struct RouteRow {
 constexpr RouteRow kRoutes[] = {
     {Method::kGet, "/healthz", kRouteHealthz},
     {Method::kGet, "/readyz", kRouteReadyz},
-    {Method::kGet, "/metrics", kRouteMetrics},
     {Method::kPost, "/_test/clock/advance", kRouteClockAdvance},
     {Method::kGet, "/api/v2/keys", kRouteKeys},
     {Method::kHead, "/api/v2/keys", kRouteKeys},
@@ -125,6 +126,34 @@ std::optional<Op> ActionOp(std::string_view action, bool legacy) {
   if (legacy && action == "restore") return kOpRestoreKey;
   if (!legacy && action == "sync") return kOpSyncKey;
   return std::nullopt;
+}
+
+// Overwrites a decoded request field that carried key material in base64
+// (wrap's plaintext, an imported payload) once the service is done with it.
+void WipeField(std::optional<std::string>& field) {
+  if (!field) return;
+  field->resize(field->capacity());
+  OPENSSL_cleanse(field->data(), field->size());
+  field.reset();
+}
+
+// Whether the route's {id} is a key (an id or an alias), for the access log.
+bool NamesKey(Route route) {
+  switch (route) {
+    case kRouteKey:
+    case kRouteKeyMetadata:
+    case kRouteKeyRestore:
+    case kRouteKeyVersions:
+    case kRouteKeyAction:
+    case kRouteKeyAlias:
+    case kRouteKeyPurge:
+    case kRouteKeyPolicies:
+    case kRouteKeyRegistrations:
+    case kRouteRegistration:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::optional<Method> MethodOf(beast_http::verb verb) {
@@ -378,21 +407,35 @@ void KeyProtectApi::Handle(const BeastRequest& request,
     metrics_->RecordInstanceRequest(call.ctx.instance_id, call.op, status);
   }
   if (options_.access_log) {
-    // Method, route, status, timing and correlation id only: never headers
-    // or bodies, which carry tokens and key material.
-    access_log_->Write(fmt::format(
-        "{{\"msg\":\"access\",\"correlation_id\":\"{}\",\"method\":\"{}\","
-        "\"op\":\"{}\",\"instance\":\"{}\",\"status\":{},\"duration_us\":{}}}",
-        call.ctx.correlation_id, MethodName(call.method),
-        kOps[call.op].metric_name, call.ctx.instance_id, status,
-        static_cast<int64_t>(seconds * 1e6)));
+    // Who did what to which key: ids only, never headers or bodies, which
+    // carry tokens and key material (FormatAccessEvent has no field for
+    // them).
+    AccessEvent event;
+    event.correlation_id = call.ctx.correlation_id;
+    event.method = MethodName(call.method);
+    event.op = kOps[call.op].metric_name;
+    event.principal = call.ctx.principal.id;
+    event.instance = call.ctx.instance_id;
+    if (call.match.result == RouteMatch::Result::kMatched &&
+        NamesKey(static_cast<Route>(call.match.route_id))) {
+      event.key = call.KeyId();
+    }
+    event.remote = CurrentPeerAddress();
+    event.status = status;
+    event.duration_us = static_cast<int64_t>(seconds * 1e6);
+    access_log_->Write(FormatAccessEvent(event));
   }
 }
 
 bool KeyProtectApi::IsBlocking(const BeastRequest& request) {
-  if (request.method() != beast_http::verb::post) return false;
   std::string_view target(request.target().data(), request.target().size());
   std::string_view path = target.substr(0, target.find('?'));
+  if (request.method() == beast_http::verb::put) {
+    // A webhook registration resolves the URL's host name (webhook_sink.h).
+    return path.starts_with("/admin/v1/service_ids/") &&
+           (path.ends_with("/webhook") || path.ends_with("/webhook/"));
+  }
+  if (request.method() != beast_http::verb::post) return false;
   return path == "/api/v2/import_token" || path == "/api/v2/import_token/";
 }
 
@@ -413,6 +456,30 @@ void KeyProtectApi::TransportError(int http_status, BeastResponse& response) {
       EncodeError(error_msg, info.code, message, http_status, nullptr);
 }
 
+void KeyProtectApi::ServeMetrics(const BeastRequest& request,
+                                 BeastResponse& response) {
+  std::string_view target(request.target().data(), request.target().size());
+  std::string_view path = target.substr(0, target.find('?'));
+  response.version(request.version());
+  response.keep_alive(request.keep_alive());
+  if (path != "/metrics") {
+    response.result(beast_http::status::not_found);
+    return;
+  }
+  if (request.method() != beast_http::verb::get &&
+      request.method() != beast_http::verb::head) {
+    response.result(beast_http::status::method_not_allowed);
+    response.set(beast_http::field::allow, "GET, HEAD");
+    return;
+  }
+  response.result(beast_http::status::ok);
+  response.set(beast_http::field::content_type,
+               std::string(HttpMetrics::kContentType));
+  if (request.method() == beast_http::verb::get) {
+    response.body() = metrics_->RenderPrometheusText();
+  }
+}
+
 void KeyProtectApi::Dispatch(Call& call) {
   auto route = static_cast<Route>(call.match.route_id);
   const QueryParams& query = call.match.query;
@@ -431,11 +498,6 @@ void KeyProtectApi::Dispatch(Call& call) {
       } else {
         call.Reply(beast_http::status::ok, "{\"status\":\"ready\"}");
       }
-      return;
-    case kRouteMetrics:
-      call.op = kOpMetrics;
-      call.Reply(beast_http::status::ok, metrics_->RenderPrometheusText(),
-                 HttpMetrics::kContentType);
       return;
     default:
       break;
@@ -595,9 +657,29 @@ void KeyProtectApi::Dispatch(Call& call) {
   absl::StatusOr<iam::Principal> principal =
       identity_->Authenticate(call.headers.authorization);
   if (!principal.ok()) {
-    identity_->RecordAuthFailure(
-        call.ctx, StrCat(kOps[call.op].metric_name, ": ",
-                         InfoOf(ReasonOf(principal.status())).code));
+    std::string why = StrCat(kOps[call.op].metric_name, ": ",
+                             InfoOf(ReasonOf(principal.status())).code);
+    service::AuthFailureLog* failures = services_.auth_failures;
+    if (failures == nullptr) {
+      identity_->RecordAuthFailure(call.ctx, why);
+      call.Fail(principal.status());
+      return;
+    }
+    // Throttled after the check, not before: a valid token from the same
+    // address (a NAT, a proxy) keeps working while a neighbour fails.
+    std::optional<absl::Duration> wait =
+        failures->RetryAfter(call.ctx.source_address);
+    failures->Record(call.ctx, wait ? StrCat(why, " (throttled)") : why);
+    if (wait) {
+      call.Fail(Error(Reason::kTooManyRequests,
+                      "Too Many Requests: too many failed authentications "
+                      "from this address; wait and try again"));
+      call.res.set(beast_http::field::retry_after,
+                   std::to_string(std::max<int64_t>(
+                       1, absl::ToInt64Seconds(
+                              absl::Ceil(*wait, absl::Seconds(1))))));
+      return;
+    }
     call.Fail(principal.status());
     return;
   }
@@ -609,6 +691,13 @@ void KeyProtectApi::Dispatch(Call& call) {
   }
 
   if (route == kRouteClockAdvance) {
+    // Moving time expires keys, passes dual-authorization windows and
+    // purges: only an administrator may do it, even in test-clock mode.
+    if (!call.ctx.principal.is_admin) {
+      return call.Fail(Error(Reason::kForbidden,
+                             "Forbidden: only administrators may move the "
+                             "test clock"));
+    }
     absl::StatusOr<int64_t> seconds = DecodeClockAdvance(call.Body());
     if (!seconds.ok()) return call.Fail(seconds.status());
     options_.test_clock->Advance(absl::Seconds(*seconds));
@@ -670,6 +759,7 @@ void KeyProtectApi::Dispatch(Call& call) {
           call.Body(), call.op == kOpCreateKeyWithPolicyOverrides);
       if (!req.ok()) return call.Fail(req.status());
       absl::StatusOr<service::KeyResult> key = keys_->CreateKey(ctx, *req);
+      WipeField(req->payload);
       if (!key.ok()) return call.Fail(key.status());
       // The generated material of a standard key is returned only when the
       // client asked for the representation.
@@ -731,6 +821,7 @@ void KeyProtectApi::Dispatch(Call& call) {
       absl::StatusOr<service::WrapRequest> req = DecodeWrap(call.Body());
       if (!req.ok()) return call.Fail(req.status());
       absl::StatusOr<service::WrapResult> r = keys_->Wrap(ctx, id, *req);
+      WipeField(req->plaintext);
       if (!r.ok()) return call.Fail(r.status());
       call.Reply(beast_http::status::ok, EncodeWrap(*r));
       return;
@@ -754,6 +845,7 @@ void KeyProtectApi::Dispatch(Call& call) {
       absl::StatusOr<service::RotateRequest> req = DecodeRotate(call.Body());
       if (!req.ok()) return call.Fail(req.status());
       absl::StatusOr<service::KeyResult> key = keys_->Rotate(ctx, id, *req);
+      WipeField(req->payload);
       if (!key.ok()) return call.Fail(key.status());
       if (prefer == service::Prefer::kRepresentation) {
         reply_keys(beast_http::status::ok, *key);

@@ -13,6 +13,7 @@
 #include "keywarden/api/http/metrics.h"
 #include "keywarden/api/http/router.h"
 #include "keywarden/common/clock.h"
+#include "keywarden/service/auth_failures.h"
 #include "keywarden/service/identity_manager.h"
 #include "keywarden/service/import_tokens.h"
 #include "keywarden/service/instance_policies.h"
@@ -50,6 +51,9 @@ struct ApiServices {
   service::WebhookRegistry* webhooks = nullptr;
   // Which instances have their metrics policy enabled.
   const service::InstancePolicyIndex* policy_index = nullptr;
+  // Failed bearer checks: aggregated audit records and a per-address
+  // throttle. Null: one audit record per failure through `identity`.
+  service::AuthFailureLog* auth_failures = nullptr;
 };
 
 // KeyProtectApi is the Key Protect v2 REST API over KeyService: one route
@@ -63,9 +67,15 @@ class KeyProtectApi {
 
   void Handle(const BeastRequest& request, BeastResponse& response);
 
+  // GET /metrics (Prometheus text) and nothing else: the handler of the
+  // separate metrics listener (--metrics-listen). The API listener does not
+  // serve /metrics, because the text names instance ids and operations.
+  void ServeMetrics(const BeastRequest& request, BeastResponse& response);
+
   // Whether the request runs long enough (RSA-4096 key generation for
-  // POST /import_token) that the transport must run it off its I/O
-  // threads. Cheap: it looks at the method and the path only.
+  // POST /import_token, name resolution for PUT .../webhook) that the
+  // transport must run it off its I/O threads. Cheap: it looks at the
+  // method and the path only.
   static bool IsBlocking(const BeastRequest& request);
 
   // The Key Protect error envelope for a failure the transport detects

@@ -2,7 +2,12 @@
 #include "keywarden/api/http/json_codec_internal.h"
 #include "keywarden/common/strings.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -168,7 +173,14 @@ constexpr size_t kMaxQuotedName = 64;
 absl::StatusOr<json::value> Parse(std::string_view body,
                                   json::storage_ptr storage) {
   if (IsBlank(body)) return json::value(storage);
+  // The value stack keeps partial strings (a plaintext DEK among them) in
+  // this buffer; it is overwritten on every return, like the arenas.
   unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
+  struct WipeTemp {
+    unsigned char* p;
+    size_t n;
+    ~WipeTemp() { OPENSSL_cleanse(p, n); }
+  } wipe_temp{temp, sizeof temp};
   json::basic_parser<UniqueNamesHandler> parser(
       json::parse_options(), json::storage_ptr(), temp, sizeof temp);
   parser.handler().st.reset(storage);
@@ -340,6 +352,90 @@ using namespace json_internal;  // NOLINT: this file is their home
 // touching the heap.
 constexpr size_t kDataPlaneParseBuffer = 4096;
 
+// The parse arena of the data-plane decoders. The parsed strings include a
+// plaintext DEK (wrap), so the stack buffer and any heap block the arena
+// took for a larger body are overwritten before they are given back.
+class WipedArena {
+ public:
+  WipedArena() = default;
+  WipedArena(const WipedArena&) = delete;
+  WipedArena& operator=(const WipedArena&) = delete;
+  // Runs before the members' destructors: arena_ then frees its heap
+  // blocks through upstream_, which wipes each.
+  ~WipedArena() { OPENSSL_cleanse(buffer_, sizeof buffer_); }
+
+  json::storage_ptr storage() { return &arena_; }
+
+ private:
+  // Each block starts with a header that records its size: the arena does
+  // not promise to free a block with the size it asked for.
+  class WipingUpstream final : public json::memory_resource {
+    static std::size_t HeaderFor(std::size_t align) {
+      return std::max(align, alignof(std::max_align_t));
+    }
+    void* do_allocate(std::size_t n, std::size_t align) override {
+      const std::size_t header = HeaderFor(align);
+      auto* raw = static_cast<unsigned char*>(
+          ::operator new(header + n, std::align_val_t(header)));
+      std::memcpy(raw, &n, sizeof n);
+      return raw + header;
+    }
+    void do_deallocate(void* p, std::size_t, std::size_t align) override {
+      const std::size_t header = HeaderFor(align);
+      unsigned char* raw = static_cast<unsigned char*>(p) - header;
+      std::size_t n;
+      std::memcpy(&n, raw, sizeof n);
+      OPENSSL_cleanse(p, n);
+      ::operator delete(raw, std::align_val_t(header));
+    }
+    bool do_is_equal(
+        const json::memory_resource& other) const noexcept override {
+      return this == &other;
+    }
+  };
+
+  unsigned char buffer_[kDataPlaneParseBuffer];
+  WipingUpstream upstream_;
+  json::monotonic_resource arena_{buffer_, sizeof buffer_, &upstream_};
+};
+
+// Overwrites a std::string's whole allocation; for temporaries that held
+// base64 key material.
+void Wipe(std::string& s) {
+  s.resize(s.capacity());
+  OPENSSL_cleanse(s.data(), s.size());
+  s.clear();
+}
+
+// Appends `piece` to `out` without leaving a copy of `out` in freed memory:
+// growth is done by hand, wiping the old allocation.
+void AppendNoResidue(std::string& out, std::string_view piece) {
+  if (out.size() + piece.size() > out.capacity()) {
+    std::string bigger;
+    bigger.reserve(std::max(out.capacity() * 2, out.size() + piece.size()));
+    bigger.append(out);
+    Wipe(out);
+    out.swap(bigger);
+  }
+  out.append(piece);
+}
+
+// json::serialize for a document holding key material: the output grows
+// without leaving copies behind, and the stack chunk is wiped.
+std::string SerializeNoResidue(const json::value& doc, size_t expected) {
+  json::serializer sr;
+  sr.reset(&doc);
+  std::string out;
+  out.reserve(expected);
+  char chunk[2048];
+  while (!sr.done()) {
+    json::string_view part = sr.read(chunk, sizeof chunk);
+    AppendNoResidue(out, std::string_view(part.data(), part.size()));
+  }
+  OPENSSL_cleanse(chunk, sizeof chunk);
+  return out;
+}
+
 constexpr std::string_view kKeyType = "application/vnd.ibm.kms.key+json";
 constexpr std::string_view kAliasType = "application/vnd.ibm.kms.alias+json";
 constexpr std::string_view kKeyRingType =
@@ -424,7 +520,9 @@ json::object KeyObject(const service::KeyResult& result,
   o["algorithmMetadata"] = json::object{
       {"bitLength", std::to_string(k.material_bits)}, {"mode", "Deprecated"}};
   if (options.include_payload && result.payload) {
-    o["payload"] = crypto::Base64Encode(result.payload->span());
+    std::string payload = crypto::Base64Encode(result.payload->span());
+    o["payload"] = payload;
+    Wipe(payload);
   }
   return o;
 }
@@ -517,9 +615,8 @@ absl::StatusOr<service::PatchKeyRequest> DecodePatchKey(std::string_view body) {
 }
 
 absl::StatusOr<service::WrapRequest> DecodeWrap(std::string_view body) {
-  unsigned char buffer[kDataPlaneParseBuffer];
-  json::monotonic_resource arena(buffer, sizeof buffer);
-  KW_ASSIGN_OR_RETURN(json::object obj, OptionalObject(body, &arena));
+  WipedArena arena;
+  KW_ASSIGN_OR_RETURN(json::object obj, OptionalObject(body, arena.storage()));
   service::WrapRequest req;
   KW_ASSIGN_OR_RETURN(req.plaintext, OptString(obj, "plaintext"));
   KW_ASSIGN_OR_RETURN(req.aad, StringList(obj, "aad", Reason::kInvalidField));
@@ -527,9 +624,8 @@ absl::StatusOr<service::WrapRequest> DecodeWrap(std::string_view body) {
 }
 
 absl::StatusOr<service::UnwrapRequest> DecodeUnwrap(std::string_view body) {
-  unsigned char buffer[kDataPlaneParseBuffer];
-  json::monotonic_resource arena(buffer, sizeof buffer);
-  KW_ASSIGN_OR_RETURN(json::value v, Parse(body, &arena));
+  WipedArena arena;
+  KW_ASSIGN_OR_RETURN(json::value v, Parse(body, arena.storage()));
   if (v.is_null()) return Error(Reason::kNoBody, "Missing body in request");
   if (!v.is_object()) return BadBody("the body must be a JSON object");
   const json::object& obj = v.as_object();
@@ -570,10 +666,31 @@ std::string EncodeKeys(const std::vector<const service::KeyResult*>& keys,
                        const KeyRenderOptions& options) {
   json::array resources;
   resources.reserve(keys.size());
+  size_t payload_bytes = 0;
   for (const service::KeyResult* k : keys) {
     resources.emplace_back(KeyObject(*k, options));
+    if (options.include_payload && k->payload) {
+      payload_bytes += k->payload->size();
+    }
   }
-  return Collection(kKeyType, std::move(resources));
+  if (payload_bytes == 0) return Collection(kKeyType, std::move(resources));
+  // A standard key's material: serialized without residue, and its text in
+  // the document overwritten in place before the document is freed.
+  json::object metadata;
+  metadata["collectionType"] = kKeyType;
+  metadata["collectionTotal"] = resources.size();
+  json::object doc;
+  doc["metadata"] = std::move(metadata);
+  doc["resources"] = std::move(resources);
+  std::string out = SerializeNoResidue(doc, 2048 + 2 * payload_bytes);
+  for (json::value& v : doc["resources"].as_array()) {
+    json::object& o = v.as_object();
+    if (auto it = o.find("payload"); it != o.end() && it->value().is_string()) {
+      json::string& text = it->value().as_string();
+      OPENSSL_cleanse(text.data(), text.size());
+    }
+  }
+  return out;
 }
 
 std::string EncodeKeyList(const service::ListKeysResult& list,
@@ -610,12 +727,16 @@ std::string EncodeKeyList(const service::ListKeysResult& list,
 // The data-plane results are flat objects of base64 and UUID strings, which
 // need no escaping; they are written directly to keep wrap/unwrap cheap.
 std::string EncodeWrap(const service::WrapResult& r) {
+  // A generated DEK's base64 goes through `b64` only, which is wiped; the
+  // reserve keeps `out` from growing (and leaving a copy behind).
+  std::string b64;
+  if (r.plaintext) b64 = crypto::Base64Encode(r.plaintext->span());
   std::string out;
-  out.reserve(96 + r.ciphertext.size() + (r.plaintext ? 48 : 0));
+  out.reserve(96 + r.ciphertext.size() + r.key_version.id.size() + b64.size());
   out.append("{");
   if (r.plaintext) {
-    StrAppend(&out, "\"plaintext\":\"",
-                    crypto::Base64Encode(r.plaintext->span()), "\",");
+    StrAppend(&out, "\"plaintext\":\"", b64, "\",");
+    Wipe(b64);
   }
   StrAppend(&out, "\"ciphertext\":\"", r.ciphertext,
                   "\",\"keyVersion\":{\"id\":\"", r.key_version.id, "\"}}");
@@ -623,10 +744,16 @@ std::string EncodeWrap(const service::WrapResult& r) {
 }
 
 std::string EncodeUnwrap(const service::UnwrapResult& r) {
+  // As in EncodeWrap: the plaintext's base64 is wiped and `out` never grows.
+  std::string b64 = crypto::Base64Encode(r.plaintext.span());
   std::string out;
-  StrAppend(&out, "{\"plaintext\":\"",
-                  crypto::Base64Encode(r.plaintext.span()),
+  out.reserve(160 + b64.size() + r.key_version.id.size() +
+              (r.rewrapped_ciphertext ? r.rewrapped_ciphertext->size() : 0) +
+              (r.rewrapped_key_version ? r.rewrapped_key_version->id.size()
+                                       : 0));
+  StrAppend(&out, "{\"plaintext\":\"", b64,
                   "\",\"keyVersion\":{\"id\":\"", r.key_version.id, "\"}");
+  Wipe(b64);
   if (r.rewrapped_ciphertext && r.rewrapped_key_version) {
     StrAppend(&out, ",\"ciphertext\":\"", *r.rewrapped_ciphertext,
                     "\",\"rewrappedKeyVersion\":{\"id\":\"",

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -64,6 +65,8 @@ class RequestReader {
   // The HTTP version to answer an error in (1.1 before the start line).
   unsigned version() const;
   Request Release() { return parser_->release(); }
+  // The body read so far, to wipe when a request is refused part-way.
+  std::string& body() { return parser_->get().body(); }
 
  private:
   void OnChunkHeader(uint64_t size, std::string_view extensions,

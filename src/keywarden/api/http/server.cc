@@ -1,9 +1,11 @@
 #include "keywarden/api/http/server.h"
 
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <exception>
 #include <thread>
 #include <type_traits>
@@ -20,6 +22,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
@@ -135,6 +138,45 @@ struct Worker {
 // Which server, if any, owns the current thread: Stop() must not join the
 // thread it is running on.
 thread_local const void* current_server = nullptr;
+
+// Overwrites a string's whole allocation (not only its size) and empties it;
+// the capacity stays for the next request on the connection.
+void WipeString(std::string& s) {
+  s.resize(s.capacity());
+  OPENSSL_cleanse(s.data(), s.size());
+  s.clear();
+}
+
+// Overwrites the read buffer's storage except the bytes not parsed yet (a
+// pipelined request), which are kept in place for the next parse.
+void WipeReadBuffer(beast::flat_buffer& buffer) {
+  std::string pending = beast::buffers_to_string(buffer.data());
+  buffer.consume(buffer.size());
+  // With nothing buffered, prepare() of the whole capacity hands back the
+  // whole allocation without reallocating.
+  net::mutable_buffer whole = buffer.prepare(buffer.capacity());
+  OPENSSL_cleanse(whole.data(), whole.size());
+  if (!pending.empty()) {
+    net::mutable_buffer to = buffer.prepare(pending.size());
+    std::memcpy(to.data(), pending.data(), pending.size());
+    buffer.commit(pending.size());
+    WipeString(pending);
+  }
+}
+
+// A request or response body may be a plaintext DEK (wrap's request,
+// unwrap's response, a standard key's payload), and so may the raw bytes in
+// the read buffer: all three are overwritten once the response is written,
+// before the memory can be reused or freed. Cheap next to the exchange (a
+// few KiB of stores), so every exchange is wiped, not only data-plane ones.
+// What this cannot reach: copies a growing buffer left behind in freed
+// memory, and TLS record buffers inside OpenSSL.
+void WipeExchange(Request& request, Response& response,
+                  beast::flat_buffer& buffer) {
+  WipeString(request.body());
+  WipeString(response.body());
+  WipeReadBuffer(buffer);
+}
 
 bool ExpectsContinue(const Request& header) {
   auto it = header.find(bhttp::field::expect);
@@ -453,6 +495,8 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
     bool sent_continue = false;
     for (;;) {
       if (std::optional<HttpStatus> status = reader.Parse(buffer)) {
+        WipeString(reader.body());
+        WipeReadBuffer(buffer);
         co_await SendErrorAndLinger(conn, stream, *status, reader.version());
         co_return;
       }
@@ -512,6 +556,8 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
 
     conn.deadline = Clock::now() + options_.read_timeout;
     auto [wec, wn] = co_await bhttp::async_write(stream, response, kUseTuple);
+    WipeExchange(request, response, buffer);
+    if (options_.after_response) options_.after_response(request, response);
     if (wec) co_return;
     if (!keep_alive) break;
   }

@@ -86,6 +86,12 @@ struct HttpServerOptions {
   // blocking_threads must be at least 1.
   OffloadPredicate offload;
   int blocking_threads = 2;
+
+  // Called on the connection's thread after each response has been written
+  // and the exchange wiped (request and response bodies and the read buffer
+  // overwritten: they may hold plaintext keys). For tests; optional.
+  std::function<void(const Request& request, const Response& response)>
+      after_response;
 };
 
 // An asynchronous HTTP/1.1 server built on Boost.Beast.

@@ -7,6 +7,7 @@
 #include "keywarden/common/errors.h"
 #include "keywarden/common/strings.h"
 #include "keywarden/crypto/hmac.h"
+#include "keywarden/net/address_policy.h"
 #include "keywarden/net/http_client.h"
 
 namespace keywarden::api::http {
@@ -23,15 +24,50 @@ std::string Hex(std::span<const uint8_t> bytes) {
   return out;
 }
 
+// The policy's verdict on one address, as the error a caller sees.
+absl::Status CheckAddress(std::string_view ip, const WebhookUrlPolicy& policy) {
+  std::string_view why = net::ForbiddenDestination(ip, policy.allow_private);
+  if (why.empty()) return absl::OkStatus();
+  const bool relaxable =
+      why == "loopback" || why == "link-local" || why == "private";
+  return absl::PermissionDeniedError(
+      StrCat("the webhook address ", ip, why.front() == 'u' ? " is an " : " is a ",
+             why, " address",
+             relaxable ? " (webhooks.allow_private is off)" : ""));
+}
+
+absl::Status CheckScheme(const net::Endpoint& e,
+                         const WebhookUrlPolicy& policy) {
+  if (e.tls || policy.allow_http) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      "webhooks must use https (webhooks.allow_http is off)");
+}
+
 }  // namespace
 
-absl::Status CheckWebhookUrl(std::string_view url) {
+absl::Status CheckWebhookUrl(std::string_view url,
+                             const WebhookUrlPolicy& policy) {
+  auto bad = [](std::string_view why) {
+    return Error(Reason::kBadRequest,
+                 StrCat("Bad Request: `url` is not allowed: ", why), "url");
+  };
   absl::StatusOr<net::Endpoint> endpoint = net::ParseEndpoint(std::string(url));
   if (!endpoint.ok()) {
     return Error(Reason::kBadRequest,
-                 StrCat("Bad Request: `url` must be an http or https URL: ",
+                 StrCat("Bad Request: `url` must be an https URL: ",
                         endpoint.status().message()),
                  "url");
+  }
+  if (absl::Status s = CheckScheme(*endpoint, policy); !s.ok()) {
+    return bad(StdView(s.message()));
+  }
+  absl::StatusOr<std::vector<std::string>> ips = net::ResolveAddresses(
+      *endpoint, absl::ToChronoMilliseconds(policy.resolve_timeout));
+  if (!ips.ok()) return bad(StdView(ips.status().message()));
+  for (const std::string& ip : *ips) {
+    if (absl::Status s = CheckAddress(ip, policy); !s.ok()) {
+      return bad(StdView(s.message()));
+    }
   }
   return absl::OkStatus();
 }
@@ -70,8 +106,16 @@ service::EventSink::Outcome WebhookSink::Deliver(
       {"Keywarden-Event-Type", std::string(keys::KeyEventTypeName(event.type))},
       {"Keywarden-Signature", Sign(target.secret, request.body, now)},
   };
+  if (absl::Status s = CheckScheme(*endpoint, options_.policy); !s.ok()) {
+    outcome.error = std::string(s.message());
+    outcome.unreachable = true;
+    return outcome;
+  }
   net::HttpOptions http_options;
   http_options.timeout = absl::ToChronoMilliseconds(options_.timeout);
+  http_options.check_address = [policy = options_.policy](std::string_view ip) {
+    return CheckAddress(ip, policy);
+  };
   http_options.max_body_bytes = 64 << 10;
   absl::StatusOr<net::HttpResponse> response =
       net::Send(*endpoint, request, http_options);

@@ -10,14 +10,35 @@
 
 namespace keywarden::api::http {
 
-// Whether `url` is one the sink can deliver to: http:// or https://, a host,
-// an optional port and path, no user info, query or fragment.
-absl::Status CheckWebhookUrl(std::string_view url);
+// Which webhook destinations are allowed (docs/api.md "Lifecycle
+// events"). The defaults suit a server on a network with anything worth
+// protecting: https only, public addresses only. A closed network relaxes
+// them (webhooks.allow_http, webhooks.allow_private); cloud-metadata
+// addresses stay refused whatever the setting.
+struct WebhookUrlPolicy {
+  bool allow_http = false;
+  bool allow_private = false;
+  // Bounds the name resolution of a registration.
+  absl::Duration resolve_timeout = absl::Seconds(5);
+};
+
+// Whether `url` is one the sink may deliver to: https:// (or http:// with
+// allow_http), a host, an optional port and path, no user info, query or
+// fragment, and a host whose every address is allowed by the policy (so it
+// resolves the name: blocking, call it off the I/O threads). A 400
+// BAD_REQUEST_ERR whose message says which rule the URL breaks.
+absl::Status CheckWebhookUrl(std::string_view url,
+                             const WebhookUrlPolicy& policy);
 
 struct WebhookSinkOptions {
   std::string crn_prefix;  // as the API shows key CRNs
   absl::Duration timeout = absl::Seconds(10);  // one whole delivery
   absl::Duration ack_timeout = absl::Hours(4);  // shown as acknowledgeBy
+  // Checked again on every delivery: the scheme, each address the name
+  // resolves to and the address actually connected to, so a name that
+  // resolves elsewhere later (DNS rebinding) or a setting narrowed since
+  // registration is still refused.
+  WebhookUrlPolicy policy;
 };
 
 // WebhookSink delivers a lifecycle event as an HTTP POST of its JSON body
