@@ -160,6 +160,14 @@ std::optional<HttpStatus> RequestReader::Parse(beast::flat_buffer& buffer) {
     header_checked_ = true;
     if (!CheckHost(parser_->get()).ok()) return HttpStatus::bad_request;
   }
+  // Beast merges trailer fields into the header, so a Host sent in the
+  // trailer shows up only now, as a second one. RFC 9110 §6.5.1: fields
+  // needed for routing must not be trailers; the request is refused before
+  // anything reads the merged header.
+  if (parser_->is_done() && parser_->chunked() &&
+      !CheckHost(parser_->get()).ok()) {
+    return HttpStatus::bad_request;
+  }
   // What Beast leaves unconsumed in a chunked body is an incomplete
   // chunk-size line or trailer section: chunk data is always consumed.
   if (!parser_->is_done() && parser_->chunked() &&

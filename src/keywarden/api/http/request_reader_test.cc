@@ -99,6 +99,22 @@ TEST(RequestReaderTest, MissingOrRepeatedHostIs400) {
   EXPECT_TRUE(done);
 }
 
+TEST(RequestReaderTest, HostInATrailerIs400) {
+  // Found by http_request_fuzzer: the trailer's Host joined the header's.
+  const std::string req =
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\nHost: y\r\n\r\n";
+  for (size_t step : {size_t{1}, size_t{7}, req.size()}) {
+    EXPECT_EQ(Feed(req, step), HttpStatus::bad_request) << step;
+  }
+  bool done = false;
+  EXPECT_EQ(Feed("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                 "chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
+                 64, &done),
+            std::nullopt);
+  EXPECT_TRUE(done);
+}
+
 TEST(RequestReaderTest, ChunkExtensionOverBoundIs400) {
   const std::string at = std::string(kChunkedHead) + "1;" +
                          std::string(kMaxChunkExtensionBytes - 1, 'e') +
