@@ -42,15 +42,19 @@ SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
 
 void SecretBytes::Truncate(size_t size) {
   if (size >= bytes_.size()) return;
-  OPENSSL_cleanse(bytes_.data() + size, bytes_.size() - size);
+  WipeMemory(bytes_.data() + size, bytes_.size() - size);
   bytes_.resize(size);
 }
 
 void SecretBytes::Wipe() {
-  // OPENSSL_cleanse cannot be optimised away the way a plain memset before
-  // free can be.
-  if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());
+  // WipeMemory cannot be optimised away the way a plain memset before free
+  // can be.
+  if (!bytes_.empty()) WipeMemory(bytes_.data(), bytes_.size());
   bytes_.clear();
+}
+
+void WipeMemory(void* p, size_t n) {
+  if (n != 0) explicit_bzero(p, n);
 }
 
 bool operator==(const SecretBytes& a, const SecretBytes& b) {

@@ -11,6 +11,11 @@
 
 namespace keywarden {
 
+// Overwrites `n` bytes at `p` in a way the compiler may not drop as a dead
+// store (explicit_bzero: glibc's vectorised memset behind a barrier, several
+// times faster than OPENSSL_cleanse's word loop on the request path).
+void WipeMemory(void* p, size_t n);
+
 // SecretBytes holds key material or plaintext. The buffer lives on pages
 // left out of core dumps (secret_allocator.h) and is wiped with
 // OPENSSL_cleanse on destruction, on move-from and on reassignment; there is

@@ -1,8 +1,7 @@
 #include "keywarden/api/http/json_codec.h"
 #include "keywarden/api/http/json_codec_internal.h"
+#include "keywarden/common/secret_bytes.h"
 #include "keywarden/common/strings.h"
-
-#include <openssl/crypto.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -174,15 +173,16 @@ absl::StatusOr<json::value> Parse(std::string_view body,
                                   json::storage_ptr storage) {
   if (IsBlank(body)) return json::value(storage);
   // The value stack keeps partial strings (a plaintext DEK among them) in
-  // this buffer; it is overwritten on every return, like the arenas.
+  // this buffer, and past it in `storage` (a wiped arena on the data plane);
+  // the buffer is overwritten on every return, like the arenas.
   unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
   struct WipeTemp {
     unsigned char* p;
     size_t n;
-    ~WipeTemp() { OPENSSL_cleanse(p, n); }
+    ~WipeTemp() { WipeMemory(p, n); }
   } wipe_temp{temp, sizeof temp};
   json::basic_parser<UniqueNamesHandler> parser(
-      json::parse_options(), json::storage_ptr(), temp, sizeof temp);
+      json::parse_options(), storage, temp, sizeof temp);
   parser.handler().st.reset(storage);
   json::error_code ec;
   size_t used = parser.write_some(false, body.data(), body.size(), ec);
@@ -362,7 +362,7 @@ class WipedArena {
   WipedArena& operator=(const WipedArena&) = delete;
   // Runs before the members' destructors: arena_ then frees its heap
   // blocks through upstream_, which wipes each.
-  ~WipedArena() { OPENSSL_cleanse(buffer_, sizeof buffer_); }
+  ~WipedArena() { WipeMemory(buffer_, sizeof buffer_); }
 
   json::storage_ptr storage() { return &arena_; }
 
@@ -385,7 +385,7 @@ class WipedArena {
       unsigned char* raw = static_cast<unsigned char*>(p) - header;
       std::size_t n;
       std::memcpy(&n, raw, sizeof n);
-      OPENSSL_cleanse(p, n);
+      WipeMemory(p, n);
       ::operator delete(raw, std::align_val_t(header));
     }
     bool do_is_equal(
@@ -403,7 +403,7 @@ class WipedArena {
 // base64 key material.
 void Wipe(std::string& s) {
   s.resize(s.capacity());
-  OPENSSL_cleanse(s.data(), s.size());
+  WipeMemory(s.data(), s.size());
   s.clear();
 }
 
@@ -432,7 +432,7 @@ std::string SerializeNoResidue(const json::value& doc, size_t expected) {
     json::string_view part = sr.read(chunk, sizeof chunk);
     AppendNoResidue(out, std::string_view(part.data(), part.size()));
   }
-  OPENSSL_cleanse(chunk, sizeof chunk);
+  WipeMemory(chunk, sizeof chunk);
   return out;
 }
 
@@ -687,7 +687,7 @@ std::string EncodeKeys(const std::vector<const service::KeyResult*>& keys,
     json::object& o = v.as_object();
     if (auto it = o.find("payload"); it != o.end() && it->value().is_string()) {
       json::string& text = it->value().as_string();
-      OPENSSL_cleanse(text.data(), text.size());
+      WipeMemory(text.data(), text.size());
     }
   }
   return out;

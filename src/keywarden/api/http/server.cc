@@ -1,6 +1,5 @@
 #include "keywarden/api/http/server.h"
 
-#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -31,6 +30,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "keywarden/api/http/request_reader.h"
+#include "keywarden/common/secret_bytes.h"
 #include "spdlog/spdlog.h"
 
 namespace keywarden::api::http {
@@ -143,19 +143,25 @@ thread_local const void* current_server = nullptr;
 // the capacity stays for the next request on the connection.
 void WipeString(std::string& s) {
   s.resize(s.capacity());
-  OPENSSL_cleanse(s.data(), s.size());
+  WipeMemory(s.data(), s.size());
   s.clear();
 }
 
 // Overwrites the read buffer's storage except the bytes not parsed yet (a
 // pipelined request), which are kept in place for the next parse.
-void WipeReadBuffer(beast::flat_buffer& buffer) {
+// `written` counts the bytes committed since the last wipe: a flat_buffer
+// starts writing at its beginning once emptied and only ever moves data
+// towards it, so no byte past that count was touched and only that prefix
+// needs overwriting (a wrap request is a few hundred bytes of a 4 KiB
+// buffer). Sets `written` to what stays buffered.
+void WipeReadBuffer(beast::flat_buffer& buffer, size_t& written) {
   std::string pending = beast::buffers_to_string(buffer.data());
   buffer.consume(buffer.size());
   // With nothing buffered, prepare() of the whole capacity hands back the
   // whole allocation without reallocating.
   net::mutable_buffer whole = buffer.prepare(buffer.capacity());
-  OPENSSL_cleanse(whole.data(), whole.size());
+  WipeMemory(whole.data(), std::min(written, whole.size()));
+  written = pending.size();
   if (!pending.empty()) {
     net::mutable_buffer to = buffer.prepare(pending.size());
     std::memcpy(to.data(), pending.data(), pending.size());
@@ -172,10 +178,10 @@ void WipeReadBuffer(beast::flat_buffer& buffer) {
 // What this cannot reach: copies a growing buffer left behind in freed
 // memory, and TLS record buffers inside OpenSSL.
 void WipeExchange(Request& request, Response& response,
-                  beast::flat_buffer& buffer) {
+                  beast::flat_buffer& buffer, size_t& written) {
   WipeString(request.body());
   WipeString(response.body());
-  WipeReadBuffer(buffer);
+  WipeReadBuffer(buffer, written);
 }
 
 bool ExpectsContinue(const Request& header) {
@@ -471,6 +477,7 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
 
   beast::flat_buffer buffer;
   buffer.reserve(kInitialBufferBytes);
+  size_t written = 0;  // bytes committed to `buffer` since its last wipe
   RequestReader reader;
   const RequestLimits limits{.header_bytes = options_.max_header_bytes,
                              .body_bytes = options_.max_body_bytes};
@@ -487,6 +494,7 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
       conn.idle = false;
       if (ec) co_return;  // peer closed, idle timeout or Stop()
       buffer.commit(n);
+      written += n;
     }
 
     // Read phase: the whole request must arrive within read_timeout.
@@ -496,7 +504,7 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
     for (;;) {
       if (std::optional<HttpStatus> status = reader.Parse(buffer)) {
         WipeString(reader.body());
-        WipeReadBuffer(buffer);
+        WipeReadBuffer(buffer, written);
         co_await SendErrorAndLinger(conn, stream, *status, reader.version());
         co_return;
       }
@@ -516,6 +524,7 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
           buffer.prepare(beast::read_size(buffer, kMaxReadBytes)), kUseTuple);
       if (rec) co_return;  // an I/O error or timeout: nobody to answer
       buffer.commit(n);
+      written += n;
     }
 
     Request request = reader.Release();
@@ -556,7 +565,7 @@ net::awaitable<void> HttpServer::Impl::ServeRequests(Worker& worker,
 
     conn.deadline = Clock::now() + options_.read_timeout;
     auto [wec, wn] = co_await bhttp::async_write(stream, response, kUseTuple);
-    WipeExchange(request, response, buffer);
+    WipeExchange(request, response, buffer, written);
     if (options_.after_response) options_.after_response(request, response);
     if (wec) co_return;
     if (!keep_alive) break;
