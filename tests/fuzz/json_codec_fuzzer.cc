@@ -151,6 +151,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         twice += ",";
         twice += json::serialize(json::value(json::string(name)));
         twice += ":null}";
+        // A number beyond double's range parses as an infinity, which
+        // serialize() writes as `Infinity`: not JSON, so no duplicate test.
+        json::error_code twice_ec;
+        (void)json::parse(twice, twice_ec);
+        if (twice_ec) return 0;
         const std::function<absl::Status(std::string_view)> decoders[] = {
             [](std::string_view b) { return DecodeCreateKey(b).status(); },
             [](std::string_view b) { return DecodeWrap(b).status(); },
