@@ -57,6 +57,12 @@ void WipeMemory(void* p, size_t n) {
   if (n != 0) explicit_bzero(p, n);
 }
 
+void WipeString(std::string& s) {
+  s.resize(s.capacity());
+  WipeMemory(s.data(), s.size());
+  s.clear();
+}
+
 bool operator==(const SecretBytes& a, const SecretBytes& b) {
   return ConstantTimeEquals(a.span(), b.span());
 }

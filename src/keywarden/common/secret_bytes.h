@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -15,6 +16,11 @@ namespace keywarden {
 // store (explicit_bzero: glibc's vectorised memset behind a barrier, several
 // times faster than OPENSSL_cleanse's word loop on the request path).
 void WipeMemory(void* p, size_t n);
+
+// Overwrites a string's whole allocation (its capacity, not only its size)
+// and empties it; the capacity stays for reuse. For strings that held key
+// material or a request or response that may carry it.
+void WipeString(std::string& s);
 
 // SecretBytes holds key material or plaintext. The buffer lives on pages
 // left out of core dumps (secret_allocator.h) and is wiped with

@@ -1,5 +1,6 @@
 #include "keywarden/api/http/http_api.h"
 #include "keywarden/api/http/http_api_internal.h"
+#include "keywarden/common/secret_bytes.h"
 #include "keywarden/common/strings.h"
 
 #include <atomic>
@@ -7,7 +8,6 @@
 #include <optional>
 #include <string_view>
 
-#include <openssl/crypto.h>
 
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
@@ -132,8 +132,7 @@ std::optional<Op> ActionOp(std::string_view action, bool legacy) {
 // (wrap's plaintext, an imported payload) once the service is done with it.
 void WipeField(std::optional<std::string>& field) {
   if (!field) return;
-  field->resize(field->capacity());
-  OPENSSL_cleanse(field->data(), field->size());
+  WipeString(*field);
   field.reset();
 }
 

@@ -399,14 +399,6 @@ class WipedArena {
   json::monotonic_resource arena_{buffer_, sizeof buffer_, &upstream_};
 };
 
-// Overwrites a std::string's whole allocation; for temporaries that held
-// base64 key material.
-void Wipe(std::string& s) {
-  s.resize(s.capacity());
-  WipeMemory(s.data(), s.size());
-  s.clear();
-}
-
 // Appends `piece` to `out` without leaving a copy of `out` in freed memory:
 // growth is done by hand, wiping the old allocation.
 void AppendNoResidue(std::string& out, std::string_view piece) {
@@ -414,7 +406,7 @@ void AppendNoResidue(std::string& out, std::string_view piece) {
     std::string bigger;
     bigger.reserve(std::max(out.capacity() * 2, out.size() + piece.size()));
     bigger.append(out);
-    Wipe(out);
+    WipeString(out);
     out.swap(bigger);
   }
   out.append(piece);
@@ -522,7 +514,7 @@ json::object KeyObject(const service::KeyResult& result,
   if (options.include_payload && result.payload) {
     std::string payload = crypto::Base64Encode(result.payload->span());
     o["payload"] = payload;
-    Wipe(payload);
+    WipeString(payload);
   }
   return o;
 }
@@ -736,7 +728,7 @@ std::string EncodeWrap(const service::WrapResult& r) {
   out.append("{");
   if (r.plaintext) {
     StrAppend(&out, "\"plaintext\":\"", b64, "\",");
-    Wipe(b64);
+    WipeString(b64);
   }
   StrAppend(&out, "\"ciphertext\":\"", r.ciphertext,
                   "\",\"keyVersion\":{\"id\":\"", r.key_version.id, "\"}}");
@@ -753,7 +745,7 @@ std::string EncodeUnwrap(const service::UnwrapResult& r) {
                                        : 0));
   StrAppend(&out, "{\"plaintext\":\"", b64,
                   "\",\"keyVersion\":{\"id\":\"", r.key_version.id, "\"}");
-  Wipe(b64);
+  WipeString(b64);
   if (r.rewrapped_ciphertext && r.rewrapped_key_version) {
     StrAppend(&out, ",\"ciphertext\":\"", *r.rewrapped_ciphertext,
                     "\",\"rewrappedKeyVersion\":{\"id\":\"",

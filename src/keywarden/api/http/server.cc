@@ -139,14 +139,6 @@ struct Worker {
 // thread it is running on.
 thread_local const void* current_server = nullptr;
 
-// Overwrites a string's whole allocation (not only its size) and empties it;
-// the capacity stays for the next request on the connection.
-void WipeString(std::string& s) {
-  s.resize(s.capacity());
-  WipeMemory(s.data(), s.size());
-  s.clear();
-}
-
 // Overwrites the read buffer's storage except the bytes not parsed yet (a
 // pipelined request), which are kept in place for the next parse.
 // `written` counts the bytes committed since the last wipe: a flat_buffer
