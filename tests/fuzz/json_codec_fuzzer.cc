@@ -1,4 +1,4 @@
-// Fuzz target: the HTTP API's JSON request decoders (api/http/json_codec.h),
+// Fuzz target: the HTTP API's JSON request decoders (api/keyprotect/json_codec.h),
 // the only place request bodies are read. Each input is fed, as a body, to
 // every decoder: DecodeCreateKey, DecodeWrap, DecodeUnwrap, DecodeRotate,
 // DecodeIgnoredBody, DecodeClockAdvance, DecodeCreatePrincipal,
@@ -32,7 +32,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
-#include "keywarden/api/http/json_codec.h"
+#include "keywarden/api/keyprotect/json_codec.h"
 #include "keywarden/common/errors.h"
 
 namespace {
@@ -107,7 +107,7 @@ bool CreateEnvelopeValid(const json::value& doc) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace keywarden::api::http;
+  using namespace keywarden::api::keyprotect;
   const std::string_view body(reinterpret_cast<const char*>(data), size);
 
   const bool is_json_body = DecodeIgnoredBody(body).ok();

@@ -17,9 +17,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "keywarden/api/http/http_api.h"
+#include "keywarden/api/keyprotect/keyprotect_api.h"
 #include "keywarden/api/http/server.h"
-#include "keywarden/api/http/webhook_sink.h"
+#include "keywarden/api/keyprotect/webhook_sink.h"
 #include "keywarden/common/cidr.h"
 #include "keywarden/common/clock.h"
 #include "keywarden/common/status_macros.h"
@@ -241,7 +241,7 @@ int RunServer(const Config& config) {
       StrCat("crn:v1:keywarden:private:kms:", config.crn_region, ":a/",
              config.crn_account, ":");
   const std::string node_id = NodeId(config);
-  api::http::WebhookUrlPolicy webhook_policy;
+  api::keyprotect::WebhookUrlPolicy webhook_policy;
   webhook_policy.allow_http = config.webhooks_allow_http;
   webhook_policy.allow_private = config.webhooks_allow_private;
   if (webhook_policy.allow_http || webhook_policy.allow_private) {
@@ -249,9 +249,9 @@ int RunServer(const Config& config) {
                  webhook_policy.allow_http, webhook_policy.allow_private);
   }
   webhooks.set_url_check([webhook_policy](std::string_view url) {
-    return api::http::CheckWebhookUrl(url, webhook_policy);
+    return api::keyprotect::CheckWebhookUrl(url, webhook_policy);
   });
-  api::http::WebhookSink sink({crn_prefix, config.event_delivery_timeout,
+  api::keyprotect::WebhookSink sink({crn_prefix, config.event_delivery_timeout,
                                config.event_ack_timeout, webhook_policy});
   service::EventDispatcherOptions dispatch_options;
   dispatch_options.retry_initial = config.event_retry_initial;
@@ -297,7 +297,7 @@ int RunServer(const Config& config) {
   };
   service::LifecycleJobs jobs(&keys, store->get(), clock, job_options);
 
-  api::http::ApiOptions api_options;
+  api::keyprotect::ApiOptions api_options;
   api_options.crn_prefix = crn_prefix;
   api_options.access_log = config.access_log;
   if (config.test_clock) {
@@ -312,7 +312,7 @@ int RunServer(const Config& config) {
   }
   store::SqliteStore* sqlite = store->get();
   api_options.ready = [sqlite] { return sqlite->GetMeta("schema").ok(); };
-  api::http::ApiServices services;
+  api::keyprotect::ApiServices services;
   services.keys = &keys;
   services.identity = &identity;
   services.import_tokens = &import_tokens;
@@ -321,7 +321,7 @@ int RunServer(const Config& config) {
   services.webhooks = &webhooks;
   services.policy_index = &policy_index;
   services.auth_failures = &auth_failures;
-  api::http::KeyProtectApi api(services, std::move(api_options));
+  api::keyprotect::KeyProtectApi api(services, std::move(api_options));
   (void)api.metrics().AddGauge("keywarden_key_cache_entries",
                                "Keys held unsealed in the cache",
                                [&keys] { return double(keys.CacheSize()); });
@@ -343,7 +343,7 @@ int RunServer(const Config& config) {
   server_options.idle_timeout = absl::ToChronoMilliseconds(config.idle_timeout);
   // RSA-4096 generation (POST /import_token) runs off the I/O threads.
   server_options.offload = [](const api::http::Request& req) {
-    return api::http::KeyProtectApi::IsBlocking(req);
+    return api::keyprotect::KeyProtectApi::IsBlocking(req);
   };
   // The metrics listener first, so its address is in the log before the
   // "listening on" line that tells a supervisor the server is up.

@@ -1,5 +1,5 @@
-#ifndef KEYWARDEN_API_HTTP_JSON_CODEC_H_
-#define KEYWARDEN_API_HTTP_JSON_CODEC_H_
+#ifndef KEYWARDEN_API_KEYPROTECT_JSON_CODEC_H_
+#define KEYWARDEN_API_KEYPROTECT_JSON_CODEC_H_
 
 #include <optional>
 #include <string>
@@ -18,7 +18,7 @@
 // what the official clients send (keyprotect-api.md §1.4, §19, §22): any or
 // no Content-Type, an empty body, `{}` or `null` where a body is optional,
 // and object keys in any case. Errors carry Key Protect reasons.
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 
 // How a key resource is rendered.
 enum class KeyView {
@@ -160,6 +160,6 @@ std::string FormatRfc3339(absl::Time t);
 // Parses RFC 3339 with fractional seconds and any zone offset.
 bool ParseRfc3339(std::string_view text, absl::Time* out);
 
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect
 
-#endif  // KEYWARDEN_API_HTTP_JSON_CODEC_H_
+#endif  // KEYWARDEN_API_KEYPROTECT_JSON_CODEC_H_

@@ -1,5 +1,5 @@
-#ifndef KEYWARDEN_API_HTTP_HTTP_API_INTERNAL_H_
-#define KEYWARDEN_API_HTTP_HTTP_API_INTERNAL_H_
+#ifndef KEYWARDEN_API_KEYPROTECT_KEYPROTECT_API_INTERNAL_H_
+#define KEYWARDEN_API_KEYPROTECT_KEYPROTECT_API_INTERNAL_H_
 
 // Internal to the Key Protect API (http_api.cc, admin_handlers.cc): the
 // route and operation enums, the per-request Call and the parameter helpers
@@ -14,13 +14,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
-#include "keywarden/api/http/http_api.h"
-#include "keywarden/api/http/json_codec.h"
+#include "keywarden/api/keyprotect/keyprotect_api.h"
+#include "keywarden/api/keyprotect/json_codec.h"
 #include "keywarden/api/http/router.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/common/strings.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 namespace beast_http = boost::beast::http;
 
 // Routes: what the router matches. Actions share a route and are told apart
@@ -307,6 +307,6 @@ struct KeyProtectApi::Call {
   }
 };
 
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect
 
-#endif  // KEYWARDEN_API_HTTP_HTTP_API_INTERNAL_H_
+#endif  // KEYWARDEN_API_KEYPROTECT_KEYPROTECT_API_INTERNAL_H_

@@ -1,5 +1,5 @@
-#ifndef KEYWARDEN_API_HTTP_WEBHOOK_SINK_H_
-#define KEYWARDEN_API_HTTP_WEBHOOK_SINK_H_
+#ifndef KEYWARDEN_API_KEYPROTECT_WEBHOOK_SINK_H_
+#define KEYWARDEN_API_KEYPROTECT_WEBHOOK_SINK_H_
 
 #include <string>
 #include <string_view>
@@ -8,7 +8,7 @@
 #include "absl/time/time.h"
 #include "keywarden/service/event_dispatcher.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 
 // Which webhook destinations are allowed (docs/api.md "Lifecycle
 // events"). The defaults suit a server on a network with anything worth
@@ -68,6 +68,6 @@ class WebhookSink final : public service::EventSink {
   WebhookSinkOptions options_;
 };
 
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect
 
-#endif  // KEYWARDEN_API_HTTP_WEBHOOK_SINK_H_
+#endif  // KEYWARDEN_API_KEYPROTECT_WEBHOOK_SINK_H_

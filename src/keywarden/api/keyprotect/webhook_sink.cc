@@ -1,16 +1,16 @@
-#include "keywarden/api/http/webhook_sink.h"
+#include "keywarden/api/keyprotect/webhook_sink.h"
 
 #include <utility>
 
 #include "absl/strings/escaping.h"
-#include "keywarden/api/http/json_codec.h"
+#include "keywarden/api/keyprotect/json_codec.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/common/strings.h"
 #include "keywarden/crypto/hmac.h"
 #include "keywarden/net/address_policy.h"
 #include "keywarden/net/http_client.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 namespace {
 
 std::string Hex(std::span<const uint8_t> bytes) {
@@ -133,4 +133,4 @@ service::EventSink::Outcome WebhookSink::Deliver(
   return outcome;
 }
 
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect

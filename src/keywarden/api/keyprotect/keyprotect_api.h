@@ -1,5 +1,5 @@
-#ifndef KEYWARDEN_API_HTTP_HTTP_API_H_
-#define KEYWARDEN_API_HTTP_HTTP_API_H_
+#ifndef KEYWARDEN_API_KEYPROTECT_KEYPROTECT_API_H_
+#define KEYWARDEN_API_KEYPROTECT_KEYPROTECT_API_H_
 
 #include <functional>
 #include <memory>
@@ -22,7 +22,20 @@
 #include "keywarden/service/registrations.h"
 #include "keywarden/service/webhooks.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
+
+// The HTTP transport's vocabulary, which the Key Protect API speaks.
+using http::AccessEvent;
+using http::AccessLog;
+using http::FormatAccessEvent;
+using http::HttpMetrics;
+using http::Method;
+using http::MethodName;
+using http::ParseMethod;
+using http::PercentDecode;
+using http::QueryParams;
+using http::RouteMatch;
+using http::Router;
 
 using BeastRequest =
     boost::beast::http::request<boost::beast::http::string_body>;
@@ -100,6 +113,6 @@ class KeyProtectApi {
   std::unique_ptr<AccessLog> access_log_;  // when options_.access_log
 };
 
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect
 
-#endif  // KEYWARDEN_API_HTTP_HTTP_API_H_
+#endif  // KEYWARDEN_API_KEYPROTECT_KEYPROTECT_API_H_

@@ -1,4 +1,4 @@
-#include "keywarden/api/http/json_codec.h"
+#include "keywarden/api/keyprotect/json_codec.h"
 
 #include <functional>
 #include <optional>
@@ -11,7 +11,7 @@
 #include "keywarden/common/errors.h"
 #include "keywarden/common/strings.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 namespace {
 
 constexpr std::string_view kCreate =
@@ -380,4 +380,4 @@ TEST(JsonCodecStrictTest, InstancePolicyQueryMismatchComesFirst) {
 }
 
 }  // namespace
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect

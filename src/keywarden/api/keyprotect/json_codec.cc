@@ -1,5 +1,5 @@
-#include "keywarden/api/http/json_codec.h"
-#include "keywarden/api/http/json_codec_internal.h"
+#include "keywarden/api/keyprotect/json_codec.h"
+#include "keywarden/api/keyprotect/json_codec_internal.h"
 #include "keywarden/common/secret_bytes.h"
 #include "keywarden/common/strings.h"
 
@@ -22,7 +22,7 @@
 #include "keywarden/common/status_macros.h"
 #include "keywarden/crypto/base64.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 namespace json = boost::json;
 
 namespace json_internal {
@@ -814,4 +814,4 @@ std::string EncodeError(std::string_view error_msg, std::string_view code,
   return Collection(kErrorType, json::array{std::move(resource)});
 }
 
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect

@@ -2,12 +2,12 @@
 // allowed-IP port, import tokens, registrations and event acknowledgements
 // (keyprotect-api.md §7.2-§8, §11, §12). Decode, call the service, encode;
 // no rules live here.
-#include "keywarden/api/http/http_api_internal.h"
+#include "keywarden/api/keyprotect/keyprotect_api_internal.h"
 
 #include "absl/strings/match.h"
 #include "keywarden/common/status_macros.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 namespace {
 
 // A registration path carries the resource CRN percent-encoded, and SDK
@@ -185,4 +185,4 @@ void KeyProtectApi::DispatchLifecycle(Call& call) {
              EncodeRegistrations({*written}, std::nullopt));
 }
 
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect

@@ -23,7 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "keywarden/api/http/http_api.h"
+#include "keywarden/api/keyprotect/keyprotect_api.h"
 #include "keywarden/common/clock.h"
 #include "keywarden/crypto/random.h"
 #include "keywarden/iam/authenticator.h"
@@ -37,7 +37,7 @@
 #include "keywarden/service/webhooks.h"
 #include "keywarden/store/memory/memory_store.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 namespace {
 
 namespace bhttp = boost::beast::http;
@@ -981,4 +981,4 @@ TEST_F(AccessMatrixTest, GrantPairsAgreeWithTheOracle) {
 }
 
 }  // namespace
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect

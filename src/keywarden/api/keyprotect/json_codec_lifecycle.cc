@@ -6,14 +6,14 @@
 #include <boost/json.hpp>
 
 #include "absl/strings/match.h"
-#include "keywarden/api/http/json_codec.h"
-#include "keywarden/api/http/json_codec_internal.h"
+#include "keywarden/api/keyprotect/json_codec.h"
+#include "keywarden/api/keyprotect/json_codec_internal.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/common/status_macros.h"
 #include "keywarden/common/strings.h"
 #include "keywarden/crypto/base64.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 namespace json = boost::json;
 
 namespace json_internal {
@@ -569,4 +569,4 @@ std::string EncodeWebhook(const service::WebhookInfo& w) {
   return json::serialize(o);
 }
 
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect

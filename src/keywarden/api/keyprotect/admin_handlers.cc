@@ -1,9 +1,9 @@
 // The /admin/v1 routes of the Key Protect API (docs/admin-api.md): decode,
 // call IdentityManager, encode. No rules live here.
-#include "keywarden/api/http/http_api_internal.h"
+#include "keywarden/api/keyprotect/keyprotect_api_internal.h"
 #include "keywarden/service/identity_manager.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 
 void KeyProtectApi::DispatchAdmin(Call& call) {
   auto route = static_cast<Route>(call.match.route_id);
@@ -138,4 +138,4 @@ void KeyProtectApi::DispatchAdmin(Call& call) {
   }
 }
 
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect

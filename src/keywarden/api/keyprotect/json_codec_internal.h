@@ -1,5 +1,5 @@
-#ifndef KEYWARDEN_API_HTTP_JSON_CODEC_INTERNAL_H_
-#define KEYWARDEN_API_HTTP_JSON_CODEC_INTERNAL_H_
+#ifndef KEYWARDEN_API_KEYPROTECT_JSON_CODEC_INTERNAL_H_
+#define KEYWARDEN_API_KEYPROTECT_JSON_CODEC_INTERNAL_H_
 
 // Internal to the JSON codec's files (json_codec.cc, json_codec_lifecycle.cc):
 // the readers and writers every Key Protect body shares, defined once in
@@ -20,7 +20,7 @@
 #include "keywarden/common/errors.h"
 #include "keywarden/service/types.h"
 
-namespace keywarden::api::http::json_internal {
+namespace keywarden::api::keyprotect::json_internal {
 
 // BAD_BODY_ERR "Invalid body data was passed: <detail>".
 absl::Status BadBody(std::string_view detail,
@@ -73,6 +73,6 @@ DecodeRotationPolicy(const boost::json::object& resource);
 absl::StatusOr<std::optional<bool>> DecodeDualAuthPolicy(
     const boost::json::object& resource);
 
-}  // namespace keywarden::api::http::json_internal
+}  // namespace keywarden::api::keyprotect::json_internal
 
-#endif  // KEYWARDEN_API_HTTP_JSON_CODEC_INTERNAL_H_
+#endif  // KEYWARDEN_API_KEYPROTECT_JSON_CODEC_INTERNAL_H_

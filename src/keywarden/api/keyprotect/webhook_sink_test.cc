@@ -1,4 +1,4 @@
-#include "keywarden/api/http/webhook_sink.h"
+#include "keywarden/api/keyprotect/webhook_sink.h"
 
 #include <atomic>
 #include <memory>
@@ -8,8 +8,14 @@
 #include "keywarden/api/http/server.h"
 #include "keywarden/common/errors.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 namespace {
+
+using http::HttpServer;
+using http::HttpServerOptions;
+using http::Request;
+using http::Response;
+using http::HttpStatus;
 
 // A receiver on 127.0.0.1 that counts what reaches it.
 class Receiver {
@@ -118,4 +124,4 @@ TEST(WebhookSinkTest, ClosedNetworkSettingsDeliver) {
 }
 
 }  // namespace
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect

@@ -1,5 +1,5 @@
-#include "keywarden/api/http/http_api.h"
-#include "keywarden/api/http/http_api_internal.h"
+#include "keywarden/api/keyprotect/keyprotect_api.h"
+#include "keywarden/api/keyprotect/keyprotect_api_internal.h"
 #include "keywarden/common/secret_bytes.h"
 #include "keywarden/common/strings.h"
 
@@ -17,14 +17,16 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "keywarden/api/http/json_codec.h"
+#include "keywarden/api/keyprotect/json_codec.h"
 #include "keywarden/api/http/server.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/common/ids.h"
 #include "keywarden/common/status_macros.h"
 #include "keywarden/crypto/random.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
+
+using http::CurrentPeerAddress;
 namespace {
 
 
@@ -983,4 +985,4 @@ void KeyProtectApi::Dispatch(Call& call) {
 }
 
 
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect

@@ -5,13 +5,13 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "keywarden/api/http/json_codec.h"
-#include "keywarden/api/http/json_codec_internal.h"
+#include "keywarden/api/keyprotect/json_codec.h"
+#include "keywarden/api/keyprotect/json_codec_internal.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/common/status_macros.h"
 #include "keywarden/common/strings.h"
 
-namespace keywarden::api::http {
+namespace keywarden::api::keyprotect {
 namespace json = boost::json;
 namespace {
 
@@ -260,4 +260,4 @@ std::string EncodeAudit(const std::vector<iam::AuditRecord>& list) {
   });
 }
 
-}  // namespace keywarden::api::http
+}  // namespace keywarden::api::keyprotect
