@@ -26,84 +26,59 @@ absl::string_view ToAbsl(std::string_view s) { return {s.data(), s.size()}; }
 
 using C = absl::StatusCode;
 
-// The one table (STYLE.md "Errors"): reason -> wire code (keyprotect-api.md
-// §17), absl code, HTTP status. Indexed by the enumerator's value, which the
-// static_assert below and errors_test keep in step with the enum.
+// The one table of domain errors (STYLE.md "Errors"): reason -> stable name,
+// absl code. Indexed by the enumerator's value, which the static_assert below
+// and errors_test keep in step with the enum. What a protocol answers for a
+// reason (Key Protect's wire code and HTTP status, a KMIP result reason) is
+// that protocol's own map: api/keyprotect/error_map.cc, api/kmip/.
 //
 // The absl code is chosen for what the failure means inside the process
-// (a state rule is FailedPrecondition, a bad input InvalidArgument); the HTTP
-// status is what Key Protect answers, which is not always the canonical
-// absl→HTTP mapping (e.g. 409 for state rules, 422 for bad ciphertext).
+// (a state rule is FailedPrecondition, a bad input InvalidArgument).
 constexpr ReasonInfo kTable[] = {
-    {Reason::kNone, "", C::kUnknown, 500},
-    {Reason::kBadBody, "BAD_BODY_ERR", C::kInvalidArgument, 400},
-    {Reason::kCollectionTotalMismatch, "COLLECTION_TOTAL_MISMATCH_ERR",
-     C::kInvalidArgument, 400},
-    {Reason::kInvalidField, "INVALID_FIELD_ERR", C::kInvalidArgument, 400},
-    {Reason::kNoBody, "NO_BODY_ERR", C::kInvalidArgument, 400},
-    {Reason::kKeyRootRequired, "KEY_ROOT_REQ_ERR", C::kInvalidArgument, 400},
-    {Reason::kKeyPayloadRequired, "KEY_PAYLOAD_REQ_ERR", C::kInvalidArgument,
-     400},
-    {Reason::kKeyRestoreExpired, "KEY_RESTORE_EXPIRED", C::kFailedPrecondition,
-     400},
-    {Reason::kKeyExpired, "KEY_EXPIRED_ERR", C::kFailedPrecondition, 400},
-    {Reason::kBearerSubExtraction, "BEARER_SUB_EXTRACTION_ERR",
-     C::kInvalidArgument, 400},
-    {Reason::kUnauthorized, "UNAUTHORIZED_ERR", C::kUnauthenticated, 401},
-    {Reason::kForbidden, "FORBIDDEN_ERR", C::kPermissionDenied, 403},
-    {Reason::kResourceOwner, "RESOURCE_OWNER_ERR", C::kPermissionDenied, 403},
-    {Reason::kNotFound, "NOT_FOUND_ERR", C::kNotFound, 404},
-    {Reason::kKeyActionInvalidState, "KEY_ACTION_INVALID_STATE_ERR",
-     C::kFailedPrecondition, 409},
-    {Reason::kRequestTooEarly, "REQ_TOO_EARLY_ERR", C::kFailedPrecondition,
-     409},
-    {Reason::kKeyRotationNotPermitted, "KEY_ROTATION_NOT_PERMITTED",
-     C::kFailedPrecondition, 409},
-    {Reason::kKeyDeleted, "KEY_DELETED_ERR", C::kFailedPrecondition, 410},
-    {Reason::kInstanceNotEmpty, "INSTANCE_NOT_EMPTY_ERR", C::kFailedPrecondition,
-     409},
-    {Reason::kConflict, "CONFLICT_ERR", C::kFailedPrecondition, 409},
-    {Reason::kUnprocessableCiphertext, "UNPROCESSABLE_CIPHERTEXT_ERR",
-     C::kInvalidArgument, 422},
-    {Reason::kIncorrectNonce, "INCORRECT_NONCE_ERR", C::kInvalidArgument, 400},
-    {Reason::kIncorrectNonceIv, "INCORRECT_NONCE_IV_ERR", C::kInvalidArgument,
-     400},
-    {Reason::kImportTokenExpired, "IMPORT_TOKEN_EXPIRED_ERR",
-     C::kFailedPrecondition, 409},
-    {Reason::kKeyCreateImportAccess, "KEY_CREATE_IMPORT_ACCESS_ERR",
-     C::kFailedPrecondition, 409},
-    {Reason::kNotDualAuth, "NOT_DUAL_AUTH_ERR", C::kFailedPrecondition, 409},
-    {Reason::kAuthorizationsNotMet, "AUTHORIZATIONS_NOT_MET",
-     C::kFailedPrecondition, 409},
-    {Reason::kProtectedResource, "PROTECTED_RESOURCE_ERR",
-     C::kFailedPrecondition, 409},
-    {Reason::kPreventKeyDeletion, "PREV_KEY_DEL_ERR", C::kFailedPrecondition,
-     409},
-    {Reason::kKeySearchTooBroad, "KEY_SEARCH_TOO_BROAD", C::kInvalidArgument,
-     400},
-    {Reason::kBodyQueryParamMismatch, "BODY_QUERY_PARAM_MISMATCH_ERR",
-     C::kInvalidArgument, 400},
-    {Reason::kNumCollectionResource, "NUM_COLLECTION_RESOURCE_ERR",
-     C::kInvalidArgument, 400},
-    {Reason::kServiceOnly, "SERVICE_ONLY_ERR", C::kPermissionDenied, 403},
-    {Reason::kKeyInvalidState, "KEY_INVALID_STATE_ERR", C::kFailedPrecondition,
-     422},
-    {Reason::kKeyRootRequiredReg, "KEY_ROOT_REQ_REG_ERR", C::kInvalidArgument,
-     422},
-    {Reason::kKeyVersionInvalid, "KEY_VERSION_INVALID", C::kInvalidArgument,
-     422},
-    {Reason::kPreconditionFailed, "PRECONDITION_FAILED_ERR",
-     C::kFailedPrecondition, 412},
-    {Reason::kTooManyRequests, "TOO_MANY_REQUESTS_ERR", C::kResourceExhausted,
-     429},
-    {Reason::kPayloadTooLarge, "PAYLOAD_TOO_LARGE_ERR", C::kOutOfRange, 413},
-    {Reason::kMethodNotAllowed, "METHOD_NOT_ALLOWED_ERR", C::kUnimplemented,
-     405},
-    {Reason::kBadRequest, "BAD_REQUEST_ERR", C::kInvalidArgument, 400},
-    // 501, not another 5xx: the Go client retries every 5xx except 501.
-    {Reason::kNotImplemented, "NOT_IMPLEMENTED_ERR", C::kUnimplemented, 501},
-    {Reason::kUnavailable, "SERVICE_UNAVAILABLE_ERR", C::kUnavailable, 503},
-    {Reason::kInternal, "INTERNAL_ERR", C::kInternal, 500},
+    {Reason::kNone, "", C::kUnknown},
+    {Reason::kBadBody, "bad_body", C::kInvalidArgument},
+    {Reason::kCollectionTotalMismatch, "collection_total_mismatch", C::kInvalidArgument},
+    {Reason::kInvalidField, "invalid_field", C::kInvalidArgument},
+    {Reason::kNoBody, "no_body", C::kInvalidArgument},
+    {Reason::kKeyRootRequired, "key_root_required", C::kInvalidArgument},
+    {Reason::kKeyPayloadRequired, "key_payload_required", C::kInvalidArgument},
+    {Reason::kKeyRestoreExpired, "key_restore_expired", C::kFailedPrecondition},
+    {Reason::kKeyExpired, "key_expired", C::kFailedPrecondition},
+    {Reason::kBearerSubExtraction, "bearer_sub_extraction", C::kInvalidArgument},
+    {Reason::kUnauthorized, "unauthorized", C::kUnauthenticated},
+    {Reason::kForbidden, "forbidden", C::kPermissionDenied},
+    {Reason::kResourceOwner, "resource_owner", C::kPermissionDenied},
+    {Reason::kNotFound, "not_found", C::kNotFound},
+    {Reason::kKeyActionInvalidState, "key_action_invalid_state", C::kFailedPrecondition},
+    {Reason::kRequestTooEarly, "request_too_early", C::kFailedPrecondition},
+    {Reason::kKeyRotationNotPermitted, "key_rotation_not_permitted", C::kFailedPrecondition},
+    {Reason::kKeyDeleted, "key_deleted", C::kFailedPrecondition},
+    {Reason::kInstanceNotEmpty, "instance_not_empty", C::kFailedPrecondition},
+    {Reason::kConflict, "conflict", C::kFailedPrecondition},
+    {Reason::kUnprocessableCiphertext, "unprocessable_ciphertext", C::kInvalidArgument},
+    {Reason::kIncorrectNonce, "incorrect_nonce", C::kInvalidArgument},
+    {Reason::kIncorrectNonceIv, "incorrect_nonce_iv", C::kInvalidArgument},
+    {Reason::kImportTokenExpired, "import_token_expired", C::kFailedPrecondition},
+    {Reason::kKeyCreateImportAccess, "key_create_import_access", C::kFailedPrecondition},
+    {Reason::kNotDualAuth, "not_dual_auth", C::kFailedPrecondition},
+    {Reason::kAuthorizationsNotMet, "authorizations_not_met", C::kFailedPrecondition},
+    {Reason::kProtectedResource, "protected_resource", C::kFailedPrecondition},
+    {Reason::kPreventKeyDeletion, "prevent_key_deletion", C::kFailedPrecondition},
+    {Reason::kKeySearchTooBroad, "key_search_too_broad", C::kInvalidArgument},
+    {Reason::kBodyQueryParamMismatch, "body_query_param_mismatch", C::kInvalidArgument},
+    {Reason::kNumCollectionResource, "num_collection_resource", C::kInvalidArgument},
+    {Reason::kServiceOnly, "service_only", C::kPermissionDenied},
+    {Reason::kKeyInvalidState, "key_invalid_state", C::kFailedPrecondition},
+    {Reason::kKeyRootRequiredReg, "key_root_required_reg", C::kInvalidArgument},
+    {Reason::kKeyVersionInvalid, "key_version_invalid", C::kInvalidArgument},
+    {Reason::kPreconditionFailed, "precondition_failed", C::kFailedPrecondition},
+    {Reason::kTooManyRequests, "too_many_requests", C::kResourceExhausted},
+    {Reason::kPayloadTooLarge, "payload_too_large", C::kOutOfRange},
+    {Reason::kMethodNotAllowed, "method_not_allowed", C::kUnimplemented},
+    {Reason::kBadRequest, "bad_request", C::kInvalidArgument},
+    {Reason::kNotImplemented, "not_implemented", C::kUnimplemented},
+    {Reason::kUnavailable, "unavailable", C::kUnavailable},
+    {Reason::kInternal, "internal", C::kInternal},
 };
 
 constexpr size_t kTableSize = sizeof(kTable) / sizeof(kTable[0]);
@@ -119,11 +94,11 @@ constexpr bool TableIsIndexedByReason() {
 static_assert(TableIsIndexedByReason(),
               "errors.cc table rows must be in enum order");
 
-// Reasons travel as their wire code, not the enum ordinal, so a payload can
+// Reasons travel as their name, not the enum ordinal, so a payload can
 // never be misread if the enum is reordered.
-std::optional<Reason> ReasonFromCode(std::string_view code) {
+std::optional<Reason> ReasonFromName(std::string_view name) {
   for (const ReasonInfo& row : kTable) {
-    if (row.code == code) return row.reason;
+    if (row.name == name) return row.reason;
   }
   return std::nullopt;
 }
@@ -140,8 +115,8 @@ absl::Status Error(Reason reason, std::string_view message,
                    std::optional<std::string_view> field) {
   const ReasonInfo& info = InfoOf(reason);
   absl::Status status(info.status_code, ToAbsl(message));
-  // kNone has the empty code; it is still attached so ReasonOf round-trips.
-  status.SetPayload(kReasonUrl, absl::Cord(ToAbsl(info.code)));
+  // kNone has the empty name; it is still attached so ReasonOf round-trips.
+  status.SetPayload(kReasonUrl, absl::Cord(ToAbsl(info.name)));
   if (field.has_value()) {
     status.SetPayload(kFieldUrl, absl::Cord(ToAbsl(*field)));
   }
@@ -151,7 +126,7 @@ absl::Status Error(Reason reason, std::string_view message,
 Reason ReasonOf(const absl::Status& status) {
   if (status.ok()) return Reason::kNone;
   if (absl::optional<absl::Cord> payload = status.GetPayload(kReasonUrl)) {
-    if (std::optional<Reason> reason = ReasonFromCode(std::string(*payload))) {
+    if (std::optional<Reason> reason = ReasonFromName(std::string(*payload))) {
       return *reason;
     }
   }

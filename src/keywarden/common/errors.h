@@ -9,9 +9,13 @@
 
 namespace keywarden {
 
-// Reason is a Key Protect reason code (keyprotect-api.md §17). Errors that a
-// client sees are made with Error() so that the one table in errors.cc fixes
-// the absl code, the HTTP status and the wire string of each reason.
+// Reason is the domain error code of a failure a caller sees. The core
+// (service/, keys/, iam/, store/) makes errors with Error(); the one table in
+// errors.cc fixes each reason's stable name and absl code. What a protocol
+// answers for a reason lives in that protocol's one error map
+// (api/keyprotect/error_map.cc: the Key Protect reason code and HTTP status,
+// keyprotect-api.md §17). The enumerators are named for the condition; many
+// mirror Key Protect's catalogue because that API defined the vocabulary.
 enum class Reason {
   kNone,
   kBadBody,
@@ -62,16 +66,16 @@ enum class Reason {
 
 struct ReasonInfo {
   Reason reason;
-  std::string_view code;  // wire string, e.g. "KEY_DELETED_ERR"
+  std::string_view name;  // stable, e.g. "key_deleted"; "" for kNone
   absl::StatusCode status_code;
-  int http_status;
 };
 
 // The table row of `reason`.
 const ReasonInfo& InfoOf(Reason reason);
 
 // Error builds a status carrying `reason`, a client-safe `message` (never key
-// material, plaintext or tokens) and, for field errors, the field name.
+// material, plaintext or tokens) and, for field errors, the field name (as
+// the protocol that decoded the request named it).
 absl::Status Error(Reason reason, std::string_view message,
                    std::optional<std::string_view> field = std::nullopt);
 

@@ -447,7 +447,7 @@ void KeyProtectApi::TransportError(int http_status, BeastResponse& response) {
       http_status == 413   ? "Payload Too Large: the request body is too large"
       : http_status == 431 ? "Request Header Fields Too Large"
                            : "Bad Request: the request could not be parsed";
-  const ReasonInfo& info = InfoOf(reason);
+  const WireReason& info = WireReasonOf(reason);
   auto status = static_cast<beast_http::status>(http_status);
   std::string error_msg(beast_http::obsolete_reason(status));
   error_msg += ": The request could not be completed.";
@@ -659,7 +659,7 @@ void KeyProtectApi::Dispatch(Call& call) {
       identity_->Authenticate(call.headers.authorization);
   if (!principal.ok()) {
     std::string why = StrCat(kOps[call.op].metric_name, ": ",
-                             InfoOf(ReasonOf(principal.status())).code);
+                             WireReasonOf(ReasonOf(principal.status())).code);
     service::AuthFailureLog* failures = services_.auth_failures;
     if (failures == nullptr) {
       identity_->RecordAuthFailure(call.ctx, why);

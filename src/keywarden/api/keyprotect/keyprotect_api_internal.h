@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "keywarden/api/keyprotect/keyprotect_api.h"
+#include "keywarden/api/keyprotect/error_map.h"
 #include "keywarden/api/keyprotect/json_codec.h"
 #include "keywarden/api/http/router.h"
 #include "keywarden/common/errors.h"
@@ -279,7 +280,7 @@ struct KeyProtectApi::Call {
 
   void Fail(const absl::Status& status) {
     Reason reason = ReasonOf(status);
-    const ReasonInfo& info = InfoOf(reason);
+    const WireReason& info = WireReasonOf(reason);
     std::string message(status.message());
     if (reason == Reason::kInternal || reason == Reason::kNone) {
       // The cause stays in the server log; the client gets the correlation
