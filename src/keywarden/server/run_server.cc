@@ -267,9 +267,11 @@ int RunServer(const Config& config) {
                                       dispatch_options);
   webhooks.set_on_change([&dispatcher] { dispatcher.Wake(); });
 
+  service::DataPlaneService data_plane(
+      {store->get(), master_key->get(), &access_control, clock},
+      config.cache_capacity);
   service::KeyManagerOptions km_options;
   km_options.timers = config.timers;
-  km_options.cache_capacity = config.cache_capacity;
   service::KeyManagerDeps km_deps;
   km_deps.store = store->get();
   km_deps.master_key = master_key->get();
@@ -277,6 +279,7 @@ int RunServer(const Config& config) {
   km_deps.instance_policies = &policy_index;
   km_deps.import_tokens = &import_tokens;
   km_deps.clock = clock;
+  km_deps.data_plane = &data_plane;
   km_deps.on_events = [&dispatcher] { dispatcher.Wake(); };
   service::KeyManager keys(std::move(km_deps), km_options);
   service::RegistrationManager registrations(store->get(), &access_control,
@@ -313,7 +316,9 @@ int RunServer(const Config& config) {
   store::SqliteStore* sqlite = store->get();
   api_options.ready = [sqlite] { return sqlite->GetMeta("schema").ok(); };
   api::keyprotect::ApiServices services;
+  services.data_plane = &data_plane;
   services.keys = &keys;
+  services.rings = &keys;
   services.identity = &identity;
   services.import_tokens = &import_tokens;
   services.instance_policies = &instance_policies;
@@ -324,7 +329,7 @@ int RunServer(const Config& config) {
   api::keyprotect::KeyProtectApi api(services, std::move(api_options));
   (void)api.metrics().AddGauge("keywarden_key_cache_entries",
                                "Keys held unsealed in the cache",
-                               [&keys] { return double(keys.CacheSize()); });
+                               [&data_plane] { return double(data_plane.CacheSize()); });
 
   api::http::HttpServerOptions server_options;
   server_options.host = config.listen_host;

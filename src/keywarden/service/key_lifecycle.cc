@@ -61,7 +61,7 @@ absl::StatusOr<KeyResult> KeyManager::PurgeKey(const RequestContext& ctx,
                 StrCat("deleted ", AuditTime(*key->deletion_time),
                        "; purge allowed from ",
                        AuditTime(*key->deletion_time + options_.timers.purge_delay)))));
-  cache_.Erase(ctx.instance_id, id);
+  data_plane_->Invalidate(ctx.instance_id, id);
   return Present(*std::move(key), now);
 }
 
@@ -339,7 +339,7 @@ absl::StatusOr<int> KeyManager::PurgeDueKeys() {
                   StrCat("automatic purge; deleted ",
                          AuditTime(*key->deletion_time))));
     if (s.ok()) {
-      cache_.Erase(instance_id, key_id);
+      data_plane_->Invalidate(instance_id, key_id);
       ++purged;
     }
   }

@@ -25,86 +25,14 @@ namespace {
 using key_manager_internal::Conflict;
 using key_manager_internal::EventOf;
 using key_manager_internal::NewPolicyMeta;
+using key_manager_internal::kMaxAliasesPerKey;
 using key_manager_internal::RootKeyRequired;
+using key_manager_internal::ValidateAlias;
+using key_manager_internal::IsValidRingId;
 using keys::Action;
 using keys::Key;
 using keys::KeyState;
 using keys::KeyVersion;
-
-constexpr size_t kMaxPlaintextBase64 = 4096;
-constexpr size_t kMaxCiphertextBase64 = 8192;
-
-absl::Status Unprocessable() {
-  return Error(Reason::kUnprocessableCiphertext,
-               "The provided ciphertext is invalid or corrupted");
-}
-
-// Limits of keyprotect-api.md §9, §10, §16.
-constexpr int64_t kMaxKeyRings = 50;  // per instance, `default` included
-constexpr int64_t kMaxAliasesPerKey = 5;
-
-// Key ring ids: 2-100 characters from [A-Za-z0-9_-], case-sensitive. Key
-// Protect documents "alphanumeric" and leaves punctuation unconfirmed
-// (keyprotect-api.md §9); `-` and `_` are allowed as for aliases.
-bool IsValidRingId(std::string_view id) {
-  return keys::IsIdentifierText(id, 2, 100);
-}
-
-absl::Status InvalidRingId(std::string_view id) {
-  return Error(Reason::kBadRequest,
-               StrCat("Bad Request: a key ring id must be 2 to 100 "
-                      "characters from A-Z, a-z, 0-9, `_` and `-`; got `",
-                      id.substr(0, 100), "`"));
-}
-
-// keyprotect-api.md §10: 2-90 characters from [A-Za-z0-9_-], not a UUID,
-// not a reserved word (compared in any case, so `Keys` is refused too).
-absl::Status ValidateAlias(std::string_view alias, std::string_view field) {
-  static constexpr std::string_view kReserved[] = {
-      "allowed_ip", "key",      "keys",          "metadata", "policy",
-      "policies",   "registration", "registrations", "ring",  "rings",
-      "rotate",     "wrap",     "unwrap",        "rewrap",   "version",
-      "versions"};
-  std::string_view problem;
-  if (!keys::IsIdentifierText(alias, 2, 90)) {
-    problem = "2 to 90 characters from A-Z, a-z, 0-9, `_` and `-`";
-  } else if (IsUuid(alias)) {
-    problem = "not a UUID";
-  } else {
-    for (std::string_view word : kReserved) {
-      if (absl::EqualsIgnoreCase(AbslView(alias), AbslView(word))) {
-        problem = "not a reserved word";
-        break;
-      }
-    }
-  }
-  if (problem.empty()) return absl::OkStatus();
-  if (field.empty()) {
-    return Error(Reason::kBadRequest,
-                 StrCat("Bad Request: a key alias must be ", problem));
-  }
-  return Error(Reason::kInvalidField,
-               StrCat("The field `", field, "` must be: aliases of ", problem),
-               field);
-}
-
-absl::Status CheckAad(std::span<const std::string> aad) {
-  if (aad.size() > keys::kMaxAadItems) {
-    return Error(Reason::kInvalidField,
-                 StrCat("The field `aad` must be: at most ",
-                              keys::kMaxAadItems, " strings"),
-                 "aad");
-  }
-  for (const std::string& item : aad) {
-    if (item.size() > keys::kMaxAadItemSize) {
-      return Error(Reason::kInvalidField,
-                   StrCat("The field `aad` must be: strings of at most ",
-                                keys::kMaxAadItemSize, " characters"),
-                   "aad");
-    }
-  }
-  return absl::OkStatus();
-}
 
 VersionInfo InfoOf(const KeyVersion& v) { return {v.id, v.creation_time}; }
 
@@ -134,8 +62,8 @@ KeyManager::KeyManager(KeyManagerDeps deps, KeyManagerOptions options)
       import_tokens_(deps.import_tokens),
       clock_(deps.clock),
       on_events_(std::move(deps.on_events)),
-      options_(options),
-      cache_(options.cache_capacity) {}
+      data_plane_(deps.data_plane),
+      options_(options) {}
 
 absl::Mutex& KeyManager::LockFor(std::string_view instance_id,
                                  std::string_view key_id) {
@@ -154,20 +82,6 @@ absl::StatusOr<KeyVersion> KeyManager::SealVersion(
                            keys::MaterialAad(instance_id, key_id, version_id)));
   version.id = std::move(version_id);
   return version;
-}
-
-absl::StatusOr<SecretBytes> KeyManager::UnsealVersion(
-    const Key& key, const KeyVersion& version) {
-  absl::StatusOr<SecretBytes> material = master_key_->Decrypt(
-      version.sealed_material,
-      keys::MaterialAad(key.instance_id, key.id, version.id));
-  if (!material.ok()) {
-    // Stored material failed its integrity check: corruption or tampering.
-    return absl::DataLossError(
-        StrCat("key material of version ", version.id, " of key ",
-                     key.id, " failed its integrity check"));
-  }
-  return material;
 }
 
 KeyResult KeyManager::Present(Key key, absl::Time now) const {
@@ -192,44 +106,6 @@ KeyResult KeyManager::Present(Key key, absl::Time now) const {
   }
   result.key = std::move(key);
   return result;
-}
-
-absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadCached(
-    const RequestContext& ctx, const iam::Reach& reach,
-    std::string_view key_id) {
-  KW_ASSIGN_OR_RETURN(const std::string id, access_->ResolveKeyId(ctx, reach, key_id));
-  if (auto hit = cache_.Find(ctx.instance_id, id)) {
-    KW_RETURN_IF_ERROR(access_->CheckCovers(ctx, reach, hit->key));
-    return hit;
-  }
-
-  uint64_t generation = cache_.Generation(ctx.instance_id, id);
-  absl::StatusOr<Key> key = store_->GetKey(ctx.instance_id, id);
-  if (absl::IsNotFound(key.status())) return AccessControl::Missing(reach);
-  KW_RETURN_IF_ERROR(key.status());
-  KW_RETURN_IF_ERROR(access_->CheckCovers(ctx, reach, *key));
-
-  auto entry = std::make_shared<CachedKey>();
-  // A destroyed key's material is not unsealed: every data-plane action
-  // fails on it (keyprotect-api.md §5), and restoring it is a mutation that
-  // drops this entry.
-  if (key->IsRoot() && key->state != KeyState::kDestroyed) {
-    entry->versions.reserve(key->versions.size());
-    for (const KeyVersion& v : key->versions) {
-      KW_ASSIGN_OR_RETURN(SecretBytes material, UnsealVersion(*key, v));
-      KW_ASSIGN_OR_RETURN(crypto::AesGcm kek,
-                          crypto::AesGcm::Create(material.span()));
-      KW_ASSIGN_OR_RETURN(keys::WdekKey wdek_key,
-                          keys::WdekKey::Create(material.span()));
-      entry->versions.push_back(
-          CachedVersion{v.id, std::move(kek), std::move(wdek_key)});
-    }
-  }
-  for (KeyVersion& v : key->versions) v.sealed_material.clear();
-  entry->key = *std::move(key);
-  std::shared_ptr<const CachedKey> shared = std::move(entry);
-  cache_.Insert(shared, generation);
-  return shared;
 }
 
 absl::StatusOr<bool> KeyManager::RingExists(const RequestContext& ctx,
@@ -273,7 +149,7 @@ absl::StatusOr<Key> KeyManager::MutateKey(const RequestContext& ctx,
                  "registrations and try again");
   }
   KW_RETURN_IF_ERROR(stored);
-  cache_.Erase(ctx.instance_id, id);
+  data_plane_->Invalidate(ctx.instance_id, id);
   if (update.event.has_value() && on_events_) on_events_();
   return key;
 }
@@ -585,7 +461,7 @@ absl::StatusOr<KeyResult> KeyManager::GetKey(const RequestContext& ctx,
   const absl::Time now = clock_->Now();
   std::optional<SecretBytes> payload;
   if (key->extractable && PayloadReadable(keys::EffectiveState(*key, now))) {
-    KW_ASSIGN_OR_RETURN(payload, UnsealVersion(*key, key->Primary()));
+    KW_ASSIGN_OR_RETURN(payload, UnsealVersion(*master_key_, *key, key->Primary()));
   }
   KeyResult result = Present(*std::move(key), now);
   result.payload = std::move(payload);
@@ -776,133 +652,6 @@ absl::StatusOr<ListVersionsResult> KeyManager::ListVersions(
     result.versions.push_back(InfoOf(versions[i]));
   }
   if (req.total_count) result.total = n;
-  return result;
-}
-
-absl::StatusOr<std::string> KeyManager::WrapWithPrimary(
-    const CachedKey& cached, std::span<const uint8_t> dek,
-    std::span<const std::string> aad) {
-  // New WDEKs are format 2 (docs/formats/wdek.md): a key derived per wrap,
-  // bound to the material and the aad list, not to this key's ids.
-  const CachedVersion* primary = cached.VersionById(cached.key.Primary().id);
-  if (primary == nullptr) {
-    return absl::InternalError("primary version is not loaded");
-  }
-  KW_ASSIGN_OR_RETURN(std::vector<uint8_t> wdek,
-                      keys::WrapDekV2(primary->wdek_key, dek, aad));
-  return crypto::Base64Encode(wdek);
-}
-
-absl::StatusOr<std::shared_ptr<const CachedKey>> KeyManager::LoadForDataPlane(
-    const RequestContext& ctx, std::string_view key_id, iam::Operation op,
-    Action action, std::span<const std::string> aad) {
-  KW_ASSIGN_OR_RETURN(iam::Reach reach, access_->Authorize(ctx, op));
-  KW_RETURN_IF_ERROR(CheckAad(aad));
-  KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
-                      LoadCached(ctx, reach, key_id));
-  if (!cached->key.IsRoot()) return RootKeyRequired();
-  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
-      action, keys::EffectiveState(cached->key, clock_->Now())));
-  return cached;
-}
-
-absl::StatusOr<WrapResult> KeyManager::Wrap(const RequestContext& ctx,
-                                            std::string_view key_id,
-                                            const WrapRequest& req) {
-  KW_ASSIGN_OR_RETURN(
-      std::shared_ptr<const CachedKey> cached,
-      LoadForDataPlane(ctx, key_id, iam::Operation::kWrap, Action::kWrap,
-                       req.aad));
-  const Key& key = cached->key;
-
-  WrapResult result;
-  SecretBytes dek;
-  if (req.plaintext.has_value()) {
-    constexpr std::string_view kWhat = "a base64 encoded key material";
-    if (req.plaintext->empty() || req.plaintext->size() > kMaxPlaintextBase64) {
-      return Error(Reason::kInvalidField,
-                   StrCat("The field `plaintext` must be: ", kWhat,
-                                " of 1 to ", kMaxPlaintextBase64,
-                                " characters"),
-                   "plaintext");
-    }
-    KW_ASSIGN_OR_RETURN(dek, DecodeBase64Field(*req.plaintext, "plaintext", kWhat));
-  } else {
-    dek = crypto::RandomSecret(keys::kGeneratedDekSize);
-  }
-  KW_ASSIGN_OR_RETURN(result.ciphertext,
-                      WrapWithPrimary(*cached, dek.span(), req.aad));
-  result.key_version = InfoOf(key.Primary());
-  if (!req.plaintext.has_value()) result.plaintext = std::move(dek);
-  return result;
-}
-
-absl::StatusOr<KeyManager::Opened> KeyManager::OpenWdek(
-    const CachedKey& cached, const std::optional<std::string>& ciphertext,
-    std::span<const std::string> aad) {
-  constexpr std::string_view kWhat =
-      "the original base64 encoded ciphertext from the wrap operation";
-  if (!ciphertext.has_value() || ciphertext->empty() ||
-      ciphertext->size() > kMaxCiphertextBase64) {
-    return Error(Reason::kInvalidField,
-                 StrCat("The field `ciphertext` must be: ", kWhat),
-                 "ciphertext");
-  }
-  KW_ASSIGN_OR_RETURN(SecretBytes raw,
-                      DecodeBase64Field(*ciphertext, "ciphertext", kWhat));
-  absl::StatusOr<keys::Wdek> wdek = keys::ParseWdek(raw.span());
-  if (!wdek.ok()) return Unprocessable();
-  // v1 names its version; v2 carries the fingerprint of its material, which
-  // any version with the same material matches (a key imported with that
-  // material elsewhere included). Every failure below is the same 422.
-  const CachedVersion* cv = wdek->format == keys::kWdekFormatV1
-                                ? cached.VersionById(wdek->version_id)
-                                : cached.VersionByFingerprint(wdek->fingerprint);
-  const KeyVersion* version = cv ? cached.key.FindVersion(cv->id) : nullptr;
-  if (version == nullptr) return Unprocessable();
-  absl::StatusOr<SecretBytes> dek =
-      wdek->format == keys::kWdekFormatV1
-          ? keys::UnwrapDek(cv->kek, cached.key.instance_id, cached.key.id,
-                            *wdek, aad)
-          : keys::UnwrapDekV2(cv->wdek_key, *wdek, aad);
-  if (!dek.ok()) return Unprocessable();
-  return Opened{*std::move(dek), version};
-}
-
-absl::StatusOr<UnwrapResult> KeyManager::Unwrap(const RequestContext& ctx,
-                                                std::string_view key_id,
-                                                const UnwrapRequest& req) {
-  KW_ASSIGN_OR_RETURN(
-      std::shared_ptr<const CachedKey> cached,
-      LoadForDataPlane(ctx, key_id, iam::Operation::kUnwrap, Action::kUnwrap,
-                       req.aad));
-  KW_ASSIGN_OR_RETURN(Opened opened, OpenWdek(*cached, req.ciphertext, req.aad));
-
-  UnwrapResult result;
-  result.key_version = InfoOf(*opened.version);
-  const KeyVersion& primary = cached->key.Primary();
-  if (opened.version->id != primary.id) {
-    KW_ASSIGN_OR_RETURN(result.rewrapped_ciphertext,
-                        WrapWithPrimary(*cached, opened.dek.span(), req.aad));
-    result.rewrapped_key_version = InfoOf(primary);
-  }
-  result.plaintext = std::move(opened.dek);
-  return result;
-}
-
-absl::StatusOr<RewrapResult> KeyManager::Rewrap(const RequestContext& ctx,
-                                                std::string_view key_id,
-                                                const UnwrapRequest& req) {
-  KW_ASSIGN_OR_RETURN(
-      std::shared_ptr<const CachedKey> cached,
-      LoadForDataPlane(ctx, key_id, iam::Operation::kRewrap, Action::kRewrap,
-                       req.aad));
-  KW_ASSIGN_OR_RETURN(Opened opened, OpenWdek(*cached, req.ciphertext, req.aad));
-  RewrapResult result;
-  KW_ASSIGN_OR_RETURN(result.ciphertext,
-                      WrapWithPrimary(*cached, opened.dek.span(), req.aad));
-  result.key_version = InfoOf(*opened.version);
-  result.rewrapped_key_version = InfoOf(cached->key.Primary());
   return result;
 }
 
@@ -1117,146 +866,6 @@ absl::StatusOr<KeyResult> KeyManager::PatchKey(const RequestContext& ctx,
                   return absl::OkStatus();
                 }));
   return Present(std::move(key), clock_->Now());
-}
-
-absl::Status KeyManager::CreateKeyRing(const RequestContext& ctx,
-                                       std::string_view ring_id) {
-  KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      access_->Authorize(ctx, iam::Operation::kCreateKeyRing));
-  // A new ring is in no ring-scoped grant: creating one takes the instance.
-  if (!reach.whole_instance) return AccessControl::NoAccess();
-  if (!IsValidRingId(ring_id)) return InvalidRingId(ring_id);
-  if (ring_id == "default") {
-    return Conflict("the key ring `default` always exists");
-  }
-  store::KeyRing ring;
-  ring.instance_id = ctx.instance_id;
-  ring.id = std::string(ring_id);
-  ring.creation_time = clock_->Now();
-  ring.created_by = ctx.principal.id;
-  absl::Status s = store_->CreateKeyRing(
-      ring, kMaxKeyRings - 1,
-      MakeAudit(ctx, ring.creation_time, "kms.keyrings.create",
-                RingTarget(ctx.instance_id, ring_id)));
-  if (absl::IsAlreadyExists(s)) {
-    return Conflict(StrCat("the key ring `", ring_id, "` already exists"));
-  }
-  if (absl::IsResourceExhausted(s)) {
-    return Conflict(StrCat("an instance holds at most ", kMaxKeyRings,
-                           " key rings, `default` included"));
-  }
-  return s;
-}
-
-absl::StatusOr<ListKeyRingsResult> KeyManager::ListKeyRings(
-    const RequestContext& ctx, const ListKeyRingsRequest& req) {
-  KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      access_->Authorize(ctx, iam::Operation::kListKeyRings));
-  KW_RETURN_IF_ERROR(CheckPaging(req.limit, req.offset));
-  KW_ASSIGN_OR_RETURN(std::vector<store::KeyRing> stored,
-                      store_->ListKeyRings(ctx.instance_id));
-  std::vector<store::KeyRing> visible;
-  store::KeyRing default_ring;
-  default_ring.id = "default";
-  if (reach.whole_instance || reach.ListsRing("default")) {
-    visible.push_back(default_ring);
-  }
-  for (store::KeyRing& r : stored) {
-    if (reach.whole_instance || reach.ListsRing(r.id)) {
-      visible.push_back(std::move(r));
-    }
-  }
-  ListKeyRingsResult result;
-  const int64_t n = static_cast<int64_t>(visible.size());
-  for (int64_t i = req.offset; i < n && i - req.offset < req.limit; ++i) {
-    result.rings.push_back(std::move(visible[i]));
-  }
-  if (req.total_count) result.total = n;
-  return result;
-}
-
-absl::Status KeyManager::DeleteKeyRing(const RequestContext& ctx,
-                                       std::string_view ring_id, bool force) {
-  KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      access_->Authorize(ctx, iam::Operation::kDeleteKeyRing));
-  if (!reach.whole_instance && !reach.ListsRing(ring_id)) return AccessControl::NoAccess();
-  if (ring_id == "default") {
-    return Conflict("the key ring `default` cannot be deleted");
-  }
-  auto not_found = [&] {
-    return Error(Reason::kNotFound,
-                 StrCat("Not Found: key ring `", ring_id.substr(0, 100),
-                        "` does not exist"));
-  };
-  if (!IsValidRingId(ring_id)) return not_found();
-  const absl::Time now = clock_->Now();
-  absl::StatusOr<std::vector<std::string>> moved = store_->DeleteKeyRing(
-      ctx.instance_id, ring_id, force, now,
-      MakeAudit(ctx, now, "kms.keyrings.delete",
-                RingTarget(ctx.instance_id, ring_id),
-                force ? "force: destroyed keys move to default" : ""));
-  if (absl::IsNotFound(moved.status())) return not_found();
-  if (absl::IsFailedPrecondition(moved.status())) {
-    return Conflict(
-        force ? "the key ring holds keys that are not destroyed"
-              : "the key ring holds keys; delete them first, or pass "
-                "force=true to move destroyed keys to `default`");
-  }
-  KW_RETURN_IF_ERROR(moved.status());
-  for (const std::string& id : *moved) cache_.Erase(ctx.instance_id, id);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<store::KeyAlias> KeyManager::CreateKeyAlias(
-    const RequestContext& ctx, std::string_view key_id,
-    std::string_view alias) {
-  KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      access_->Authorize(ctx, iam::Operation::kCreateAlias));
-  KW_ASSIGN_OR_RETURN(Key key, access_->LoadKey(ctx, reach, key_id));
-  KW_RETURN_IF_ERROR(ValidateAlias(alias, ""));
-  store::KeyAlias record;
-  record.instance_id = ctx.instance_id;
-  record.alias = std::string(alias);
-  record.key_id = key.id;
-  record.creation_time = clock_->Now();
-  record.created_by = ctx.principal.id;
-  absl::Status s = store_->CreateKeyAlias(
-      record, kMaxAliasesPerKey,
-      MakeAudit(ctx, record.creation_time, "kms.secrets.createalias",
-                KeyTarget(key), StrCat("alias ", alias)));
-  if (absl::IsAlreadyExists(s)) {
-    return Conflict(StrCat("the alias `", alias,
-                           "` already names a key in this instance"));
-  }
-  if (absl::IsResourceExhausted(s)) {
-    return Conflict(StrCat("a key has at most ", kMaxAliasesPerKey,
-                           " aliases"));
-  }
-  if (absl::IsNotFound(s)) return AccessControl::Missing(reach);  // purged meanwhile
-  KW_RETURN_IF_ERROR(s);
-  cache_.Erase(ctx.instance_id, key.id);
-  record.creation_time =
-      absl::FromUnixMicros(absl::ToUnixMicros(record.creation_time));
-  return record;
-}
-
-absl::Status KeyManager::DeleteKeyAlias(const RequestContext& ctx,
-                                        std::string_view key_id,
-                                        std::string_view alias) {
-  KW_ASSIGN_OR_RETURN(iam::Reach reach,
-                      access_->Authorize(ctx, iam::Operation::kDeleteAlias));
-  KW_ASSIGN_OR_RETURN(Key key, access_->LoadKey(ctx, reach, key_id));
-  absl::Status s = store_->DeleteKeyAlias(
-      ctx.instance_id, key.id, alias,
-      MakeAudit(ctx, clock_->Now(), "kms.secrets.deletealias", KeyTarget(key),
-                StrCat("alias ", alias)));
-  if (absl::IsNotFound(s)) {
-    return Error(Reason::kNotFound,
-                 "Not Found: the key has no such alias");
-  }
-  KW_RETURN_IF_ERROR(s);
-  cache_.Erase(ctx.instance_id, key.id);
-  return absl::OkStatus();
 }
 
 }  // namespace keywarden::service

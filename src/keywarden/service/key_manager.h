@@ -17,7 +17,7 @@
 #include "keywarden/service/access_control.h"
 #include "keywarden/service/import_tokens.h"
 #include "keywarden/service/instance_policy_index.h"
-#include "keywarden/service/key_cache.h"
+#include "keywarden/service/data_plane.h"
 #include "keywarden/service/key_service.h"
 #include "keywarden/store/store.h"
 
@@ -25,7 +25,6 @@ namespace keywarden::service {
 
 struct KeyManagerOptions {
   keys::Timers timers;
-  size_t cache_capacity = 100000;
 };
 
 // What KeyManager works with; everything outlives it.
@@ -38,22 +37,25 @@ struct KeyManagerDeps {
   // Secure import (import tokens); null: secure import is refused.
   ImportTokenManager* import_tokens = nullptr;
   const Clock* clock = nullptr;
+  // Told of every stored change to a key, so it drops the cached key.
+  DataPlaneService* data_plane = nullptr;
   // Called after a change that made lifecycle events (the dispatcher
   // delivers them at once instead of at its next poll).
   std::function<void()> on_events;
 };
 
-// KeyManager implements KeyService over a Store, the master key and a
-// KeyCache. Reads of the data plane (wrap, unwrap, rewrap) are served from
-// the cache; every mutation loads the key from the store under a per-key
+// KeyManager implements KeyLifecycle and KeyRings over a Store and the
+// master key. Every mutation loads the key from the store under a per-key
 // lock, writes it back in one transaction (with the lifecycle event for
 // its registered services and its audit record, where it has them), and
-// then drops the cache entry. Thread-safe.
-class KeyManager final : public KeyService {
+// then tells the data plane to drop its cached copy. Key rings and aliases
+// are in key_rings.cc; deletion, purge, dual authorization, sync, key
+// policies and the background jobs in key_lifecycle.cc. Thread-safe.
+class KeyManager final : public KeyLifecycle, public KeyRings {
  public:
   KeyManager(KeyManagerDeps deps, KeyManagerOptions options);
 
-  // keywarden::service::KeyService:
+  // keywarden::service::KeyLifecycle:
   absl::StatusOr<KeyResult> CreateKey(const RequestContext& ctx,
                                       const CreateKeyRequest& req) override;
   absl::StatusOr<KeyResult> GetKey(const RequestContext& ctx,
@@ -67,15 +69,6 @@ class KeyManager final : public KeyService {
   absl::StatusOr<ListVersionsResult> ListVersions(
       const RequestContext& ctx, std::string_view key_id,
       const ListVersionsRequest& req) override;
-  absl::StatusOr<WrapResult> Wrap(const RequestContext& ctx,
-                                  std::string_view key_id,
-                                  const WrapRequest& req) override;
-  absl::StatusOr<UnwrapResult> Unwrap(const RequestContext& ctx,
-                                      std::string_view key_id,
-                                      const UnwrapRequest& req) override;
-  absl::StatusOr<RewrapResult> Rewrap(const RequestContext& ctx,
-                                      std::string_view key_id,
-                                      const UnwrapRequest& req) override;
   absl::StatusOr<KeyResult> Rotate(const RequestContext& ctx,
                                    std::string_view key_id,
                                    const RotateRequest& req) override;
@@ -105,6 +98,8 @@ class KeyManager final : public KeyService {
   absl::StatusOr<KeyPoliciesResult> PutKeyPolicies(
       const RequestContext& ctx, std::string_view key_id,
       const PutKeyPoliciesRequest& req) override;
+
+  // keywarden::service::KeyRings:
   absl::Status CreateKeyRing(const RequestContext& ctx,
                              std::string_view ring_id) override;
   absl::StatusOr<ListKeyRingsResult> ListKeyRings(
@@ -128,7 +123,6 @@ class KeyManager final : public KeyService {
   // Purges keys deleted longer than `auto_purge_after` ago (§3.7).
   absl::StatusOr<int> PurgeDueKeys();
 
-  size_t CacheSize() const { return cache_.Size(); }
 
  private:
   // Applies the change to the key loaded under its lock; may fill in the
@@ -136,15 +130,6 @@ class KeyManager final : public KeyService {
   using Mutation = std::function<absl::Status(keys::Key&, absl::Time now,
                                               store::KeyUpdate& update)>;
 
-  // The cached key, loading and unsealing it on a miss.
-  absl::StatusOr<std::shared_ptr<const CachedKey>> LoadCached(
-      const RequestContext& ctx, const iam::Reach& reach,
-      std::string_view key_id);
-  // The shared start of wrap, unwrap and rewrap: authorize `op`, bound the
-  // aad, load the cached root key and check its state allows `action`.
-  absl::StatusOr<std::shared_ptr<const CachedKey>> LoadForDataPlane(
-      const RequestContext& ctx, std::string_view key_id, iam::Operation op,
-      keys::Action action, std::span<const std::string> aad);
   // Loads the key under its lock, checks `reach` covers it, applies
   // `mutate`, stores it and drops the cache entry. Returns the stored record.
   absl::StatusOr<keys::Key> MutateKey(const RequestContext& ctx,
@@ -156,19 +141,6 @@ class KeyManager final : public KeyService {
                                                std::string version_id,
                                                absl::Time now,
                                                const SecretBytes& material);
-  absl::StatusOr<SecretBytes> UnsealVersion(const keys::Key& key,
-                                            const keys::KeyVersion& version);
-  absl::StatusOr<std::string> WrapWithPrimary(const CachedKey& cached,
-                                              std::span<const uint8_t> dek,
-                                              std::span<const std::string> aad);
-  // Decodes and opens a client's WDEK; 400/422 errors as Key Protect.
-  struct Opened {
-    SecretBytes dek;
-    const keys::KeyVersion* version;
-  };
-  absl::StatusOr<Opened> OpenWdek(const CachedKey& cached,
-                                  const std::optional<std::string>& ciphertext,
-                                  std::span<const std::string> aad);
   KeyResult Present(keys::Key key, absl::Time now) const;
   absl::StatusOr<KeyResult> SetEnabled(const RequestContext& ctx,
                                        std::string_view key_id, bool enable);
@@ -209,8 +181,8 @@ class KeyManager final : public KeyService {
   ImportTokenManager* import_tokens_;
   const Clock* clock_;
   std::function<void()> on_events_;
+  DataPlaneService* data_plane_;
   KeyManagerOptions options_;
-  KeyCache cache_;
   std::array<absl::Mutex, 64> key_locks_;
 };
 

@@ -1,10 +1,12 @@
 #ifndef KEYWARDEN_SERVICE_KEY_MANAGER_INTERNAL_H_
 #define KEYWARDEN_SERVICE_KEY_MANAGER_INTERNAL_H_
 
-// Internal to KeyManager's two source files (key_manager.cc: keys and the
-// data plane; key_lifecycle.cc: deletion, purge, dual authorization, sync,
-// key policies and the background jobs). Not for other modules.
+// Internal to the key services' source files (key_manager.cc: keys;
+// key_rings.cc: rings and aliases; key_lifecycle.cc: deletion, purge, dual
+// authorization, sync, key policies and the background jobs;
+// data_plane.cc). Not for other modules.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +21,18 @@
 #include "keywarden/service/request_context.h"
 
 namespace keywarden::service::key_manager_internal {
+
+// Limits of keyprotect-api.md §9, §10.
+inline constexpr int64_t kMaxKeyRings = 50;  // per instance, `default` included
+inline constexpr int64_t kMaxAliasesPerKey = 5;
+
+// Key ring ids: 2-100 characters from [A-Za-z0-9_-] (key_rings.cc).
+bool IsValidRingId(std::string_view id);
+
+// An alias given in field `field` ("" for the request path): 2-90
+// characters from [A-Za-z0-9_-], not a UUID, not a reserved word
+// (key_rings.cc).
+absl::Status ValidateAlias(std::string_view alias, std::string_view field);
 
 inline absl::Status RootKeyRequired() {
   return Error(Reason::kKeyRootRequired,

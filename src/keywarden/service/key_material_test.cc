@@ -44,11 +44,17 @@ class KeyMaterialTest : public ::testing::Test {
   // A new KeyManager over the same store: an empty key cache, as after a
   // server restart. Needed after changing a key in the store directly.
   void Restart() {
+    // The manager first: it tells the data plane of its changes.
+    manager_.reset();
+    plane_ = std::make_unique<DataPlaneService>(
+        DataPlaneDeps{&store_, master_.get(), &access_control_, &clock_},
+        1000);
     KeyManagerDeps deps;
     deps.store = &store_;
     deps.master_key = master_.get();
     deps.access = &access_control_;
     deps.clock = &clock_;
+    deps.data_plane = plane_.get();
     manager_ = std::make_unique<KeyManager>(deps, KeyManagerOptions{});
   }
 
@@ -82,6 +88,7 @@ class KeyMaterialTest : public ::testing::Test {
   iam::AccessIndex access_;
   AccessControl access_control_{&store_, &access_, nullptr};
   std::unique_ptr<seal::MasterKey> master_;
+  std::unique_ptr<DataPlaneService> plane_;
   std::unique_ptr<KeyManager> manager_;
   RequestContext ctx_;
   RequestContext other_;
@@ -93,10 +100,9 @@ Reason R(const absl::Status& s) { return ReasonOf(s); }
 
 TEST_F(KeyMaterialTest, WrapWritesFormatTwoOfTheDocumentedSize) {
   KeyResult k = Create(ctx_, false);
-  auto wrapped = manager_->Wrap(ctx_, k.key.id, {});
+  auto wrapped = plane_->Wrap(ctx_, k.key.id, {});
   ASSERT_TRUE(wrapped.ok()) << wrapped.status();
-  auto raw = crypto::Base64Decode(wrapped->ciphertext);
-  ASSERT_TRUE(raw.ok());
+  const std::vector<uint8_t>* raw = &wrapped->ciphertext;
   ASSERT_EQ(raw->size(), keys::kWdekV2HeaderSize + 32 + crypto::kGcmTagSize);
   EXPECT_EQ(raw->data()[0], keys::kWdekFormatV2);
 }
@@ -108,24 +114,24 @@ TEST_F(KeyMaterialTest, SameMaterialInAnotherInstanceUnwrapsAndRewraps) {
   KeyResult unrelated = Create(other_, false, B64(crypto::RandomSecret(32)));
   WrapRequest w;
   w.aad = {"tenant=a", "bucket=b"};
-  auto wrapped = manager_->Wrap(ctx_, here.key.id, w);
+  auto wrapped = plane_->Wrap(ctx_, here.key.id, w);
   ASSERT_TRUE(wrapped.ok());
 
-  auto opened = manager_->Unwrap(other_, there.key.id,
+  auto opened = plane_->Unwrap(other_, there.key.id,
                                  {wrapped->ciphertext, w.aad});
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_TRUE(opened->plaintext == *wrapped->plaintext);
   EXPECT_EQ(opened->key_version.id, there.key.id);  // the version that opened it
   EXPECT_FALSE(opened->rewrapped_ciphertext.has_value());
-  auto rewrapped = manager_->Rewrap(other_, there.key.id,
+  auto rewrapped = plane_->Rewrap(other_, there.key.id,
                                     {wrapped->ciphertext, w.aad});
   ASSERT_TRUE(rewrapped.ok()) << rewrapped.status();
   // ...and what the other instance wraps opens here.
-  auto back = manager_->Unwrap(ctx_, here.key.id, {rewrapped->ciphertext, w.aad});
+  auto back = plane_->Unwrap(ctx_, here.key.id, {rewrapped->ciphertext, w.aad});
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_TRUE(back->plaintext == *wrapped->plaintext);
 
-  EXPECT_EQ(R(manager_->Unwrap(other_, unrelated.key.id,
+  EXPECT_EQ(R(plane_->Unwrap(other_, unrelated.key.id,
                                {wrapped->ciphertext, w.aad})
                   .status()),
             Reason::kUnprocessableCiphertext);
@@ -133,29 +139,28 @@ TEST_F(KeyMaterialTest, SameMaterialInAnotherInstanceUnwrapsAndRewraps) {
   const SecretBytes small = crypto::RandomSecret(16);
   KeyResult a = Create(ctx_, false, B64(small));
   KeyResult b = Create(other_, false, B64(small));
-  auto w16 = manager_->Wrap(ctx_, a.key.id, {});
+  auto w16 = plane_->Wrap(ctx_, a.key.id, {});
   ASSERT_TRUE(w16.ok());
-  EXPECT_TRUE(manager_->Unwrap(other_, b.key.id, {w16->ciphertext, {}}).ok());
+  EXPECT_TRUE(plane_->Unwrap(other_, b.key.id, {w16->ciphertext, {}}).ok());
 }
 
 TEST_F(KeyMaterialTest, OldVersionFoundByFingerprintAndRewrappedAsFormatTwo) {
   KeyResult k = Create(ctx_, false, B64(crypto::RandomSecret(32)));
-  auto old = manager_->Wrap(ctx_, k.key.id, {});
+  auto old = plane_->Wrap(ctx_, k.key.id, {});
   ASSERT_TRUE(old.ok());
   RotateRequest rotate;
   rotate.payload = B64(crypto::RandomSecret(24));
   ASSERT_TRUE(manager_->Rotate(ctx_, k.key.id, rotate).ok());
   Restart();  // fingerprints are recomputed when the key is loaded again
-  auto opened = manager_->Unwrap(ctx_, k.key.id, {old->ciphertext, {}});
+  auto opened = plane_->Unwrap(ctx_, k.key.id, {old->ciphertext, {}});
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(opened->key_version.id, k.key.id);
   ASSERT_TRUE(opened->rewrapped_ciphertext.has_value());
   EXPECT_NE(opened->rewrapped_key_version->id, k.key.id);
-  auto raw = crypto::Base64Decode(*opened->rewrapped_ciphertext);
-  ASSERT_TRUE(raw.ok());
+  const std::vector<uint8_t>* raw = &*opened->rewrapped_ciphertext;
   EXPECT_EQ(raw->data()[0], keys::kWdekFormatV2);
   auto again =
-      manager_->Unwrap(ctx_, k.key.id, {*opened->rewrapped_ciphertext, {}});
+      plane_->Unwrap(ctx_, k.key.id, {*opened->rewrapped_ciphertext, {}});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->key_version.id, opened->rewrapped_key_version->id);
   EXPECT_TRUE(again->plaintext == *old->plaintext);
@@ -170,19 +175,19 @@ TEST_F(KeyMaterialTest, FormatOneWdeksStillUnwrapAndComeBackAsFormatTwo) {
   const std::vector<std::string> aad = {"ctx"};
   auto v1 = keys::WrapDek(*kek, kInstance, k.key.id, k.key.id, dek, aad);
   ASSERT_TRUE(v1.ok());
-  auto opened = manager_->Unwrap(ctx_, k.key.id, {B64(*v1), aad});
+  auto opened = plane_->Unwrap(ctx_, k.key.id, {*v1, aad});
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(std::vector<uint8_t>(opened->plaintext.span().begin(),
                                  opened->plaintext.span().end()),
             dek);
-  auto rewrapped = manager_->Rewrap(ctx_, k.key.id, {B64(*v1), aad});
+  auto rewrapped = plane_->Rewrap(ctx_, k.key.id, {*v1, aad});
   ASSERT_TRUE(rewrapped.ok());
-  EXPECT_EQ(crypto::Base64Decode(rewrapped->ciphertext)->data()[0],
+  EXPECT_EQ(rewrapped->ciphertext[0],
             keys::kWdekFormatV2);
   // A v1 WDEK stays bound to its instance: the same material elsewhere
   // does not open it (only format 2 is material-bound).
   KeyResult there = Create(other_, false, B64(material));
-  EXPECT_EQ(R(manager_->Unwrap(other_, there.key.id, {B64(*v1), aad}).status()),
+  EXPECT_EQ(R(plane_->Unwrap(other_, there.key.id, {*v1, aad}).status()),
             Reason::kUnprocessableCiphertext);
 }
 
@@ -192,35 +197,33 @@ TEST_F(KeyMaterialTest, EveryCorruptionAadChangeAndWrongKeyIsTheSame422) {
   const std::vector<std::string> aad = {"tenant-a", "bucket-1"};
   WrapRequest w;
   w.aad = aad;
-  auto wrapped = manager_->Wrap(ctx_, k.key.id, w);
+  auto wrapped = plane_->Wrap(ctx_, k.key.id, w);
   ASSERT_TRUE(wrapped.ok());
-  const std::vector<uint8_t> raw = [&] {
-    auto d = *crypto::Base64Decode(wrapped->ciphertext);
-    return std::vector<uint8_t>(d.span().begin(), d.span().end());
-  }();
+  const std::vector<uint8_t> raw = wrapped->ciphertext;
   std::set<std::string> messages;
-  auto expect_422 = [&](const std::string& key_id, const std::string& ct,
+  auto expect_422 = [&](const std::string& key_id,
+                        const std::vector<uint8_t>& ct,
                         const std::vector<std::string>& a,
                         const std::string& what) {
-    absl::Status s = manager_->Unwrap(ctx_, key_id, {ct, a}).status();
+    absl::Status s = plane_->Unwrap(ctx_, key_id, {ct, a}).status();
     EXPECT_EQ(R(s), Reason::kUnprocessableCiphertext) << what;
     messages.insert(std::string(s.message()));
-    absl::Status r = manager_->Rewrap(ctx_, key_id, {ct, a}).status();
+    absl::Status r = plane_->Rewrap(ctx_, key_id, {ct, a}).status();
     EXPECT_EQ(R(r), Reason::kUnprocessableCiphertext) << "rewrap " << what;
     messages.insert(std::string(r.message()));
   };
   for (size_t i = 0; i < raw.size(); ++i) {
     std::vector<uint8_t> bad = raw;
     bad[i] ^= 0x80;
-    expect_422(k.key.id, B64(bad), aad, "flip " + std::to_string(i));
+    expect_422(k.key.id, bad, aad, "flip " + std::to_string(i));
   }
   for (size_t n = 1; n < raw.size(); ++n) {
-    expect_422(k.key.id, B64(std::span(raw).first(n)), aad,
+    expect_422(k.key.id, std::vector<uint8_t>(raw.begin(), raw.begin() + n), aad,
                "truncate " + std::to_string(n));
   }
   std::vector<uint8_t> longer = raw;
   longer.push_back(0);
-  expect_422(k.key.id, B64(longer), aad, "append");
+  expect_422(k.key.id, longer, aad, "append");
   const std::vector<std::vector<std::string>> wrong_aads = {
       {},
       {"bucket-1", "tenant-a"},
@@ -234,7 +237,7 @@ TEST_F(KeyMaterialTest, EveryCorruptionAadChangeAndWrongKeyIsTheSame422) {
   }
   expect_422(other_key.key.id, wrapped->ciphertext, aad, "other key");
   EXPECT_EQ(messages.size(), 1u);
-  EXPECT_TRUE(manager_->Unwrap(ctx_, k.key.id, {wrapped->ciphertext, aad}).ok());
+  EXPECT_TRUE(plane_->Unwrap(ctx_, k.key.id, {wrapped->ciphertext, aad}).ok());
 }
 
 // ------------------------------------------- material × key state (§3.4, §5)
@@ -282,7 +285,7 @@ TEST_F(KeyMaterialTest, EveryStateAndEveryPathThatReadsOrUsesMaterial) {
     if (cell.state == KeyState::kDeactivated) expiry = clock_.Now() + absl::Hours(1);
     KeyResult root = Create(ctx_, false, B64(crypto::RandomSecret(32)), expiry);
     KeyResult standard = Create(ctx_, true, B64(payload), expiry);
-    auto wdek = manager_->Wrap(ctx_, root.key.id, {});
+    auto wdek = plane_->Wrap(ctx_, root.key.id, {});
     ASSERT_TRUE(wdek.ok()) << name;
 
     switch (cell.state) {
@@ -322,16 +325,16 @@ TEST_F(KeyMaterialTest, EveryStateAndEveryPathThatReadsOrUsesMaterial) {
     EXPECT_FALSE(got_root->payload.has_value()) << name;  // never root material
 
     // The data plane.
-    ExpectOutcome(manager_->Wrap(ctx_, root.key.id, {}).status(), cell.wrap,
+    ExpectOutcome(plane_->Wrap(ctx_, root.key.id, {}).status(), cell.wrap,
                   name + " wrap");
     absl::StatusOr<UnwrapResult> unwrapped =
-        manager_->Unwrap(ctx_, root.key.id, {wdek->ciphertext, {}});
+        plane_->Unwrap(ctx_, root.key.id, {wdek->ciphertext, {}});
     ExpectOutcome(unwrapped.status(), cell.unwrap, name + " unwrap");
     if (unwrapped.ok()) {
       EXPECT_TRUE(unwrapped->plaintext == *wdek->plaintext) << name;
     }
     ExpectOutcome(
-        manager_->Rewrap(ctx_, root.key.id, {wdek->ciphertext, {}}).status(),
+        plane_->Rewrap(ctx_, root.key.id, {wdek->ciphertext, {}}).status(),
         cell.rewrap, name + " rewrap");
     RotateRequest rotate;
     rotate.payload = B64(crypto::RandomSecret(32));

@@ -11,15 +11,16 @@
 
 namespace keywarden::service {
 
-// KeyService is the transport-independent API: one method per Key Protect
-// key operation (keyprotect-api.md §2-§6). Every method authorizes first,
-// then applies the domain rules, and returns a Status made with Error() so
-// the transport can map it to the Key Protect reason code. `key_id` is the
-// id from the request path: a key id in any case, or one of the key's
+// The key operations of the core, split by concern: the data plane (wrap,
+// unwrap, rewrap) is DataPlane (data_plane.h); KeyLifecycle is a key's life
+// from creation to purge, with its policies; KeyRings holds key rings and
+// aliases. Every method authorizes first, then applies the domain rules,
+// and returns a domain error (Error(), common/errors.h) that each transport
+// maps in one place. `key_id` is a key id in any case, or one of the key's
 // aliases (case-sensitive). Thread-safe.
-class KeyService {
+class KeyLifecycle {
  public:
-  virtual ~KeyService() = default;
+  virtual ~KeyLifecycle() = default;
 
   virtual absl::StatusOr<KeyResult> CreateKey(const RequestContext& ctx,
                                               const CreateKeyRequest& req) = 0;
@@ -36,16 +37,6 @@ class KeyService {
   virtual absl::StatusOr<ListVersionsResult> ListVersions(
       const RequestContext& ctx, std::string_view key_id,
       const ListVersionsRequest& req) = 0;
-
-  virtual absl::StatusOr<WrapResult> Wrap(const RequestContext& ctx,
-                                          std::string_view key_id,
-                                          const WrapRequest& req) = 0;
-  virtual absl::StatusOr<UnwrapResult> Unwrap(const RequestContext& ctx,
-                                              std::string_view key_id,
-                                              const UnwrapRequest& req) = 0;
-  virtual absl::StatusOr<RewrapResult> Rewrap(const RequestContext& ctx,
-                                              std::string_view key_id,
-                                              const UnwrapRequest& req) = 0;
 
   virtual absl::StatusOr<KeyResult> Rotate(const RequestContext& ctx,
                                            std::string_view key_id,
@@ -84,8 +75,13 @@ class KeyService {
   virtual absl::StatusOr<KeyPoliciesResult> PutKeyPolicies(
       const RequestContext& ctx, std::string_view key_id,
       const PutKeyPoliciesRequest& req) = 0;
+};
 
-  // Key rings (keyprotect-api.md §9).
+// Key rings (keyprotect-api.md §9) and key aliases (§10).
+class KeyRings {
+ public:
+  virtual ~KeyRings() = default;
+
   virtual absl::Status CreateKeyRing(const RequestContext& ctx,
                                      std::string_view ring_id) = 0;
   virtual absl::StatusOr<ListKeyRingsResult> ListKeyRings(
@@ -93,7 +89,6 @@ class KeyService {
   virtual absl::Status DeleteKeyRing(const RequestContext& ctx,
                                      std::string_view ring_id, bool force) = 0;
 
-  // Key aliases (keyprotect-api.md §10).
   virtual absl::StatusOr<store::KeyAlias> CreateKeyAlias(
       const RequestContext& ctx, std::string_view key_id,
       std::string_view alias) = 0;

@@ -124,6 +124,10 @@ class LifecycleTest : public ::testing::Test {
     deps.instance_policies = &index_;
     deps.import_tokens = &tokens_;
     deps.clock = &clock_;
+    plane_ = std::make_unique<DataPlaneService>(
+        DataPlaneDeps{&store_, master_.get(), &access_control_, &clock_},
+        1000);
+    deps.data_plane = plane_.get();
     keys_ = std::make_unique<KeyManager>(deps, KeyManagerOptions{});
   }
 
@@ -210,6 +214,7 @@ class LifecycleTest : public ::testing::Test {
   InstancePolicyManager instance_policies_{&store_, &index_, &access_control_,
                                            &clock_};
   RegistrationManager registrations_{&store_, &access_control_, &clock_};
+  std::unique_ptr<DataPlaneService> plane_;
   std::unique_ptr<KeyManager> keys_;
 };
 
@@ -283,7 +288,7 @@ TEST_F(LifecycleTest, DualAuthPolicyCannotBeDisabledOnceEnabled) {
 
 TEST_F(LifecycleTest, PurgeNeedsKeyPurgeDestroyedAndFourHours) {
   KeyResult k = CreateRoot(As("user-a"));
-  auto wrapped = keys_->Wrap(As("user-a"), k.key.id, {});
+  auto wrapped = plane_->Wrap(As("user-a"), k.key.id, {});
   ASSERT_TRUE(wrapped.ok());
   EXPECT_EQ(R(keys_->PurgeKey(As("user-p"), k.key.id)),
             Reason::kKeyActionInvalidState);
@@ -303,7 +308,7 @@ TEST_F(LifecycleTest, PurgeNeedsKeyPurgeDestroyedAndFourHours) {
   EXPECT_EQ(R(keys_->RestoreKey(As("user-a"), k.key.id)), Reason::kNotFound);
   UnwrapRequest unwrap;
   unwrap.ciphertext = wrapped->ciphertext;
-  EXPECT_EQ(R(keys_->Unwrap(As("user-a"), k.key.id, unwrap)),
+  EXPECT_EQ(R(plane_->Unwrap(As("user-a"), k.key.id, unwrap)),
             Reason::kNotFound);
   EXPECT_TRUE(absl::IsNotFound(store_.GetKey(kInstance, k.key.id).status()));
 }
@@ -444,7 +449,7 @@ TEST_F(LifecycleTest, AllowedIpRefusesOtherAddressesButNotServices) {
   // Service-to-service calls bypass it (§7.2).
   RequestContext service = As("serviceid-s", true);
   service.source_address = "192.0.2.7";
-  EXPECT_TRUE(keys_->Wrap(service, k.key.id, {}).ok());
+  EXPECT_TRUE(plane_->Wrap(service, k.key.id, {}).ok());
   EXPECT_EQ(**instance_policies_.AllowedIpPort(As("user-a")), 0);
 }
 
@@ -518,7 +523,7 @@ TEST_F(LifecycleTest, SecureImportOfARootKeyAndItsRotation) {
   KeyResult k = Create(As("user-w"), req);
   EXPECT_TRUE(k.key.imported);
   EXPECT_EQ(k.key.material_bits, 256);
-  auto wrapped = keys_->Wrap(As("user-w"), k.key.id, {});
+  auto wrapped = plane_->Wrap(As("user-w"), k.key.id, {});
   ASSERT_TRUE(wrapped.ok());
 
   // A wrong nonce, a wrong IV, a tampered payload.
@@ -553,7 +558,7 @@ TEST_F(LifecycleTest, SecureImportOfARootKeyAndItsRotation) {
   EXPECT_EQ(rotated->key.material_bits, 128);
   UnwrapRequest unwrap;
   unwrap.ciphertext = wrapped->ciphertext;
-  auto opened = keys_->Unwrap(As("user-w"), k.key.id, unwrap);
+  auto opened = plane_->Unwrap(As("user-w"), k.key.id, unwrap);
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_TRUE(opened->rewrapped_ciphertext.has_value());
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "keywarden/common/secret_bytes.h"
 #include "keywarden/keys/key.h"
@@ -15,10 +16,17 @@
 #include "keywarden/store/store.h"
 
 // Typed requests and results of the key operations. Transports decode into
-// these and encode from them; nothing here knows JSON or HTTP. Base64 fields
-// arrive as the client's text and are decoded (strictly) by the service, so
-// the error names the field and byte position in one place.
+// these and encode from them; nothing here knows JSON, base64 or HTTP: key
+// material, DEKs and WDEKs are bytes.
 namespace keywarden::service {
+
+// A field the transport decoded from its wire form (base64 text, a TTLV
+// byte string): the bytes, or the transport's error for that field. The
+// service reports a decoding error where it validates the field, so the
+// order of checks (authorization, the key's state, then the input) is the
+// same whatever the protocol.
+template <typename T>
+using Decoded = absl::StatusOr<T>;
 
 enum class Prefer { kUnspecified, kMinimal, kRepresentation };
 
@@ -104,18 +112,18 @@ struct ListVersionsResult {
 };
 
 struct WrapRequest {
-  std::optional<std::string> plaintext;  // base64; absent: generate 32 bytes
+  std::optional<Decoded<SecretBytes>> plaintext;  // absent: generate 32 bytes
   std::vector<std::string> aad;
 };
 
 struct WrapResult {
-  std::string ciphertext;  // base64 WDEK
+  std::vector<uint8_t> ciphertext;  // the WDEK (docs/formats/wdek.md)
   std::optional<SecretBytes> plaintext;  // set when the DEK was generated
   VersionInfo key_version;
 };
 
 struct UnwrapRequest {
-  std::optional<std::string> ciphertext;  // base64 WDEK
+  std::optional<Decoded<std::vector<uint8_t>>> ciphertext;  // a WDEK
   std::vector<std::string> aad;
 };
 
@@ -124,12 +132,12 @@ struct UnwrapResult {
   VersionInfo key_version;
   // Set when the WDEK was made by an older version: the same DEK wrapped by
   // the primary version.
-  std::optional<std::string> rewrapped_ciphertext;
+  std::optional<std::vector<uint8_t>> rewrapped_ciphertext;
   std::optional<VersionInfo> rewrapped_key_version;
 };
 
 struct RewrapResult {
-  std::string ciphertext;
+  std::vector<uint8_t> ciphertext;
   VersionInfo key_version;  // the version that made the input
   VersionInfo rewrapped_key_version;
 };

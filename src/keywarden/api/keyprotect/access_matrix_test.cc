@@ -604,11 +604,18 @@ class AccessMatrixTest : public ::testing::Test {
     deps.instance_policies = &policy_index_;
     deps.import_tokens = import_tokens_.get();
     deps.clock = &clock_;
+    plane_ = std::make_unique<service::DataPlaneService>(
+        service::DataPlaneDeps{&store_, master_.get(), access_control_.get(),
+                               &clock_},
+        1000);
+    deps.data_plane = plane_.get();
     keys_ = std::make_unique<service::KeyManager>(std::move(deps), kmo);
     registrations_ = std::make_unique<service::RegistrationManager>(
         &store_, access_control_.get(), &clock_);
     ApiServices services;
+    services.data_plane = plane_.get();
     services.keys = keys_.get();
+    services.rings = keys_.get();
     services.identity = identity_.get();
     services.import_tokens = import_tokens_.get();
     services.instance_policies = instance_policies_.get();
@@ -909,6 +916,7 @@ class AccessMatrixTest : public ::testing::Test {
   std::unique_ptr<service::AccessControl> access_control_;
   std::unique_ptr<service::InstancePolicyManager> instance_policies_;
   std::unique_ptr<service::ImportTokenManager> import_tokens_;
+  std::unique_ptr<service::DataPlaneService> plane_;
   std::unique_ptr<service::KeyManager> keys_;
   std::unique_ptr<service::RegistrationManager> registrations_;
   std::unique_ptr<service::WebhookRegistry> webhooks_;

@@ -606,12 +606,64 @@ absl::StatusOr<service::PatchKeyRequest> DecodePatchKey(std::string_view body) {
   return req;
 }
 
+namespace {
+
+// A DEK or WDEK given in base64 (wrap's `plaintext`, unwrap's
+// `ciphertext`), decoded from the text in the parsed body (never copied
+// into a string). Errors are the field's, reported by the service where it
+// validates that field, after authorization and the key's state, as Key
+// Protect does.
+service::Decoded<SecretBytes> DecodeBase64Input(
+    std::optional<std::string_view> text, std::string_view field,
+    std::string_view what, size_t max_chars, bool with_limit_in_message) {
+  if (!text.has_value() || text->empty() || text->size() > max_chars) {
+    return Error(Reason::kInvalidField,
+                 with_limit_in_message
+                     ? StrCat("The field `", field, "` must be: ", what,
+                              " of 1 to ", max_chars, " characters")
+                     : StrCat("The field `", field, "` must be: ", what),
+                 field);
+  }
+  absl::StatusOr<SecretBytes> bytes = crypto::Base64Decode(*text);
+  if (!bytes.ok()) {
+    return Error(Reason::kInvalidField,
+                 StrCat("The field `", field, "` must be: ", what, ": ",
+                        bytes.status().message()),
+                 field);
+  }
+  return bytes;
+}
+
+// keyprotect-api.md §4: at most 4096 characters of base64 plaintext and
+// 8192 of ciphertext.
+constexpr size_t kMaxPlaintextBase64 = 4096;
+constexpr size_t kMaxCiphertextBase64 = 8192;
+
+absl::StatusOr<std::optional<std::string_view>> OptStringView(
+    const json::object& obj, std::string_view name) {
+  const json::value* v = Find(obj, name);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (!v->is_string()) {
+    return Error(Reason::kBadBody,
+                 StrCat("The field `", name, "` must be: a string"), name);
+  }
+  return std::string_view(v->as_string().data(), v->as_string().size());
+}
+
+}  // namespace
+
 absl::StatusOr<service::WrapRequest> DecodeWrap(std::string_view body) {
   WipedArena arena;
   KW_ASSIGN_OR_RETURN(json::object obj, OptionalObject(body, arena.storage()));
   service::WrapRequest req;
-  KW_ASSIGN_OR_RETURN(req.plaintext, OptString(obj, "plaintext"));
+  KW_ASSIGN_OR_RETURN(std::optional<std::string_view> plaintext,
+                      OptStringView(obj, "plaintext"));
   KW_ASSIGN_OR_RETURN(req.aad, StringList(obj, "aad", Reason::kInvalidField));
+  if (plaintext.has_value()) {
+    req.plaintext = DecodeBase64Input(plaintext, "plaintext",
+                                      "a base64 encoded key material",
+                                      kMaxPlaintextBase64, true);
+  }
   return req;
 }
 
@@ -622,8 +674,18 @@ absl::StatusOr<service::UnwrapRequest> DecodeUnwrap(std::string_view body) {
   if (!v.is_object()) return BadBody("the body must be a JSON object");
   const json::object& obj = v.as_object();
   service::UnwrapRequest req;
-  KW_ASSIGN_OR_RETURN(req.ciphertext, OptString(obj, "ciphertext"));
+  KW_ASSIGN_OR_RETURN(std::optional<std::string_view> ciphertext,
+                      OptStringView(obj, "ciphertext"));
   KW_ASSIGN_OR_RETURN(req.aad, StringList(obj, "aad", Reason::kInvalidField));
+  service::Decoded<SecretBytes> raw = DecodeBase64Input(
+      ciphertext, "ciphertext",
+      "the original base64 encoded ciphertext from the wrap operation",
+      kMaxCiphertextBase64, false);
+  if (raw.ok()) {
+    req.ciphertext = std::vector<uint8_t>(raw->span().begin(), raw->span().end());
+  } else {
+    req.ciphertext = raw.status();
+  }
   return req;
 }
 
@@ -724,13 +786,14 @@ std::string EncodeWrap(const service::WrapResult& r) {
   std::string b64;
   if (r.plaintext) b64 = crypto::Base64Encode(r.plaintext->span());
   std::string out;
-  out.reserve(96 + r.ciphertext.size() + r.key_version.id.size() + b64.size());
+  out.reserve(96 + (r.ciphertext.size() + 2) / 3 * 4 + r.key_version.id.size() +
+              b64.size());
   out.append("{");
   if (r.plaintext) {
     StrAppend(&out, "\"plaintext\":\"", b64, "\",");
     WipeString(b64);
   }
-  StrAppend(&out, "\"ciphertext\":\"", r.ciphertext,
+  StrAppend(&out, "\"ciphertext\":\"", crypto::Base64Encode(r.ciphertext),
                   "\",\"keyVersion\":{\"id\":\"", r.key_version.id, "\"}}");
   return out;
 }
@@ -740,14 +803,17 @@ std::string EncodeUnwrap(const service::UnwrapResult& r) {
   std::string b64 = crypto::Base64Encode(r.plaintext.span());
   std::string out;
   out.reserve(160 + b64.size() + r.key_version.id.size() +
-              (r.rewrapped_ciphertext ? r.rewrapped_ciphertext->size() : 0) +
+              (r.rewrapped_ciphertext
+                   ? (r.rewrapped_ciphertext->size() + 2) / 3 * 4
+                   : 0) +
               (r.rewrapped_key_version ? r.rewrapped_key_version->id.size()
                                        : 0));
   StrAppend(&out, "{\"plaintext\":\"", b64,
                   "\",\"keyVersion\":{\"id\":\"", r.key_version.id, "\"}");
   WipeString(b64);
   if (r.rewrapped_ciphertext && r.rewrapped_key_version) {
-    StrAppend(&out, ",\"ciphertext\":\"", *r.rewrapped_ciphertext,
+    StrAppend(&out, ",\"ciphertext\":\"",
+              crypto::Base64Encode(*r.rewrapped_ciphertext),
                     "\",\"rewrappedKeyVersion\":{\"id\":\"",
                     r.rewrapped_key_version->id, "\"}");
   }
@@ -757,7 +823,7 @@ std::string EncodeUnwrap(const service::UnwrapResult& r) {
 
 std::string EncodeRewrap(const service::RewrapResult& r) {
   json::object o;
-  o["ciphertext"] = r.ciphertext;
+  o["ciphertext"] = crypto::Base64Encode(r.ciphertext);
   o["keyVersion"] = VersionObject(r.key_version);
   o["rewrappedKeyVersion"] = VersionObject(r.rewrapped_key_version);
   return json::serialize(o);

@@ -117,8 +117,38 @@ TEST(JsonCodecTest, OptionalBodiesAcceptEmptyNullAndObject) {
 TEST(JsonCodecTest, FieldNamesAreCaseInsensitive) {
   auto w = DecodeWrap(R"({"Plaintext":"AAAA","AAD":["x"]})");
   ASSERT_TRUE(w.ok());
-  EXPECT_EQ(w->plaintext, "AAAA");
+  ASSERT_TRUE(w->plaintext.has_value() && w->plaintext->ok());
+  EXPECT_EQ((*w->plaintext)->size(), 3u);  // "AAAA": three zero bytes
   EXPECT_THAT(w->aad, ::testing::ElementsAre("x"));
+}
+
+// Base64 that does not decode, or is empty or too long, is the field's
+// error; the codec hands it to the service, which reports it after
+// authorization and the key's state (as Key Protect orders its checks).
+TEST(JsonCodecTest, UndecodableDeksAndWdeksAreFieldErrorsForTheService) {
+  auto w = DecodeWrap(R"({"plaintext":"!!!!"})");
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(w->plaintext.has_value());
+  EXPECT_EQ(ReasonOf(w->plaintext->status()), Reason::kInvalidField);
+  EXPECT_EQ(FieldOf(w->plaintext->status()), "plaintext");
+  auto empty = DecodeWrap(R"({"plaintext":""})");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(ReasonOf(empty->plaintext->status()), Reason::kInvalidField);
+  auto huge = DecodeWrap(R"({"plaintext":")" + std::string(4100, 'A') + R"("})");
+  ASSERT_TRUE(huge.ok());
+  EXPECT_EQ(ReasonOf(huge->plaintext->status()), Reason::kInvalidField);
+
+  for (std::string_view body : {R"({"ciphertext":"!!!!"})", R"({"aad":[]})",
+                                R"({"ciphertext":""})"}) {
+    auto u = DecodeUnwrap(body);
+    ASSERT_TRUE(u.ok()) << body;
+    ASSERT_TRUE(u->ciphertext.has_value()) << body;
+    EXPECT_EQ(ReasonOf(u->ciphertext->status()), Reason::kInvalidField) << body;
+    EXPECT_EQ(FieldOf(u->ciphertext->status()), "ciphertext") << body;
+  }
+  auto ok = DecodeUnwrap(R"({"ciphertext":"AQID"})");
+  ASSERT_TRUE(ok.ok() && ok->ciphertext->ok());
+  EXPECT_EQ(**ok->ciphertext, (std::vector<uint8_t>{1, 2, 3}));
 }
 
 TEST(JsonCodecTest, UnwrapNeedsABody) {

@@ -327,7 +327,9 @@ absl::StatusOr<std::optional<bool>> BoolParam(const QueryParams& q,
 }
 
 KeyProtectApi::KeyProtectApi(ApiServices services, ApiOptions options)
-    : keys_(services.keys),
+    : data_plane_(services.data_plane),
+      keys_(services.keys),
+      rings_(services.rings),
       identity_(services.identity),
       services_(services),
       options_(std::move(options)) {
@@ -821,8 +823,8 @@ void KeyProtectApi::Dispatch(Call& call) {
     case kOpWrap: {
       absl::StatusOr<service::WrapRequest> req = DecodeWrap(call.Body());
       if (!req.ok()) return call.Fail(req.status());
-      absl::StatusOr<service::WrapResult> r = keys_->Wrap(ctx, id, *req);
-      WipeField(req->plaintext);
+      absl::StatusOr<service::WrapResult> r = data_plane_->Wrap(ctx, id, *req);
+      req->plaintext.reset();  // SecretBytes: wiped now, not at scope end
       if (!r.ok()) return call.Fail(r.status());
       call.Reply(beast_http::status::ok, EncodeWrap(*r));
       return;
@@ -832,11 +834,11 @@ void KeyProtectApi::Dispatch(Call& call) {
       absl::StatusOr<service::UnwrapRequest> req = DecodeUnwrap(call.Body());
       if (!req.ok()) return call.Fail(req.status());
       if (call.op == kOpUnwrap) {
-        absl::StatusOr<service::UnwrapResult> r = keys_->Unwrap(ctx, id, *req);
+        absl::StatusOr<service::UnwrapResult> r = data_plane_->Unwrap(ctx, id, *req);
         if (!r.ok()) return call.Fail(r.status());
         call.Reply(beast_http::status::ok, EncodeUnwrap(*r));
       } else {
-        absl::StatusOr<service::RewrapResult> r = keys_->Rewrap(ctx, id, *req);
+        absl::StatusOr<service::RewrapResult> r = data_plane_->Rewrap(ctx, id, *req);
         if (!r.ok()) return call.Fail(r.status());
         call.Reply(beast_http::status::ok, EncodeRewrap(*r));
       }
@@ -936,7 +938,7 @@ void KeyProtectApi::Dispatch(Call& call) {
       std::string_view alias =
           call.match.params.Get("alias").value_or(std::string_view());
       if (call.op == kOpDeleteKeyAlias) {
-        absl::Status s = keys_->DeleteKeyAlias(ctx, id, alias);
+        absl::Status s = rings_->DeleteKeyAlias(ctx, id, alias);
         if (!s.ok()) return call.Fail(s);
         call.Reply(beast_http::status::no_content);
         return;
@@ -945,7 +947,7 @@ void KeyProtectApi::Dispatch(Call& call) {
         return call.Fail(s);
       }
       absl::StatusOr<store::KeyAlias> created =
-          keys_->CreateKeyAlias(ctx, id, alias);
+          rings_->CreateKeyAlias(ctx, id, alias);
       if (!created.ok()) return call.Fail(created.status());
       call.Reply(beast_http::status::created, EncodeAlias(*created));
       return;
@@ -954,7 +956,7 @@ void KeyProtectApi::Dispatch(Call& call) {
       if (absl::Status s = DecodeIgnoredBody(call.Body()); !s.ok()) {
         return call.Fail(s);
       }
-      absl::Status s = keys_->CreateKeyRing(ctx, id);
+      absl::Status s = rings_->CreateKeyRing(ctx, id);
       if (!s.ok()) return call.Fail(s);
       // No body: the Go client fails on a 201 with one for this call
       // (keyprotect-api.md §22).
@@ -965,7 +967,7 @@ void KeyProtectApi::Dispatch(Call& call) {
       service::ListKeyRingsRequest req;
       if (absl::Status s = ReadPaging(query, req); !s.ok()) return call.Fail(s);
       absl::StatusOr<service::ListKeyRingsResult> rings =
-          keys_->ListKeyRings(ctx, req);
+          rings_->ListKeyRings(ctx, req);
       if (!rings.ok()) return call.Fail(rings.status());
       call.Reply(beast_http::status::ok, EncodeKeyRings(*rings));
       return;
@@ -973,7 +975,7 @@ void KeyProtectApi::Dispatch(Call& call) {
     case kOpDeleteKeyRing: {
       absl::StatusOr<std::optional<bool>> force = BoolParam(query, "force");
       if (!force.ok()) return call.Fail(force.status());
-      absl::Status s = keys_->DeleteKeyRing(ctx, id, force->value_or(false));
+      absl::Status s = rings_->DeleteKeyRing(ctx, id, force->value_or(false));
       if (!s.ok()) return call.Fail(s);
       call.Reply(beast_http::status::no_content);
       return;

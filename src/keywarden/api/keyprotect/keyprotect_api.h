@@ -14,6 +14,7 @@
 #include "keywarden/api/http/router.h"
 #include "keywarden/common/clock.h"
 #include "keywarden/service/auth_failures.h"
+#include "keywarden/service/data_plane.h"
 #include "keywarden/service/identity_manager.h"
 #include "keywarden/service/import_tokens.h"
 #include "keywarden/service/instance_policies.h"
@@ -53,10 +54,12 @@ struct ApiOptions {
   std::function<bool()> ready;
 };
 
-// The services the API calls; all outlive it. Only `keys` and `identity`
-// are required: a null one answers its routes 501.
+// The services the API calls; all outlive it. `data_plane`, `keys`, `rings`
+// and `identity` are required; a null optional one answers its routes 501.
 struct ApiServices {
-  service::KeyService* keys = nullptr;
+  service::DataPlane* data_plane = nullptr;
+  service::KeyLifecycle* keys = nullptr;
+  service::KeyRings* rings = nullptr;
   service::IdentityManager* identity = nullptr;
   service::ImportTokenManager* import_tokens = nullptr;
   service::InstancePolicyManager* instance_policies = nullptr;
@@ -69,7 +72,7 @@ struct ApiServices {
   service::AuthFailureLog* auth_failures = nullptr;
 };
 
-// KeyProtectApi is the Key Protect v2 REST API over KeyService: one route
+// KeyProtectApi is the Key Protect v2 REST API over the service: one route
 // table, one codec, one error mapping. Handle() is a plain function from a
 // request to a response (no socket code), called concurrently from every
 // I/O thread. Thread-safe; the table is built in the constructor.
@@ -104,7 +107,9 @@ class KeyProtectApi {
   void DispatchAdmin(Call& call);      // admin_handlers.cc
   void DispatchLifecycle(Call& call);  // lifecycle_handlers.cc
 
-  service::KeyService* keys_;
+  service::DataPlane* data_plane_;
+  service::KeyLifecycle* keys_;
+  service::KeyRings* rings_;
   service::IdentityManager* identity_;
   ApiServices services_;
   ApiOptions options_;
