@@ -102,7 +102,7 @@ class Fields {
 
  private:
   const Item& item_;
-  std::string_view where_;
+  std::string where_;  // owned: callers pass temporaries (TagText)
   std::vector<bool> used_;
 };
 
