@@ -128,6 +128,20 @@ def run(d, port, version_name):
         expect_failure(lambda: bob.get(uid), enums.ResultReason.ITEM_NOT_FOUND)
     step("Get", get)
 
+    def delete_attribute():
+        if v == enums.KMIPVersion.KMIP_2_0:
+            from kmip.core import objects as core_objects
+            got_uid, _ = c.delete_attribute(
+                uid, attribute_reference=core_objects.AttributeReference(
+                    vendor_identification="", attribute_name="Name"))
+        else:
+            got_uid, deleted = c.delete_attribute(
+                uid, attribute_name="Name", attribute_index=0)
+            assert deleted.attribute_name.value == "Name", deleted
+        assert got_uid == uid
+        assert "Name" not in c.get_attribute_list(uid)
+    step("Delete Attribute", delete_attribute)
+
     def encrypt():
         data, iv = c.encrypt(b"thirty-two bytes of plaintext!!!", uid,
                              {"block_cipher_mode": enums.BlockCipherMode.GCM,

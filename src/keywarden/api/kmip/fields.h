@@ -85,6 +85,17 @@ class Fields {
     return out;
   }
 
+  // Every field with `tag`, of any type (for fields with several forms).
+  std::vector<const Item*> RepeatedAnyType(Tag tag) {
+    std::vector<const Item*> out;
+    for (size_t i = 0; i < item_.children().size(); ++i) {
+      if (!item_.children()[i].Is(tag)) continue;
+      used_[i] = true;
+      out.push_back(&item_.children()[i]);
+    }
+    return out;
+  }
+
   // Every child has been taken.
   absl::Status Done() const {
     for (size_t i = 0; i < used_.size(); ++i) {

@@ -99,6 +99,33 @@ absl::StatusOr<Attribute> DecodeNewAttribute20(const Item& wrapper) {
   return std::move(list.items[0]);
 }
 
+// KMIP 2.0 Attribute Reference: an Enumeration holding the attribute's tag,
+// or a structure { Vendor Identification, Attribute Name } (an empty vendor
+// names a standard attribute). Vendor attributes are not supported.
+absl::StatusOr<AttributeName> DecodeAttributeReference20(const Item& ref) {
+  uint32_t tag = 0;
+  if (ref.type() == ItemType::kEnumeration) {
+    tag = static_cast<uint32_t>(ref.int_value());
+  } else if (ref.type() == ItemType::kStructure) {
+    Fields f(ref, "Attribute Reference");
+    KW_ASSIGN_OR_RETURN(const Item* vendor,
+                        f.Required(Tag::kVendorIdentification, ItemType::kTextString));
+    KW_ASSIGN_OR_RETURN(const Item* name,
+                        f.Required(Tag::kAttributeName, ItemType::kTextString));
+    KW_RETURN_IF_ERROR(f.Done());
+    if (!vendor->bytes().empty()) {
+      return Fields::Invalid("vendor attributes are not supported");
+    }
+    tag = AttributeTagOf(name->bytes());
+  } else {
+    return Fields::Invalid("Attribute Reference must be an Enumeration or a structure");
+  }
+  if (AttributeNameText(tag).empty()) {
+    return Fields::Invalid(StrCat("unsupported attribute ", internal::TagText(tag)));
+  }
+  return AttributeName{tag, ""};
+}
+
 Item EncodeAttributeRef20(const AttributeName& name) {
   return Item::Enumeration(Tag::kAttributeReference, name.tag);
 }
@@ -201,14 +228,9 @@ absl::StatusOr<Item> RunGetAttributes(Call& call, const Item& payload) {
   GetAttributesRequest req;
   KW_ASSIGN_OR_RETURN(req.unique_identifier, TakeUid(f, call));
   if (call.v2()) {
-    KW_ASSIGN_OR_RETURN(auto refs,
-                        f.Repeated(Tag::kAttributeReference, ItemType::kEnumeration));
-    for (const Item* r : refs) {
-      uint32_t tag = static_cast<uint32_t>(r->int_value());
-      if (AttributeNameText(tag).empty()) {
-        return Fields::Invalid(StrCat("unsupported attribute ", internal::TagText(tag)));
-      }
-      req.names.push_back({tag, ""});
+    for (const Item* r : f.RepeatedAnyType(Tag::kAttributeReference)) {
+      KW_ASSIGN_OR_RETURN(AttributeName name, DecodeAttributeReference20(*r));
+      req.names.push_back(std::move(name));
     }
   } else {
     KW_ASSIGN_OR_RETURN(auto names, f.Repeated(Tag::kAttributeName, ItemType::kTextString));
@@ -306,8 +328,9 @@ absl::StatusOr<Item> RunDeleteAttribute(Call& call, const Item& payload) {
   if (call.v2()) {
     KW_ASSIGN_OR_RETURN(const Item* current,
                         f.Optional(Tag::kCurrentAttribute, ItemType::kStructure));
-    KW_ASSIGN_OR_RETURN(const Item* ref,
-                        f.Optional(Tag::kAttributeReference, ItemType::kEnumeration));
+    std::vector<const Item*> refs = f.RepeatedAnyType(Tag::kAttributeReference);
+    if (refs.size() > 1) return Fields::Invalid("Attribute Reference repeated");
+    const Item* ref = refs.empty() ? nullptr : refs[0];
     if ((current == nullptr) == (ref == nullptr)) {
       return Fields::Invalid(
           "Delete Attribute needs one of Current Attribute and Attribute Reference");
@@ -316,10 +339,7 @@ absl::StatusOr<Item> RunDeleteAttribute(Call& call, const Item& payload) {
       KW_ASSIGN_OR_RETURN(req.current, DecodeNewAttribute20(*current));
       req.name = req.current->name;
     } else {
-      req.name.tag = static_cast<uint32_t>(ref->int_value());
-      if (AttributeNameText(req.name.tag).empty()) {
-        return Fields::Invalid("unsupported attribute in Attribute Reference");
-      }
+      KW_ASSIGN_OR_RETURN(req.name, DecodeAttributeReference20(*ref));
     }
   } else {
     KW_ASSIGN_OR_RETURN(const Item* name,

@@ -391,6 +391,27 @@ TEST_F(ProtocolTest, AttributeOperationsIn1xAnd20) {
   EXPECT_TRUE(listed);
 }
 
+TEST_F(ProtocolTest, AttributeReferenceStructureFormNamesStandardAttributesOnly) {
+  std::string id = Create(k20, alice_);
+  auto ref = [](std::string vendor, std::string name) {
+    return Item::Structure(Tag::kAttributeReference,
+                           {Item::TextString(Tag::kVendorIdentification, std::move(vendor)),
+                            Item::TextString(Tag::kAttributeName, std::move(name))});
+  };
+  auto results = Results(Exchange(
+      Request(k20, {{Operation::kGetAttributes, Payload({Uid(id), ref("", "Cryptographic Length")})},
+                    {Operation::kGetAttributes, Payload({Uid(id), ref("acme", "Cryptographic Length")})},
+                    {Operation::kGetAttributes, Payload({Uid(id), ref("", "Frobnication")})}},
+              BatchErrorContinuation::kContinue),
+      alice_));
+  ASSERT_EQ(results[0].status, ResultStatus::kSuccess) << results[0].message;
+  const Item* attrs = results[0].payload->Find(Tag::kAttributes);
+  ASSERT_EQ(attrs->children().size(), 1u);
+  EXPECT_EQ(attrs->children()[0], Item::Integer(Tag::kCryptographicLength, 256));
+  EXPECT_EQ(results[1].reason, ResultReason::kInvalidField);
+  EXPECT_EQ(results[2].reason, ResultReason::kInvalidField);
+}
+
 TEST_F(ProtocolTest, GetTransparentSymmetricKey) {
   std::string id = Create(k14, alice_, 192);
   auto results = Results(Exchange(
