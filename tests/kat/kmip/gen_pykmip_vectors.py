@@ -29,6 +29,9 @@ TIME_STAMP = 1767225600  # 2026-01-01T00:00:00Z, FakeClock's default start
 AF = AttributeFactory()
 OF = pie_factory.ObjectFactory()
 AES_KEY = bytes(range(32))
+# Not a key: fixed bytes standing in for a PKCS#8 blob, which the codec
+# carries without parsing.
+RSA_PKCS8 = bytes(range(64)) * 4
 
 
 def attr(kind, value):
@@ -149,6 +152,94 @@ def main():
                 unique_identifier=attributes.UniqueIdentifier("42"))),
         ], cont=enums.BatchErrorContinuationOption.CONTINUE))
 
+        emit("create_key_pair_rsa2048", v, "request", request(v, [
+            (Op.CREATE_KEY_PAIR, payloads.CreateKeyPairRequestPayload(
+                common_template_attribute=objects.TemplateAttribute(
+                    attributes=[
+                        attr(enums.AttributeType.CRYPTOGRAPHIC_ALGORITHM,
+                             enums.CryptographicAlgorithm.RSA),
+                        attr(enums.AttributeType.CRYPTOGRAPHIC_LENGTH, 2048)],
+                    tag=enums.Tags.COMMON_TEMPLATE_ATTRIBUTE),
+                private_key_template_attribute=objects.TemplateAttribute(
+                    attributes=[
+                        name_attr("golden-private"),
+                        attr(enums.AttributeType.CRYPTOGRAPHIC_USAGE_MASK,
+                             [enums.CryptographicUsageMask.SIGN])],
+                    tag=enums.Tags.PRIVATE_KEY_TEMPLATE_ATTRIBUTE),
+                public_key_template_attribute=objects.TemplateAttribute(
+                    attributes=[
+                        attr(enums.AttributeType.CRYPTOGRAPHIC_USAGE_MASK,
+                             [enums.CryptographicUsageMask.VERIFY])],
+                    tag=enums.Tags.PUBLIC_KEY_TEMPLATE_ATTRIBUTE)))]))
+        emit("register_rsa_private_pkcs8", v, "request", request(v, [
+            (Op.REGISTER, payloads.RegisterRequestPayload(
+                object_type=enums.ObjectType.PRIVATE_KEY,
+                template_attribute=objects.TemplateAttribute(attributes=[]),
+                managed_object=OF.convert(pie_objects.PrivateKey(
+                    enums.CryptographicAlgorithm.RSA, 2048, RSA_PKCS8,
+                    enums.KeyFormatType.PKCS_8))))]))
+        emit("sign_pss", v, "request", request(v, [
+            (Op.SIGN, payloads.SignRequestPayload(
+                unique_identifier="p1",
+                cryptographic_parameters=attributes.CryptographicParameters(
+                    padding_method=enums.PaddingMethod.PSS,
+                    hashing_algorithm=enums.HashingAlgorithm.SHA_256,
+                    cryptographic_algorithm=enums.CryptographicAlgorithm.RSA),
+                data=b"message to sign"))]))
+        emit("signature_verify", v, "request", request(v, [
+            (Op.SIGNATURE_VERIFY, payloads.SignatureVerifyRequestPayload(
+                unique_identifier="p2",
+                cryptographic_parameters=attributes.CryptographicParameters(
+                    digital_signature_algorithm=enums.DigitalSignatureAlgorithm
+                    .SHA256_WITH_RSA_ENCRYPTION),
+                data=b"message to sign", signature_data=b"\x05" * 256))]))
+        emit("mac_hmac_sha256", v, "request", request(v, [
+            (Op.MAC, payloads.MACRequestPayload(
+                unique_identifier=attributes.UniqueIdentifier("42"),
+                cryptographic_parameters=attributes.CryptographicParameters(
+                    cryptographic_algorithm=enums.CryptographicAlgorithm
+                    .HMAC_SHA256),
+                data=objects.Data(b"mac me")))]))
+        emit("decrypt_cbc", v, "request", request(v, [
+            (Op.DECRYPT, payloads.DecryptRequestPayload(
+                unique_identifier="42",
+                cryptographic_parameters=attributes.CryptographicParameters(
+                    block_cipher_mode=enums.BlockCipherMode.CBC,
+                    padding_method=enums.PaddingMethod.PKCS5),
+                data=b"\x03" * 32, iv_counter_nonce=b"\x04" * 16))]))
+        emit("get_attribute_list", v, "request", request(v, [
+            (Op.GET_ATTRIBUTE_LIST, payloads.GetAttributeListRequestPayload(
+                unique_identifier="42"))]))
+
+        emit("create_key_pair", v, "response", response(
+            v, Op.CREATE_KEY_PAIR, payloads.CreateKeyPairResponsePayload(
+                private_key_unique_identifier="p1",
+                public_key_unique_identifier="p2")))
+        emit("sign", v, "response", response(v, Op.SIGN,
+             payloads.SignResponsePayload(unique_identifier="p1",
+                                          signature_data=b"\x05" * 256)))
+        emit("signature_verify", v, "response", response(
+            v, Op.SIGNATURE_VERIFY, payloads.SignatureVerifyResponsePayload(
+                unique_identifier="p2",
+                validity_indicator=enums.ValidityIndicator.VALID)))
+        emit("mac", v, "response", response(v, Op.MAC,
+             payloads.MACResponsePayload(
+                 unique_identifier=attributes.UniqueIdentifier("42"),
+                 mac_data=objects.MACData(b"\x06" * 32))))
+        emit("decrypt", v, "response", response(v, Op.DECRYPT,
+             payloads.DecryptResponsePayload(unique_identifier="42",
+                                             data=b"plain text")))
+        emit("get_attributes", v, "response", response(
+            v, Op.GET_ATTRIBUTES, payloads.GetAttributesResponsePayload(
+                unique_identifier="42", attributes=[
+                    attr(enums.AttributeType.CRYPTOGRAPHIC_ALGORITHM,
+                         enums.CryptographicAlgorithm.AES),
+                    attr(enums.AttributeType.CRYPTOGRAPHIC_LENGTH, 256),
+                    attr(enums.AttributeType.STATE, enums.State.ACTIVE)])))
+        emit("get_attribute_list", v, "response", response(
+            v, Op.GET_ATTRIBUTE_LIST, payloads.GetAttributeListResponsePayload(
+                unique_identifier="42",
+                attribute_names=["Cryptographic Algorithm", "State"])))
         emit("create", v, "response", response(v, Op.CREATE,
              payloads.CreateResponsePayload(
                  object_type=enums.ObjectType.SYMMETRIC_KEY,

@@ -61,7 +61,7 @@ const Vector& Find(const std::string& name, const std::string& version,
 std::vector<uint8_t> Bytes(const std::string& s) { return {s.begin(), s.end()}; }
 
 TEST(GoldenTest, TheVectorFileIsComplete) {
-  EXPECT_EQ(Vectors().size(), 39u);  // 13 per version
+  EXPECT_EQ(Vectors().size(), 81u);  // 27 per version
 }
 
 TEST(GoldenTest, EveryVectorDecodesAndReEncodesToItsOwnBytes) {
@@ -209,6 +209,86 @@ TEST_P(GoldenVersionTest, DiscoverVersionsAnswersInTheClientsOrder) {
                      v->Find(Tag::kProtocolVersionMinor)->int_value());
   }
   EXPECT_EQ(got, (std::vector<std::pair<int64_t, int64_t>>{{2, 0}, {1, 4}, {1, 2}}));
+}
+
+TEST_P(GoldenVersionTest, CreateKeyPairParsesThreeTemplatesAndAnswersLikePyKmip) {
+  backend_.next_create_key_pair = {"p1", "p2"};
+  EXPECT_EQ(Run("create_key_pair_rsa2048"), Expected("create_key_pair"));
+  ASSERT_TRUE(backend_.create_key_pair);
+  const CreateKeyPairRequest& r = *backend_.create_key_pair;
+  EXPECT_EQ(r.common_attributes.algorithm(), CryptographicAlgorithm::kRsa);
+  EXPECT_EQ(r.common_attributes.length(), 2048);
+  EXPECT_EQ(r.private_key_attributes.names(), std::vector<std::string>{"golden-private"});
+  EXPECT_EQ(r.private_key_attributes.usage_mask(), kUsageSign);
+  EXPECT_EQ(r.public_key_attributes.usage_mask(), kUsageVerify);
+}
+
+TEST_P(GoldenVersionTest, RegisterParsesAPkcs8PrivateKey) {
+  Run("register_rsa_private_pkcs8");
+  ASSERT_TRUE(backend_.reg);
+  EXPECT_EQ(backend_.reg->object_type, ObjectType::kPrivateKey);
+  EXPECT_EQ(backend_.reg->object.key_format_type, KeyFormatType::kPkcs8);
+  EXPECT_EQ(backend_.reg->object.algorithm, CryptographicAlgorithm::kRsa);
+  EXPECT_EQ(backend_.reg->object.material.size(), 256u);
+}
+
+TEST_P(GoldenVersionTest, SignParsesPssAndAnswersLikePyKmip) {
+  backend_.next_sign = {"p1", std::string(256, '\x05')};
+  EXPECT_EQ(Run("sign_pss"), Expected("sign"));
+  ASSERT_TRUE(backend_.sign);
+  ASSERT_TRUE(backend_.sign->parameters);
+  EXPECT_EQ(backend_.sign->parameters->padding_method, PaddingMethod::kPss);
+  EXPECT_EQ(backend_.sign->parameters->hashing_algorithm, HashingAlgorithm::kSha256);
+  EXPECT_EQ(backend_.sign->parameters->cryptographic_algorithm, CryptographicAlgorithm::kRsa);
+  EXPECT_EQ(backend_.sign->data, SecretBytes(Bytes("message to sign")));
+}
+
+TEST_P(GoldenVersionTest, SignatureVerifyAnswersLikePyKmip) {
+  backend_.next_verify = {"p2", ValidityIndicator::kValid};
+  EXPECT_EQ(Run("signature_verify"), Expected("signature_verify"));
+  ASSERT_TRUE(backend_.verify);
+  EXPECT_EQ(backend_.verify->parameters->digital_signature_algorithm,
+            DigitalSignatureAlgorithm::kSha256WithRsaEncryption);
+  EXPECT_EQ(backend_.verify->signature, std::string(256, '\x05'));
+}
+
+TEST_P(GoldenVersionTest, MacAnswersLikePyKmip) {
+  backend_.next_mac = {"42", std::string(32, '\x06')};
+  EXPECT_EQ(Run("mac_hmac_sha256"), Expected("mac"));
+  ASSERT_TRUE(backend_.mac);
+  EXPECT_EQ(backend_.mac->parameters->cryptographic_algorithm,
+            CryptographicAlgorithm::kHmacSha256);
+  EXPECT_EQ(backend_.mac->data, SecretBytes(Bytes("mac me")));
+}
+
+TEST_P(GoldenVersionTest, DecryptParsesCbcAndAnswersLikePyKmip) {
+  backend_.next_decrypt.unique_identifier = "42";
+  backend_.next_decrypt.data = SecretBytes(Bytes("plain text"));
+  EXPECT_EQ(Run("decrypt_cbc"), Expected("decrypt"));
+  ASSERT_TRUE(backend_.decrypt);
+  EXPECT_EQ(backend_.decrypt->parameters->block_cipher_mode, BlockCipherMode::kCbc);
+  EXPECT_EQ(backend_.decrypt->parameters->padding_method, PaddingMethod::kPkcs5);
+  EXPECT_EQ(backend_.decrypt->iv_counter_nonce, std::string(16, '\x04'));
+  EXPECT_EQ(backend_.decrypt->data, std::string(32, '\x03'));
+}
+
+TEST_P(GoldenVersionTest, GetAttributesAnswersInTheVersionsFormLikePyKmip) {
+  backend_.next_get_attributes.unique_identifier = "42";
+  AttributeList& a = backend_.next_get_attributes.attributes;
+  a.AddEnum(Tag::kCryptographicAlgorithm, static_cast<uint32_t>(CryptographicAlgorithm::kAes));
+  a.AddInteger(Tag::kCryptographicLength, 256);
+  a.AddEnum(Tag::kState, static_cast<uint32_t>(State::kActive));
+  EXPECT_EQ(Run("get_attributes"), Expected("get_attributes"));
+}
+
+TEST_P(GoldenVersionTest, GetAttributeListAnswersInTheVersionsFormLikePyKmip) {
+  backend_.next_get_attribute_list = {
+      "42",
+      {{static_cast<uint32_t>(Tag::kCryptographicAlgorithm), ""},
+       {static_cast<uint32_t>(Tag::kState), ""}}};
+  EXPECT_EQ(Run("get_attribute_list"), Expected("get_attribute_list"));
+  ASSERT_TRUE(backend_.get_attribute_list);
+  EXPECT_EQ(backend_.get_attribute_list->unique_identifier, "42");
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, GoldenVersionTest,
