@@ -669,6 +669,19 @@ size_t ItemSize(const ResponseBatchItem& item) {
 
 }  // namespace
 
+bool MayBeSlow(std::span<const uint8_t> message) {
+  absl::StatusOr<Item> decoded = DecodeTtlv(message);
+  if (!decoded.ok()) return false;
+  for (const Item* item : decoded->FindAll(Tag::kBatchItem)) {
+    const Item* op = item->Find(Tag::kOperation);
+    if (op != nullptr && op->type() == ItemType::kEnumeration &&
+        op->int_value() == static_cast<int64_t>(Operation::kCreateKeyPair)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::vector<Operation> SupportedOperations() {
   std::vector<Operation> out;
   for (const OperationRow& row : kOperations) out.push_back(row.operation);

@@ -53,6 +53,12 @@ class KmipProtocol {
   KmipProtocolOptions options_;
 };
 
+// Whether `message` asks for an operation that may take long (Create Key
+// Pair: RSA-4096 generation takes about a second), for the server's
+// offload predicate. Decodes the message; false for anything undecodable
+// (Process answers that quickly).
+bool MayBeSlow(std::span<const uint8_t> message);
+
 // The operations Process dispatches (Query's answer), in table order.
 std::vector<Operation> SupportedOperations();
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -21,6 +22,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -90,6 +92,11 @@ struct Connection {
     timer.cancel();
   }
 
+  void NoDeadline() {
+    deadline = SteadyClock::time_point::max();
+    timer.cancel();
+  }
+
   Stream stream;
   net::steady_timer timer;
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
@@ -127,6 +134,10 @@ class KmipServer::Impl {
   tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::vector<std::thread> threads_;
+  // The blocking pool, when options_.offload is set. An offloaded handler
+  // keeps its connection's coroutine (and so the io_context) waiting, so
+  // the I/O threads outlive every pool task.
+  std::optional<net::thread_pool> blocking_pool_;
   std::atomic<size_t> connections_{0};
   std::atomic<bool> stopping_{false};
   absl::Mutex mu_;
@@ -162,6 +173,12 @@ absl::Status KmipServer::Impl::Init() {
   }
   if (options_.max_message_bytes < kTtlvHeaderSize) {
     return absl::InvalidArgumentError("max_message_bytes too small");
+  }
+  if (options_.offload) {
+    if (options_.blocking_threads < 1) {
+      return absl::InvalidArgumentError("offload needs blocking_threads of at least 1");
+    }
+    blocking_pool_.emplace(static_cast<size_t>(options_.blocking_threads));
   }
   SSL_CTX* ctx = tls_.native_handle();
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
@@ -323,11 +340,39 @@ net::awaitable<void> KmipServer::Impl::Serve(Connection& conn) {
       co_return;
     }
     std::string response;
-    try {
-      response = handler_({reinterpret_cast<const uint8_t*>(message.data()), message.size()},
-                          peer);
-    } catch (const std::exception& e) {
-      spdlog::error("kmip: handler threw: {}", e.what());
+    const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(message.data()),
+                                         message.size());
+    auto call = [&] {
+      try {
+        response = handler_(bytes, peer);
+      } catch (const std::exception& e) {
+        spdlog::error("kmip: handler threw: {}", e.what());
+      }
+    };
+    bool offload = false;
+    if (blocking_pool_) {
+      try {
+        offload = options_.offload(bytes);
+      } catch (...) {
+        WipeString(message);
+        co_return;
+      }
+    }
+    if (offload) {
+      // The handler's time is not the message's read time.
+      conn.NoDeadline();
+      // Resumes on the connection's strand once the pool has run it;
+      // message, response and peer live in this suspended frame.
+      co_await net::co_spawn(
+          blocking_pool_->get_executor(),
+          [&]() -> net::awaitable<void> {
+            call();
+            co_return;
+          },
+          net::use_awaitable);
+      conn.Deadline(options_.read_timeout);
+    } else {
+      call();
     }
     WipeString(message);
     if (response.empty()) co_return;
@@ -357,6 +402,8 @@ void KmipServer::Impl::Stop() {
   for (std::thread& t : threads_) {
     if (t.joinable()) t.join();
   }
+  // Every offloaded handler has returned by now (see blocking_pool_).
+  if (blocking_pool_) blocking_pool_->join();
 }
 
 absl::StatusOr<std::unique_ptr<KmipServer>> KmipServer::Start(KmipServerOptions options,

@@ -72,6 +72,17 @@ struct KmipServerOptions {
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(120);
   // Connections beyond this are accepted and closed at once.
   size_t max_connections = 1000;
+
+  // Messages for which `offload` returns true are handled on a pool of
+  // `blocking_threads` threads instead of the I/O thread: for slow work
+  // such as RSA-4096 key generation (protocol.h's MayBeSlow picks Create
+  // Key Pair). The connection waits without holding its I/O thread, so the
+  // other connections there keep being served; its deadline does not run
+  // while the handler does. Unset: every handler runs on its I/O thread and
+  // no pool is started. Called on the I/O thread; must be cheap and must not
+  // throw (a throw closes the connection).
+  std::function<bool(std::span<const uint8_t> message)> offload;
+  int blocking_threads = 2;
 };
 
 // A KMIP server on Boost.Asio. Each connection runs as a coroutine on its

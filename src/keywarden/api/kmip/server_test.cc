@@ -21,6 +21,7 @@
 #include <boost/asio/write.hpp>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "keywarden/api/kmip/memory_backend_for_testing.h"
 #include "keywarden/api/kmip/protocol.h"
@@ -172,16 +173,22 @@ class KmipServerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void StartServer(KmipServerOptions options = {}) {
+  // Before answering a message for which `hold_` returns true, the handler
+  // signals `held_` and waits for `release_`.
+  void StartServer(KmipServerOptions options = {}, int threads = 2) {
     options.tls_cert_file = dir_ / "server.pem";
     options.tls_key_file = dir_ / "server.key";
-    options.threads = 2;
+    options.threads = threads;
     auto server = KmipServer::Start(options, [this](std::span<const uint8_t> msg,
                                                     const KmipPeer& peer) {
       {
         absl::MutexLock lock(&mu_);
         last_peer_ = peer;
         ++requests_;
+      }
+      if (hold_ && hold_(msg)) {
+        held_.Notify();
+        release_.WaitForNotification();
       }
       KmipClient client{peer.certificate_der, peer.certificate_sha256};
       return protocol_.Process(msg, client);
@@ -196,6 +203,8 @@ class KmipServerTest : public ::testing::Test {
   MemoryBackendForTesting backend_{clock_};
   KmipProtocol protocol_{backend_, backend_, clock_};
   std::unique_ptr<KmipServer> server_;
+  std::function<bool(std::span<const uint8_t>)> hold_;
+  absl::Notification held_, release_;
   absl::Mutex mu_;
   KmipPeer last_peer_;
   int requests_ = 0;
@@ -335,6 +344,49 @@ TEST_F(KmipServerTest, StopClosesOpenConnections) {
   server_->Stop();
   EXPECT_FALSE(c.Read());
   EXPECT_EQ(server_->connection_count(), 0u);
+}
+
+std::string CreateKeyPairRequest() {
+  Item msg = Item::Structure(
+      Tag::kRequestMessage,
+      {Item::Structure(Tag::kRequestHeader,
+                       {Item::Structure(Tag::kProtocolVersion,
+                                        {Item::Integer(Tag::kProtocolVersionMajor, 1),
+                                         Item::Integer(Tag::kProtocolVersionMinor, 4)}),
+                        Item::Integer(Tag::kBatchCount, 1)}),
+       Item::Structure(Tag::kBatchItem,
+                       {Item::Enum(Tag::kOperation, Operation::kCreateKeyPair),
+                        Item::Structure(Tag::kRequestPayload)})});
+  return *EncodeTtlv(msg);
+}
+
+TEST_F(KmipServerTest, AnOffloadedHandlerDoesNotHoldItsIoThread) {
+  KmipServerOptions options;
+  options.offload = MayBeSlow;
+  hold_ = MayBeSlow;
+  StartServer(options, /*threads=*/1);
+  Client slow(server_->port(), &alice_);
+  Client quick(server_->port(), &bob_);
+  ASSERT_FALSE(slow.Handshake());
+  ASSERT_FALSE(quick.Handshake());
+  slow.Write(CreateKeyPairRequest());
+  held_.WaitForNotification();  // the slow handler runs on the pool now
+  // The only I/O thread still serves the other connection.
+  auto quick_answer = quick.Exchange(DiscoverVersions({1, 4}));
+  ASSERT_TRUE(quick_answer);
+  EXPECT_EQ(SuccessCount(*quick_answer), 1);
+  release_.Notify();
+  auto slow_answer = slow.Read();
+  ASSERT_TRUE(slow_answer);  // the test backend has no key pairs: a failure answer
+  EXPECT_EQ(SuccessCount(*slow_answer), 0);
+}
+
+TEST(MayBeSlowTest, PicksCreateKeyPairOnly) {
+  std::string slow = CreateKeyPairRequest();
+  std::string quick = DiscoverVersions({1, 4});
+  EXPECT_TRUE(MayBeSlow({reinterpret_cast<const uint8_t*>(slow.data()), slow.size()}));
+  EXPECT_FALSE(MayBeSlow({reinterpret_cast<const uint8_t*>(quick.data()), quick.size()}));
+  EXPECT_FALSE(MayBeSlow({}));
 }
 
 TEST_F(KmipServerTest, StartRefusesMissingTlsFiles) {
