@@ -27,6 +27,9 @@ forbid store    'keywarden/(seal|service|api|server|net|cli)/|keywarden/iam/(acc
 forbid iam      'keywarden/(store|service|api|server|net|cli)/|boost/|sqlite3' 'iam is below the service'
 forbid service  'keywarden/(store/(sqlite|memory|postgres)|api|server)/|boost/|sqlite3|libpq|spdlog' 'service names no concrete store or transport'
 forbid api      'keywarden/(store/|seal/|server/)|sqlite3' 'transports call the service only'
+# api/kmip is the KMIP protocol layer: common and crypto now, the service
+# once it is wired in; never a store, a seal, the server or another transport.
+forbid api/kmip 'keywarden/(store|seal|server|net|cli|api/(keyprotect|http))/|sqlite3|libpq|grpc' 'KMIP speaks to the core through its backend interface'
 # net is the outbound HTTP client (Boost.Beast, OpenSSL) shared by the CLI
 # and the server's webhook delivery: it knows no other module but common.
 forbid net      'keywarden/(crypto|keys|seal|store|iam|service|api|server|cli)/|sqlite3|libpq|grpc|spdlog' 'net is a plain HTTP client over common'

@@ -3,7 +3,8 @@
 #
 #   scripts/deps.sh build   compiler, CMake/Ninja and the C++ libraries
 #   scripts/deps.sh test    GoogleTest, Node.js/npm (SDK tests), curl, openssl,
-#                           clang 14 with libFuzzer (tests/fuzz)
+#                           clang 14 with libFuzzer (tests/fuzz), PyKMIP (the
+#                           KMIP client and golden vectors, /usr/bin/python3)
 #   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline)
 #   scripts/deps.sh all     everything above
 #
@@ -19,7 +20,7 @@ BUILD_PKGS=(cmake ninja-build g++ ccache pkg-config
 # clang is bookworm's clang 14; libclang-rt-14-dev holds libFuzzer
 # (libclang_rt.fuzzer-x86_64.a) and the sanitizer runtimes.
 TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
-           clang libclang-rt-14-dev)
+           clang libclang-rt-14-dev python3-pykmip)
 BENCH_PKGS=(wrk nginx-light)
 
 usage() { echo "usage: $0 build|test|bench|all ..." >&2; exit 2; }
