@@ -7,20 +7,21 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "keywarden/iam/credential.h"
 #include "keywarden/iam/principal.h"
 
 namespace keywarden::iam {
 
-// Authenticator turns the Authorization header of a request into a
-// principal (service::IdentityManager is the implementation). Implementations
-// are thread-safe and cheap: they run on every request of the data plane.
+// Authenticator turns the credential a request presents into a principal
+// (service::IdentityManager is the implementation). Implementations are
+// thread-safe and cheap: they run on every request of the data plane.
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
-  // `authorization` is the raw header value ("Bearer <token>"), empty when
-  // absent. Errors carry Reason::kUnauthorized.
+  // Errors carry Reason::kUnauthorized (or kBearerSubExtraction for a
+  // bearer token that tries to be a JWT and cannot be read).
   virtual absl::StatusOr<Principal> Authenticate(
-      std::string_view authorization) const = 0;
+      const Credential& credential) const = 0;
 };
 
 using TokenHash = std::array<uint8_t, 32>;

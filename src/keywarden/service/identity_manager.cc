@@ -316,14 +316,10 @@ IdentityManager::CurrentSigningKey() {
 }
 
 absl::StatusOr<iam::Principal> IdentityManager::Authenticate(
-    std::string_view authorization) const {
-  // RFC 6750 §2.1: "Bearer" is case-insensitive, one space, then the token.
-  constexpr std::string_view kScheme = "bearer ";
-  if (authorization.size() <= kScheme.size() ||
-      !absl::StartsWithIgnoreCase(AbslView(authorization), AbslView(kScheme))) {
-    return Unauthorized();
-  }
-  std::string_view token = authorization.substr(kScheme.size());
+    const iam::Credential& credential) const {
+  const auto* bearer = std::get_if<iam::BearerToken>(&credential);
+  if (bearer == nullptr || bearer->token.empty()) return Unauthorized();
+  std::string_view token = bearer->token;
   if (std::optional<iam::Principal> p = LastTokenOfThisThread(token)) {
     return *std::move(p);
   }

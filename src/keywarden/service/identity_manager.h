@@ -83,8 +83,11 @@ class IdentityManager final : public iam::Authenticator {
                      std::optional<std::string> admin_api_key);
 
   // iam::Authenticator:
+  // A bearer token: the bootstrap token or a JWT this service issued.
+  // Client certificates and Unix peers name no principal here (KMIP binds
+  // certificates to adapters, not to principals): Unauthorized.
   absl::StatusOr<iam::Principal> Authenticate(
-      std::string_view authorization) const override;
+      const iam::Credential& credential) const override;
 
   // POST /identity/token with its form body. Throttles failures per API key
   // prefix and per source address (429 with the wait in the status).

@@ -57,13 +57,13 @@ class IdentityManagerTest : public ::testing::Test {
 };
 
 TEST_F(IdentityManagerTest, BootstrapTokenIsTheFirstAdministrator) {
-  auto p = identity_->Authenticate("Bearer " + bootstrap_);
+  auto p = identity_->Authenticate(iam::BearerToken{bootstrap_});
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->id, "user-admin");
   EXPECT_TRUE(p->is_admin);
-  EXPECT_EQ(R(identity_->Authenticate("Bearer kwadm_wrong").status()),
+  EXPECT_EQ(R(identity_->Authenticate(iam::BearerToken{"kwadm_wrong"}).status()),
             Reason::kUnauthorized);
-  EXPECT_EQ(R(identity_->Authenticate("").status()), Reason::kUnauthorized);
+  EXPECT_EQ(R(identity_->Authenticate(iam::Credential{}).status()), Reason::kUnauthorized);
 }
 
 TEST_F(IdentityManagerTest, BootstrapTokenCanBeRevokedOnceAnotherAdminHasAKey) {
@@ -76,14 +76,14 @@ TEST_F(IdentityManagerTest, BootstrapTokenCanBeRevokedOnceAnotherAdminHasAKey) {
   RequestContext ops = admin_;
   ops.principal = {other->id, true};
   ASSERT_TRUE(identity_->RevokeBootstrapToken(ops).ok());
-  EXPECT_EQ(R(identity_->Authenticate("Bearer " + bootstrap_).status()),
+  EXPECT_EQ(R(identity_->Authenticate(iam::BearerToken{bootstrap_}).status()),
             Reason::kUnauthorized);
   Restart();  // stays revoked
-  EXPECT_EQ(R(identity_->Authenticate("Bearer " + bootstrap_).status()),
+  EXPECT_EQ(R(identity_->Authenticate(iam::BearerToken{bootstrap_}).status()),
             Reason::kUnauthorized);
   auto grant = identity_->IssueToken(admin_, Form(key->secret));
   ASSERT_TRUE(grant.ok());
-  EXPECT_TRUE(identity_->Authenticate("Bearer " + grant->access_token)->is_admin);
+  EXPECT_TRUE(identity_->Authenticate(iam::BearerToken{grant->access_token})->is_admin);
 }
 
 TEST_F(IdentityManagerTest, ApiKeyExchangesForATokenThatAuthenticates) {
@@ -91,7 +91,7 @@ TEST_F(IdentityManagerTest, ApiKeyExchangesForATokenThatAuthenticates) {
   auto grant = identity_->IssueToken(admin_, Form(key.secret));
   ASSERT_TRUE(grant.ok()) << grant.status();
   EXPECT_EQ(grant->expires_in, 3600);
-  auto p = identity_->Authenticate("Bearer " + grant->access_token);
+  auto p = identity_->Authenticate(iam::BearerToken{grant->access_token});
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->id, sid);
   EXPECT_TRUE(p->is_service);
@@ -104,9 +104,9 @@ TEST_F(IdentityManagerTest, TokensSurviveARestartAndExpire) {
   auto grant = identity_->IssueToken(admin_, Form(key.secret));
   ASSERT_TRUE(grant.ok());
   Restart();  // signing keys come back from the store
-  EXPECT_TRUE(identity_->Authenticate("Bearer " + grant->access_token).ok());
+  EXPECT_TRUE(identity_->Authenticate(iam::BearerToken{grant->access_token}).ok());
   clock_.Advance(absl::Hours(1) + absl::Minutes(1));
-  EXPECT_EQ(R(identity_->Authenticate("Bearer " + grant->access_token).status()),
+  EXPECT_EQ(R(identity_->Authenticate(iam::BearerToken{grant->access_token}).status()),
             Reason::kUnauthorized);
 }
 
@@ -114,7 +114,7 @@ TEST_F(IdentityManagerTest, RevokingTheApiKeyOrPrincipalStopsItsTokens) {
   auto [sid, key] = ServiceWithKey("");
   auto grant = identity_->IssueToken(admin_, Form(key.secret));
   ASSERT_TRUE(grant.ok());
-  std::string bearer = "Bearer " + grant->access_token;
+  iam::BearerToken bearer{grant->access_token};
   ASSERT_TRUE(identity_->Authenticate(bearer).ok());  // now cached
   ASSERT_TRUE(identity_->DeleteApiKey(admin_, key.record.id).ok());
   EXPECT_EQ(R(identity_->Authenticate(bearer).status()), Reason::kUnauthorized);
@@ -125,7 +125,7 @@ TEST_F(IdentityManagerTest, RevokingTheApiKeyOrPrincipalStopsItsTokens) {
   auto grant2 = identity_->IssueToken(admin_, Form(key2->secret));
   ASSERT_TRUE(grant2.ok());
   ASSERT_TRUE(identity_->DeletePrincipal(admin_, sid).ok());
-  EXPECT_EQ(R(identity_->Authenticate("Bearer " + grant2->access_token).status()),
+  EXPECT_EQ(R(identity_->Authenticate(iam::BearerToken{grant2->access_token}).status()),
             Reason::kUnauthorized);
 }
 

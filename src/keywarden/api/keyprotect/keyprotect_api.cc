@@ -108,6 +108,17 @@ constexpr RouteRow kRoutes[] = {
 
 
 
+// The credential of an Authorization header: RFC 6750 §2.1, "Bearer" in
+// any case, one space, then the token. Anything else presents nothing.
+iam::Credential CredentialOf(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      !absl::StartsWithIgnoreCase(AbslView(authorization), AbslView(kScheme))) {
+    return std::monostate{};
+  }
+  return iam::BearerToken{authorization.substr(kScheme.size())};
+}
+
 // The action a name selects (keyprotect-api.md §4.1). `legacy`: the
 // deprecated `POST /keys/{id}?action=` form, which has restore but not the
 // newer sync.
@@ -658,7 +669,7 @@ void KeyProtectApi::Dispatch(Call& call) {
 
   // Authentication, then the tenant.
   absl::StatusOr<iam::Principal> principal =
-      identity_->Authenticate(call.headers.authorization);
+      identity_->Authenticate(CredentialOf(call.headers.authorization));
   if (!principal.ok()) {
     std::string why = StrCat(kOps[call.op].metric_name, ": ",
                              WireReasonOf(ReasonOf(principal.status())).code);
