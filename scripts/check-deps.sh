@@ -33,6 +33,9 @@ forbid net      'keywarden/(crypto|keys|seal|store|iam|service|api|server|cli|cl
 # client is the typed Key Protect client over net: the public API only, no
 # server internals, no gRPC (the KMS plugin has its own target).
 forbid client   'keywarden/(keys|seal|store|iam|service|api|server|cli)/|sqlite3|libpq|grpc|spdlog' 'the client speaks the public HTTP API only'
+# The integrations (KMS plugin, …) run where the integrating service runs:
+# clients of the public API through client/, nothing of the server.
+forbid integrations 'keywarden/(keys|seal|store|iam|service|api|server|cli)/|sqlite3|libpq|spdlog' 'integrations are clients of the public API'
 # cli may include keywarden/client/, keywarden/net/ and keywarden/common/.
-forbid cli      'keywarden/(store|service|seal|keys|server|api|crypto|iam)/' 'the CLI is a client of the public HTTP API only'
+forbid cli      'keywarden/(store|service|seal|keys|server|api|crypto|iam|integrations)/' 'the CLI is a client of the public HTTP API only'
 exit $status
