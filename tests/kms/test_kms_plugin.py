@@ -219,6 +219,20 @@ class KmsPluginTest(unittest.TestCase):
         self.assertEqual(p.proc.wait(60), 2)
         self.assertIn("no API key", p.log())
 
+    def test_api_key_file_readable_by_others_is_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            keyfile = os.path.join(d, "apikey")
+            with open(keyfile, "w") as f:
+                f.write("kwk_secret_value")
+            os.chmod(keyfile, 0o644)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("KEYWARDEN_")}
+            p = kwtest.Process([kwtest.binary(), "kms-plugin", "--listen",
+                                "unix://" + os.path.join(d, "s.sock"), "--addr", self.server.url,
+                                "--instance", "i", "--key", "k", "--apikey-file", keyfile], env)
+            self.assertEqual(p.proc.wait(60), 2)
+            self.assertIn("chmod 600", p.log())
+            self.assertNotIn("kwk_secret_value", p.log())
+
 
 if __name__ == "__main__":
     unittest.main()

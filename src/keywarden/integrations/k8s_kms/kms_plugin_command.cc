@@ -13,9 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -119,12 +117,17 @@ absl::StatusOr<std::string> ReadApiKey(const Flags& f) {
           "the API key file ", f.apikey_file,
           " is readable by group or others: chmod 600 it")));
     }
-    std::ifstream in(f.apikey_file);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    key = buf.str();
-    std::string copy = buf.str();
-    WipeString(copy);
+    // Read straight into the string that goes to the transport (which
+    // wipes it), not through a stream buffer that would keep a copy.
+    std::FILE* in = std::fopen(f.apikey_file.c_str(), "re");
+    if (in == nullptr) {
+      return absl::InvalidArgumentError(
+          AbslView(StrCat("cannot read the API key file ", f.apikey_file)));
+    }
+    std::setvbuf(in, nullptr, _IONBF, 0);  // no stdio buffer holding a copy
+    key.resize(4096);
+    key.resize(std::fread(key.data(), 1, key.size(), in));
+    std::fclose(in);
   } else if (const char* env = std::getenv("KEYWARDEN_APIKEY")) {
     key = env;
   }
