@@ -19,7 +19,7 @@ forbid() {
   fi
 }
 
-forbid common   'keywarden/(crypto|keys|seal|store|iam|service|api|server|net|cli)/|boost/|sqlite3' 'common is the bottom layer'
+forbid common   'keywarden/(crypto|keys|seal|store|iam|service|api|server|net|cli|client)/|boost/|sqlite3' 'common is the bottom layer'
 forbid crypto   'keywarden/(keys|seal|store|iam|service|api|server|net|cli)/|boost/|sqlite3|libpq|grpc' 'crypto knows no keys, JSON, SQL or sockets'
 forbid keys     'keywarden/(seal|store|iam|service|api|server|net|cli)/|boost/|sqlite3|libpq|grpc' 'keys is the pure domain'
 forbid seal     'keywarden/(store|iam|service|api|server|net|cli)/|boost/|sqlite3' 'seal depends on crypto only'
@@ -32,7 +32,13 @@ forbid api      'keywarden/(store/|seal/|server/)|sqlite3' 'transports call the 
 forbid api/kmip 'keywarden/(store|seal|server|net|cli|api/(keyprotect|http))/|sqlite3|libpq|grpc' 'KMIP speaks to the core through its backend interface'
 # net is the outbound HTTP client (Boost.Beast, OpenSSL) shared by the CLI
 # and the server's webhook delivery: it knows no other module but common.
-forbid net      'keywarden/(crypto|keys|seal|store|iam|service|api|server|cli)/|sqlite3|libpq|grpc|spdlog' 'net is a plain HTTP client over common'
-# cli may include keywarden/net/ (its HTTP client) and keywarden/common/.
-forbid cli      'keywarden/(store|service|seal|keys|server|api|crypto|iam)/' 'the CLI is a client of the public HTTP API only'
+forbid net      'keywarden/(crypto|keys|seal|store|iam|service|api|server|cli|client)/|sqlite3|libpq|grpc|spdlog' 'net is a plain HTTP client over common'
+# client is the typed Key Protect client over net: the public API only, no
+# server internals, no gRPC (the KMS plugin has its own target).
+forbid client   'keywarden/(keys|seal|store|iam|service|api|server|cli)/|sqlite3|libpq|grpc|spdlog' 'the client speaks the public HTTP API only'
+# The integrations (KMS plugin, …) run where the integrating service runs:
+# clients of the public API through client/, nothing of the server.
+forbid integrations 'keywarden/(keys|seal|store|iam|service|api|server|cli)/|sqlite3|libpq|spdlog' 'integrations are clients of the public API'
+# cli may include keywarden/client/, keywarden/net/ and keywarden/common/.
+forbid cli      'keywarden/(store|service|seal|keys|server|api|crypto|iam|integrations)/' 'the CLI is a client of the public HTTP API only'
 exit $status

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Keywarden needs, only those that are missing.
 #
-#   scripts/deps.sh build   compiler, CMake/Ninja and the C++ libraries
+#   scripts/deps.sh build   compiler, CMake/Ninja and the C++ libraries (gRPC
+#                           and protobuf with their compilers: the KMS plugin)
 #   scripts/deps.sh test    GoogleTest, Node.js/npm (SDK tests), curl, openssl,
 #                           clang 14 with libFuzzer (tests/fuzz), PyKMIP (the
-#                           KMIP client and golden vectors, /usr/bin/python3)
+#                           KMIP client and golden vectors, /usr/bin/python3),
+#                           Python grpcio and grpc_tools (the KMS plugin's tests)
 #   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline)
 #   scripts/deps.sh all     everything above
 #
@@ -16,11 +18,13 @@ set -euo pipefail
 BUILD_PKGS=(cmake ninja-build g++ ccache pkg-config
             libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
             libssl-dev libabsl-dev libsqlite3-dev libspdlog-dev libfmt-dev
-            libcli11-dev libtomlplusplus-dev)
+            libcli11-dev libtomlplusplus-dev
+            libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc)
 # clang is bookworm's clang 14; libclang-rt-14-dev holds libFuzzer
 # (libclang_rt.fuzzer-x86_64.a) and the sanitizer runtimes.
 TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
-           clang libclang-rt-14-dev python3-pykmip)
+           clang libclang-rt-14-dev python3-pykmip python3-grpcio
+           python3-grpc-tools)
 BENCH_PKGS=(wrk nginx-light)
 
 usage() { echo "usage: $0 build|test|bench|all ..." >&2; exit 2; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: ASan+UBSan build, ctest, a short deterministic libFuzzer run of
-# tests/fuzz (build-fuzz, clang), then the Node tests (integration, official
-# SDK, crash) against build-asan/keywarden. Every stage that can run does run;
+# tests/fuzz (build-fuzz, clang), the KMS plugin's gRPC tests (Python grpcio,
+# tests/kms), then the Node tests (integration, official SDK, crash) against
+# build-asan/keywarden. Every stage that can run does run;
 # the script fails if any stage failed, and says which.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +49,16 @@ elif { [[ -f $FUZZ/build.ninja ]] && grep -q '^KW_BUILD_FUZZERS:BOOL=ON$' "$FUZZ
   fi
 else
   failed+=("fuzz configure")
+fi
+
+stage "KMS v2 plugin over gRPC (python3 -m unittest, tests/kms)"
+# Debian's grpcio and grpc_tools live in /usr/bin/python3's dist-packages.
+PYTHON=${PYTHON:-/usr/bin/python3}
+if [[ -x $KEYWARDEN_BIN ]]; then
+  "$PYTHON" -m unittest discover -s tests/kms -v || failed+=("kms")
+else
+  echo "no binary at $KEYWARDEN_BIN: KMS plugin tests not run" >&2
+  failed+=("kms (no binary)")
 fi
 
 stage "npm ci (tests/)"

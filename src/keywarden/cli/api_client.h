@@ -1,31 +1,35 @@
 #ifndef KEYWARDEN_CLI_API_CLIENT_H_
 #define KEYWARDEN_CLI_API_CLIENT_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include <boost/json/value.hpp>
 
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "keywarden/client/errors.h"
+#include "keywarden/client/transport.h"
 #include "keywarden/net/http_client.h"
 
 namespace keywarden::cli {
 
-// ApiClient calls the public HTTP API (docs/admin-api.md) with JSON bodies.
-// It holds the bearer token but never puts it in a status or message.
-// Immutable after construction; each call is one connection.
+using client::ErrorFromResponse;
+using client::PercentEncode;
+
+// ApiClient is the CLI's view of client::Transport (client/transport.h) for
+// the admin API (docs/admin-api.md): JSON in and out, the bearer token it was
+// given, reads retried on 429/503, writes never. It never puts the token in a
+// status or message. Movable; thread-safe like the transport.
 class ApiClient {
  public:
   ApiClient(net::Endpoint endpoint, std::string token,
-            net::HttpOptions options)
-      : endpoint_(std::move(endpoint)),
-        token_(std::move(token)),
-        options_(options) {}
+            net::HttpOptions options);
 
-  // Sends `method target` with `Authorization: Bearer <token>` and, when
-  // `body` is given, that JSON. A 2xx answer yields its JSON (null when the
-  // body is empty, as for 204); any other answer is ErrorFromResponse().
+  // Sends `method target` with the token and, when `body` is given, that
+  // JSON. A 2xx answer yields its JSON (null when the body is empty, as for
+  // 204); any other answer is ErrorFromResponse(). GET is retried, POST and
+  // DELETE are not.
   absl::StatusOr<boost::json::value> Call(
       std::string_view method, const std::string& target,
       const boost::json::value* body = nullptr) const;
@@ -33,30 +37,14 @@ class ApiClient {
   // POSTs an application/x-www-form-urlencoded body without a token (the
   // IAM-style POST /identity/token).
   absl::StatusOr<boost::json::value> PostForm(const std::string& target,
-                                              const std::string& form) const;
+                                              std::string form) const;
 
-  const net::Endpoint& endpoint() const { return endpoint_; }
+  const net::Endpoint& endpoint() const { return transport_->endpoint(); }
+  client::Transport& transport() const { return *transport_; }
 
  private:
-  absl::StatusOr<boost::json::value> Finish(const net::HttpResponse& r) const;
-
-  net::Endpoint endpoint_;
-  std::string token_;
-  net::HttpOptions options_;
+  std::unique_ptr<client::Transport> transport_;
 };
-
-// ErrorFromResponse turns a non-2xx answer into a status whose message is
-// "<REASON_CODE>: <message>" from the Key Protect error envelope
-// (resources[0].reasons[0].code/message, docs/api.md "Errors"), or
-// "HTTP <status>" when the body is not an envelope. The absl code follows the
-// HTTP status (401 Unauthenticated, 403 PermissionDenied, 404 NotFound, …).
-// Control characters from the server are replaced, so a hostile server
-// cannot drive the terminal.
-absl::Status ErrorFromResponse(int http_status, std::string_view body);
-
-// PercentEncode escapes everything but RFC 3986 unreserved characters, for
-// path segments, query values and form values.
-std::string PercentEncode(std::string_view s);
 
 }  // namespace keywarden::cli
 

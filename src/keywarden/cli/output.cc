@@ -8,25 +8,6 @@
 namespace keywarden::cli {
 namespace json = boost::json;
 
-std::string Printable(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out.push_back('?');
-    } else if (c == 0xc2 && i + 1 < s.size() &&
-               static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
-      out.push_back('?');  // a C1 control in UTF-8 (U+0080..U+009F)
-      ++i;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
-}
-
 std::string CellText(const json::value* v) {
   if (v == nullptr || v->is_null()) return "-";
   if (v->is_string()) {

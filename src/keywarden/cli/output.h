@@ -8,6 +8,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
+#include "keywarden/client/errors.h"
+
 namespace keywarden::cli {
 
 // How a command prints what the server answered: `table` for people
@@ -21,10 +23,10 @@ struct Column {
   std::string_view field;
 };
 
-// Printable replaces control characters (C0, DEL and C1, including ESC and
-// newlines) with '?', so that names chosen by other users cannot move the
-// cursor or forge extra lines in a terminal.
-std::string Printable(std::string_view s);
+// Printable (client/errors.h) replaces control characters with '?', so that
+// names chosen by other users cannot move the cursor or forge extra lines in
+// a terminal.
+using client::Printable;
 
 // CellText is how one field reads in a table: strings as they are, numbers
 // and booleans in JSON spelling, arrays joined with ",", and a missing, null

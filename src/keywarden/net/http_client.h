@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,10 +13,12 @@
 
 #include "absl/status/statusor.h"
 
-// A small blocking HTTP/1.1 (+TLS) client: one request per connection, bounded
-// in time and response size. Used by the CLI for the public API and by the
-// server for webhook delivery; it knows nothing of either (no JSON, no Key
-// Protect), and depends on common only.
+// A small blocking HTTP/1.1 (+TLS) client, bounded in time and response size:
+// Send() makes one request on a connection of its own (webhook delivery), an
+// HttpClient keeps connections to one endpoint alive between requests (the
+// typed Key Protect client in client/, under the CLI and the integrations).
+// It knows nothing of its callers (no JSON, no Key Protect), and depends on
+// common only.
 namespace keywarden::net {
 
 // Endpoint is a parsed base address: scheme, host and port, and an optional
@@ -46,11 +50,19 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 0;  // whatever the server answered, 1xx-5xx
+  std::vector<std::pair<std::string, std::string>> headers;  // as received
   std::string body;
+
+  // The value of the first header named `name` (any case), "" when absent.
+  std::string_view Header(std::string_view name) const;
 };
 
 struct HttpOptions {
   bool insecure = false;  // skip certificate and host name verification
+  // PEM file of the certificate authorities to trust for https, instead of
+  // the system store (SSL_CERT_FILE / SSL_CERT_DIR). A file that cannot be
+  // read fails every request with InvalidArgument naming it.
+  std::string ca_file;
   // One deadline for the whole request: name resolution, connect, TLS
   // handshake, writing the request and reading the response.
   std::chrono::milliseconds timeout{30000};
@@ -80,6 +92,58 @@ struct HttpOptions {
 absl::StatusOr<HttpResponse> Send(const Endpoint& endpoint,
                                   const HttpRequest& request,
                                   const HttpOptions& options);
+
+// HttpClient sends requests to one endpoint over HTTP/1.1 keep-alive
+// connections: a request takes an idle connection when there is one and
+// gives it back after a complete response that the server did not mark
+// `Connection: close`; otherwise it opens a new one, as Send() does. At most
+// `max_idle` connections wait, each for at most `max_idle_time` (below the
+// server's own idle timeout, 60 s for Keywarden), so that a request rarely
+// meets a connection the server is closing.
+//
+// A kept connection that the server has closed meanwhile is noticed before
+// it is used (a zero-byte peek); one that fails anyway before any byte of
+// the response arrived is retried once on a new connection, but only when
+// the caller says the request may be repeated (`idempotent`), since the
+// server may have acted on it.
+//
+// Errors are those of Send(). Thread-safe: many threads may send at once,
+// each on a connection of its own; a connection is used by one request at a
+// time. The TLS context is built once, at the first request.
+class HttpClient {
+ public:
+  HttpClient(Endpoint endpoint, HttpOptions options, size_t max_idle = 16,
+             std::chrono::milliseconds max_idle_time = std::chrono::seconds(30));
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  absl::StatusOr<HttpResponse> Send(const HttpRequest& request,
+                                    bool idempotent);
+
+  const Endpoint& endpoint() const { return endpoint_; }
+  const HttpOptions& options() const { return options_; }
+
+  // Connections opened so far (for tests and metrics: keep-alive at work
+  // shows as fewer connections than requests).
+  size_t connections_opened() const;
+
+  struct Connection;  // defined in http_client.cc
+  struct Shared;      // the TLS context, built lazily
+
+ private:
+  std::unique_ptr<Connection> TakeIdle();
+  void GiveBack(std::unique_ptr<Connection> c);
+
+  const Endpoint endpoint_;
+  const HttpOptions options_;
+  const size_t max_idle_;
+  const std::chrono::milliseconds max_idle_time_;
+  std::unique_ptr<Shared> shared_;
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  size_t opened_ = 0;                              // guarded by mu_
+};
 
 // The IP addresses `endpoint`'s host resolves to now (the literal itself for
 // an IP address), within `timeout`; errors as for Send. Blocks.

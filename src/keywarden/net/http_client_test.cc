@@ -39,7 +39,6 @@ class RecordingServer {
  public:
   explicit RecordingServer(HttpServerOptions options = {}) {
     options.host = "127.0.0.1";
-    options.port = 0;
     options.threads = 1;
     auto s = HttpServer::Start(std::move(options),
                                [this](const Request& req, Response& res) {
@@ -413,6 +412,134 @@ TEST(SendTest, NameThatDoesNotResolveFailsWithinTheTimeout) {
   EXPECT_NE(r.status().message().find("keywarden-test.invalid"),
             absl::string_view::npos);
   EXPECT_LT(took, std::chrono::seconds(3));
+}
+
+}  // namespace
+}  // namespace keywarden::net
+
+namespace keywarden::net {
+namespace {
+
+using api::http::HttpServer;
+using api::http::HttpServerOptions;
+
+TEST(HttpClientTest, KeepsOneConnectionForSequentialRequests) {
+  RecordingServer server;
+  HttpClient client(server.endpoint(), HttpOptions{});
+  for (int i = 0; i < 5; ++i) {
+    auto r = client.Send({"POST", "/echo", {}, "n" + std::to_string(i)},
+                         /*idempotent=*/false);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->body, "n" + std::to_string(i));
+  }
+  EXPECT_EQ(client.connections_opened(), 1u);
+  EXPECT_EQ(Header(server.last(), "Connection"), "keep-alive");
+}
+
+TEST(HttpClientTest, ResponseHeadersAreReturned) {
+  RecordingServer server;
+  HttpClient client(server.endpoint(), HttpOptions{});
+  auto r = client.Send({"GET", "/x", {}, ""}, true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->Header("content-type"), "text/plain");
+  EXPECT_EQ(r->Header("CONTENT-TYPE"), "text/plain");
+  EXPECT_EQ(r->Header("x-absent"), "");
+}
+
+TEST(HttpClientTest, ConcurrentRequestsEachGetAConnectionAndAllAreKept) {
+  RecordingServer server;
+  HttpClient client(server.endpoint(), HttpOptions{}, /*max_idle=*/4);
+  server.HoldSlowRequests();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 2; ++i) {
+    threads.emplace_back([&] {
+      if (client.Send({"GET", "/slow", {}, ""}, true).ok()) ++ok;
+    });
+  }
+  server.Entered();
+  // The server has one thread, so the second request waits behind the
+  // first on its own connection.
+  server.Release();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 2);
+  EXPECT_EQ(client.connections_opened(), 2u);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(client.Send({"GET", "/x", {}, ""}, true).ok());
+  EXPECT_EQ(client.connections_opened(), 2u);
+}
+
+TEST(HttpClientTest, ConnectionClosedByTheServerIsReplaced) {
+  auto first = std::make_unique<RecordingServer>();
+  const Endpoint endpoint = first->endpoint();
+  HttpClient client(endpoint, HttpOptions{});
+  ASSERT_TRUE(client.Send({"POST", "/a", {}, "1"}, false).ok());
+  // Stop() closes the idle keep-alive connection; a new server takes the
+  // same port. Even a request that may not be repeated goes through: the
+  // dead connection is noticed before it is used.
+  first->server().Stop();
+  first.reset();
+  HttpServerOptions options;
+  options.port = static_cast<uint16_t>(std::stoi(endpoint.port));
+  RecordingServer second(options);
+  ASSERT_EQ(second.endpoint().port, endpoint.port);
+  auto r = client.Send({"POST", "/b", {}, "2"}, false);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, "2");
+  EXPECT_EQ(client.connections_opened(), 2u);
+}
+
+TEST(HttpClientTest, ServerThatIsGoneIsUnavailable) {
+  Endpoint endpoint;
+  {
+    RecordingServer server;
+    endpoint = server.endpoint();
+  }
+  HttpOptions options;
+  options.timeout = std::chrono::seconds(5);
+  HttpClient client(endpoint, options);
+  auto r = client.Send({"GET", "/", {}, ""}, true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsUnavailable(r.status())) << r.status();
+}
+
+TEST_F(TlsSendTest, CaFileTrustsTheServerAndKeepsTheConnection) {
+  RecordingServer server(TlsOptions());
+  HttpOptions options;
+  options.ca_file = dir_ + "/cert.pem";
+  HttpClient client(server.endpoint(), options);
+  for (int i = 0; i < 3; ++i) {
+    auto r = client.Send({"POST", "/x", {}, "over tls"}, false);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->body, "over tls");
+  }
+  EXPECT_EQ(client.connections_opened(), 1u);
+}
+
+TEST_F(TlsSendTest, CaFileThatDoesNotSignTheServerIsNotTrusted) {
+  RecordingServer server(TlsOptions());
+  const std::string other = dir_ + "/other.pem";
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey ec -pkeyopt "
+                         "ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "
+                         "/CN=other -keyout " + dir_ + "/other-key.pem -out " +
+                         other + " 2>/dev/null").c_str()),
+            0);
+  HttpOptions options;
+  options.ca_file = other;
+  auto r = Send(server.endpoint(), {"GET", "/x", {}, ""}, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not trusted"), absl::string_view::npos)
+      << r.status();
+}
+
+TEST_F(TlsSendTest, UnreadableCaFileIsInvalidArgumentNamingIt) {
+  RecordingServer server(TlsOptions());
+  HttpOptions options;
+  options.ca_file = dir_ + "/missing.pem";
+  HttpClient client(server.endpoint(), options);
+  auto r = client.Send({"GET", "/x", {}, ""}, true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("missing.pem"), absl::string_view::npos);
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
-// keywarden: the server and its command-line client.
+// keywarden: the server, its command-line client and the integrations.
 #include <cstdio>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "keywarden/cli/commands.h"
+#include "keywarden/integrations/k8s_kms/kms_plugin_command.h"
 #include "keywarden/server/config.h"
 #include "keywarden/server/run_server.h"
 
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
 
   int client_exit_code = 0;
   keywarden::cli::AddClientCommands(app, client_exit_code);
+  keywarden::integrations::k8s_kms::AddKmsPluginCommand(app, client_exit_code);
 
   // A client command runs inside parse(). Usage errors exit 2.
   try {

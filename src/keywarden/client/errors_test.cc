@@ -1,9 +1,9 @@
-#include "keywarden/cli/api_client.h"
+#include "keywarden/client/errors.h"
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 
-namespace keywarden::cli {
+namespace keywarden::client {
 namespace {
 
 TEST(ErrorFromResponseTest, UsesReasonCodeAndMessageOfTheEnvelope) {
@@ -20,6 +20,18 @@ TEST(ErrorFromResponseTest, MapsStatusesToCodes) {
   EXPECT_TRUE(absl::IsNotFound(ErrorFromResponse(404, "")));
   EXPECT_TRUE(absl::IsFailedPrecondition(ErrorFromResponse(409, "")));
   EXPECT_TRUE(absl::IsInternal(ErrorFromResponse(500, "")));
+  EXPECT_TRUE(absl::IsInvalidArgument(ErrorFromResponse(422, "")));
+  EXPECT_TRUE(absl::IsNotFound(ErrorFromResponse(410, "")));
+  EXPECT_TRUE(absl::IsResourceExhausted(ErrorFromResponse(429, "")));
+  EXPECT_TRUE(absl::IsUnavailable(ErrorFromResponse(503, "")));
+}
+
+TEST(ErrorFromResponseTest, ReasonCodeIsAPayload) {
+  const auto s = ErrorFromResponse(422, R"({"resources":[{"reasons":[{
+      "code":"UNPROCESSABLE_CIPHERTEXT_ERR","message":"invalid"}]}]})");
+  EXPECT_EQ(ReasonOf(s), "UNPROCESSABLE_CIPHERTEXT_ERR");
+  EXPECT_EQ(ReasonOf(ErrorFromResponse(502, "<html>")), "");
+  EXPECT_EQ(ReasonOf(absl::InternalError("x")), "");
 }
 
 TEST(ErrorFromResponseTest, NonEnvelopeBodiesGiveTheHttpStatus) {
@@ -50,4 +62,4 @@ TEST(PercentEncodeTest, KeepsUnreservedEscapesEverythingElse) {
 }
 
 }  // namespace
-}  // namespace keywarden::cli
+}  // namespace keywarden::client

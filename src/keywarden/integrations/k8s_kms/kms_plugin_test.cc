@@ -1,0 +1,133 @@
+#include "keywarden/integrations/k8s_kms/kms_plugin.h"
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+#include "keywarden/client/test_server.h"
+
+namespace keywarden::integrations::k8s_kms {
+namespace {
+
+using client::testing::ServerProcess;
+
+SecretBytes Bytes(std::string_view s) {
+  return SecretBytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+TEST(ValidateAnnotationsTest, KeysAreFullyQualifiedDomainNames) {
+  EXPECT_TRUE(ValidateAnnotations({}).ok());
+  EXPECT_TRUE(ValidateAnnotations({{"format.kms.keywarden.dev", "x"}}).ok());
+  EXPECT_TRUE(ValidateAnnotations({{"a-1.b", ""}}).ok());
+  for (const char* bad : {"", "nodots", "Upper.case", "-a.b", "a-.b", "a..b",
+                          "a.b.", ".a.b", "a_b.c", "a b.c"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ValidateAnnotations({{bad, "v"}})))
+        << bad;
+  }
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      ValidateAnnotations({{std::string(64, 'a') + ".b", "v"}})));
+}
+
+TEST(ValidateAnnotationsTest, TotalSizeIsUnder32Kilobytes) {
+  EXPECT_TRUE(ValidateAnnotations({{"a.b", std::string(32 * 1024 - 4, 'v')}}).ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      ValidateAnnotations({{"a.b", std::string(32 * 1024 - 3, 'v')}})));
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateAnnotations(
+      {{"a.b", std::string(20000, 'v')}, {"c.d", std::string(20000, 'v')}})));
+}
+
+// The plugin's logic against the real server, with a fake clock for the
+// Status cache.
+class KmsPluginTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto s = ServerProcess::Start(KEYWARDEN_BIN);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = s->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    auto t = server_->CreateTenant("kubernetes");
+    ASSERT_TRUE(t.ok()) << t.status();
+    admin_transport_ = server_->AdminTransport();
+    admin_ = std::make_unique<client::KeyProtectClient>(*admin_transport_,
+                                                        t->instance);
+    client::CreateKeyRequest req;
+    req.name = "k8s";
+    auto key = admin_->CreateKey(req);
+    ASSERT_TRUE(key.ok()) << key.status();
+    key_ = *key;
+    transport_ = *client::Transport::Create(
+        server_->url(), client::Credentials{t->apikey, ""}, {});
+    kp_ = std::make_unique<client::KeyProtectClient>(*transport_, t->instance);
+    PluginOptions o;
+    o.key_id = key_.id;
+    o.resource_crn =
+        "crn:v1:keywarden:private:containers-kubernetes:local:a/x:c1::";
+    plugin_ = std::make_unique<KmsPlugin>(*kp_, o, clock_);
+  }
+
+  static ServerProcess* server_;
+  FakeClock clock_;
+  std::unique_ptr<client::Transport> admin_transport_, transport_;
+  std::unique_ptr<client::KeyProtectClient> admin_, kp_;
+  client::Key key_;
+  std::unique_ptr<KmsPlugin> plugin_;
+};
+ServerProcess* KmsPluginTest::server_ = nullptr;
+
+TEST_F(KmsPluginTest, EncryptDecryptRoundTrip) {
+  const SecretBytes seed = Bytes("0123456789abcdef0123456789abcdef");
+  auto e = plugin_->Encrypt(seed);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->key_id, KeyIdOf(key_.id, key_.key_version_id));
+  EXPECT_LE(e->ciphertext.size(), kMaxCiphertextBytes);
+  EXPECT_TRUE(ValidateAnnotations(e->annotations).ok());
+  auto d = plugin_->Decrypt(e->ciphertext, e->key_id, e->annotations);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(*d == seed);
+}
+
+TEST_F(KmsPluginTest, StatusProbeIsCachedForItsTime) {
+  StatusAnswer s = plugin_->Status();
+  EXPECT_EQ(s.healthz, "ok");
+  EXPECT_EQ(s.key_id, KeyIdOf(key_.id, key_.key_version_id));
+  EXPECT_TRUE(plugin_->registered());
+  ASSERT_TRUE(admin_->DisableKey(key_.id).ok());
+  clock_.Advance(absl::Seconds(4));
+  EXPECT_EQ(plugin_->Status().healthz, "ok");  // the cached probe
+  clock_.Advance(absl::Seconds(1));
+  s = plugin_->Status();
+  EXPECT_NE(s.healthz, "ok");
+  EXPECT_NE(s.healthz.find("KEY_ACTION_INVALID_STATE_ERR"), std::string::npos)
+      << s.healthz;
+}
+
+TEST_F(KmsPluginTest, BadInputsAreInvalidArgument) {
+  EXPECT_TRUE(absl::IsInvalidArgument(plugin_->Encrypt(SecretBytes()).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      plugin_->Encrypt(SecretBytes(kMaxPlaintextBytes + 1)).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(plugin_->Decrypt("", "k", {}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      plugin_->Decrypt(std::string(1025, 'x'), "k", {}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      plugin_->Decrypt("garbage", std::string(1025, 'k'), {}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      plugin_->Decrypt("garbage", "k", {}).status()));
+  auto e = plugin_->Encrypt(Bytes("seed"));
+  ASSERT_TRUE(e.ok());
+  std::string flipped = e->ciphertext;
+  flipped[flipped.size() / 2] ^= 1;
+  auto d = plugin_->Decrypt(flipped, e->key_id, e->annotations);
+  EXPECT_TRUE(absl::IsInvalidArgument(d.status())) << d.status();
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      plugin_->Decrypt(e->ciphertext, e->key_id,
+                       {{std::string(kFormatAnnotation), "wdek-9"}})
+          .status()));
+}
+
+}  // namespace
+}  // namespace keywarden::integrations::k8s_kms
