@@ -92,7 +92,10 @@ absl::StatusOr<json::value> ApiClient::Call(std::string_view method,
   net::HttpRequest req;
   req.method = std::string(method);
   req.target = target;
-  req.headers.emplace_back("Authorization", StrCat("Bearer ", token_));
+  // No token, no header: `operator unseal` with a share needs none.
+  if (!token_.empty()) {
+    req.headers.emplace_back("Authorization", StrCat("Bearer ", token_));
+  }
   req.headers.emplace_back("Accept", "application/json");
   if (body != nullptr) {
     req.headers.emplace_back("Content-Type", "application/json");

@@ -161,6 +161,7 @@ absl::StatusOr<SecretBytes> KeyManager::UnsealVersion(
   absl::StatusOr<SecretBytes> material = master_key_->Decrypt(
       version.sealed_material,
       keys::MaterialAad(key.instance_id, key.id, version.id));
+  if (seal::IsSealedError(material.status())) return material.status();
   if (!material.ok()) {
     // Stored material failed its integrity check: corruption or tampering.
     return absl::DataLossError(

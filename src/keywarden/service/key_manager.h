@@ -129,6 +129,8 @@ class KeyManager final : public KeyService {
   absl::StatusOr<int> PurgeDueKeys();
 
   size_t CacheSize() const { return cache_.Size(); }
+  // Drops every cached key and its unsealed material (on seal).
+  void DropCache() { cache_.Clear(); }
 
  private:
   // Applies the change to the key loaded under its lock; may fill in the

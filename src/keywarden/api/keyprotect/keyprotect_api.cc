@@ -102,6 +102,8 @@ constexpr RouteRow kRoutes[] = {
     {Method::kGet, "/admin/v1/service_ids/{id}/webhook", kRouteAdminWebhook},
     {Method::kDelete, "/admin/v1/service_ids/{id}/webhook",
      kRouteAdminWebhook},
+    {Method::kGet, "/admin/v1/seal", kRouteAdminSeal},
+    {Method::kPost, "/admin/v1/seal/{action}", kRouteAdminSealAction},
 };
 
 
@@ -493,12 +495,19 @@ void KeyProtectApi::Dispatch(Call& call) {
       return;
     case kRouteReadyz:
       call.op = kOpReadyz;
-      if (options_.ready && !options_.ready()) {
+      if (services_.seal != nullptr && services_.seal->sealed()) {
+        call.Fail(Error(Reason::kUnavailable,
+                        "Service Unavailable: the service is sealed"));
+      } else if (options_.ready && !options_.ready()) {
         call.Fail(Error(Reason::kUnavailable,
                         "Service Unavailable: the store is not reachable"));
       } else {
         call.Reply(beast_http::status::ok, "{\"status\":\"ready\"}");
       }
+      return;
+    case kRouteAdminSeal:
+    case kRouteAdminSealAction:
+      DispatchSeal(call);
       return;
     default:
       break;
@@ -621,6 +630,7 @@ void KeyProtectApi::Dispatch(Call& call) {
   }
   call.ctx.source_address = std::string(CurrentPeerAddress());
   if (route == kRouteToken) {
+    if (RefuseWhileSealed(call)) return;
     absl::StatusOr<service::TokenGrant> grant =
         identity_->IssueToken(call.ctx, call.Body());
     if (!grant.ok()) {
@@ -654,6 +664,7 @@ void KeyProtectApi::Dispatch(Call& call) {
     call.op = *op;
   }
 
+  if (RefuseWhileSealed(call)) return;
   // Authentication, then the tenant.
   absl::StatusOr<iam::Principal> principal =
       identity_->Authenticate(call.headers.authorization);

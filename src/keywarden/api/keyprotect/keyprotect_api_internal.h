@@ -66,6 +66,8 @@ enum Route : int {
   kRouteAdminBootstrapToken,
   kRouteAdminAudit,
   kRouteAdminWebhook,  // PUT, GET, DELETE
+  kRouteAdminSeal,        // GET status (seal_handlers.cc)
+  kRouteAdminSealAction,  // POST init, unseal, seal
 };
 
 // Operations: what metrics and error messages name. One per API operation.
@@ -121,6 +123,7 @@ enum Op : int {
   kOpAdminAuthorizations,
   kOpAdminAudit,
   kOpAdminWebhooks,
+  kOpAdminSeal,
   kOpUnknown,
   kOpCount,
 };
@@ -182,6 +185,7 @@ inline constexpr OpRow kOps[kOpCount] = {
     {"admin_authorizations", "Authorization request could not be completed"},
     {"admin_audit", "Audit records could not be listed"},
     {"admin_webhooks", "Webhook request could not be completed"},
+    {"admin_seal", "Seal request could not be completed"},
     {"unknown", "The request could not be completed"},
 };
 
