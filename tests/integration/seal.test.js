@@ -270,3 +270,25 @@ describe('pkcs11 seal (SoftHSM2)', { skip: haveSoftHsm ? false :
     await srv.start();
   });
 });
+
+describe('file seal data dir', () => {
+  const srv = new KeywardenServer();
+  before(() => srv.start());
+  after(() => srv.cleanup());
+
+  test('records its seal; another --seal on it is refused with the reason', async () => {
+    const st = await srv.request('GET', '/admin/v1/seal');
+    assert.equal(st.status, 200);
+    assert.equal(st.json.type, 'file');
+    assert.equal(st.json.sealed, false);
+    assert.match(st.json.keyId, /^[0-9a-f-]{36}$/);
+    await srv.stop();
+    const res = spawnSync(binaryPath(),
+      ['server', '--data-dir', srv.dataDir, '--listen', '127.0.0.1:0', '--seal', 'shamir'],
+      { env: { ...process.env, KEYWARDEN_ADMIN_TOKEN: srv.token }, encoding: 'utf8', timeout: 30000 });
+    assert.notEqual(res.status, 0);
+    assert.match(res.stderr, /held by the file seal.*start it with --seal file/);
+    await srv.start();
+    assert.equal((await srv.request('GET', '/readyz')).status, 200);
+  });
+});

@@ -162,5 +162,35 @@ TEST_F(ShareTextTest, MalformedTextIsRefusedCleanly) {
   }
 }
 
+// Freezes the share text of docs/formats/material.md §3 (the same vector
+// seeds tests/fuzz/corpus/seal_fuzzer/share-valid); computed independently
+// with Python's hmac module.
+TEST(ShareTextKnownAnswerTest, DecodesAndReencodesTheVector) {
+  const std::vector<uint8_t> check_key(32, 0x5a);
+  const std::string text =
+      "kw1-7-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9_NNB1WEhEBQ";
+  absl::StatusOr<Share> share = DecodeShare(text, kKeyId, check_key);
+  ASSERT_TRUE(share.ok()) << share.status();
+  EXPECT_EQ(share->index, 7);
+  ASSERT_EQ(share->value.size(), 32u);
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(share->value.data()[i], i);
+  EXPECT_EQ(EncodeShare(*share, kKeyId, check_key), text);
+}
+
+// Interpolation checked by hand: for f(x) = 0x2a + 0x53*x in GF(2^8),
+// f(1) = 0x2a ^ 0x53 = 0x79 and f(2) = 0x2a ^ xtime(0x53) = 0x2a ^ 0xa6 =
+// 0x8c (FIPS 197 §4.2.1), so two shares must give back 0x2a.
+TEST(ShamirTest, LinearPolynomialByHand) {
+  // f(x) = 0x2a ^ 0x53*x: f(1) = 0x79, f(2) = 0x2a ^ 0xa6 = 0x8c.
+  std::vector<Share> shares(2);
+  shares[0].index = 1;
+  shares[0].value = SecretBytes(std::vector<uint8_t>{0x79});
+  shares[1].index = 2;
+  shares[1].value = SecretBytes(std::vector<uint8_t>{0x8c});
+  absl::StatusOr<SecretBytes> s = ShamirCombine(shares);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->data()[0], 0x2a);
+}
+
 }  // namespace
 }  // namespace keywarden::seal

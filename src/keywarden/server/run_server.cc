@@ -435,6 +435,9 @@ int RunServer(const Config& config) {
   (void)api.metrics().AddGauge("keywarden_key_cache_entries",
                                "Keys held unsealed in the cache",
                                [&keys] { return double(keys.CacheSize()); });
+  (void)api.metrics().AddGauge("keywarden_sealed",
+                               "1 while the master key is not in memory",
+                               [&seals] { return seals.sealed() ? 1.0 : 0.0; });
 
   api::http::HttpServerOptions server_options;
   server_options.host = config.listen_host;
