@@ -18,13 +18,14 @@ set -euo pipefail
 BUILD_PKGS=(cmake ninja-build g++ ccache pkg-config
             libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
             libssl-dev libabsl-dev libsqlite3-dev libspdlog-dev libfmt-dev
-            libcli11-dev libtomlplusplus-dev
+            libcli11-dev libtomlplusplus-dev libp11-kit-dev
             libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc)
 # clang is bookworm's clang 14; libclang-rt-14-dev holds libFuzzer
 # (libclang_rt.fuzzer-x86_64.a) and the sanitizer runtimes.
+# softhsm2: the PKCS#11 token the pkcs11 seal is tested against.
 TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
            clang libclang-rt-14-dev python3-pykmip python3-grpcio
-           python3-grpc-tools)
+           python3-grpc-tools softhsm2)
 BENCH_PKGS=(wrk nginx-light)
 
 usage() { echo "usage: $0 build|test|bench|all ..." >&2; exit 2; }

@@ -56,7 +56,10 @@ function toBuffer(body) {
 }
 
 class KeywardenServer {
-  constructor({ args = [], env = {}, token, bin } = {}) {
+  // `createInstance: false`: no default instance at first start (a server
+  // that starts sealed answers 503 until unsealed).
+  constructor({ args = [], env = {}, token, bin, createInstance = true } = {}) {
+    this.createsInstance = createInstance;
     this.bin = bin;  // resolved at start() so a missing binary fails the hook, not the load
     this.args = args;
     this.extraEnv = env;
@@ -130,7 +133,7 @@ class KeywardenServer {
           this.metricsUrl = mm ? mm[1] : null;
           // Instances exist only once created through the admin API: the
           // first start makes the default one every test uses.
-          const ready = this.instance ? this._reapplyClock()
+          const ready = this.instance || !this.createsInstance ? this._reapplyClock()
             : this.createInstance('test').then((id) => { this.instance = id; });
           ready.then(() => resolve(this.url), reject);
         }

@@ -101,6 +101,7 @@ void AddApiKeyCommands(CLI::App& app, int& exit_code);
 void AddInstanceCommands(CLI::App& app, int& exit_code);
 void AddPolicyCommands(CLI::App& app, int& exit_code);
 void AddAuthorizationCommands(CLI::App& app, int& exit_code);
+void AddOperatorCommands(CLI::App& app, int& exit_code);
 
 }  // namespace keywarden::cli
 

@@ -11,6 +11,7 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
   AddInstanceCommands(app, exit_code);
   AddPolicyCommands(app, exit_code);
   AddAuthorizationCommands(app, exit_code);
+  AddOperatorCommands(app, exit_code);
 }
 
 }  // namespace keywarden::cli

@@ -189,13 +189,10 @@ absl::Status Transport::RenewToken(absl::Time now) {
 
 absl::StatusOr<std::string> Transport::Token() {
   absl::MutexLock lock(&mu_);
-  if (!token_from_apikey_) {
-    if (token_.empty()) {
-      return absl::UnauthenticatedError(
-          "no credentials: give an API key or a token");
-    }
-    return token_;
-  }
+  // Without an API key the token is what was given, possibly none: calls
+  // that need no credential (`operator unseal` with a share) go without an
+  // Authorization header, and the server answers the others 401.
+  if (!token_from_apikey_) return token_;
   const absl::Time now = Now();
   if (token_.empty() || now >= renew_at_) {
     KW_RETURN_IF_ERROR(RenewToken(now));
@@ -222,11 +219,16 @@ absl::StatusOr<json::value> Transport::Call(std::string_view method,
   for (const auto& h : headers) req.headers.push_back(h);
   for (int round = 0;; ++round) {
     KW_ASSIGN_OR_RETURN(std::string token, Token());
-    req.headers.emplace_back("Authorization", StrCat("Bearer ", token));
+    const bool with_token = !token.empty();
+    if (with_token) {
+      req.headers.emplace_back("Authorization", StrCat("Bearer ", token));
+    }
     WipeString(token);
     auto r = SendWithRetries(req, idempotency);
-    WipeString(req.headers.back().second);
-    req.headers.pop_back();
+    if (with_token) {
+      WipeString(req.headers.back().second);
+      req.headers.pop_back();
+    }
     if (!r.ok()) {
       WipeString(req.body);
       return r.status();

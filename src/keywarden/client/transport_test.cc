@@ -266,12 +266,17 @@ TEST(TransportTest, BadApiKeyIsUnauthenticatedAndNeverInTheMessage) {
             std::string::npos);
 }
 
-TEST(TransportTest, NoCredentialsIsUnauthenticated) {
+// Without an API key or a token a call goes without Authorization (the
+// seal endpoints take a share instead); the server decides.
+TEST(TransportTest, NoCredentialsSendsNoAuthorization) {
   Fixture f;
+  f.server.Script({{401, ""}});
   auto t = f.Make(Credentials{});
   auto r = t->Call("GET", "/x", nullptr, Idempotency::kIdempotent);
-  EXPECT_TRUE(absl::IsUnauthenticated(r.status()));
-  EXPECT_EQ(f.server.api_requests(), 0);
+  EXPECT_TRUE(absl::IsUnauthenticated(r.status())) << r.status();
+  EXPECT_EQ(f.server.api_requests(), 1);
+  EXPECT_EQ(f.server.last_authorization(), "");
+  EXPECT_EQ(f.server.token_requests(), 0);
 }
 
 TEST(TransportTest, ConnectionsAreKeptAcrossCalls) {

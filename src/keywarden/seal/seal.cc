@@ -31,6 +31,8 @@
 namespace keywarden::seal {
 namespace {
 
+constexpr std::string_view kSealedMessage =
+    "Service Unavailable: the service is sealed; an operator must unseal it";
 constexpr size_t kMasterKeySize = 32;  // AES-256 (ARCHITECTURE.md §3)
 constexpr size_t kSealedOverhead = crypto::kGcmNonceSize + crypto::kGcmTagSize;
 
@@ -269,12 +271,61 @@ class FileSeal final : public Seal {
 
 absl::StatusOr<std::unique_ptr<MasterKey>> MasterKey::Create(
     std::string id, std::span<const uint8_t> key) {
+  auto slot = std::make_unique<MasterKey>();
+  KW_RETURN_IF_ERROR(slot->Install(std::move(id), key));
+  return slot;
+}
+
+std::string MasterKey::id() const {
+  absl::MutexLock lock(&mu_);
+  return id_;
+}
+
+absl::Status MasterKey::Install(std::string id, std::span<const uint8_t> key) {
   if (id.empty()) return absl::InvalidArgumentError("master key id is empty");
   if (key.size() != kMasterKeySize) {
     return absl::InvalidArgumentError("master key must be 32 bytes (AES-256)");
   }
   KW_ASSIGN_OR_RETURN(crypto::AesGcm aead, crypto::AesGcm::Create(key));
-  return std::unique_ptr<MasterKey>(new MasterKey(std::move(id), std::move(aead)));
+  auto shared = std::make_shared<const crypto::AesGcm>(std::move(aead));
+  absl::MutexLock lock(&mu_);
+  id_ = std::move(id);
+  aead_ = std::move(shared);
+  installed_.store(true, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status MasterKey::InstallFrom(const MasterKey& other) {
+  if (&other == this) return absl::OkStatus();
+  std::string id;
+  std::shared_ptr<const crypto::AesGcm> aead;
+  {
+    absl::MutexLock lock(&other.mu_);
+    id = other.id_;
+    aead = other.aead_;
+  }
+  if (aead == nullptr) return SealedError();
+  absl::MutexLock lock(&mu_);
+  id_ = std::move(id);
+  aead_ = std::move(aead);
+  installed_.store(true, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+void MasterKey::Wipe() {
+  std::shared_ptr<const crypto::AesGcm> old;
+  {
+    absl::MutexLock lock(&mu_);
+    installed_.store(false, std::memory_order_release);
+    old = std::move(aead_);
+  }
+  // `old` goes here (or with the last call still using it): freeing the
+  // OpenSSL contexts cleanses the key schedule (aes_gcm.h).
+}
+
+std::shared_ptr<const crypto::AesGcm> MasterKey::Current() const {
+  absl::MutexLock lock(&mu_);
+  return aead_;
 }
 
 // docs/formats/material.md §1: nonce (12) || ciphertext || tag (16). A fresh
@@ -282,22 +333,36 @@ absl::StatusOr<std::unique_ptr<MasterKey>> MasterKey::Create(
 // messages under one master key stays far below the 2^32 limit of §8.3.
 absl::StatusOr<std::vector<uint8_t>> MasterKey::Encrypt(
     std::span<const uint8_t> plaintext, std::span<const uint8_t> aad) const {
+  std::shared_ptr<const crypto::AesGcm> aead = Current();
+  if (aead == nullptr) return SealedError();
   std::vector<uint8_t> sealed(kSealedOverhead + plaintext.size());
   const std::span<uint8_t> all(sealed);
   const std::span<uint8_t> nonce = all.first(crypto::kGcmNonceSize);
   crypto::RandomBytes(nonce);
-  KW_RETURN_IF_ERROR(aead_.EncryptInto(
+  KW_RETURN_IF_ERROR(aead->EncryptInto(
       nonce, plaintext, aad, all.subspan(crypto::kGcmNonceSize)));
   return sealed;
 }
 
 absl::StatusOr<SecretBytes> MasterKey::Decrypt(
     std::span<const uint8_t> sealed, std::span<const uint8_t> aad) const {
+  std::shared_ptr<const crypto::AesGcm> aead = Current();
+  if (aead == nullptr) return SealedError();
   if (sealed.size() < kSealedOverhead) {
     return absl::InvalidArgumentError("decryption failed");
   }
-  return aead_.Decrypt(sealed.first(crypto::kGcmNonceSize),
+  return aead->Decrypt(sealed.first(crypto::kGcmNonceSize),
                        sealed.subspan(crypto::kGcmNonceSize), aad);
+}
+
+absl::Status SealedError() {
+  return absl::UnavailableError(std::string(kSealedMessage));
+}
+
+bool IsSealedError(const absl::Status& status) {
+  return absl::IsUnavailable(status) &&
+         std::string_view(status.message().data(), status.message().size()) ==
+             kSealedMessage;
 }
 
 std::unique_ptr<Seal> NewFileSeal(std::string data_dir) {

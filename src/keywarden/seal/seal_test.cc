@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "keywarden/common/ids.h"
 #include "keywarden/crypto/base64.h"
+#include "keywarden/crypto/random.h"
 
 namespace keywarden::seal {
 namespace {
@@ -286,6 +289,82 @@ TEST_F(MasterKeyTest, WrongKeyFails) {
   auto other = MasterKey::Create("mk-2", std::vector<uint8_t>(32, 7));
   ASSERT_TRUE(other.ok());
   ExpectDecryptionFailed((*other)->Decrypt(*sealed, {}));
+}
+
+}  // namespace
+}  // namespace keywarden::seal
+
+namespace keywarden::seal {
+namespace {
+
+TEST(MasterKeySlotTest, EmptySlotAnswersSealed) {
+  MasterKey slot;
+  EXPECT_TRUE(slot.sealed());
+  EXPECT_EQ(slot.id(), "");
+  absl::StatusOr<std::vector<uint8_t>> enc = slot.Encrypt(Bytes("x"), {});
+  EXPECT_TRUE(IsSealedError(enc.status())) << enc.status();
+  EXPECT_TRUE(absl::IsUnavailable(enc.status()));
+  EXPECT_TRUE(IsSealedError(slot.Decrypt(Bytes(std::string(40, 'a')), {}).status()));
+  // Other failures are not "sealed".
+  EXPECT_FALSE(IsSealedError(absl::UnavailableError("store down")));
+}
+
+TEST(MasterKeySlotTest, InstallWipeInstallKeepsOldCiphertextsReadable) {
+  MasterKey slot;
+  const SecretBytes key = crypto::RandomSecret(32);
+  ASSERT_TRUE(slot.Install("mk-1", key.span()).ok());
+  EXPECT_FALSE(slot.sealed());
+  std::vector<uint8_t> sealed = *slot.Encrypt(Bytes("material"), Bytes("aad"));
+  slot.Wipe();
+  EXPECT_TRUE(slot.sealed());
+  EXPECT_EQ(slot.id(), "mk-1");  // kept: not secret, and stable for rows
+  EXPECT_TRUE(IsSealedError(slot.Decrypt(sealed, Bytes("aad")).status()));
+  EXPECT_TRUE(IsSealedError(slot.Encrypt(Bytes("m"), {}).status()));
+  ASSERT_TRUE(slot.Install("mk-1", key.span()).ok());
+  EXPECT_EQ(ToVector(*slot.Decrypt(sealed, Bytes("aad"))), Bytes("material"));
+}
+
+TEST(MasterKeySlotTest, InstallRefusesBadKeysAndKeepsTheSlotAsItWas) {
+  MasterKey slot;
+  EXPECT_FALSE(slot.Install("mk-1", crypto::RandomSecret(16).span()).ok());
+  EXPECT_FALSE(slot.Install("", crypto::RandomSecret(32).span()).ok());
+  EXPECT_TRUE(slot.sealed());
+}
+
+TEST(MasterKeySlotTest, WipeWhileOtherThreadsEncryptIsSafe) {
+  MasterKey slot;
+  const SecretBytes key = crypto::RandomSecret(32);
+  ASSERT_TRUE(slot.Install("mk-1", key.span()).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, sealed{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      while (!stop.load()) {
+        absl::StatusOr<std::vector<uint8_t>> s = slot.Encrypt(Bytes("m"), {});
+        if (s.ok()) {
+          absl::StatusOr<SecretBytes> d = slot.Decrypt(*s, {});
+          if (d.ok() || IsSealedError(d.status())) {
+            ++ok;
+          } else {
+            ++other;
+          }
+        } else if (IsSealedError(s.status())) {
+          ++sealed;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    slot.Wipe();
+    ASSERT_TRUE(slot.Install("mk-1", key.span()).ok());
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(ok.load() + sealed.load(), 0);
 }
 
 }  // namespace

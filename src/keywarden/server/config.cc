@@ -191,6 +191,34 @@ const Setting kSettings[] = {
      [](auto n, auto v, Config& c) {
        return SetInt(n, v, c.auth_failures_per_minute);
      }},
+    {"seal.type", "KEYWARDEN_SEAL",
+     [](auto n, auto v, Config& c) {
+       if (v != "file" && v != "shamir" && v != "pkcs11") {
+         return Invalid(n, "expected file, shamir or pkcs11");
+       }
+       c.seal = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"seal.pkcs11_module", "KEYWARDEN_PKCS11_MODULE",
+     [](auto, auto v, Config& c) {
+       c.pkcs11_module = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"seal.pkcs11_token", "KEYWARDEN_PKCS11_TOKEN",
+     [](auto, auto v, Config& c) {
+       c.pkcs11_token = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"seal.pkcs11_key", "KEYWARDEN_PKCS11_KEY",
+     [](auto, auto v, Config& c) {
+       c.pkcs11_key = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"seal.pkcs11_pin_file", "KEYWARDEN_PKCS11_PIN_FILE",
+     [](auto, auto v, Config& c) {
+       c.pkcs11_pin_file = std::string(v);
+       return absl::OkStatus();
+     }},
     {"webhooks.allow_http", "KEYWARDEN_WEBHOOKS_ALLOW_HTTP",
      [](auto n, auto v, Config& c) {
        return SetBool(n, v, c.webhooks_allow_http);
@@ -319,6 +347,18 @@ absl::Status Validate(const Config& config) {
   if (config.auth_failures_per_minute < 1) {
     return absl::InvalidArgumentError(
         "server.auth_failures_per_minute must be at least 1");
+  }
+  if (config.seal != "file" && config.seal != "shamir" &&
+      config.seal != "pkcs11") {
+    return absl::InvalidArgumentError(
+        "seal must be file, shamir or pkcs11");
+  }
+  if (config.seal == "pkcs11" &&
+      (config.pkcs11_module.empty() || config.pkcs11_token.empty() ||
+       config.pkcs11_key.empty())) {
+    return absl::InvalidArgumentError(
+        "--seal pkcs11 needs --pkcs11-module, --pkcs11-token and "
+        "--pkcs11-key");
   }
   if (config.event_retry_initial > config.event_retry_max) {
     return absl::InvalidArgumentError(

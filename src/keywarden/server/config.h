@@ -60,6 +60,14 @@ struct Config {
   // Failed bearer checks allowed per source address and minute before the
   // address is answered 429 (docs/operations.md "Abuse resistance").
   int auth_failures_per_minute = 100;
+  // Which seal holds the master key: file, shamir or pkcs11
+  // (docs/operations.md "Seals"). The PKCS#11 PIN is read by RunServer
+  // from KEYWARDEN_PKCS11_PIN or `pkcs11_pin_file`, never kept here.
+  std::string seal = "file";
+  std::string pkcs11_module;
+  std::string pkcs11_token;
+  std::string pkcs11_key;
+  std::string pkcs11_pin_file;
 };
 
 // Parses "host:port" ("[::1]:port" for IPv6).

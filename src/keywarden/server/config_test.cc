@@ -104,3 +104,37 @@ TEST(ConfigTest, ValidateNeedsBothTlsFiles) {
 
 }  // namespace
 }  // namespace keywarden::server
+
+namespace keywarden::server {
+namespace {
+
+TEST(ConfigTest, SealSettingsFromFileAndValidation) {
+  Config c;
+  EXPECT_EQ(c.seal, "file");
+  std::string path = WriteTemp(
+      "[seal]\ntype = \"pkcs11\"\npkcs11_module = \"/usr/lib/softhsm/libsofthsm2.so\"\n"
+      "pkcs11_token = \"kw\"\npkcs11_key = \"master-wrap\"\n"
+      "pkcs11_pin_file = \"/etc/keywarden/pin\"\n");
+  ASSERT_TRUE(LoadConfigFile(path, c).ok());
+  EXPECT_EQ(c.seal, "pkcs11");
+  EXPECT_EQ(c.pkcs11_token, "kw");
+  EXPECT_EQ(c.pkcs11_key, "master-wrap");
+  EXPECT_EQ(c.pkcs11_pin_file, "/etc/keywarden/pin");
+  EXPECT_TRUE(Validate(c).ok());
+  c.pkcs11_key.clear();
+  EXPECT_NE(Validate(c).message().find("--pkcs11-key"), std::string::npos);
+  std::remove(path.c_str());
+
+  std::string bad = WriteTemp("[seal]\ntype = \"vault\"\n");
+  EXPECT_FALSE(LoadConfigFile(bad, c).ok());
+  std::remove(bad.c_str());
+  Config shamir;
+  setenv("KEYWARDEN_SEAL", "shamir", 1);
+  ASSERT_TRUE(ApplyEnvironment(shamir).ok());
+  unsetenv("KEYWARDEN_SEAL");
+  EXPECT_EQ(shamir.seal, "shamir");
+  EXPECT_TRUE(Validate(shamir).ok());
+}
+
+}  // namespace
+}  // namespace keywarden::server

@@ -30,6 +30,20 @@ int main(int argc, char** argv) {
                    "/_test/clock/advance (tests only)");
   server->add_option("--metrics-listen", metrics_listen,
                      "HOST:PORT to serve GET /metrics on (not the API port)");
+  server->add_option("--seal", config.seal,
+                     "Who holds the master key: file (default), shamir, "
+                     "pkcs11")
+      ->check(CLI::IsMember({"file", "shamir", "pkcs11"}));
+  server->add_option("--pkcs11-module", config.pkcs11_module,
+                     "PKCS#11 module (.so) for --seal pkcs11");
+  server->add_option("--pkcs11-token", config.pkcs11_token,
+                     "Label of the PKCS#11 token");
+  server->add_option("--pkcs11-key", config.pkcs11_key,
+                     "Label of the AES key in the token that wraps the "
+                     "master key");
+  server->add_option("--pkcs11-pin-file", config.pkcs11_pin_file,
+                     "File holding the token's user PIN (else "
+                     "KEYWARDEN_PKCS11_PIN)");
   server->add_flag("--allow-core-dumps", config.allow_core_dumps,
                    "Leave core dumps on, for debugging (they may hold keys)");
 
@@ -66,6 +80,15 @@ int main(int argc, char** argv) {
   if (server->count("--tls-key")) merged.tls_key = config.tls_key;
   if (server->count("--access-log")) merged.access_log = access_log;
   if (config.test_clock) merged.test_clock = true;
+  if (server->count("--seal")) merged.seal = config.seal;
+  if (server->count("--pkcs11-module")) {
+    merged.pkcs11_module = config.pkcs11_module;
+  }
+  if (server->count("--pkcs11-token")) merged.pkcs11_token = config.pkcs11_token;
+  if (server->count("--pkcs11-key")) merged.pkcs11_key = config.pkcs11_key;
+  if (server->count("--pkcs11-pin-file")) {
+    merged.pkcs11_pin_file = config.pkcs11_pin_file;
+  }
   if (config.allow_core_dumps) merged.allow_core_dumps = true;
   if (!metrics_listen.empty()) {
     std::string host;

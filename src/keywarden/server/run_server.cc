@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -26,7 +27,9 @@
 #include "keywarden/iam/access.h"
 #include "keywarden/iam/authenticator.h"
 #include "keywarden/service/identity_manager.h"
+#include "keywarden/seal/pkcs11_seal.h"
 #include "keywarden/seal/seal.h"
+#include "keywarden/seal/seal_record.h"
 #include "keywarden/server/hardening.h"
 #include "keywarden/service/access_control.h"
 #include "keywarden/service/auth_failures.h"
@@ -38,6 +41,7 @@
 #include "keywarden/service/key_manager.h"
 #include "keywarden/service/lifecycle_jobs.h"
 #include "keywarden/service/registrations.h"
+#include "keywarden/service/seal_service.h"
 #include "keywarden/service/webhooks.h"
 #include "keywarden/store/sqlite/sqlite_store.h"
 
@@ -141,6 +145,97 @@ std::string NodeId(const Config& config) {
   return host;
 }
 
+// The seal of `config`, opened: the file seal's path, or the PKCS#11
+// token (PIN from KEYWARDEN_PKCS11_PIN or the pin file).
+struct SealSetup {
+  service::SealServiceOptions options;
+  std::unique_ptr<seal::KeyWrapper> wrapper;  // owned here for pkcs11
+};
+
+absl::StatusOr<SecretBytes> Pkcs11Pin(const Config& config) {
+  if (!config.pkcs11_pin_file.empty()) {
+    // Read as the master key file is: a private regular file.
+    FILE* f = std::fopen(config.pkcs11_pin_file.c_str(), "rbe");
+    if (f == nullptr) {
+      return absl::FailedPreconditionError(
+          StrCat("cannot read the PKCS#11 PIN file ", config.pkcs11_pin_file));
+    }
+    struct stat st;
+    if (::fstat(::fileno(f), &st) != 0 || !S_ISREG(st.st_mode) ||
+        (st.st_mode & 077) != 0) {
+      std::fclose(f);
+      return absl::FailedPreconditionError(
+          StrCat("the PKCS#11 PIN file ", config.pkcs11_pin_file,
+                 " must be a regular file that only its owner may read "
+                 "(chmod 600)"));
+    }
+    SecretBytes buf(256);
+    size_t n = std::fread(buf.data(), 1, buf.size(), f);
+    std::fclose(f);
+    while (n > 0 && (buf.data()[n - 1] == '\n' || buf.data()[n - 1] == '\r')) {
+      --n;
+    }
+    buf.Truncate(n);
+    if (buf.empty()) {
+      return absl::FailedPreconditionError("the PKCS#11 PIN file is empty");
+    }
+    return buf;
+  }
+  const char* env = std::getenv("KEYWARDEN_PKCS11_PIN");
+  if (env == nullptr || *env == '\0') {
+    return absl::FailedPreconditionError(
+        "--seal pkcs11 needs the token's user PIN in KEYWARDEN_PKCS11_PIN or "
+        "--pkcs11-pin-file");
+  }
+  return SecretBytes(reinterpret_cast<const uint8_t*>(env), std::strlen(env));
+}
+
+absl::StatusOr<SealSetup> SetUpSeal(const Config& config,
+                                    store::SqliteStore& store) {
+  SealSetup setup;
+  // Validate() checked the name.
+  setup.options.type = *seal::ParseSealType(config.seal);
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> record,
+                      store.GetMeta(service::SealService::kMetaName));
+  const std::string key_file = config.data_dir + "/master.key";
+  struct stat st;
+  if (!record.has_value() && setup.options.type != seal::SealType::kFile &&
+      ::stat(key_file.c_str(), &st) == 0) {
+    // A data dir of the file seal from before seal records.
+    return absl::FailedPreconditionError(StrCat(
+        key_file, " holds this database's master key (the file seal); start "
+        "with --seal file"));
+  }
+  switch (setup.options.type) {
+    case seal::SealType::kFile:
+      setup.options.file = seal::NewFileSeal(config.data_dir);
+      spdlog::warn(
+          R"({"msg":"file seal in use: the master key is stored beside the data; for development only"})");
+      break;
+    case seal::SealType::kShamir:
+      break;
+    case seal::SealType::kPkcs11: {
+      seal::Pkcs11Options p11;
+      p11.module = config.pkcs11_module;
+      p11.token_label = config.pkcs11_token;
+      p11.key_label = config.pkcs11_key;
+      KW_ASSIGN_OR_RETURN(p11.pin, Pkcs11Pin(config));
+      // Only a new database may have its wrapping key made in the token.
+      p11.create_key_if_missing = !record.has_value();
+      KW_ASSIGN_OR_RETURN(setup.wrapper, seal::OpenPkcs11Wrapper(p11));
+      setup.options.wrapper = setup.wrapper.get();
+      break;
+    }
+  }
+  return setup;
+}
+
+void LogSealState(const service::SealStatus& s, std::string_view event) {
+  spdlog::info(
+      R"({{"msg":"seal state","event":"{}","seal":"{}","initialized":{},"sealed":{}}})",
+      event, seal::SealTypeName(s.type), s.initialized, s.sealed);
+}
+
 int Fail(std::string_view what, const absl::Status& status) {
   std::fprintf(stderr, "keywarden: %.*s: %.*s\n", static_cast<int>(what.size()),
                what.data(), static_cast<int>(status.message().size()),
@@ -177,15 +272,19 @@ int RunServer(const Config& config) {
   if (absl::Status s = PreparePrivateDataDir(config.data_dir); !s.ok()) {
     return Fail("data dir", s);
   }
-  std::unique_ptr<seal::Seal> seal = seal::NewFileSeal(config.data_dir);
-  absl::StatusOr<std::unique_ptr<seal::MasterKey>> master_key = seal->Unseal();
-  if (!master_key.ok()) return Fail("seal", master_key.status());
-  spdlog::warn(
-      R"({"msg":"file seal in use: the master key is stored beside the data; for development only"})");
-
   absl::StatusOr<std::unique_ptr<store::SqliteStore>> store =
       store::SqliteStore::Open(config.data_dir + "/keywarden.db");
   if (!store.ok()) return Fail("store", store.status());
+
+  // The master key slot every manager holds; the seal fills and wipes it
+  // while the server runs (ARCHITECTURE.md §3).
+  seal::MasterKey master_key;
+  absl::StatusOr<SealSetup> seal_setup = SetUpSeal(config, **store);
+  if (!seal_setup.ok()) return Fail("seal", seal_setup.status());
+  service::SealService seals(store->get(), &master_key,
+                             std::move(seal_setup->options));
+  if (absl::Status s = seals.Start(); !s.ok()) return Fail("seal", s);
+  LogSealState(seals.Status(), "start");
 
   absl::StatusOr<iam::TokenHash> admin =
       BootstrapAdminToken(**store, *admin_token);
@@ -199,7 +298,7 @@ int RunServer(const Config& config) {
   service::IdentityOptions identity_options;
   identity_options.token_lifetime = config.token_lifetime;
   service::IdentityManager identity(store->get(), store->get(), &access,
-                                    master_key->get(), clock, identity_options);
+                                    &master_key, clock, identity_options);
   std::optional<std::string> admin_api_key;
   if (const char* k = std::getenv("KEYWARDEN_ADMIN_APIKEY"); k && *k) {
     admin_api_key = k;
@@ -232,9 +331,9 @@ int RunServer(const Config& config) {
   if (absl::Status s = instance_policies.Load(); !s.ok()) {
     return Fail("instance policies", s);
   }
-  service::ImportTokenManager import_tokens(store->get(), master_key->get(),
+  service::ImportTokenManager import_tokens(store->get(), &master_key,
                                             &access_control, clock, {});
-  service::WebhookRegistry webhooks(store->get(), &access, master_key->get(),
+  service::WebhookRegistry webhooks(store->get(), &access, &master_key,
                                     clock);
   if (absl::Status s = webhooks.Load(); !s.ok()) return Fail("webhooks", s);
   const std::string crn_prefix =
@@ -268,13 +367,13 @@ int RunServer(const Config& config) {
   webhooks.set_on_change([&dispatcher] { dispatcher.Wake(); });
 
   service::DataPlaneService data_plane(
-      {store->get(), master_key->get(), &access_control, clock},
+      {store->get(), &master_key, &access_control, clock},
       config.cache_capacity);
   service::KeyManagerOptions km_options;
   km_options.timers = config.timers;
   service::KeyManagerDeps km_deps;
   km_deps.store = store->get();
-  km_deps.master_key = master_key->get();
+  km_deps.master_key = &master_key;
   km_deps.access = &access_control;
   km_deps.instance_policies = &policy_index;
   km_deps.import_tokens = &import_tokens;
@@ -284,6 +383,15 @@ int RunServer(const Config& config) {
   service::KeyManager keys(std::move(km_deps), km_options);
   service::RegistrationManager registrations(store->get(), &access_control,
                                              clock);
+  // On seal, unsealed material goes from memory with the master key: the
+  // key cache and the token signing key (loaded again on first use).
+  seals.set_on_change([&data_plane, &identity, &seals](bool sealed) {
+    if (sealed) {
+      data_plane.DropCache();
+      identity.DropSigningKey();
+    }
+    LogSealState(seals.Status(), sealed ? "seal" : "unseal");
+  });
 
   service::LifecycleJobOptions job_options;
   job_options.interval = config.sweep_interval;
@@ -314,6 +422,7 @@ int RunServer(const Config& config) {
     spdlog::warn(R"({"msg":"test clock enabled: clients can move time"})");
   }
   store::SqliteStore* sqlite = store->get();
+  // (and sealed answers 503 on /readyz before this is asked)
   api_options.ready = [sqlite] { return sqlite->GetMeta("schema").ok(); };
   api::keyprotect::ApiServices services;
   services.data_plane = &data_plane;
@@ -326,10 +435,14 @@ int RunServer(const Config& config) {
   services.webhooks = &webhooks;
   services.policy_index = &policy_index;
   services.auth_failures = &auth_failures;
+  services.seal = &seals;
   api::keyprotect::KeyProtectApi api(services, std::move(api_options));
   (void)api.metrics().AddGauge("keywarden_key_cache_entries",
                                "Keys held unsealed in the cache",
                                [&data_plane] { return double(data_plane.CacheSize()); });
+  (void)api.metrics().AddGauge("keywarden_sealed",
+                               "1 while the master key is not in memory",
+                               [&seals] { return seals.sealed() ? 1.0 : 0.0; });
 
   api::http::HttpServerOptions server_options;
   server_options.host = config.listen_host;

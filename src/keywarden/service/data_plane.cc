@@ -55,6 +55,7 @@ absl::StatusOr<SecretBytes> UnsealVersion(const seal::MasterKey& master_key,
   absl::StatusOr<SecretBytes> material = master_key.Decrypt(
       version.sealed_material,
       keys::MaterialAad(key.instance_id, key.id, version.id));
+  if (seal::IsSealedError(material.status())) return material.status();
   if (!material.ok()) {
     // Stored material failed its integrity check: corruption or tampering.
     return absl::DataLossError(StrCat("key material of version ", version.id,

@@ -74,6 +74,8 @@ class DataPlaneService final : public DataPlane {
   // using it finishes).
   void Invalidate(std::string_view instance_id, std::string_view key_id);
   size_t CacheSize() const { return cache_.Size(); }
+  // Drops every cached key and its unsealed material (on seal).
+  void DropCache() { cache_.Clear(); }
 
  private:
   // The cached key, loading and unsealing it on a miss.

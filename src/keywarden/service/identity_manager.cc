@@ -261,7 +261,19 @@ absl::Status IdentityManager::Start(const iam::TokenHash& bootstrap_token_hash,
   }
 
   absl::MutexLock lock(&signing_mu_);
-  absl::Time now = clock_->Now();
+  absl::Status loaded = LoadSigningKeys(clock_->Now());
+  // Sealed (a Shamir seal starts so): the public keys verify already; the
+  // signing key is unsealed on the first token issued after the unseal.
+  if (!loaded.ok() && !seal::IsSealedError(loaded)) return loaded;
+  return absl::OkStatus();
+}
+
+void IdentityManager::DropSigningKey() {
+  absl::MutexLock lock(&signing_mu_);
+  signing_key_.reset();
+}
+
+absl::Status IdentityManager::LoadSigningKeys(absl::Time now) {
   KW_ASSIGN_OR_RETURN(auto signing_keys, store_->ListSigningKeys());
   for (const iam::SigningKeyRecord& k : signing_keys) {
     if (now > k.retire_time + options_.token_lifetime) {
@@ -307,7 +319,8 @@ absl::StatusOr<std::shared_ptr<const iam::SigningKey>>
 IdentityManager::CurrentSigningKey() {
   absl::MutexLock lock(&signing_mu_);
   absl::Time now = clock_->Now();
-  if (signing_key_ == nullptr || now >= signing_key_retire_) {
+  if (signing_key_ == nullptr) KW_RETURN_IF_ERROR(LoadSigningKeys(now));
+  if (now >= signing_key_retire_) {
     // The old key keeps verifying (it stays in the verifier) until its last
     // token has expired; Start() drops it from the store after that.
     KW_RETURN_IF_ERROR(CreateSigningKey(now));

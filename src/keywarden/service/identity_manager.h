@@ -82,6 +82,10 @@ class IdentityManager final : public iam::Authenticator {
   absl::Status Start(const iam::TokenHash& bootstrap_token_hash,
                      std::optional<std::string> admin_api_key);
 
+  // Forgets the unsealed signing key (the server was sealed); the next
+  // token issued unseals it again from the store.
+  void DropSigningKey();
+
   // iam::Authenticator:
   // A bearer token: the bootstrap token or a JWT this service issued.
   // Client certificates and Unix peers name no principal here (KMIP binds
@@ -179,6 +183,10 @@ class IdentityManager final : public iam::Authenticator {
   absl::Status ValidateScope(const iam::Scope& scope) const;
   // The signing key to use now, rotating it when its time is up.
   absl::StatusOr<std::shared_ptr<const iam::SigningKey>> CurrentSigningKey();
+  // Loads the verification keys and unseals the current signing key,
+  // creating one if none is current.
+  absl::Status LoadSigningKeys(absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(signing_mu_);
   absl::Status CreateSigningKey(absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(signing_mu_);
   std::optional<iam::Principal> LastTokenOfThisThread(

@@ -155,6 +155,7 @@ absl::StatusOr<SecretBytes> ImportTokenManager::OpenSecureImport(
   absl::StatusOr<SecretBytes> private_key = master_key_->Decrypt(
       token->sealed_private_key,
       keys::ImportTokenAad(token->instance_id, token->id));
+  if (seal::IsSealedError(private_key.status())) return private_key.status();
   if (!private_key.ok()) {
     return absl::DataLossError(
         StrCat("the sealed private key of import token ", token->id,

@@ -85,6 +85,19 @@ void KeyCache::Erase(std::string_view instance_id, std::string_view key_id) {
   shard.map.erase(k.view());
 }
 
+void KeyCache::Clear() {
+  for (Shard& shard : shards_) {
+    absl::flat_hash_map<std::string, std::shared_ptr<const CachedKey>> dropped;
+    {
+      absl::MutexLock lock(&shard.mu);
+      ++shard.erasures;  // a load in flight must not put its entry back
+      dropped.swap(shard.map);
+    }
+    // Entries (and their material) are wiped here, outside the lock, or
+    // when the last request still using one finishes.
+  }
+}
+
 size_t KeyCache::Size() const {
   size_t n = 0;
   for (const Shard& shard : shards_) {

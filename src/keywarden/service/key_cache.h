@@ -67,6 +67,8 @@ class KeyCache {
                       std::string_view key_id) const;
   void Insert(std::shared_ptr<const CachedKey> entry, uint64_t generation);
   void Erase(std::string_view instance_id, std::string_view key_id);
+  // Drops every entry, as if each were erased (the server was sealed).
+  void Clear();
   size_t Size() const;
 
  private:

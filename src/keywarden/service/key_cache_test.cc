@@ -29,6 +29,24 @@ TEST(KeyCacheTest, LoadThatRacedAMutationIsNotInserted) {
   EXPECT_EQ(cache.Find("i", "k"), nullptr);
 }
 
+TEST(KeyCacheTest, ClearDropsEverythingAndRefusesLoadsThatStartedBefore) {
+  KeyCache cache(16000);  // room for all 50 in any shard
+  for (int i = 0; i < 50; ++i) {
+    std::string id = std::to_string(i);
+    cache.Insert(Entry("i", id), cache.Generation("i", id));
+  }
+  ASSERT_EQ(cache.Size(), 50u);
+  uint64_t before_seal = cache.Generation("i", "late");
+  cache.Clear();  // the server is sealed while that load runs
+  EXPECT_EQ(cache.Size(), 0u);
+  EXPECT_EQ(cache.Find("i", "7"), nullptr);
+  cache.Insert(Entry("i", "late"), before_seal);
+  EXPECT_EQ(cache.Find("i", "late"), nullptr);
+  // Loads that start after the clear are cached again.
+  cache.Insert(Entry("i", "late"), cache.Generation("i", "late"));
+  EXPECT_NE(cache.Find("i", "late"), nullptr);
+}
+
 TEST(KeyCacheTest, CapacityIsBounded) {
   KeyCache cache(32);
   for (int i = 0; i < 1000; ++i) {

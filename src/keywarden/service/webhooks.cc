@@ -145,6 +145,7 @@ absl::StatusOr<std::optional<WebhookTarget>> WebhookRegistry::TargetFor(
   if (!access_->FindPrincipal(service_id)) return std::optional<WebhookTarget>();
   absl::StatusOr<SecretBytes> secret = master_key_->Decrypt(
       r.sealed_secret, keys::WebhookSecretAad(r.principal_id));
+  if (seal::IsSealedError(secret.status())) return secret.status();
   if (!secret.ok()) {
     return absl::DataLossError(StrCat("the sealed webhook secret of ",
                                       service_id,

@@ -11,6 +11,7 @@
 #include "keywarden/iam/identity.h"
 #include "keywarden/service/identity_manager.h"
 #include "keywarden/service/registrations.h"
+#include "keywarden/service/seal_service.h"
 #include "keywarden/service/types.h"
 #include "keywarden/service/webhooks.h"
 
@@ -142,6 +143,19 @@ absl::StatusOr<service::AuthorizationRequest> DecodeCreateAuthorization(
     std::string_view body);
 
 std::string EncodeTokenGrant(const service::TokenGrant& grant);
+
+// The seal endpoints (docs/admin-api.md, "Seal"). POST /admin/v1/seal/init:
+// {"shares":N,"threshold":T}. POST /admin/v1/seal/unseal: {"share":"kw1-…"}
+// or no body (file and pkcs11 seals); the share is returned in wiped memory.
+struct SealInitRequest {
+  int shares = 0;
+  int threshold = 0;
+};
+absl::StatusOr<SealInitRequest> DecodeSealInit(std::string_view body);
+absl::StatusOr<SecretBytes> DecodeUnseal(std::string_view body);
+std::string EncodeSealStatus(const service::SealStatus& status);
+// {"shares":[…],"threshold":T,"keyId":…}: the only time shares are shown.
+std::string EncodeSealInit(const service::SealInitResult& result);
 std::string EncodePrincipal(const iam::PrincipalRecord& p);
 std::string EncodePrincipals(const std::vector<iam::PrincipalRecord>& list);
 std::string EncodeNewApiKey(const service::NewApiKey& key);

@@ -411,3 +411,67 @@ TEST(JsonCodecStrictTest, InstancePolicyQueryMismatchComesFirst) {
 
 }  // namespace
 }  // namespace keywarden::api::keyprotect
+
+namespace keywarden::api::keyprotect {
+namespace {
+
+TEST(JsonCodecSealTest, InitNeedsTwoIntegersInRange) {
+  absl::StatusOr<SealInitRequest> ok =
+      DecodeSealInit(R"({"shares":5,"Threshold":3})");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->shares, 5);
+  EXPECT_EQ(ok->threshold, 3);
+  for (const char* bad :
+       {"", "{}", "null", "[]", R"({"shares":5})", R"({"shares":"5","threshold":3})",
+        R"({"shares":0,"threshold":1})", R"({"shares":256,"threshold":2})",
+        R"({"shares":18446744073709551615,"threshold":2})",
+        R"({"shares":5.5,"threshold":2})", R"({"shares":5,"threshold":-1})",
+        R"({"shares":5,"shares":6,"threshold":2})", "{"}) {
+    absl::StatusOr<SealInitRequest> r = DecodeSealInit(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    const Reason reason = ReasonOf(r.status());
+    EXPECT_TRUE(reason == Reason::kBadRequest || reason == Reason::kBadBody)
+        << bad;
+  }
+}
+
+TEST(JsonCodecSealTest, UnsealTakesAnOptionalShareString) {
+  absl::StatusOr<SecretBytes> share = DecodeUnseal(R"({"share":"kw1-1-AAAA"})");
+  ASSERT_TRUE(share.ok());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(share->data()),
+                        share->size()),
+            "kw1-1-AAAA");
+  EXPECT_TRUE(DecodeUnseal("")->empty());
+  EXPECT_TRUE(DecodeUnseal("{}")->empty());
+  EXPECT_TRUE(DecodeUnseal(R"({"share":null})")->empty());
+  EXPECT_FALSE(DecodeUnseal(R"({"share":1})").ok());
+  EXPECT_FALSE(DecodeUnseal(R"(["kw1-1-AAAA"])").ok());
+  EXPECT_FALSE(DecodeUnseal(R"({"share":"a","share":"b"})").ok());
+}
+
+TEST(JsonCodecSealTest, StatusNamesShamirFieldsOnlyForShamir) {
+  service::SealStatus s;
+  s.type = seal::SealType::kShamir;
+  s.initialized = true;
+  s.sealed = true;
+  s.key_id = "k";
+  s.shares = 5;
+  s.threshold = 3;
+  s.progress = 1;
+  EXPECT_EQ(EncodeSealStatus(s),
+            R"({"type":"shamir","initialized":true,"sealed":true,"keyId":"k",)"
+            R"("shares":5,"threshold":3,"progress":1})");
+  s.type = seal::SealType::kPkcs11;
+  s.sealed = false;
+  EXPECT_EQ(EncodeSealStatus(s),
+            R"({"type":"pkcs11","initialized":true,"sealed":false,"keyId":"k"})");
+  service::SealInitResult init;
+  init.shares = {"kw1-1-a", "kw1-2-b"};
+  init.threshold = 2;
+  init.key_id = "k";
+  EXPECT_EQ(EncodeSealInit(init),
+            R"({"shares":["kw1-1-a","kw1-2-b"],"threshold":2,"keyId":"k"})");
+}
+
+}  // namespace
+}  // namespace keywarden::api::keyprotect

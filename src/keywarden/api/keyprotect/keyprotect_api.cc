@@ -102,22 +102,13 @@ constexpr RouteRow kRoutes[] = {
     {Method::kGet, "/admin/v1/service_ids/{id}/webhook", kRouteAdminWebhook},
     {Method::kDelete, "/admin/v1/service_ids/{id}/webhook",
      kRouteAdminWebhook},
+    {Method::kGet, "/admin/v1/seal", kRouteAdminSeal},
+    {Method::kPost, "/admin/v1/seal/{action}", kRouteAdminSealAction},
 };
 
 
 
 
-
-// The credential of an Authorization header: RFC 6750 §2.1, "Bearer" in
-// any case, one space, then the token. Anything else presents nothing.
-iam::Credential CredentialOf(std::string_view authorization) {
-  constexpr std::string_view kScheme = "bearer ";
-  if (authorization.size() <= kScheme.size() ||
-      !absl::StartsWithIgnoreCase(AbslView(authorization), AbslView(kScheme))) {
-    return std::monostate{};
-  }
-  return iam::BearerToken{authorization.substr(kScheme.size())};
-}
 
 // The action a name selects (keyprotect-api.md §4.1). `legacy`: the
 // deprecated `POST /keys/{id}?action=` form, which has restore but not the
@@ -506,12 +497,19 @@ void KeyProtectApi::Dispatch(Call& call) {
       return;
     case kRouteReadyz:
       call.op = kOpReadyz;
-      if (options_.ready && !options_.ready()) {
+      if (services_.seal != nullptr && services_.seal->sealed()) {
+        call.Fail(Error(Reason::kUnavailable,
+                        "Service Unavailable: the service is sealed"));
+      } else if (options_.ready && !options_.ready()) {
         call.Fail(Error(Reason::kUnavailable,
                         "Service Unavailable: the store is not reachable"));
       } else {
         call.Reply(beast_http::status::ok, "{\"status\":\"ready\"}");
       }
+      return;
+    case kRouteAdminSeal:
+    case kRouteAdminSealAction:
+      DispatchSeal(call);
       return;
     default:
       break;
@@ -634,6 +632,7 @@ void KeyProtectApi::Dispatch(Call& call) {
   }
   call.ctx.source_address = std::string(CurrentPeerAddress());
   if (route == kRouteToken) {
+    if (RefuseWhileSealed(call)) return;
     absl::StatusOr<service::TokenGrant> grant =
         identity_->IssueToken(call.ctx, call.Body());
     if (!grant.ok()) {
@@ -667,6 +666,7 @@ void KeyProtectApi::Dispatch(Call& call) {
     call.op = *op;
   }
 
+  if (RefuseWhileSealed(call)) return;
   // Authentication, then the tenant.
   absl::StatusOr<iam::Principal> principal =
       identity_->Authenticate(CredentialOf(call.headers.authorization));

@@ -21,6 +21,7 @@
 #include "keywarden/service/instance_policy_index.h"
 #include "keywarden/service/key_service.h"
 #include "keywarden/service/registrations.h"
+#include "keywarden/service/seal_service.h"
 #include "keywarden/service/webhooks.h"
 
 namespace keywarden::api::keyprotect {
@@ -70,6 +71,9 @@ struct ApiServices {
   // Failed bearer checks: aggregated audit records and a per-address
   // throttle. Null: one audit record per failure through `identity`.
   service::AuthFailureLog* auth_failures = nullptr;
+  // The seal state: while sealed every route but /healthz, /readyz and the
+  // seal endpoints answers 503. Null: never sealed (tests).
+  service::SealService* seal = nullptr;
 };
 
 // KeyProtectApi is the Key Protect v2 REST API over the service: one route
@@ -106,6 +110,9 @@ class KeyProtectApi {
   void Dispatch(Call& call);
   void DispatchAdmin(Call& call);      // admin_handlers.cc
   void DispatchLifecycle(Call& call);  // lifecycle_handlers.cc
+  void DispatchSeal(Call& call);       // seal_handlers.cc
+  // Answers 503 and returns true while the server is sealed.
+  bool RefuseWhileSealed(Call& call);
 
   service::DataPlane* data_plane_;
   service::KeyLifecycle* keys_;

@@ -20,9 +20,22 @@
 #include "keywarden/api/http/router.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/common/strings.h"
+#include "keywarden/iam/credential.h"
 
 namespace keywarden::api::keyprotect {
 namespace beast_http = boost::beast::http;
+
+// The credential of an Authorization header: RFC 6750 §2.1, "Bearer" in
+// any case, one space, then the token. Anything else presents nothing.
+inline iam::Credential CredentialOf(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size() ||
+      !absl::StartsWithIgnoreCase(AbslView(authorization), AbslView(kScheme))) {
+    return std::monostate{};
+  }
+  return iam::BearerToken{authorization.substr(kScheme.size())};
+}
+
 
 // Routes: what the router matches. Actions share a route and are told apart
 // by their name, so the table holds one row per path shape.
@@ -67,6 +80,8 @@ enum Route : int {
   kRouteAdminBootstrapToken,
   kRouteAdminAudit,
   kRouteAdminWebhook,  // PUT, GET, DELETE
+  kRouteAdminSeal,        // GET status (seal_handlers.cc)
+  kRouteAdminSealAction,  // POST init, unseal, seal
 };
 
 // Operations: what metrics and error messages name. One per API operation.
@@ -122,6 +137,7 @@ enum Op : int {
   kOpAdminAuthorizations,
   kOpAdminAudit,
   kOpAdminWebhooks,
+  kOpAdminSeal,
   kOpUnknown,
   kOpCount,
 };
@@ -183,6 +199,7 @@ inline constexpr OpRow kOps[kOpCount] = {
     {"admin_authorizations", "Authorization request could not be completed"},
     {"admin_audit", "Audit records could not be listed"},
     {"admin_webhooks", "Webhook request could not be completed"},
+    {"admin_seal", "Seal request could not be completed"},
     {"unknown", "The request could not be completed"},
 };
 

@@ -1,0 +1,204 @@
+// keywarden operator init|unseal|seal|status: the seal endpoints
+// /admin/v1/seal (docs/admin-api.md "Seal", docs/operations.md "Seals").
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "keywarden/cli/command_support.h"
+#include "keywarden/common/secret_bytes.h"
+#include "keywarden/common/strings.h"
+
+namespace keywarden::cli {
+namespace {
+
+namespace json = boost::json;
+
+constexpr Column kStatusColumns[] = {{"SEAL", "type"},
+                                     {"INITIALIZED", "initialized"},
+                                     {"SEALED", "sealed"},
+                                     {"PROGRESS", "progress"},
+                                     {"THRESHOLD", "threshold"},
+                                     {"SHARES", "shares"}};
+
+struct InitOptions {
+  int shares = 5;
+  int threshold = 3;
+};
+
+int64_t IntField(const json::value& v, std::string_view name) {
+  const json::object* o = v.if_object();
+  const json::value* f =
+      o == nullptr ? nullptr : o->if_contains(json::string_view(name.data(), name.size()));
+  return f != nullptr && f->is_int64() ? f->as_int64() : 0;
+}
+
+bool BoolField(const json::value& v, std::string_view name) {
+  const json::object* o = v.if_object();
+  const json::value* f =
+      o == nullptr ? nullptr : o->if_contains(json::string_view(name.data(), name.size()));
+  return f != nullptr && f->is_bool() && f->as_bool();
+}
+
+std::string StringField(const json::value& v, std::string_view name) {
+  const json::object* o = v.if_object();
+  const json::value* f =
+      o == nullptr ? nullptr : o->if_contains(json::string_view(name.data(), name.size()));
+  return f != nullptr && f->is_string() ? std::string(f->as_string()) : "";
+}
+
+// One share from the terminal (echo off) or one line of stdin.
+absl::StatusOr<std::string> ReadShare() {
+  const bool tty = ::isatty(STDIN_FILENO) == 1;
+  termios saved{};
+  if (tty) {
+    std::fputs("Unseal share (input hidden): ", stderr);
+    std::fflush(stderr);
+    if (::tcgetattr(STDIN_FILENO, &saved) == 0) {
+      termios quiet = saved;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+  }
+  std::string line;
+  std::getline(std::cin, line);
+  if (tty) {
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    std::fputs("\n", stderr);
+  }
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) {
+    line.pop_back();
+  }
+  if (line.empty()) {
+    return UsageError("no share given: type one share, or pipe it on stdin");
+  }
+  return line;
+}
+
+void PrintProgress(const Session& s, const json::value& status) {
+  if (s.format == OutputFormat::kJson) {
+    Out(FormatJson(status));
+    return;
+  }
+  if (!BoolField(status, "sealed")) {
+    Out("Unsealed: the server is serving requests.\n");
+    return;
+  }
+  Out(StrCat("Sealed: ", IntField(status, "progress"), " of ",
+             IntField(status, "threshold"), " shares entered.\n"));
+}
+
+}  // namespace
+
+void AddOperatorCommands(CLI::App& app, int& exit_code) {
+  CLI::App* family = app.add_subcommand(
+      "operator", "Seal operations: init, unseal, seal, status");
+  family->require_subcommand(1);
+
+  auto init = std::make_shared<InitOptions>();
+  CLI::App* init_cmd = AddSessionCommand(
+      family, "init",
+      "Make the master key of a --seal shamir server and print its shares "
+      "once (administrators)",
+      exit_code, [init](const Session& s) -> absl::Status {
+        json::value body = {{"shares", init->shares},
+                            {"threshold", init->threshold}};
+        auto answer = s.client.Call("POST", "/admin/v1/seal/init", &body);
+        if (!answer.ok()) return answer.status();
+        if (s.format == OutputFormat::kJson) {
+          Out(FormatJson(*answer));
+        } else {
+          const json::object* o = answer->if_object();
+          const json::value* shares = o ? o->if_contains("shares") : nullptr;
+          if (shares == nullptr || !shares->is_array()) {
+            return absl::InternalError("unexpected answer: no shares");
+          }
+          std::string text;
+          int i = 1;
+          for (const json::value& share : shares->get_array()) {
+            if (!share.is_string()) continue;
+            StrAppend(&text, "Unseal share ", i++, ": ",
+                      Printable(std::string_view(share.as_string())), "\n");
+          }
+          StrAppend(&text, "\nThreshold: ", IntField(*answer, "threshold"),
+                    " of ", i - 1, " shares. Master key id: ",
+                    Printable(StringField(*answer, "keyId")), "\n",
+                    "These shares are shown once and stored nowhere: give "
+                    "each to its keeper now.\n"
+                    "The server stays sealed until ",
+                    IntField(*answer, "threshold"),
+                    " of them are entered with `keywarden operator unseal`.\n");
+          Out(text);
+          WipeString(text);
+        }
+        return absl::OkStatus();
+      });
+  init_cmd->add_option("--shares", init->shares, "Number of shares (1-255)")
+      ->required();
+  init_cmd->add_option("--threshold", init->threshold,
+                       "Shares needed to unseal (2..shares)")
+      ->required();
+
+  AddCommand(
+      family, "unseal",
+      "Enter one unseal share (read from the terminal or stdin); without a "
+      "Shamir seal, unseal again after `operator seal` (administrators)",
+      exit_code, [](const GlobalOptions& g) -> absl::Status {
+        auto s = ResolveSession(g, /*needs_token=*/false);
+        if (!s.ok()) return s.status();
+        auto status = s->client.Call("GET", "/admin/v1/seal");
+        if (!status.ok()) return status.status();
+        json::value body = json::object();
+        if (StringField(*status, "type") == "shamir") {
+          if (!BoolField(*status, "sealed")) {
+            PrintProgress(*s, *status);
+            return absl::OkStatus();
+          }
+          absl::StatusOr<std::string> share = ReadShare();
+          if (!share.ok()) return share.status();
+          body = {{"share", *share}};
+          WipeString(*share);
+        }
+        auto answer = s->client.Call("POST", "/admin/v1/seal/unseal", &body);
+        if (json::string* v = body.as_object().if_contains("share")
+                                  ? &body.as_object()["share"].as_string()
+                                  : nullptr) {
+          WipeMemory(v->data(), v->size());
+        }
+        if (!answer.ok()) return answer.status();
+        PrintProgress(*s, *answer);
+        return absl::OkStatus();
+      });
+
+  AddSessionCommand(family, "seal",
+                    "Wipe the master key from the server's memory; every "
+                    "API call answers 503 until unsealed (administrators)",
+                    exit_code, [](const Session& s) -> absl::Status {
+                      auto answer = s.client.Call("POST", "/admin/v1/seal/seal");
+                      if (!answer.ok()) return answer.status();
+                      if (s.format == OutputFormat::kJson) {
+                        Out(FormatJson(*answer));
+                      } else {
+                        Out("Sealed: the master key is wiped from memory.\n");
+                      }
+                      return absl::OkStatus();
+                    });
+
+  AddCommand(family, "status", "Show the seal state (no token needed)",
+             exit_code, [](const GlobalOptions& g) -> absl::Status {
+               auto s = ResolveSession(g, /*needs_token=*/false);
+               if (!s.ok()) return s.status();
+               auto answer = s->client.Call("GET", "/admin/v1/seal");
+               if (!answer.ok()) return answer.status();
+               PrintResource(*s, *answer, kStatusColumns);
+               return absl::OkStatus();
+             });
+}
+
+}  // namespace keywarden::cli

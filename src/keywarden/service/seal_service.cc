@@ -1,0 +1,308 @@
+#include "keywarden/service/seal_service.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "keywarden/common/errors.h"
+#include "keywarden/common/ids.h"
+#include "keywarden/common/status_macros.h"
+#include "keywarden/common/strings.h"
+#include "keywarden/crypto/random.h"
+
+namespace keywarden::service {
+namespace {
+
+using seal::SealRecord;
+using seal::SealType;
+
+constexpr size_t kMasterKeySize = 32;
+constexpr size_t kShareCheckKeySize = 32;
+
+std::vector<uint8_t> WrapAad(std::string_view key_id) {
+  constexpr std::string_view kLabel = "keywarden wrapped master key";
+  std::vector<uint8_t> aad(kLabel.begin(), kLabel.end());
+  aad.push_back(0);
+  aad.insert(aad.end(), key_id.begin(), key_id.end());
+  return aad;
+}
+
+absl::Status NotAdmin(std::string_view what) {
+  return Error(Reason::kForbidden,
+               StrCat("Forbidden: only administrators may ", what));
+}
+
+}  // namespace
+
+SealService::SealService(store::Store* meta, seal::MasterKey* slot,
+                         SealServiceOptions options)
+    : meta_(meta), slot_(slot), options_(std::move(options)) {}
+
+absl::StatusOr<std::optional<SealRecord>> SealService::ReadRecord() const {
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                      meta_->GetMeta(kMetaName));
+  if (!text.has_value()) return std::optional<SealRecord>();
+  KW_ASSIGN_OR_RETURN(SealRecord record, seal::ParseSealRecord(*text));
+  return std::optional<SealRecord>(std::move(record));
+}
+
+absl::Status SealService::Start() {
+  absl::MutexLock lock(&mu_);
+  KW_ASSIGN_OR_RETURN(record_, ReadRecord());
+  if (record_.has_value() && record_->type != options_.type) {
+    const std::string_view recorded = seal::SealTypeName(record_->type);
+    return absl::FailedPreconditionError(StrCat(
+        "this database's master key is held by the ", recorded,
+        " seal, but this node was started with --seal ",
+        seal::SealTypeName(options_.type), "; start it with --seal ",
+        recorded));
+  }
+  if (options_.type == SealType::kShamir) return absl::OkStatus();
+  KW_RETURN_IF_ERROR(AutoUnsealLocked());
+  return absl::OkStatus();
+}
+
+absl::Status SealService::InstallChecked(const SealRecord& record,
+                                         std::string_view key_id,
+                                         std::span<const uint8_t> key) {
+  KW_ASSIGN_OR_RETURN(std::unique_ptr<seal::MasterKey> candidate,
+                      seal::MasterKey::Create(std::string(key_id), key));
+  KW_RETURN_IF_ERROR(seal::CheckVerifier(record, *candidate));
+  return slot_->InstallFrom(*candidate);
+}
+
+absl::Status SealService::AutoUnsealLocked() {
+  if (options_.type == SealType::kFile) {
+    if (options_.file == nullptr) {
+      return absl::FailedPreconditionError("the file seal is not configured");
+    }
+    KW_ASSIGN_OR_RETURN(std::unique_ptr<seal::MasterKey> key,
+                        options_.file->Unseal());
+    if (!record_.has_value()) {
+      // A database from before seal records, or a new one: record the key
+      // the file holds, so another node's other key is refused.
+      SealRecord record;
+      record.type = SealType::kFile;
+      record.key_id = key->id();
+      KW_ASSIGN_OR_RETURN(record.verifier, seal::MakeVerifier(*key));
+      KW_ASSIGN_OR_RETURN(bool created,
+                          meta_->PutMetaIfAbsent(
+                              kMetaName, seal::EncodeSealRecord(record)));
+      if (created) {
+        record_ = std::move(record);
+      } else {
+        KW_ASSIGN_OR_RETURN(record_, ReadRecord());  // another node won
+      }
+    }
+    KW_RETURN_IF_ERROR(seal::CheckVerifier(*record_, *key));
+    return slot_->InstallFrom(*key);
+  }
+  // pkcs11
+  if (options_.wrapper == nullptr) {
+    return absl::FailedPreconditionError("the pkcs11 seal is not configured");
+  }
+  if (!record_.has_value()) {
+    const SecretBytes key = crypto::RandomSecret(kMasterKeySize);
+    SealRecord record;
+    record.type = SealType::kPkcs11;
+    record.key_id = NewUuid();
+    KW_ASSIGN_OR_RETURN(record.wrapped_key,
+                        options_.wrapper->Wrap(key.span(), WrapAad(record.key_id)));
+    KW_ASSIGN_OR_RETURN(std::unique_ptr<seal::MasterKey> candidate,
+                        seal::MasterKey::Create(record.key_id, key.span()));
+    KW_ASSIGN_OR_RETURN(record.verifier, seal::MakeVerifier(*candidate));
+    KW_ASSIGN_OR_RETURN(bool created,
+                        meta_->PutMetaIfAbsent(kMetaName,
+                                               seal::EncodeSealRecord(record)));
+    if (created) {
+      record_ = std::move(record);
+      return slot_->InstallFrom(*candidate);
+    }
+    KW_ASSIGN_OR_RETURN(record_, ReadRecord());  // another node won
+    if (record_->type != SealType::kPkcs11) {
+      return absl::FailedPreconditionError(
+          "another node initialized this database with another seal");
+    }
+  }
+  absl::StatusOr<SecretBytes> key = options_.wrapper->Unwrap(
+      record_->wrapped_key, WrapAad(record_->key_id));
+  if (!key.ok()) {
+    return absl::FailedPreconditionError(StrCat(
+        "the PKCS#11 key does not unwrap this database's master key (id ",
+        record_->key_id, "): every node on one database needs the same "
+        "token key (", key.status().message(), ")"));
+  }
+  return InstallChecked(*record_, record_->key_id, key->span());
+}
+
+SealStatus SealService::StatusLocked() const {
+  SealStatus s;
+  s.type = options_.type;
+  s.initialized = record_.has_value();
+  s.sealed = slot_->sealed();
+  if (record_.has_value()) {
+    s.key_id = record_->key_id;
+    s.shares = record_->shares;
+    s.threshold = record_->threshold;
+  }
+  s.progress = static_cast<int>(progress_.size());
+  return s;
+}
+
+SealStatus SealService::Status() const {
+  absl::MutexLock lock(&mu_);
+  return StatusLocked();
+}
+
+absl::StatusOr<SealInitResult> SealService::Init(const RequestContext& ctx,
+                                                 int shares, int threshold) {
+  if (!ctx.principal.is_admin) return NotAdmin("initialize the seal");
+  absl::MutexLock lock(&mu_);
+  if (options_.type != SealType::kShamir) {
+    return Error(Reason::kConflict,
+                 StrCat("Conflict: this server uses the ",
+                        seal::SealTypeName(options_.type),
+                        " seal, which needs no init (init makes Shamir "
+                        "shares)"));
+  }
+  if (record_.has_value()) {
+    return Error(Reason::kConflict,
+                 "Conflict: the seal is already initialized; its shares were "
+                 "shown once, at init");
+  }
+  if (absl::Status s = seal::CheckShamirParameters(shares, threshold);
+      !s.ok()) {
+    return Error(Reason::kBadBody, StrCat("Bad Request: ", s.message()));
+  }
+  const SecretBytes key = crypto::RandomSecret(kMasterKeySize);
+  SealRecord record;
+  record.type = SealType::kShamir;
+  record.key_id = NewUuid();
+  record.shares = shares;
+  record.threshold = threshold;
+  const SecretBytes check_key = crypto::RandomSecret(kShareCheckKeySize);
+  record.share_check_key.assign(check_key.span().begin(),
+                                check_key.span().end());
+  KW_ASSIGN_OR_RETURN(std::unique_ptr<seal::MasterKey> candidate,
+                      seal::MasterKey::Create(record.key_id, key.span()));
+  KW_ASSIGN_OR_RETURN(record.verifier, seal::MakeVerifier(*candidate));
+  KW_ASSIGN_OR_RETURN(std::vector<seal::Share> split,
+                      seal::ShamirSplit(key.span(), shares, threshold));
+  SealInitResult result;
+  result.threshold = threshold;
+  result.key_id = record.key_id;
+  for (const seal::Share& share : split) {
+    result.shares.push_back(
+        seal::EncodeShare(share, record.key_id, record.share_check_key));
+  }
+  KW_ASSIGN_OR_RETURN(bool created,
+                      meta_->PutMetaIfAbsent(kMetaName,
+                                             seal::EncodeSealRecord(record)));
+  if (!created) {
+    // Another node initialized the database meanwhile; its shares count.
+    for (std::string& s : result.shares) WipeString(s);
+    KW_ASSIGN_OR_RETURN(record_, ReadRecord());
+    return Error(Reason::kConflict,
+                 "Conflict: another node initialized the seal meanwhile");
+  }
+  record_ = std::move(record);
+  // The server stays sealed: entering T of the shares is the proof that
+  // they were kept.
+  return result;
+}
+
+void SealService::ClearProgressLocked() { progress_.clear(); }
+
+absl::StatusOr<SealStatus> SealService::Unseal(const RequestContext& ctx,
+                                               std::string_view share) {
+  bool changed = false;
+  SealStatus status;
+  {
+    absl::MutexLock lock(&mu_);
+    if (options_.type != SealType::kShamir) {
+      if (!share.empty()) {
+        return Error(Reason::kBadBody,
+                     StrCat("Bad Request: the ",
+                            seal::SealTypeName(options_.type),
+                            " seal takes no shares"));
+      }
+      if (!ctx.principal.is_admin) return NotAdmin("unseal this server");
+      if (slot_->sealed()) {
+        KW_RETURN_IF_ERROR(AutoUnsealLocked());
+        changed = true;
+      }
+      status = StatusLocked();
+    } else {
+      if (!record_.has_value()) {
+        return Error(Reason::kConflict,
+                     "Conflict: the seal is not initialized; run `keywarden "
+                     "operator init`");
+      }
+      if (!slot_->sealed()) return StatusLocked();
+      if (share.empty()) {
+        return Error(Reason::kBadBody, "Bad Request: `share` is required",
+                     "share");
+      }
+      absl::StatusOr<seal::Share> decoded = seal::DecodeShare(
+          share, record_->key_id, record_->share_check_key);
+      if (!decoded.ok()) {
+        return Error(Reason::kBadBody,
+                     StrCat("Bad Request: ", decoded.status().message(),
+                            "; the shares entered so far are kept"),
+                     "share");
+      }
+      if (progress_.contains(decoded->index)) {
+        return Error(Reason::kConflict,
+                     StrCat("Conflict: share ", decoded->index,
+                            " was already entered; enter another"));
+      }
+      const uint8_t index = decoded->index;
+      progress_.emplace(index, *std::move(decoded));
+      if (static_cast<int>(progress_.size()) >= record_->threshold) {
+        std::vector<seal::Share> shares;
+        for (auto& [i, s] : progress_) shares.push_back(std::move(s));
+        ClearProgressLocked();
+        absl::StatusOr<SecretBytes> key = seal::ShamirCombine(shares);
+        absl::Status installed =
+            key.ok() ? InstallChecked(*record_, record_->key_id, key->span())
+                     : key.status();
+        if (!installed.ok()) {
+          // Checked shares that still do not give the key: the record was
+          // changed under us. Nothing tells which share is wrong.
+          return Error(Reason::kConflict,
+                       "Conflict: the shares entered do not give this "
+                       "database's master key; progress was reset, enter "
+                       "the shares again");
+        }
+        changed = true;
+      }
+      status = StatusLocked();
+    }
+  }
+  if (changed) Changed(false);
+  return status;
+}
+
+absl::StatusOr<SealStatus> SealService::Seal(const RequestContext& ctx) {
+  if (!ctx.principal.is_admin) return NotAdmin("seal this server");
+  SealStatus status;
+  {
+    absl::MutexLock lock(&mu_);
+    slot_->Wipe();
+    ClearProgressLocked();
+    status = StatusLocked();
+  }
+  Changed(true);
+  return status;
+}
+
+void SealService::Changed(bool now_sealed) {
+  if (on_change_) on_change_(now_sealed);
+}
+
+}  // namespace keywarden::service

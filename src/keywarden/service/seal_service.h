@@ -1,0 +1,120 @@
+#ifndef KEYWARDEN_SERVICE_SEAL_SERVICE_H_
+#define KEYWARDEN_SERVICE_SEAL_SERVICE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "keywarden/common/secret_bytes.h"
+#include "keywarden/seal/seal.h"
+#include "keywarden/seal/seal_record.h"
+#include "keywarden/seal/shamir.h"
+#include "keywarden/service/request_context.h"
+#include "keywarden/store/store.h"
+
+namespace keywarden::service {
+
+// What GET /admin/v1/seal answers.
+struct SealStatus {
+  seal::SealType type = seal::SealType::kFile;
+  bool initialized = false;  // the database has a seal record
+  bool sealed = true;
+  std::string key_id;        // empty before init
+  int shares = 0;            // shamir
+  int threshold = 0;         // shamir
+  int progress = 0;          // shamir: valid shares entered so far
+};
+
+struct SealInitResult {
+  std::vector<std::string> shares;  // shamir.h's text form; shown once
+  int threshold = 0;
+  std::string key_id;
+};
+
+struct SealServiceOptions {
+  seal::SealType type = seal::SealType::kFile;
+  // file: the master key in the data dir (seal::NewFileSeal).
+  std::unique_ptr<seal::Seal> file;
+  // pkcs11: the token's wrapping key (pkcs11_seal.h); not owned.
+  seal::KeyWrapper* wrapper = nullptr;
+};
+
+// SealService holds the seal state of the running server (ARCHITECTURE.md
+// §3): it installs the master key into the slot every manager holds
+// (unseal) and wipes it (seal), without a restart.
+//   - file and pkcs11 unseal themselves at Start() and on Unseal() with no
+//     share (an administrator's "unseal again" after a seal);
+//   - shamir starts sealed: Init() makes the master key, prints its shares
+//     once and stores only the seal record; Unseal() takes one share at a
+//     time; the T-th share installs the key.
+// The seal record (seal_record.h, store meta `seal`) names the seal and
+// carries the key's verifier: a node started with another seal type, or
+// whose key does not open the verifier, is refused with the reason.
+// Who may call what (docs/operations.md): Status anyone; Init and Seal
+// administrators; Unseal with a share anyone who holds one (the share is
+// the credential: tokens cannot be issued while sealed), without a share
+// administrators. Thread-safe.
+class SealService {
+ public:
+  static constexpr std::string_view kMetaName = "seal";
+
+  // `meta` keeps the seal record; `slot` is the MasterKey the managers
+  // hold. Both outlive this.
+  SealService(store::Store* meta, seal::MasterKey* slot,
+              SealServiceOptions options);
+
+  // Reads (or for file and pkcs11, on a new database, writes) the seal
+  // record and unseals file and pkcs11. FailedPrecondition with the reason
+  // when this node cannot serve this database.
+  absl::Status Start();
+
+  // Run after each unseal and each seal (the server drops its caches of
+  // unsealed material on seal, and logs both). Set before Start().
+  void set_on_change(std::function<void(bool sealed)> f) {
+    on_change_ = std::move(f);
+  }
+
+  bool sealed() const { return slot_->sealed(); }
+  SealStatus Status() const;
+  absl::StatusOr<SealInitResult> Init(const RequestContext& ctx, int shares,
+                                      int threshold);
+  // A refused share (malformed, wrong check, entered twice) leaves the
+  // shares entered so far in place.
+  absl::StatusOr<SealStatus> Unseal(const RequestContext& ctx,
+                                    std::string_view share);
+  absl::StatusOr<SealStatus> Seal(const RequestContext& ctx);
+
+ private:
+  SealStatus StatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // file and pkcs11: obtains the key, writing the record on a new database.
+  absl::Status AutoUnsealLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status InstallChecked(const seal::SealRecord& record,
+                              std::string_view key_id,
+                              std::span<const uint8_t> key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<std::optional<seal::SealRecord>> ReadRecord() const;
+  void ClearProgressLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Changed(bool now_sealed);
+
+  store::Store* meta_;
+  seal::MasterKey* slot_;
+  SealServiceOptions options_;
+  std::function<void(bool)> on_change_;
+
+  mutable absl::Mutex mu_;
+  std::optional<seal::SealRecord> record_ ABSL_GUARDED_BY(mu_);
+  // shamir: the shares entered so far, by index.
+  std::map<uint8_t, seal::Share> progress_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace keywarden::service
+
+#endif  // KEYWARDEN_SERVICE_SEAL_SERVICE_H_
