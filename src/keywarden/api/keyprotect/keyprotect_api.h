@@ -71,15 +71,19 @@ struct ApiServices {
   // Failed bearer checks: aggregated audit records and a per-address
   // throttle. Null: one audit record per failure through `identity`.
   service::AuthFailureLog* auth_failures = nullptr;
-  // The seal state: while sealed every route but /healthz, /readyz and the
-  // seal endpoints answers 503. Null: never sealed (tests).
+  // While it is sealed, every route but health, readiness and the seal
+  // endpoints answers 503. Null: never sealed (tests).
   service::SealService* seal = nullptr;
 };
+
+struct Call;  // keyprotect_api_internal.h
 
 // KeyProtectApi is the Key Protect v2 REST API over the service: one route
 // table, one codec, one error mapping. Handle() is a plain function from a
 // request to a response (no socket code), called concurrently from every
-// I/O thread. Thread-safe; the table is built in the constructor.
+// I/O thread. The routes are one table, a row per operation
+// (keyprotect_routes.cc); the router is built from it in the constructor.
+// Thread-safe.
 class KeyProtectApi {
  public:
   KeyProtectApi(ApiServices services, ApiOptions options);
@@ -94,8 +98,8 @@ class KeyProtectApi {
 
   // Whether the request runs long enough (RSA-4096 key generation for
   // POST /import_token, name resolution for PUT .../webhook) that the
-  // transport must run it off its I/O threads. Cheap: it looks at the
-  // method and the path only.
+  // transport must run it off its I/O threads: the table's kBlocking rows.
+  // Cheap: it looks at the method and the raw path only, without decoding.
   static bool IsBlocking(const BeastRequest& request);
 
   // The Key Protect error envelope for a failure the transport detects
@@ -106,21 +110,18 @@ class KeyProtectApi {
   HttpMetrics& metrics() { return *metrics_; }
 
  private:
-  struct Call;
+  // Runs the matched row: ?action= selection, authentication, the instance
+  // header, then its handler, in that order.
   void Dispatch(Call& call);
-  void DispatchAdmin(Call& call);      // admin_handlers.cc
-  void DispatchLifecycle(Call& call);  // lifecycle_handlers.cc
-  void DispatchSeal(Call& call);       // seal_handlers.cc
-  // Answers 503 and returns true while the server is sealed.
-  bool RefuseWhileSealed(Call& call);
+  // The metrics index of an operation (kUnknownOperation for null).
+  int MetricIndex(const Call& call) const;
 
-  service::DataPlane* data_plane_;
-  service::KeyLifecycle* keys_;
-  service::KeyRings* rings_;
-  service::IdentityManager* identity_;
   ApiServices services_;
   ApiOptions options_;
   Router router_;
+  // Per row of Operations(): its index in the metrics' operation labels.
+  std::vector<int> metric_of_row_;
+  int metric_unknown_ = 0;
   std::unique_ptr<HttpMetrics> metrics_;
   std::unique_ptr<AccessLog> access_log_;  // when options_.access_log
 };

@@ -1,11 +1,14 @@
 #ifndef KEYWARDEN_API_KEYPROTECT_KEYPROTECT_API_INTERNAL_H_
 #define KEYWARDEN_API_KEYPROTECT_KEYPROTECT_API_INTERNAL_H_
 
-// Internal to the Key Protect API (http_api.cc, admin_handlers.cc): the
-// route and operation enums, the per-request Call and the parameter helpers
-// the handler files share. Not for other modules.
+// Internal to the Key Protect API (keyprotect_api.cc, keyprotect_routes.cc
+// and the *_handlers.cc files): the operation table's row type, the
+// per-request Call and the parameter helpers the handler files share. Not
+// for other modules.
 
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -25,6 +28,9 @@
 namespace keywarden::api::keyprotect {
 namespace beast_http = boost::beast::http;
 
+struct Call;
+using Handler = void (*)(Call& call);
+
 // The credential of an Authorization header: RFC 6750 §2.1, "Bearer" in
 // any case, one space, then the token. Anything else presents nothing.
 inline iam::Credential CredentialOf(std::string_view authorization) {
@@ -36,176 +42,57 @@ inline iam::Credential CredentialOf(std::string_view authorization) {
   return iam::BearerToken{authorization.substr(kScheme.size())};
 }
 
-
-// Routes: what the router matches. Actions share a route and are told apart
-// by their name, so the table holds one row per path shape.
-enum Route : int {
-  kRouteHealthz,
-  kRouteReadyz,
-  kRouteMetrics,
-  kRouteClockAdvance,
-  kRouteKeys,          // GET list, HEAD count, POST create
-  kRouteKey,           // GET, DELETE, POST ?action= (deprecated)
-  kRouteKeyMetadata,
-  kRouteKeyRestore,
-  kRouteKeyVersions,
-  kRouteKeyAction,     // POST /keys/{id}/actions/{action}
-  kRouteKeyAlias,      // POST, DELETE /keys/{id}/aliases/{alias}
-  kRouteKeyRings,      // GET list
-  kRouteKeyRing,       // POST create, DELETE
-  kRouteKeysWithPolicyOverrides,  // POST
-  kRouteKeyPurge,                 // DELETE
-  kRouteKeyPolicies,              // GET, PUT
-  // Routes DispatchLifecycle answers, kRouteInstancePolicies..kRouteEventAck.
-  kRouteInstancePolicies,         // GET, PUT
-  kRouteAllowedIpPort,            // GET
-  kRouteImportToken,              // GET, POST
-  kRouteKeyRegistrations,         // GET list, POST ?action=deactivate
-  kRouteAllRegistrations,         // GET list
-  kRouteRegistration,             // POST, PUT, PATCH, DELETE
-  kRouteEventAck,                 // POST
-  kRouteToken,
-  kRouteAdminUsers,
-  kRouteAdminServiceIds,
-  kRouteAdminPrincipals,
-  kRouteAdminPrincipal,
-  kRouteAdminApiKeys,
-  kRouteAdminApiKey,
-  kRouteAdminInstances,
-  kRouteAdminInstance,
-  kRouteAdminPolicies,
-  kRouteAdminPolicy,
-  kRouteAdminAuthorizations,
-  kRouteAdminAuthorization,
-  kRouteAdminBootstrapToken,
-  kRouteAdminAudit,
-  kRouteAdminWebhook,  // PUT, GET, DELETE
-  kRouteAdminSeal,        // GET status (seal_handlers.cc)
-  kRouteAdminSealAction,  // POST init, unseal, seal
+// What a row of the operation table asks of the dispatcher before its
+// handler runs (KeyProtectApi::Dispatch, keyprotect_api.cc).
+enum OperationFlag : uint32_t {
+  // A bearer token is checked first; its failure names the operation.
+  kAuth = 1u << 0,
+  // The Bluemix-Instance header must hold a UUID (then X-Kms-Key-Ring is
+  // read too): the routes of one key service instance.
+  kInstance = 1u << 1,
+  // The handler runs long (RSA-4096 generation, name resolution): the
+  // transport runs it off its I/O threads (KeyProtectApi::IsBlocking).
+  kBlocking = 1u << 2,
+  // The path's {id} is a key (an id or an alias), for the access log.
+  kNamesKey = 1u << 3,
+  // Registered only in test-clock mode (ApiOptions::test_clock).
+  kTestClockOnly = 1u << 4,
+  // One of several rows on the same method and pattern, told apart by the
+  // `?action=` query parameter, which must equal the row's `action`: the
+  // deprecated `POST /keys/{id}?action=wrap` form (keyprotect-api.md
+  // §4.1). Resolved before authentication; a missing action is a 400 and an
+  // unknown one a 404, both under the "unknown" operation.
+  kSelectedByAction = 1u << 5,
+  // Served while the master key is sealed (health, readiness, the seal
+  // endpoints, unknown actions); every other row answers 503 first, before
+  // its token is checked.
+  kWhileSealed = 1u << 6,
 };
 
-// Operations: what metrics and error messages name. One per API operation.
-enum Op : int {
-  kOpHealthz,
-  kOpReadyz,
-  kOpMetrics,
-  kOpClockAdvance,
-  kOpListKeys,
-  kOpCountKeys,
-  kOpCreateKey,
-  kOpGetKey,
-  kOpGetKeyMetadata,
-  kOpDeleteKey,
-  kOpRestoreKey,
-  kOpListVersions,
-  kOpWrap,
-  kOpUnwrap,
-  kOpRewrap,
-  kOpRotate,
-  kOpEnable,
-  kOpDisable,
-  kOpPatchKey,
-  kOpCreateKeyAlias,
-  kOpDeleteKeyAlias,
-  kOpCreateKeyRing,
-  kOpListKeyRings,
-  kOpDeleteKeyRing,
-  kOpCreateKeyWithPolicyOverrides,
-  kOpPurgeKey,
-  kOpSetKeyForDeletion,
-  kOpUnsetKeyForDeletion,
-  kOpSyncKey,
-  kOpGetKeyPolicies,
-  kOpPutKeyPolicies,
-  kOpGetInstancePolicies,
-  kOpPutInstancePolicies,
-  kOpAllowedIpPort,
-  kOpCreateImportToken,
-  kOpGetImportToken,
-  kOpListRegistrations,
-  kOpCreateRegistration,
-  kOpReplaceRegistration,
-  kOpUpdateRegistration,
-  kOpDeleteRegistration,
-  kOpDeactivateRegistrations,
-  kOpEventAck,
-  kOpIssueToken,
-  kOpAdminPrincipals,
-  kOpAdminApiKeys,
-  kOpAdminInstances,
-  kOpAdminPolicies,
-  kOpAdminAuthorizations,
-  kOpAdminAudit,
-  kOpAdminWebhooks,
-  kOpAdminSeal,
-  kOpUnknown,
-  kOpCount,
-};
-
-struct OpRow {
-  std::string_view metric_name;
+// One row per API operation: the only place a route is declared. The
+// metrics label set, the router and the access log's key field are derived
+// from it. Several rows may share a name (one operation on two paths); they
+// then share the failure text too (checked at construction).
+struct Operation {
+  Method method;
+  std::string_view pattern;
+  std::string_view name;     // metrics label and access-log op
   std::string_view failure;  // errorMsg text after the HTTP reason phrase
+  Handler handler;
+  uint32_t flags = 0;
+  std::string_view action = {};  // with kSelectedByAction: its ?action=
+
+  bool Has(OperationFlag flag) const { return (flags & flag) != 0; }
 };
 
-inline constexpr OpRow kOps[kOpCount] = {
-    {"healthz", "Health check failed"},
-    {"readyz", "Readiness check failed"},
-    {"metrics", "Metrics could not be rendered"},
-    {"test_clock_advance", "Clock could not be advanced"},
-    {"list_keys", "Keys could not be listed"},
-    {"count_keys", "Keys could not be counted"},
-    {"create_key", "Key could not be created"},
-    {"get_key", "Key could not be retrieved"},
-    {"get_key_metadata", "Key metadata could not be retrieved"},
-    {"delete_key", "Key could not be deleted"},
-    {"restore_key", "Key could not be restored"},
-    {"list_key_versions", "Key versions could not be listed"},
-    {"wrap_key", "Wrap with key could not be performed"},
-    {"unwrap_key", "Unwrap with key could not be performed"},
-    {"rewrap_key", "Rewrap with key could not be performed"},
-    {"rotate_key", "Action could not be performed on key"},
-    {"enable_key", "Action could not be performed on key"},
-    {"disable_key", "Action could not be performed on key"},
-    {"patch_key", "Key could not be updated"},
-    {"create_key_alias", "Key alias could not be created"},
-    {"delete_key_alias", "Key alias could not be deleted"},
-    {"create_key_ring", "Key ring could not be created"},
-    {"list_key_rings", "Key rings could not be listed"},
-    {"delete_key_ring", "Key ring could not be deleted"},
-    {"create_key_with_policy_overrides", "Key could not be created"},
-    {"purge_key", "Key could not be purged"},
-    {"set_key_for_deletion", "Action could not be performed on key"},
-    {"unset_key_for_deletion", "Action could not be performed on key"},
-    {"sync_associated_resources", "Action could not be performed on key"},
-    {"get_key_policies", "Key policies could not be retrieved"},
-    {"put_key_policies", "Key policy could not be set"},
-    {"get_instance_policies", "Instance policies could not be retrieved"},
-    {"put_instance_policies", "Instance policy could not be created"},
-    {"get_allowed_ip_port", "Allowed IP port could not be retrieved"},
-    {"post_import_token", "Import Token could not be created"},
-    {"get_import_token", "Import Token could not be retrieved"},
-    {"list_registrations", "Registrations could not be listed"},
-    {"create_registration", "Registration could not be created"},
-    {"replace_registration", "Registration could not be replaced"},
-    {"update_registration", "Registration could not be updated"},
-    {"delete_registration", "Registration could not be deleted"},
-    {"deactivate_registrations", "Registrations could not be deactivated"},
-    {"event_ack", "Event could not be acknowledged"},
-    {"issue_token", "Token could not be issued"},
-    {"admin_principals", "Principal request could not be completed"},
-    {"admin_api_keys", "API key request could not be completed"},
-    {"admin_instances", "Instance request could not be completed"},
-    {"admin_policies", "Policy request could not be completed"},
-    {"admin_authorizations", "Authorization request could not be completed"},
-    {"admin_audit", "Audit records could not be listed"},
-    {"admin_webhooks", "Webhook request could not be completed"},
-    {"admin_seal", "Seal request could not be completed"},
-    {"unknown", "The request could not be completed"},
-};
+// The table, in keyprotect_routes.cc.
+std::span<const Operation> Operations();
 
-// The table follows the enum: a missed row would shift every name after it.
-static_assert(kOps[kOpUnknown].metric_name == "unknown");
-static_assert(kOps[kOpEventAck].metric_name == "event_ack");
+// The operation of a request that reached no row (404, 405, 400, an unknown
+// action): its metrics label and failure text.
+inline constexpr std::string_view kUnknownOperation = "unknown";
+inline constexpr std::string_view kUnknownFailure =
+    "The request could not be completed";
 
 inline constexpr std::string_view kJson = "application/json";
 
@@ -265,19 +152,38 @@ absl::Status ReadPaging(const QueryParams& q, Request& req) {
   return absl::OkStatus();
 }
 
-// Per-request state shared by the dispatch steps.
-struct KeyProtectApi::Call {
-  Call(const BeastRequest& request, BeastResponse& response)
-      : req(request), res(response), headers(request) {}
+// Per-request state shared by the dispatcher and the handler. The services
+// and options belong to the KeyProtectApi and outlive the call.
+struct Call {
+  Call(const BeastRequest& request, BeastResponse& response,
+       const ApiServices& api_services, const ApiOptions& api_options)
+      : req(request),
+        res(response),
+        headers(request),
+        services(api_services),
+        options(api_options) {}
 
   const BeastRequest& req;
   BeastResponse& res;
   ApiHeaders headers;
+  const ApiServices& services;
+  const ApiOptions& options;
   RouteMatch match;
   Method method = Method::kGet;
-  Op op = kOpUnknown;
+  // The operation chosen; null until a row is chosen (the "unknown" one).
+  const Operation* operation = nullptr;
   service::RequestContext ctx;
 
+  std::string_view OpName() const {
+    return operation ? operation->name : kUnknownOperation;
+  }
+  std::string_view OpFailure() const {
+    return operation ? operation->failure : kUnknownFailure;
+  }
+  const QueryParams& Query() const { return match.query; }
+  std::string_view Param(std::string_view name) const {
+    return match.params.Get(name).value_or(std::string_view());
+  }
   std::string_view Body() const { return req.body(); }
   std::string_view KeyId() const {
     return match.params.Get("id").value_or(std::string_view());
@@ -304,7 +210,7 @@ struct KeyProtectApi::Call {
       // id to quote.
       spdlog::error("{{\"msg\":\"internal error\",\"correlation_id\":\"{}\","
                     "\"op\":\"{}\",\"status\":\"{}\"}}",
-                    ctx.correlation_id, kOps[op].metric_name,
+                    ctx.correlation_id, OpName(),
                     status.ToString());
       message = StrCat("Internal error; quote correlation id ",
                              ctx.correlation_id);
@@ -312,7 +218,7 @@ struct KeyProtectApi::Call {
     auto http_status = static_cast<beast_http::status>(info.http_status);
     std::string_view phrase = beast_http::obsolete_reason(http_status);
     std::string error_msg =
-        StrCat(phrase, ": ", kOps[op].failure,
+        StrCat(phrase, ": ", OpFailure(),
                      ". Please see `reasons` for more details.");
     std::optional<std::string> field = FieldOf(status);
     res.result(http_status);
@@ -324,6 +230,91 @@ struct KeyProtectApi::Call {
     }
   }
 };
+
+// A service that ApiServices leaves null answers its routes 501.
+absl::Status Unavailable(std::string_view what);
+
+// The handlers the operation table names, one file per resource. Each
+// decodes, calls the service and encodes; no rules live here. They run after
+// the dispatcher has done what the row's flags ask.
+namespace handlers {
+// health_handlers.cc: operational endpoints.
+void Healthz(Call& call);
+void Readyz(Call& call);
+// seal_handlers.cc: GET /admin/v1/seal, POST /admin/v1/seal/{action}.
+void GetSealStatus(Call& call);
+void SealAction(Call& call);
+void AdvanceTestClock(Call& call);
+// identity_handlers.cc: token issuing.
+void IssueToken(Call& call);
+// keys_handlers.cc: key lifecycle.
+void ListKeys(Call& call);
+void CountKeys(Call& call);
+void CreateKey(Call& call);
+void CreateKeyWithPolicyOverrides(Call& call);
+void GetKey(Call& call);
+void GetKeyMetadata(Call& call);
+void DeleteKey(Call& call);
+void RestoreKey(Call& call);
+void ListKeyVersions(Call& call);
+void RotateKey(Call& call);
+void EnableKey(Call& call);
+void DisableKey(Call& call);
+void SetKeyForDeletion(Call& call);
+void UnsetKeyForDeletion(Call& call);
+void SyncKey(Call& call);
+void PurgeKey(Call& call);
+void PatchKey(Call& call);
+void NoSuchKeyAction(Call& call);
+// data_plane_handlers.cc: wrap, unwrap, rewrap.
+void WrapKey(Call& call);
+void UnwrapKey(Call& call);
+void RewrapKey(Call& call);
+// key_rings_handlers.cc: key rings and aliases.
+void CreateKeyAlias(Call& call);
+void DeleteKeyAlias(Call& call);
+void CreateKeyRing(Call& call);
+void ListKeyRings(Call& call);
+void DeleteKeyRing(Call& call);
+// policies_handlers.cc: key and instance policies.
+void GetKeyPolicies(Call& call);
+void PutKeyPolicies(Call& call);
+void GetInstancePolicies(Call& call);
+void PutInstancePolicies(Call& call);
+void GetAllowedIpPort(Call& call);
+// import_token_handlers.cc: secure import.
+void CreateImportToken(Call& call);
+void GetImportToken(Call& call);
+// registrations_handlers.cc: registrations and event acknowledgements.
+void ListKeyRegistrations(Call& call);
+void ListAllRegistrations(Call& call);
+void DeactivateRegistrations(Call& call);
+void WriteRegistration(Call& call);
+void DeleteRegistration(Call& call);
+void AcknowledgeEvents(Call& call);
+// admin_handlers.cc: /admin/v1 (docs/admin-api.md).
+void CreateUser(Call& call);
+void CreateServiceId(Call& call);
+void ListPrincipals(Call& call);
+void DeletePrincipal(Call& call);
+void CreateApiKey(Call& call);
+void ListApiKeys(Call& call);
+void DeleteApiKey(Call& call);
+void CreateInstance(Call& call);
+void ListInstances(Call& call);
+void DeleteInstance(Call& call);
+void CreatePolicy(Call& call);
+void ListPolicies(Call& call);
+void DeletePolicy(Call& call);
+void CreateAuthorization(Call& call);
+void ListAuthorizations(Call& call);
+void DeleteAuthorization(Call& call);
+void RevokeBootstrapToken(Call& call);
+void ListAudit(Call& call);
+void PutWebhook(Call& call);
+void GetWebhook(Call& call);
+void DeleteWebhook(Call& call);
+}  // namespace handlers
 
 }  // namespace keywarden::api::keyprotect
 

@@ -9,30 +9,29 @@
 #include "keywarden/api/keyprotect/keyprotect_api_internal.h"
 #include "keywarden/service/seal_service.h"
 
-namespace keywarden::api::keyprotect {
+namespace keywarden::api::keyprotect::handlers {
 
-bool KeyProtectApi::RefuseWhileSealed(Call& call) {
-  if (services_.seal == nullptr || !services_.seal->sealed()) return false;
-  call.Fail(Error(Reason::kUnavailable,
-                  "Service Unavailable: the service is sealed; an operator "
-                  "must unseal it (keywarden operator unseal)"));
-  return true;
+namespace {
+
+absl::Status NoSeal() {
+  return Error(Reason::kNotImplemented,
+               "Not Implemented: this server has no seal");
 }
 
-void KeyProtectApi::DispatchSeal(Call& call) {
-  call.op = kOpAdminSeal;
-  service::SealService* seals = services_.seal;
-  if (seals == nullptr) {
-    return call.Fail(Error(Reason::kNotImplemented,
-                           "Not Implemented: this server has no seal"));
-  }
+}  // namespace
+
+void GetSealStatus(Call& call) {
+  service::SealService* seals = call.services.seal;
+  if (seals == nullptr) return call.Fail(NoSeal());
+  call.Reply(beast_http::status::ok, EncodeSealStatus(seals->Status()));
+}
+
+void SealAction(Call& call) {
+  service::SealService* seals = call.services.seal;
+  if (seals == nullptr) return call.Fail(NoSeal());
   constexpr auto kOk = beast_http::status::ok;
-  if (static_cast<Route>(call.match.route_id) == kRouteAdminSeal) {
-    call.Reply(kOk, EncodeSealStatus(seals->Status()));
-    return;
-  }
-  call.ctx.source_address = std::string(http::CurrentPeerAddress());
-  service::AuthFailureLog* failures = services_.auth_failures;
+  service::IdentityManager* identity = call.services.identity;
+  service::AuthFailureLog* failures = call.services.auth_failures;
   if (failures != nullptr) {
     // Refused shares and tokens count as failed authentications of the
     // address (operations.md, "Abuse resistance").
@@ -52,12 +51,12 @@ void KeyProtectApi::DispatchSeal(Call& call) {
     if (failures != nullptr) {
       failures->Record(call.ctx, StrCat("admin_seal: ", why));
     } else {
-      identity_->RecordAuthFailure(call.ctx, StrCat("admin_seal: ", why));
+      identity->RecordAuthFailure(call.ctx, StrCat("admin_seal: ", why));
     }
   };
   if (!call.headers.authorization.empty()) {
     absl::StatusOr<iam::Principal> principal =
-        identity_->Authenticate(CredentialOf(call.headers.authorization));
+        identity->Authenticate(CredentialOf(call.headers.authorization));
     if (!principal.ok()) {
       record_failure(WireReasonOf(ReasonOf(principal.status())).code);
       return call.Fail(principal.status());
@@ -106,4 +105,4 @@ void KeyProtectApi::DispatchSeal(Call& call) {
                          "` (init, unseal, seal)")));
 }
 
-}  // namespace keywarden::api::keyprotect
+}  // namespace keywarden::api::keyprotect::handlers
