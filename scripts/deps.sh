@@ -3,7 +3,8 @@
 #
 #   scripts/deps.sh build   compiler, CMake/Ninja and the C++ libraries
 #   scripts/deps.sh test    GoogleTest, Node.js/npm (SDK tests), curl, openssl,
-#                           clang 14 with libFuzzer (tests/fuzz)
+#                           clang 14 with libFuzzer (tests/fuzz), PostgreSQL 15
+#                           (the PostgreSQL store's tests)
 #   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline)
 #   scripts/deps.sh all     everything above
 #
@@ -15,11 +16,13 @@ set -euo pipefail
 BUILD_PKGS=(cmake ninja-build g++ ccache pkg-config
             libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
             libssl-dev libabsl-dev libsqlite3-dev libspdlog-dev libfmt-dev
-            libcli11-dev libtomlplusplus-dev)
+            libcli11-dev libtomlplusplus-dev libpq-dev)
 # clang is bookworm's clang 14; libclang-rt-14-dev holds libFuzzer
 # (libclang_rt.fuzzer-x86_64.a) and the sanitizer runtimes.
+# postgresql-15: the throw-away server of the PostgreSQL store's tests
+# (scripts/pg-test-cluster.sh runs its initdb/pg_ctl).
 TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
-           clang libclang-rt-14-dev)
+           clang libclang-rt-14-dev postgresql-15)
 BENCH_PKGS=(wrk nginx-light)
 
 usage() { echo "usage: $0 build|test|bench|all ..." >&2; exit 2; }

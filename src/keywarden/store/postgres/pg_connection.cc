@@ -149,20 +149,16 @@ class PgConnection::PgStatement final : public sql_internal::StatementImpl {
   absl::StatusOr<bool> Step(bool constraint_is_duplicate) override {
     if (!result_) {
       if (absl::Status s = owner_->EnsureConnected(); !s.ok()) return s;
-      const int n = static_cast<int>(values_.size());
-      std::vector<const char*> values(n);
-      std::vector<int> lengths(n);
-      for (int i = 0; i < n; ++i) {
-        values[i] = values_[i].has_value() ? values_[i]->data() : nullptr;
-        lengths[i] =
-            values_[i].has_value() ? static_cast<int>(values_[i]->size()) : 0;
+      // A statement outside a transaction (a read, or none that changes
+      // anything) is sent again once on a fresh session if the server
+      // dropped the old one (a restart, a failover, pg_terminate_backend).
+      const bool in_transaction = owner_->InTransaction();
+      ExecStatusType status = Execute();
+      if (status == PGRES_FATAL_ERROR && !in_transaction &&
+          PQstatus(owner_->conn_) == CONNECTION_BAD &&
+          owner_->EnsureConnected().ok()) {
+        status = Execute();
       }
-      result_.reset(PQexecParams(owner_->conn_, sql_.c_str(), n,
-                                 /*paramTypes=*/nullptr, values.data(),
-                                 lengths.data(), formats_.data(),
-                                 /*resultFormat=*/1));
-      const ExecStatusType status =
-          result_ ? PQresultStatus(result_.get()) : PGRES_FATAL_ERROR;
       if (status == PGRES_COMMAND_OK) {
         int64_t changed = 0;
         (void)absl::SimpleAtoi(PQcmdTuples(result_.get()), &changed);
@@ -219,6 +215,22 @@ class PgConnection::PgStatement final : public sql_internal::StatementImpl {
   }
 
  private:
+  ExecStatusType Execute() {
+    const int n = static_cast<int>(values_.size());
+    std::vector<const char*> values(n);
+    std::vector<int> lengths(n);
+    for (int i = 0; i < n; ++i) {
+      values[i] = values_[i].has_value() ? values_[i]->data() : nullptr;
+      lengths[i] =
+          values_[i].has_value() ? static_cast<int>(values_[i]->size()) : 0;
+    }
+    result_.reset(PQexecParams(owner_->conn_, sql_.c_str(), n,
+                               /*paramTypes=*/nullptr, values.data(),
+                               lengths.data(), formats_.data(),
+                               /*resultFormat=*/1));
+    return result_ ? PQresultStatus(result_.get()) : PGRES_FATAL_ERROR;
+  }
+
   void Set(int index, std::string value, bool binary) {
     // An index outside the statement's parameters is a bug in the store's
     // SQL; PQexecParams then reports the missing value.
@@ -262,12 +274,6 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Open(
     keys.push_back("password");
     values.push_back(params.password.c_str());
   }
-  const std::string options =
-      params.schema.empty() ? "" : absl::StrCat("-c search_path=", params.schema);
-  if (!options.empty()) {
-    keys.push_back("options");
-    values.push_back(options.c_str());
-  }
   keys.push_back(nullptr);
   values.push_back(nullptr);
   PGconn* conn = PQconnectdbParams(keys.data(), values.data(),
@@ -282,7 +288,17 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Open(
     return absl::UnavailableError(
         absl::StrCat("postgres: cannot connect: ", message));
   }
-  return std::unique_ptr<PgConnection>(new PgConnection(conn));
+  // Notices (e.g. "schema already exists, skipping") are not errors; libpq
+  // would print them on stderr.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  std::unique_ptr<PgConnection> out(new PgConnection(conn));
+  // Set per session (not as a connection option, which would replace the
+  // URL's own `options`), and again after every reset.
+  if (!params.schema.empty()) {
+    out->session_setup_ = absl::StrCat("SET search_path = ", params.schema);
+    if (absl::Status s = out->Exec(out->session_setup_); !s.ok()) return s;
+  }
+  return out;
 }
 
 absl::Status PgConnection::EnsureConnected() {
@@ -296,14 +312,29 @@ absl::Status PgConnection::EnsureConnected() {
     return absl::UnavailableError(
         absl::StrCat("postgres: cannot reconnect: ", message));
   }
+  if (!session_setup_.empty()) {
+    Result result(PQexec(conn_, session_setup_.c_str()));
+    if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+      return PgError(conn_, result.get(), "session setup", false);
+    }
+  }
   return absl::OkStatus();
 }
 
 absl::Status PgConnection::Exec(std::string_view sql) {
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
-  Result result(PQexec(conn_, std::string(sql).c_str()));
-  const ExecStatusType status =
+  const std::string text(sql);
+  // As in PgStatement::Step: sent again once on a fresh session when the
+  // server dropped the old one outside a transaction (e.g. at BEGIN).
+  const bool in_transaction = InTransaction();
+  Result result(PQexec(conn_, text.c_str()));
+  ExecStatusType status =
       result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  if (status == PGRES_FATAL_ERROR && !in_transaction &&
+      PQstatus(conn_) == CONNECTION_BAD && EnsureConnected().ok()) {
+    result.reset(PQexec(conn_, text.c_str()));
+    status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+  }
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     return PgError(conn_, result.get(), "exec", false);
   }

@@ -42,8 +42,10 @@ std::string TranslatePlaceholders(std::string_view sql, int& params);
 // with their type left to the server, which takes it from the column
 // (every string column is bytea, so any byte goes through unchanged);
 // integers are bound as text; results come back in binary format and are
-// read by their column type. A broken session is reset before the next
-// statement that runs outside a transaction.
+// read by their column type. A session the server dropped is reset, and a
+// statement that failed with it outside a transaction (a read, BEGIN) is
+// sent once more; inside a transaction the failure is returned (the
+// transaction is gone).
 //
 // Errors carry the SQLSTATE and PostgreSQL's primary message only (never
 // its DETAIL, which may quote row values): Unavailable for a lost
@@ -86,6 +88,8 @@ class PgConnection final : public sql_internal::Connection {
   static constexpr size_t kMaxCachedStatements = 128;
 
   PGconn* conn_;
+  // Run on every new session (the search_path), empty if nothing.
+  std::string session_setup_;
   int64_t changes_ = 0;
   absl::flat_hash_map<std::string, std::unique_ptr<PgStatement>> cache_;
 };
