@@ -39,6 +39,7 @@
 #include "keywarden/service/lifecycle_jobs.h"
 #include "keywarden/service/registrations.h"
 #include "keywarden/service/webhooks.h"
+#include "keywarden/store/postgres/postgres_store.h"
 #include "keywarden/store/sqlite/sqlite_store.h"
 
 namespace keywarden::server {
@@ -151,6 +152,33 @@ int Fail(std::string_view what, const absl::Status& status) {
 
 }  // namespace
 
+namespace {
+
+// The store the configuration names: PostgreSQL for a postgresql:// URL,
+// else SQLite in the data directory. Neither the URL nor the password is
+// logged (the URL may hold the password).
+absl::StatusOr<std::unique_ptr<store::SqlStore>> OpenStore(
+    const Config& config) {
+  if (config.database_url.empty()) {
+    KW_ASSIGN_OR_RETURN(
+        std::unique_ptr<store::SqliteStore> sqlite,
+        store::SqliteStore::Open(config.data_dir + "/keywarden.db"));
+    return std::unique_ptr<store::SqlStore>(std::move(sqlite));
+  }
+  store::PostgresStore::Options options;
+  options.url = config.database_url;
+  if (!config.database_password_file.empty()) {
+    KW_ASSIGN_OR_RETURN(options.password,
+                        ReadPrivateFile(config.database_password_file));
+  }
+  KW_ASSIGN_OR_RETURN(std::unique_ptr<store::PostgresStore> postgres,
+                      store::PostgresStore::Open(std::move(options)));
+  spdlog::info(R"({"msg":"store: PostgreSQL"})");
+  return std::unique_ptr<store::SqlStore>(std::move(postgres));
+}
+
+}  // namespace
+
 int RunServer(const Config& config) {
   // Block the shutdown signals before any thread starts so that only the
   // sigwait below receives them.
@@ -183,8 +211,7 @@ int RunServer(const Config& config) {
   spdlog::warn(
       R"({"msg":"file seal in use: the master key is stored beside the data; for development only"})");
 
-  absl::StatusOr<std::unique_ptr<store::SqliteStore>> store =
-      store::SqliteStore::Open(config.data_dir + "/keywarden.db");
+  absl::StatusOr<std::unique_ptr<store::SqlStore>> store = OpenStore(config);
   if (!store.ok()) return Fail("store", store.status());
 
   absl::StatusOr<iam::TokenHash> admin =
@@ -310,8 +337,10 @@ int RunServer(const Config& config) {
     };
     spdlog::warn(R"({"msg":"test clock enabled: clients can move time"})");
   }
-  store::SqliteStore* sqlite = store->get();
-  api_options.ready = [sqlite] { return sqlite->GetMeta("schema").ok(); };
+  store::SqlStore* sql_store = store->get();
+  api_options.ready = [sql_store] {
+    return sql_store->GetMeta("schema").ok();
+  };
   api::keyprotect::ApiServices services;
   services.keys = &keys;
   services.identity = &identity;
