@@ -227,6 +227,9 @@ class InMemoryStore final : public Store, public IdentityStore {
   absl::Status VerifyAuditChain() override {
     return sqlite_->VerifyAuditChain();
   }
+  // The temporary directory holding the database (for tests).
+  const std::string& dir() const { return dir_; }
+
  private:
   std::string dir_;
   std::unique_ptr<SqliteStore> sqlite_;
