@@ -24,8 +24,13 @@ forbid crypto   'keywarden/(keys|seal|store|iam|service|api|server|net|cli)/|boo
 forbid keys     'keywarden/(seal|store|iam|service|api|server|net|cli)/|boost/|sqlite3|libpq|grpc' 'keys is the pure domain'
 forbid seal     'keywarden/(store|iam|service|api|server|net|cli)/|boost/|sqlite3' 'seal depends on crypto only'
 forbid store    'keywarden/(seal|service|api|server|net|cli)/|keywarden/iam/(access|jwt|api_key|authenticator|throttle|principal)|boost/' 'stores know no service or transport (iam/identity.h records only)'
+# The SQL store core speaks to a Connection; only its dialects know their
+# client library.
+forbid store/sql      'keywarden/store/(sqlite|postgres|memory)/|sqlite3|libpq' 'the SQL core names no dialect'
+forbid store/sqlite   'keywarden/store/(postgres|memory)/|libpq' 'a dialect knows only the SQL core'
+forbid store/postgres 'keywarden/store/(sqlite|memory)/|sqlite3' 'a dialect knows only the SQL core'
 forbid iam      'keywarden/(store|service|api|server|net|cli)/|boost/|sqlite3' 'iam is below the service'
-forbid service  'keywarden/(store/(sqlite|memory|postgres)|api|server)/|boost/|sqlite3|libpq|spdlog' 'service names no concrete store or transport'
+forbid service  'keywarden/(store/(sql|sqlite|memory|postgres)|api|server)/|boost/|sqlite3|libpq|spdlog' 'service names no concrete store or transport'
 forbid api      'keywarden/(store/|seal/|server/)|sqlite3' 'transports call the service only'
 # api/kmip is the KMIP protocol layer: common and crypto now, the service
 # once it is wired in; never a store, a seal, the server or another transport.

@@ -6,7 +6,8 @@
 #   scripts/deps.sh test    GoogleTest, Node.js/npm (SDK tests), curl, openssl,
 #                           clang 14 with libFuzzer (tests/fuzz), PyKMIP (the
 #                           KMIP client and golden vectors, /usr/bin/python3),
-#                           Python grpcio and grpc_tools (the KMS plugin's tests)
+#                           Python grpcio and grpc_tools (the KMS plugin's tests),
+#                           PostgreSQL 15 (the PostgreSQL store's tests)
 #   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline)
 #   scripts/deps.sh all     everything above
 #
@@ -18,14 +19,16 @@ set -euo pipefail
 BUILD_PKGS=(cmake ninja-build g++ ccache pkg-config
             libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
             libssl-dev libabsl-dev libsqlite3-dev libspdlog-dev libfmt-dev
-            libcli11-dev libtomlplusplus-dev libp11-kit-dev
+            libcli11-dev libtomlplusplus-dev libp11-kit-dev libpq-dev
             libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc)
 # clang is bookworm's clang 14; libclang-rt-14-dev holds libFuzzer
 # (libclang_rt.fuzzer-x86_64.a) and the sanitizer runtimes.
 # softhsm2: the PKCS#11 token the pkcs11 seal is tested against.
+# postgresql-15: the throw-away server of the PostgreSQL store's tests
+# (scripts/pg-test-cluster.sh runs its initdb/pg_ctl).
 TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
            clang libclang-rt-14-dev python3-pykmip python3-grpcio
-           python3-grpc-tools softhsm2)
+           python3-grpc-tools softhsm2 postgresql-15)
 BENCH_PKGS=(wrk nginx-light)
 
 usage() { echo "usage: $0 build|test|bench|all ..." >&2; exit 2; }

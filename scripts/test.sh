@@ -4,6 +4,11 @@
 # tests/kms), then the Node tests (integration, official SDK, crash) against
 # build-asan/keywarden. Every stage that can run does run;
 # the script fails if any stage failed, and says which.
+#
+# A throw-away PostgreSQL 15 (scripts/pg-test-cluster.sh) runs for the whole
+# script: KEYWARDEN_TEST_PG_URL points the store's PostgreSQL tests and the
+# crash test at it, and KEYWARDEN_TEST_PG_REQUIRED=1 makes those tests fail
+# rather than skip if it is missing. It is stopped and removed at exit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +19,17 @@ export KEYWARDEN_BIN=${KEYWARDEN_BIN:-$PWD/$ASAN/keywarden}
 failed=()
 
 stage() { echo; echo "==> $*"; }
+
+stage "throw-away PostgreSQL 15 for the store and crash tests"
+PG_STATE=$(mktemp -d /tmp/kw-pg-state-XXXXXX)
+trap 'scripts/pg-test-cluster.sh stop "$PG_STATE"; rm -rf "$PG_STATE"' EXIT
+if scripts/pg-test-cluster.sh start "$PG_STATE" && [[ -s $PG_STATE/url ]]; then
+  KEYWARDEN_TEST_PG_URL=$(cat "$PG_STATE/url")
+  export KEYWARDEN_TEST_PG_URL
+else
+  failed+=("postgres (no test server)")
+fi
+export KEYWARDEN_TEST_PG_REQUIRED=1
 
 stage "configure + build $ASAN (Debug, address+undefined sanitizers, -j$JOBS)"
 # Configure when the dir is new or was configured without the sanitizers or
@@ -27,7 +43,7 @@ else
   failed+=("configure")
 fi
 
-if [[ ${#failed[@]} -eq 0 ]]; then
+if [[ ! " ${failed[*]} " =~ " build " && ! " ${failed[*]} " =~ " configure " ]]; then
   stage "unit tests (ctest)"
   ctest --test-dir "$ASAN" --output-on-failure -j "$JOBS" || failed+=("ctest")
 fi

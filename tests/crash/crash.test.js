@@ -11,8 +11,15 @@
 //
 // Bounded: ROUNDS rounds, each with LOAD_MS_MIN..LOAD_MS_MAX of load before the
 // kill; the whole test stays well under 60 s (TIME_BUDGET_MS stops new rounds).
+//
+// The store is SQLite in the data dir, or PostgreSQL when KW_CRASH_BACKEND is
+// "postgres" (crash-postgres.test.js): then a fresh database on the server
+// KEYWARDEN_TEST_PG_URL names (scripts/test.sh starts one), created with psql
+// and dropped afterwards. Without that URL the PostgreSQL run skips, or fails
+// under KEYWARDEN_TEST_PG_REQUIRED=1 (make test).
 
-const { test } = require('node:test');
+const { test, after } = require('node:test');
+const { execFileSync } = require('node:child_process');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { useServer } = require('../lib/server');
@@ -25,7 +32,30 @@ const LOAD_MS_MAX = 1500;
 const TIME_BUDGET_MS = 45000;
 const KEY_TYPE = 'application/vnd.ibm.kms.key+json';
 
-const srv = useServer({ args: ['--test-clock'] });
+const BACKEND = process.env.KW_CRASH_BACKEND || 'sqlite';
+
+// For PostgreSQL: { url } of a fresh database, or { skip } saying why not.
+function postgresDatabase() {
+  const server = process.env.KEYWARDEN_TEST_PG_URL;
+  if (!server) {
+    const why = 'no PostgreSQL server: set KEYWARDEN_TEST_PG_URL (scripts/test.sh starts one)';
+    return process.env.KEYWARDEN_TEST_PG_REQUIRED === '1' ? { fail: why } : { skip: why };
+  }
+  const name = `kw_crash_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
+  execFileSync('psql', [server, '-v', 'ON_ERROR_STOP=1', '-qAtc', `CREATE DATABASE ${name}`]);
+  after(() => {
+    try {
+      execFileSync('psql', [server, '-qAtc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+    } catch { /* the throw-away server goes away anyway */ }
+  });
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return { url: url.toString() };
+}
+
+const pg = BACKEND === 'postgres' ? postgresDatabase() : null;
+const srv = pg && !pg.url ? null
+  : useServer({ args: ['--test-clock', ...(pg ? ['--database', pg.url] : [])] });
 
 // Deterministic-per-run randomness, with the seed printed so a failure can be replayed.
 const SEED = Number(process.env.KW_CRASH_SEED || crypto.randomInt(1, 2 ** 31 - 1));
@@ -189,7 +219,10 @@ async function verify(round) {
   assert.deepEqual(problems.slice(0, 20), [], `round ${round} (seed ${SEED}): ${problems.length} problem(s)`);
 }
 
-test(`acknowledged writes survive SIGKILL (seed ${SEED})`, { timeout: 120000 }, async (t) => {
+const TITLE = `acknowledged writes survive SIGKILL on ${BACKEND === 'postgres' ? 'PostgreSQL' : 'SQLite'} (seed ${SEED})`;
+if (pg && pg.skip) test(TITLE, { skip: pg.skip }, () => {});
+else if (pg && pg.fail) test(TITLE, () => assert.fail(pg.fail));
+else test(TITLE, { timeout: 120000 }, async (t) => {
   const r = rng(SEED);
   const started = Date.now();
   let rounds = 0;

@@ -61,6 +61,16 @@ const Setting kSettings[] = {
        c.data_dir = std::string(v);
        return absl::OkStatus();
      }},
+    {"store.url", "KEYWARDEN_DATABASE_URL",
+     [](auto, auto v, Config& c) {
+       c.database_url = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"store.password_file", "KEYWARDEN_DATABASE_PASSWORD_FILE",
+     [](auto, auto v, Config& c) {
+       c.database_password_file = std::string(v);
+       return absl::OkStatus();
+     }},
     {"server.listen", "KEYWARDEN_LISTEN",
      [](auto, auto v, Config& c) { return ParseListen(v, c); }},
     {"server.threads", "KEYWARDEN_THREADS",
@@ -333,6 +343,18 @@ absl::Status Validate(const Config& config) {
   }
   if (config.data_dir.empty()) {
     return absl::InvalidArgumentError("data dir must not be empty");
+  }
+  if (!config.database_url.empty() &&
+      !config.database_url.starts_with("postgresql://") &&
+      !config.database_url.starts_with("postgres://")) {
+    // The URL may hold a password: it is never echoed.
+    return absl::InvalidArgumentError(
+        "store.url: expected a postgresql:// URL (without one, the store is "
+        "SQLite in the data dir)");
+  }
+  if (config.database_url.empty() && !config.database_password_file.empty()) {
+    return absl::InvalidArgumentError(
+        "store.password_file needs store.url (a postgresql:// URL)");
   }
   if (config.sweep_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("sweep interval must be positive");

@@ -17,6 +17,11 @@ namespace keywarden::server {
 // setting. Immutable once loaded.
 struct Config {
   std::string data_dir = "./data";
+  // The store: empty for SQLite in data_dir (keywarden.db), or a
+  // postgresql:// URL (docs/operations.md "PostgreSQL"). The password comes
+  // from the URL, from libpq's PGPASSFILE, or from database_password_file.
+  std::string database_url;
+  std::string database_password_file;
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
   int threads = 0;  // 0: one per core

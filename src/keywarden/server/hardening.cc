@@ -89,4 +89,43 @@ absl::Status PreparePrivateDataDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ReadPrivateFile(const std::string& path,
+                                            size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  }
+  struct stat st;
+  std::string out;
+  absl::Status status;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    status = absl::FailedPreconditionError(
+        absl::StrCat(path, ": not a regular file"));
+  } else if ((st.st_mode & 077) != 0) {
+    status = absl::FailedPreconditionError(absl::StrFormat(
+        "%s: mode %04o lets others read it; chmod 600 it", path,
+        st.st_mode & 07777));
+  } else if (static_cast<size_t>(st.st_size) > max_bytes) {
+    status = absl::FailedPreconditionError(
+        absl::StrCat(path, ": larger than ", max_bytes, " bytes"));
+  } else {
+    out.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < out.size()) {
+      const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    out.resize(done);
+  }
+  ::close(fd);
+  if (!status.ok()) return status;
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) {
+    out.pop_back();
+  }
+  return out;
+}
+
 }  // namespace keywarden::server

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace keywarden::server {
 
@@ -26,6 +27,14 @@ bool CoreDumpsEnabled();
 // an earlier version created with the default 0644. Files created after
 // this rely on the process umask, which RunServer sets to 077 first.
 absl::Status PreparePrivateDataDir(const std::string& dir);
+
+// The contents of a small secret file (e.g. --database-password-file),
+// without a trailing newline. Refuses (FailedPrecondition, "chmod 600" is
+// the fix) a file that group or others may read or write, and one that is
+// not a regular file or is larger than `max_bytes`. The contents never
+// appear in the error.
+absl::StatusOr<std::string> ReadPrivateFile(const std::string& path,
+                                            size_t max_bytes = 4096);
 
 }  // namespace keywarden::server
 

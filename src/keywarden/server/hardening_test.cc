@@ -83,5 +83,33 @@ TEST(DisableCoreDumpsTest, NoCoreLimitAndNotDumpable) {
   EXPECT_TRUE(DisableCoreDumps().ok());  // idempotent
 }
 
+TEST(ReadPrivateFileTest, ReadsAPrivateFileWithoutItsNewline) {
+  const std::string path = TempDir() + "/pw";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "s3cret\n", 7), 7);
+  ::close(fd);
+  absl::StatusOr<std::string> pw = ReadPrivateFile(path);
+  ASSERT_TRUE(pw.ok()) << pw.status();
+  EXPECT_EQ(*pw, "s3cret");
+}
+
+TEST(ReadPrivateFileTest, RefusesAReadableOrMissingFileWithoutItsContents) {
+  const std::string dir = TempDir();
+  const std::string path = dir + "/pw";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "s3cret", 6), 6);
+  ::close(fd);
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  absl::StatusOr<std::string> pw = ReadPrivateFile(path);
+  ASSERT_FALSE(pw.ok());
+  EXPECT_EQ(pw.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(pw.status().message().find("chmod 600"), std::string::npos);
+  EXPECT_EQ(pw.status().message().find("s3cret"), std::string::npos);
+  EXPECT_FALSE(ReadPrivateFile(dir + "/missing").ok());
+  EXPECT_FALSE(ReadPrivateFile(dir).ok());  // a directory
+}
+
 }  // namespace
 }  // namespace keywarden::server

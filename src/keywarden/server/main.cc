@@ -20,6 +20,12 @@ int main(int argc, char** argv) {
   CLI::App* server = app.add_subcommand("server", "Run the key service");
   server->add_option("--config", config_file, "TOML configuration file");
   server->add_option("--data-dir", config.data_dir, "Data directory");
+  server->add_option("--database", config.database_url,
+                     "postgresql://USER@HOST:PORT/DB to store in PostgreSQL "
+                     "(default: SQLite in the data directory)");
+  server->add_option("--database-password-file",
+                     config.database_password_file,
+                     "File holding the PostgreSQL password (mode 0600)");
   server->add_option("--listen", listen, "HOST:PORT to listen on");
   server->add_option("--threads", config.threads, "I/O threads (0: cores)");
   server->add_option("--tls-cert", config.tls_cert, "PEM certificate chain");
@@ -75,6 +81,10 @@ int main(int argc, char** argv) {
     return fail(s);
   }
   if (server->count("--data-dir")) merged.data_dir = config.data_dir;
+  if (server->count("--database")) merged.database_url = config.database_url;
+  if (server->count("--database-password-file")) {
+    merged.database_password_file = config.database_password_file;
+  }
   if (server->count("--threads")) merged.threads = config.threads;
   if (server->count("--tls-cert")) merged.tls_cert = config.tls_cert;
   if (server->count("--tls-key")) merged.tls_key = config.tls_key;

@@ -43,6 +43,7 @@
 #include "keywarden/service/registrations.h"
 #include "keywarden/service/seal_service.h"
 #include "keywarden/service/webhooks.h"
+#include "keywarden/store/postgres/postgres_store.h"
 #include "keywarden/store/sqlite/sqlite_store.h"
 
 namespace keywarden::server {
@@ -191,7 +192,7 @@ absl::StatusOr<SecretBytes> Pkcs11Pin(const Config& config) {
 }
 
 absl::StatusOr<SealSetup> SetUpSeal(const Config& config,
-                                    store::SqliteStore& store) {
+                                    store::SqlStore& store) {
   SealSetup setup;
   // Validate() checked the name.
   setup.options.type = *seal::ParseSealType(config.seal);
@@ -246,6 +247,33 @@ int Fail(std::string_view what, const absl::Status& status) {
 
 }  // namespace
 
+namespace {
+
+// The store the configuration names: PostgreSQL for a postgresql:// URL,
+// else SQLite in the data directory. Neither the URL nor the password is
+// logged (the URL may hold the password).
+absl::StatusOr<std::unique_ptr<store::SqlStore>> OpenStore(
+    const Config& config) {
+  if (config.database_url.empty()) {
+    KW_ASSIGN_OR_RETURN(
+        std::unique_ptr<store::SqliteStore> sqlite,
+        store::SqliteStore::Open(config.data_dir + "/keywarden.db"));
+    return std::unique_ptr<store::SqlStore>(std::move(sqlite));
+  }
+  store::PostgresStore::Options options;
+  options.url = config.database_url;
+  if (!config.database_password_file.empty()) {
+    KW_ASSIGN_OR_RETURN(options.password,
+                        ReadPrivateFile(config.database_password_file));
+  }
+  KW_ASSIGN_OR_RETURN(std::unique_ptr<store::PostgresStore> postgres,
+                      store::PostgresStore::Open(std::move(options)));
+  spdlog::info(R"({"msg":"store: PostgreSQL"})");
+  return std::unique_ptr<store::SqlStore>(std::move(postgres));
+}
+
+}  // namespace
+
 int RunServer(const Config& config) {
   // Block the shutdown signals before any thread starts so that only the
   // sigwait below receives them.
@@ -272,8 +300,7 @@ int RunServer(const Config& config) {
   if (absl::Status s = PreparePrivateDataDir(config.data_dir); !s.ok()) {
     return Fail("data dir", s);
   }
-  absl::StatusOr<std::unique_ptr<store::SqliteStore>> store =
-      store::SqliteStore::Open(config.data_dir + "/keywarden.db");
+  absl::StatusOr<std::unique_ptr<store::SqlStore>> store = OpenStore(config);
   if (!store.ok()) return Fail("store", store.status());
 
   // The master key slot every manager holds; the seal fills and wipes it
@@ -421,9 +448,11 @@ int RunServer(const Config& config) {
     };
     spdlog::warn(R"({"msg":"test clock enabled: clients can move time"})");
   }
-  store::SqliteStore* sqlite = store->get();
+  store::SqlStore* sql_store = store->get();
   // (and sealed answers 503 on /readyz before this is asked)
-  api_options.ready = [sqlite] { return sqlite->GetMeta("schema").ok(); };
+  api_options.ready = [sql_store] {
+    return sql_store->GetMeta("schema").ok();
+  };
   api::keyprotect::ApiServices services;
   services.data_plane = &data_plane;
   services.keys = &keys;

@@ -13,8 +13,8 @@
 //       }}));
 //   }
 //
-// A PostgreSQL store is added the same way (its factory would create a fresh
-// schema per test). The suite uses only the Store interface. The rules of
+// PostgreSQL is added the same way (postgres/postgres_store_test.cc: a fresh
+// schema per test, and a skip_reason when no server is given). The suite uses only the Store interface. The rules of
 // the key lifecycle (policies, purge, search, import tokens, registrations,
 // events, leases) are in store_lifecycle_conformance_test.h, included at
 // the end.
@@ -52,6 +52,9 @@ struct StoreFactory {
   std::function<absl::StatusOr<std::unique_ptr<Store>>(
       const std::string& scratch_dir)>
       create;
+  // When set and it returns a non-empty reason, every test skips with it
+  // (a backend whose server is not available here, e.g. PostgreSQL).
+  std::function<std::string()> skip_reason;
 };
 
 // Instantiates every suite of this header for one Store implementation.
@@ -244,6 +247,10 @@ inline std::vector<std::string> Ids(const std::vector<Key>& keys) {
 class StoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {
  protected:
   void SetUp() override {
+    if (GetParam().skip_reason) {
+      const std::string reason = GetParam().skip_reason();
+      if (!reason.empty()) GTEST_SKIP() << reason;
+    }
     std::string tmpl =
         (std::filesystem::temp_directory_path() / "kw-store-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
@@ -673,7 +680,7 @@ class StoreListTest : public StoreConformanceTest {
  protected:
   void SetUp() override {
     StoreConformanceTest::SetUp();
-    if (HasFatalFailure()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     for (const keys::Key& k : conformance_internal::ListFixture::Keys())
       Create(k);
     // Same id as an "inst" key, in another instance: must never show up.

@@ -2,245 +2,237 @@
 #define KEYWARDEN_STORE_MEMORY_MEMORY_STORE_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/btree_map.h"
-#include "absl/container/btree_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "keywarden/iam/identity.h"
 #include "keywarden/keys/key.h"
 #include "keywarden/keys/policy.h"
 #include "keywarden/keys/registration.h"
 #include "keywarden/store/identity_store.h"
+#include "keywarden/store/sqlite/sqlite_store.h"
 #include "keywarden/store/store.h"
 
 namespace keywarden::store {
 
-// InMemoryStore is a Store and an IdentityStore kept in process memory, for
-// unit tests of the layers above. It is a working fake, not a mock: it
-// follows every rule of store.h and identity_store.h exactly as SqliteStore
-// does (checked by the shared conformance suites), including microsecond
-// time precision, implicit instance creation by CreateKey, the cascades and
-// the audit hash chain. A mutation and its audit record change the state
-// under one lock, so both happen or neither does. Nothing is durable.
-// Thread-safe (one mutex).
+// InMemoryStore is the Store and IdentityStore of unit tests of the layers
+// above: a SqliteStore on a database in a private temporary directory (in
+// /dev/shm when there is one, so a commit costs no disk flush), removed
+// when the store is destroyed. Being SqliteStore itself, it follows every
+// rule of store.h and identity_store.h exactly as the real backends do:
+// there is no second copy of the rules to keep in step (it used to be a
+// map-based fake that repeated them). Nothing is meant to be durable.
+// Construction aborts the process if no temporary database can be made: it
+// exists for tests only. Thread-safe.
 class InMemoryStore final : public Store, public IdentityStore {
  public:
-  InMemoryStore() = default;
+  InMemoryStore();
+  ~InMemoryStore() override;
   InMemoryStore(const InMemoryStore&) = delete;
   InMemoryStore& operator=(const InMemoryStore&) = delete;
 
-  absl::Status EnsureInstance(std::string_view instance_id) override;
+  absl::Status EnsureInstance(std::string_view instance_id) override {
+    return sqlite_->EnsureInstance(instance_id);
+  }
   using Store::CreateKey;
-  absl::Status CreateKey(const keys::Key& key,
-                         const std::optional<iam::AuditRecord>& audit) override;
+  absl::Status CreateKey(const keys::Key& key, const std::optional<iam::AuditRecord>& audit) override {
+    return sqlite_->CreateKey(key, audit);
+  }
   using Store::UpdateKey;
-  absl::Status UpdateKey(const keys::Key& key, absl::Time expected_last_update,
-                         const KeyUpdate& update) override;
-  absl::Status PurgeKey(std::string_view instance_id, std::string_view key_id,
-                        absl::Time expected_last_update,
-                        const iam::AuditRecord& audit) override;
-  absl::StatusOr<keys::Key> GetKey(std::string_view instance_id,
-                                   std::string_view key_id) override;
-  absl::StatusOr<std::vector<keys::Key>> ListKeys(
-      const KeyQuery& query) override;
-  absl::StatusOr<int64_t> CountKeys(const KeyQuery& query) override;
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
-  ListExpiredKeys(absl::Time now, int64_t limit) override;
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
-  ListKeysDueForRotation(absl::Time now, int64_t limit) override;
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
-  ListKeysDeletedBefore(absl::Time deleted_before, int64_t limit) override;
-  absl::Status CreateKeyRing(const KeyRing& ring, int64_t max_rings,
-                             const iam::AuditRecord& audit) override;
-  absl::StatusOr<KeyRing> GetKeyRing(std::string_view instance_id,
-                                     std::string_view ring_id) override;
-  absl::StatusOr<std::vector<KeyRing>> ListKeyRings(
-      std::string_view instance_id) override;
-  absl::StatusOr<std::vector<std::string>> DeleteKeyRing(
-      std::string_view instance_id, std::string_view ring_id,
-      bool move_destroyed, absl::Time now,
-      const iam::AuditRecord& audit) override;
-  absl::Status CreateKeyAlias(const KeyAlias& alias, int64_t max_per_key,
-                              const iam::AuditRecord& audit) override;
-  absl::Status DeleteKeyAlias(std::string_view instance_id,
-                              std::string_view key_id,
-                              std::string_view alias,
-                              const iam::AuditRecord& audit) override;
-  absl::StatusOr<KeyAlias> GetKeyAlias(std::string_view instance_id,
-                                       std::string_view alias) override;
-
-  // Import tokens, instance policies, registrations, events and leases
-  // (memory_lifecycle.cc).
-  absl::Status PutImportToken(const ImportToken& token,
-                              const iam::AuditRecord& audit) override;
-  absl::StatusOr<ImportToken> GetImportToken(
-      std::string_view instance_id) override;
-  absl::StatusOr<ImportToken> RetrieveImportToken(std::string_view instance_id,
-                                                  absl::Time now) override;
-  absl::Status PutInstancePolicies(
-      std::span<const keys::InstancePolicy> policies,
-      const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<keys::InstancePolicy>> ListInstancePolicies(
-      std::string_view instance_id) override;
-  absl::StatusOr<std::vector<keys::InstancePolicy>> ListAllInstancePolicies()
-      override;
-  absl::Status CreateRegistration(
-      const keys::Registration& registration,
-      const iam::AuditRecord& audit) override;
-  absl::Status UpdateRegistration(const keys::Registration& registration,
-                                  int64_t expected_revision,
-                                  const iam::AuditRecord& audit) override;
-  absl::StatusOr<keys::Registration> GetRegistration(
-      std::string_view instance_id, std::string_view key_id,
-      std::string_view resource_crn) override;
-  absl::Status DeleteRegistration(std::string_view instance_id,
-                                  std::string_view key_id,
-                                  std::string_view resource_crn,
-                                  const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<keys::Registration>> ListRegistrations(
-      const RegistrationQuery& query) override;
-  absl::StatusOr<int64_t> CountRegistrations(
-      const RegistrationQuery& query) override;
-  absl::StatusOr<std::vector<keys::KeyEvent>> ListDueEvents(
-      absl::Time now, int64_t limit) override;
-  absl::StatusOr<std::optional<absl::Time>> NextEventDue() override;
-  absl::StatusOr<keys::KeyEvent> GetEvent(std::string_view event_id) override;
-  absl::Status RecordEventAttempt(std::string_view event_id, absl::Time at,
-                                  bool delivered, absl::Time next_attempt,
-                                  std::string_view error) override;
-  absl::StatusOr<keys::KeyEvent> AcknowledgeEvent(const keys::EventAck& ack,
-                                                  absl::Time now) override;
-  absl::Status ReleaseLease(std::string_view name,
-                            std::string_view holder) override;
-  absl::StatusOr<bool> TryAcquireLease(std::string_view name,
-                                       std::string_view holder, absl::Time now,
-                                       absl::Duration ttl) override;
-
-  absl::StatusOr<std::optional<std::string>> GetMeta(
-      std::string_view name) override;
-  absl::StatusOr<bool> PutMetaIfAbsent(std::string_view name,
-                                       std::string_view value) override;
-
-  // IdentityStore.
-  absl::Status CreatePrincipal(const iam::PrincipalRecord& principal,
-                               const iam::AuditRecord& audit) override;
-  absl::Status DeletePrincipal(std::string_view id,
-                               const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::PrincipalRecord>> ListPrincipals() override;
-  absl::Status CreateApiKey(const iam::ApiKeyRecord& key,
-                            const iam::AuditRecord& audit) override;
-  absl::Status DeleteApiKey(std::string_view id,
-                            const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::ApiKeyRecord>> ListApiKeys() override;
-  absl::Status CreateInstance(const iam::InstanceRecord& instance,
-                              const iam::AuditRecord& audit) override;
-  absl::Status DeleteInstance(std::string_view id,
-                              const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::InstanceRecord>> ListInstances() override;
-  absl::Status CreatePolicy(const iam::AccessPolicyRecord& policy,
-                            const iam::AuditRecord& audit) override;
-  absl::Status DeletePolicy(std::string_view id,
-                            const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::AccessPolicyRecord>> ListPolicies() override;
-  absl::Status CreateAuthorization(
-      const iam::ServiceAuthorizationRecord& authorization,
-      const iam::AuditRecord& audit) override;
-  absl::Status DeleteAuthorization(std::string_view id,
-                                   const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::ServiceAuthorizationRecord>>
-  ListAuthorizations() override;
-  absl::Status PutWebhook(const iam::WebhookRecord& webhook,
-                          const iam::AuditRecord& audit) override;
-  absl::Status DeleteWebhook(std::string_view principal_id,
-                             const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::WebhookRecord>> ListWebhooks() override;
-  absl::Status PutSigningKey(const iam::SigningKeyRecord& key) override;
-  absl::Status DeleteSigningKey(std::string_view kid) override;
-  absl::StatusOr<std::vector<iam::SigningKeyRecord>> ListSigningKeys() override;
-  absl::Status AppendAudit(const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::AuditRecord>> ListAudit(
-      int64_t after_seq, int64_t limit) override;
-  absl::Status VerifyAuditChain() override;
+  absl::Status UpdateKey(const keys::Key& key, absl::Time expected_last_update, const KeyUpdate& update) override {
+    return sqlite_->UpdateKey(key, expected_last_update, update);
+  }
+  absl::Status PurgeKey(std::string_view instance_id, std::string_view key_id, absl::Time expected_last_update, const iam::AuditRecord& audit) override {
+    return sqlite_->PurgeKey(instance_id, key_id, expected_last_update, audit);
+  }
+  absl::StatusOr<keys::Key> GetKey(std::string_view instance_id, std::string_view key_id) override {
+    return sqlite_->GetKey(instance_id, key_id);
+  }
+  absl::StatusOr<std::vector<keys::Key>> ListKeys(const KeyQuery& query) override {
+    return sqlite_->ListKeys(query);
+  }
+  absl::StatusOr<int64_t> CountKeys(const KeyQuery& query) override {
+    return sqlite_->CountKeys(query);
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListExpiredKeys(absl::Time now, int64_t limit) override {
+    return sqlite_->ListExpiredKeys(now, limit);
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListKeysDueForRotation(absl::Time now, int64_t limit) override {
+    return sqlite_->ListKeysDueForRotation(now, limit);
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListKeysDeletedBefore(absl::Time deleted_before, int64_t limit) override {
+    return sqlite_->ListKeysDeletedBefore(deleted_before, limit);
+  }
+  absl::Status CreateKeyRing(const KeyRing& ring, int64_t max_rings, const iam::AuditRecord& audit) override {
+    return sqlite_->CreateKeyRing(ring, max_rings, audit);
+  }
+  absl::StatusOr<KeyRing> GetKeyRing(std::string_view instance_id, std::string_view ring_id) override {
+    return sqlite_->GetKeyRing(instance_id, ring_id);
+  }
+  absl::StatusOr<std::vector<KeyRing>> ListKeyRings(std::string_view instance_id) override {
+    return sqlite_->ListKeyRings(instance_id);
+  }
+  absl::StatusOr<std::vector<std::string>> DeleteKeyRing(std::string_view instance_id, std::string_view ring_id, bool move_destroyed, absl::Time now, const iam::AuditRecord& audit) override {
+    return sqlite_->DeleteKeyRing(instance_id, ring_id, move_destroyed, now, audit);
+  }
+  absl::Status CreateKeyAlias(const KeyAlias& alias, int64_t max_per_key, const iam::AuditRecord& audit) override {
+    return sqlite_->CreateKeyAlias(alias, max_per_key, audit);
+  }
+  absl::Status DeleteKeyAlias(std::string_view instance_id, std::string_view key_id, std::string_view alias, const iam::AuditRecord& audit) override {
+    return sqlite_->DeleteKeyAlias(instance_id, key_id, alias, audit);
+  }
+  absl::StatusOr<KeyAlias> GetKeyAlias(std::string_view instance_id, std::string_view alias) override {
+    return sqlite_->GetKeyAlias(instance_id, alias);
+  }
+  absl::Status PutImportToken(const ImportToken& token, const iam::AuditRecord& audit) override {
+    return sqlite_->PutImportToken(token, audit);
+  }
+  absl::StatusOr<ImportToken> GetImportToken(std::string_view instance_id) override {
+    return sqlite_->GetImportToken(instance_id);
+  }
+  absl::StatusOr<ImportToken> RetrieveImportToken(std::string_view instance_id, absl::Time now) override {
+    return sqlite_->RetrieveImportToken(instance_id, now);
+  }
+  absl::Status PutInstancePolicies(std::span<const keys::InstancePolicy> policies, const iam::AuditRecord& audit) override {
+    return sqlite_->PutInstancePolicies(policies, audit);
+  }
+  absl::StatusOr<std::vector<keys::InstancePolicy>> ListInstancePolicies(std::string_view instance_id) override {
+    return sqlite_->ListInstancePolicies(instance_id);
+  }
+  absl::StatusOr<std::vector<keys::InstancePolicy>> ListAllInstancePolicies() override {
+    return sqlite_->ListAllInstancePolicies();
+  }
+  absl::Status CreateRegistration(const keys::Registration& registration, const iam::AuditRecord& audit) override {
+    return sqlite_->CreateRegistration(registration, audit);
+  }
+  absl::Status UpdateRegistration(const keys::Registration& registration, int64_t expected_revision, const iam::AuditRecord& audit) override {
+    return sqlite_->UpdateRegistration(registration, expected_revision, audit);
+  }
+  absl::StatusOr<keys::Registration> GetRegistration(std::string_view instance_id, std::string_view key_id, std::string_view resource_crn) override {
+    return sqlite_->GetRegistration(instance_id, key_id, resource_crn);
+  }
+  absl::Status DeleteRegistration(std::string_view instance_id, std::string_view key_id, std::string_view resource_crn, const iam::AuditRecord& audit) override {
+    return sqlite_->DeleteRegistration(instance_id, key_id, resource_crn, audit);
+  }
+  absl::StatusOr<std::vector<keys::Registration>> ListRegistrations(const RegistrationQuery& query) override {
+    return sqlite_->ListRegistrations(query);
+  }
+  absl::StatusOr<int64_t> CountRegistrations(const RegistrationQuery& query) override {
+    return sqlite_->CountRegistrations(query);
+  }
+  absl::StatusOr<std::vector<keys::KeyEvent>> ListDueEvents(absl::Time now, int64_t limit) override {
+    return sqlite_->ListDueEvents(now, limit);
+  }
+  absl::StatusOr<std::optional<absl::Time>> NextEventDue() override {
+    return sqlite_->NextEventDue();
+  }
+  absl::StatusOr<keys::KeyEvent> GetEvent(std::string_view event_id) override {
+    return sqlite_->GetEvent(event_id);
+  }
+  absl::Status RecordEventAttempt(std::string_view event_id, absl::Time at, bool delivered, absl::Time next_attempt, std::string_view error) override {
+    return sqlite_->RecordEventAttempt(event_id, at, delivered, next_attempt, error);
+  }
+  absl::StatusOr<keys::KeyEvent> AcknowledgeEvent(const keys::EventAck& ack, absl::Time now) override {
+    return sqlite_->AcknowledgeEvent(ack, now);
+  }
+  absl::Status ReleaseLease(std::string_view name, std::string_view holder) override {
+    return sqlite_->ReleaseLease(name, holder);
+  }
+  absl::StatusOr<bool> TryAcquireLease(std::string_view name, std::string_view holder, absl::Time now, absl::Duration ttl) override {
+    return sqlite_->TryAcquireLease(name, holder, now, ttl);
+  }
+  absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view name) override {
+    return sqlite_->GetMeta(name);
+  }
+  absl::StatusOr<bool> PutMetaIfAbsent(std::string_view name, std::string_view value) override {
+    return sqlite_->PutMetaIfAbsent(name, value);
+  }
+  absl::Status CreatePrincipal(const iam::PrincipalRecord& principal, const iam::AuditRecord& audit) override {
+    return sqlite_->CreatePrincipal(principal, audit);
+  }
+  absl::Status DeletePrincipal(std::string_view id, const iam::AuditRecord& audit) override {
+    return sqlite_->DeletePrincipal(id, audit);
+  }
+  absl::StatusOr<std::vector<iam::PrincipalRecord>> ListPrincipals() override {
+    return sqlite_->ListPrincipals();
+  }
+  absl::Status CreateApiKey(const iam::ApiKeyRecord& key, const iam::AuditRecord& audit) override {
+    return sqlite_->CreateApiKey(key, audit);
+  }
+  absl::Status DeleteApiKey(std::string_view id, const iam::AuditRecord& audit) override {
+    return sqlite_->DeleteApiKey(id, audit);
+  }
+  absl::StatusOr<std::vector<iam::ApiKeyRecord>> ListApiKeys() override {
+    return sqlite_->ListApiKeys();
+  }
+  absl::Status CreateInstance(const iam::InstanceRecord& instance, const iam::AuditRecord& audit) override {
+    return sqlite_->CreateInstance(instance, audit);
+  }
+  absl::Status DeleteInstance(std::string_view id, const iam::AuditRecord& audit) override {
+    return sqlite_->DeleteInstance(id, audit);
+  }
+  absl::StatusOr<std::vector<iam::InstanceRecord>> ListInstances() override {
+    return sqlite_->ListInstances();
+  }
+  absl::Status CreatePolicy(const iam::AccessPolicyRecord& policy, const iam::AuditRecord& audit) override {
+    return sqlite_->CreatePolicy(policy, audit);
+  }
+  absl::Status DeletePolicy(std::string_view id, const iam::AuditRecord& audit) override {
+    return sqlite_->DeletePolicy(id, audit);
+  }
+  absl::StatusOr<std::vector<iam::AccessPolicyRecord>> ListPolicies() override {
+    return sqlite_->ListPolicies();
+  }
+  absl::Status CreateAuthorization(const iam::ServiceAuthorizationRecord& authorization, const iam::AuditRecord& audit) override {
+    return sqlite_->CreateAuthorization(authorization, audit);
+  }
+  absl::Status DeleteAuthorization(std::string_view id, const iam::AuditRecord& audit) override {
+    return sqlite_->DeleteAuthorization(id, audit);
+  }
+  absl::StatusOr<std::vector<iam::ServiceAuthorizationRecord>> ListAuthorizations() override {
+    return sqlite_->ListAuthorizations();
+  }
+  absl::Status PutWebhook(const iam::WebhookRecord& webhook, const iam::AuditRecord& audit) override {
+    return sqlite_->PutWebhook(webhook, audit);
+  }
+  absl::Status DeleteWebhook(std::string_view principal_id, const iam::AuditRecord& audit) override {
+    return sqlite_->DeleteWebhook(principal_id, audit);
+  }
+  absl::StatusOr<std::vector<iam::WebhookRecord>> ListWebhooks() override {
+    return sqlite_->ListWebhooks();
+  }
+  absl::Status PutSigningKey(const iam::SigningKeyRecord& key) override {
+    return sqlite_->PutSigningKey(key);
+  }
+  absl::Status DeleteSigningKey(std::string_view kid) override {
+    return sqlite_->DeleteSigningKey(kid);
+  }
+  absl::StatusOr<std::vector<iam::SigningKeyRecord>> ListSigningKeys() override {
+    return sqlite_->ListSigningKeys();
+  }
+  absl::Status AppendAudit(const iam::AuditRecord& audit) override {
+    return sqlite_->AppendAudit(audit);
+  }
+  absl::StatusOr<std::vector<iam::AuditRecord>> ListAudit(int64_t after_seq, int64_t limit) override {
+    return sqlite_->ListAudit(after_seq, limit);
+  }
+  absl::Status VerifyAuditChain() override {
+    return sqlite_->VerifyAuditChain();
+  }
+  // The temporary directory holding the database (for tests).
+  const std::string& dir() const { return dir_; }
 
  private:
-  // (instance id, key id); ordered so one instance's keys are contiguous
-  // and in id order, like the SQLite primary key.
-  using KeyRef = std::pair<std::string, std::string>;
-
-  // (instance id, key id, resource CRN): one instance's registrations are
-  // contiguous and in (key, CRN) order, like the SQLite primary key.
-  using RegistrationRef = std::tuple<std::string, std::string, std::string>;
-
-  struct Lease {
-    std::string holder;
-    absl::Time expires;
-  };
-
-  // Keys of `query.instance_id` that pass its filters, in id order.
-  std::vector<const keys::Key*> Matching(const KeyQuery& query) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
-
-  // Registrations matching `query`, in (key, CRN) order.
-  std::vector<const keys::Registration*> MatchingRegistrations(
-      const RegistrationQuery& query) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-
-  // Records `instance_id` (unnamed) unless it is known, as SQLite's
-  // implicit inserts do.
-  void RecordInstanceLocked(const std::string& instance_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // Appends `audit` to the log with the next seq and chain hash. Called
-  // last in a mutation, once nothing can fail but the hash itself.
-  absl::Status AppendAuditLocked(const iam::AuditRecord& audit)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  mutable absl::Mutex mu_;
-  // Instances by id; those from EnsureInstance/CreateKey have only an id.
-  absl::btree_map<std::string, iam::InstanceRecord> instances_
-      ABSL_GUARDED_BY(mu_);
-  absl::btree_map<KeyRef, keys::Key> keys_ ABSL_GUARDED_BY(mu_);
-  absl::btree_map<std::string, std::string> meta_ ABSL_GUARDED_BY(mu_);
-  // (instance id, ring id).
-  absl::btree_map<KeyRef, KeyRing> rings_ ABSL_GUARDED_BY(mu_);
-  // (instance id, alias). Each key in keys_ also lists its aliases, sorted.
-  absl::btree_map<KeyRef, KeyAlias> aliases_ ABSL_GUARDED_BY(mu_);
-  absl::btree_map<RegistrationRef, keys::Registration> registrations_
-      ABSL_GUARDED_BY(mu_);
-  // By event id; events outlive their key's purge.
-  absl::btree_map<std::string, keys::KeyEvent> events_ ABSL_GUARDED_BY(mu_);
-  // By instance id.
-  absl::btree_map<std::string, ImportToken> import_tokens_ ABSL_GUARDED_BY(mu_);
-  // By (instance id, type): the type order store.h lists them in.
-  absl::btree_map<std::pair<std::string, keys::InstancePolicyType>,
-                  keys::InstancePolicy>
-      instance_policies_ ABSL_GUARDED_BY(mu_);
-  absl::btree_map<std::string, Lease> leases_ ABSL_GUARDED_BY(mu_);
-  // By principal id.
-  absl::btree_map<std::string, iam::WebhookRecord> webhooks_
-      ABSL_GUARDED_BY(mu_);
-
-  absl::btree_map<std::string, iam::PrincipalRecord> principals_
-      ABSL_GUARDED_BY(mu_);
-  absl::btree_map<std::string, iam::ApiKeyRecord> api_keys_
-      ABSL_GUARDED_BY(mu_);
-  absl::btree_set<std::string> api_key_prefixes_ ABSL_GUARDED_BY(mu_);
-  absl::btree_map<std::string, iam::AccessPolicyRecord> policies_
-      ABSL_GUARDED_BY(mu_);
-  absl::btree_map<std::string, iam::ServiceAuthorizationRecord> authorizations_
-      ABSL_GUARDED_BY(mu_);
-  absl::btree_map<std::string, iam::SigningKeyRecord> signing_keys_
-      ABSL_GUARDED_BY(mu_);
-  std::vector<iam::AuditRecord> audit_ ABSL_GUARDED_BY(mu_);
+  std::string dir_;
+  std::unique_ptr<SqliteStore> sqlite_;
 };
 
 }  // namespace keywarden::store

@@ -3,6 +3,9 @@
 #include <sqlite3.h>
 
 #include <memory>
+#include <span>
+#include <string>
+#include <vector>
 #include <string_view>
 #include <utility>
 
@@ -89,96 +92,68 @@ absl::Status SqliteError(sqlite3* db, int rc, std::string_view what,
   }
 }
 
-Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_),
-      stmt_(std::exchange(other.stmt_, nullptr)),
-      constraint_is_duplicate_(other.constraint_is_duplicate_) {}
+// A prepared statement cached by its connection. Reset() returns it to the
+// cache's idle state (reset, bindings cleared).
+class SqliteConnection::CachedStatement final
+    : public sql_internal::StatementImpl {
+ public:
+  CachedStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~CachedStatement() override { sqlite3_finalize(stmt_); }
 
-Statement::~Statement() {
-  if (stmt_ == nullptr) return;
-  sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
-}
-
-void Statement::BindText(int index, std::string_view value) {
-  sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
-                      SQLITE_TRANSIENT, SQLITE_UTF8);
-}
-
-void Statement::BindBlob(int index, std::span<const uint8_t> value) {
-  // A zero-length blob must still be a BLOB, not NULL (data() may be null).
-  static const uint8_t kEmpty = 0;
-  sqlite3_bind_blob64(stmt_, index, value.empty() ? &kEmpty : value.data(),
-                      value.size(), SQLITE_TRANSIENT);
-}
-
-void Statement::BindInt64(int index, int64_t value) {
-  sqlite3_bind_int64(stmt_, index, value);
-}
-
-void Statement::BindTime(int index, absl::Time value) {
-  BindInt64(index, absl::ToUnixMicros(value));
-}
-
-void Statement::BindOptionalTime(int index,
-                                 const std::optional<absl::Time>& value) {
-  if (value.has_value()) {
-    BindTime(index, *value);
-  } else {
-    sqlite3_bind_null(stmt_, index);
+  void BindText(int index, std::string_view value) override {
+    sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
+                        SQLITE_TRANSIENT, SQLITE_UTF8);
   }
-}
+  void BindBlob(int index, std::span<const uint8_t> value) override {
+    // A zero-length blob must still be a BLOB, not NULL (data() may be
+    // null).
+    static const uint8_t kEmpty = 0;
+    sqlite3_bind_blob64(stmt_, index, value.empty() ? &kEmpty : value.data(),
+                        value.size(), SQLITE_TRANSIENT);
+  }
+  void BindInt64(int index, int64_t value) override {
+    sqlite3_bind_int64(stmt_, index, value);
+  }
+  void BindNull(int index) override { sqlite3_bind_null(stmt_, index); }
 
-void Statement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+  absl::StatusOr<bool> Step(bool constraint_is_duplicate) override {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqliteError(db_, sqlite3_extended_errcode(db_), "step",
+                       constraint_is_duplicate);
+  }
+  bool IsNull(int column) const override {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+  }
+  int64_t Int64(int column) const override {
+    return sqlite3_column_int64(stmt_, column);
+  }
+  std::string Text(int column) const override {
+    const unsigned char* p = sqlite3_column_text(stmt_, column);
+    int n = sqlite3_column_bytes(stmt_, column);
+    if (p == nullptr) return std::string();
+    return std::string(reinterpret_cast<const char*>(p),
+                       static_cast<size_t>(n));
+  }
+  std::vector<uint8_t> Blob(int column) const override {
+    const auto* p =
+        static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, column));
+    int n = sqlite3_column_bytes(stmt_, column);
+    if (p == nullptr) return {};
+    return std::vector<uint8_t>(p, p + n);
+  }
+  void Reset() override {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
 
-absl::StatusOr<bool> Statement::Step() {
-  int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  return SqliteError(db_, sqlite3_extended_errcode(db_), "step",
-                     constraint_is_duplicate_);
-}
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
 
-absl::Status Statement::Run() {
-  absl::StatusOr<bool> row = Step();
-  if (!row.ok()) return row.status();
-  if (*row) return absl::InternalError("sqlite: statement returned a row");
-  return absl::OkStatus();
-}
-
-bool Statement::IsNull(int column) const {
-  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-}
-
-int64_t Statement::Int64(int column) const {
-  return sqlite3_column_int64(stmt_, column);
-}
-
-std::string Statement::Text(int column) const {
-  const unsigned char* p = sqlite3_column_text(stmt_, column);
-  int n = sqlite3_column_bytes(stmt_, column);
-  if (p == nullptr) return std::string();
-  return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
-}
-
-std::vector<uint8_t> Statement::Blob(int column) const {
-  const auto* p =
-      static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, column));
-  int n = sqlite3_column_bytes(stmt_, column);
-  if (p == nullptr) return {};
-  return std::vector<uint8_t>(p, p + n);
-}
-
-absl::Time Statement::Time(int column) const {
-  return absl::FromUnixMicros(Int64(column));
-}
-
-std::optional<absl::Time> Statement::OptionalTime(int column) const {
-  if (IsNull(column)) return std::nullopt;
-  return Time(column);
-}
-
-absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
+absl::StatusOr<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(
     const std::string& path, bool read_only, absl::Duration busy_timeout) {
   // NOMUTEX: SQLite's own per-connection mutex is redundant, the store
   // never shares a connection between threads at the same time.
@@ -192,7 +167,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
     sqlite3_close_v2(db);
     return s;
   }
-  std::unique_ptr<Connection> conn(new Connection(db));
+  std::unique_ptr<SqliteConnection> conn(new SqliteConnection(db));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(
       db, static_cast<int>(absl::ToInt64Milliseconds(busy_timeout)));
@@ -207,12 +182,14 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
   return conn;
 }
 
-Connection::~Connection() {
-  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+SqliteConnection::SqliteConnection(sqlite3* db) : db_(db) {}
+
+SqliteConnection::~SqliteConnection() {
+  cache_.clear();  // finalizes every statement before the handle closes
   sqlite3_close_v2(db_);
 }
 
-absl::Status Connection::Exec(std::string_view sql) {
+absl::Status SqliteConnection::Exec(std::string_view sql) {
   std::string text(sql);  // sqlite3_exec needs a terminator
   int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) {
@@ -221,7 +198,8 @@ absl::Status Connection::Exec(std::string_view sql) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Statement> Connection::Prepare(std::string_view sql) {
+absl::StatusOr<sql_internal::Statement> SqliteConnection::Prepare(
+    std::string_view sql) {
   auto it = cache_.find(std::string(sql));
   if (it == cache_.end()) {
     if (cache_.size() >= kMaxCachedStatements) {
@@ -229,7 +207,6 @@ absl::StatusOr<Statement> Connection::Prepare(std::string_view sql) {
       // simpler than LRU and costs only re-preparation. No statement is
       // borrowed at this point: callers hold at most one at a time when
       // they prepare.
-      for (auto& [text, stmt] : cache_) sqlite3_finalize(stmt);
       cache_.clear();
     }
     sqlite3_stmt* stmt = nullptr;
@@ -239,12 +216,15 @@ absl::StatusOr<Statement> Connection::Prepare(std::string_view sql) {
       sqlite3_finalize(stmt);
       return SqliteError(db_, rc, "prepare");
     }
-    it = cache_.emplace(std::string(sql), stmt).first;
+    it = cache_
+             .emplace(std::string(sql),
+                      std::make_unique<CachedStatement>(db_, stmt))
+             .first;
   }
-  return Statement(db_, it->second);
+  return sql_internal::Statement(it->second.get());
 }
 
-absl::StatusOr<std::string> Connection::QueryText(std::string_view sql) {
+absl::StatusOr<std::string> SqliteConnection::QueryText(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()),
                               &stmt, nullptr);
@@ -252,16 +232,17 @@ absl::StatusOr<std::string> Connection::QueryText(std::string_view sql) {
     sqlite3_finalize(stmt);
     return SqliteError(db_, rc, "prepare");
   }
-  Statement st(db_, stmt);
-  absl::StatusOr<bool> row = st.Step();
-  std::string value;
-  if (row.ok() && *row) value = st.Text(0);
-  st.stmt_ = nullptr;  // not cached: finalize instead of reset
-  sqlite3_finalize(stmt);
+  // Not cached: finalized when `once` goes out of scope.
+  CachedStatement once(db_, stmt);
+  absl::StatusOr<bool> row = once.Step(/*constraint_is_duplicate=*/false);
   if (!row.ok()) return row.status();
-  return value;
+  return *row ? once.Text(0) : std::string();
 }
 
-int64_t Connection::Changes() const { return sqlite3_changes64(db_); }
+int64_t SqliteConnection::Changes() const { return sqlite3_changes64(db_); }
+
+bool SqliteConnection::InTransaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
 
 }  // namespace keywarden::store::sqlite_internal

@@ -2,61 +2,36 @@
 #define KEYWARDEN_STORE_SQLITE_SQLITE_STORE_H_
 
 #include <atomic>
-#include <cstdint>
-#include <deque>
 #include <memory>
-#include <optional>
-#include <span>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
-#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "keywarden/iam/identity.h"
-#include "keywarden/keys/key.h"
-#include "keywarden/keys/policy.h"
-#include "keywarden/keys/registration.h"
-#include "keywarden/store/identity_store.h"
-#include "keywarden/store/store.h"
+#include "keywarden/store/sql/sql_store.h"
 
 namespace keywarden::store {
 
-namespace sqlite_internal {
-class Connection;
-}  // namespace sqlite_internal
-
-// SqliteStore is the embedded, single-node Store: one SQLite database file
-// in WAL mode with synchronous=FULL, so a mutation that returned OK survives
-// kill -9 and power loss. The file format is docs/formats/storage-schema.md.
+// SqliteStore is the embedded, single-node SqlStore (sql_store.h has the
+// rules and the write path): one SQLite database file in WAL mode with
+// synchronous=FULL, so a mutation that returned OK survives kill -9 and
+// power loss. The file format is docs/formats/storage-schema.md.
 //
-// Concurrency: all writes go through one connection. Each mutation runs
-// inside BEGIN IMMEDIATE ... COMMIT and returns only after its commit is
-// durable (fsync). Mutations that arrive while a commit is in progress are
-// group-committed: the next leader runs them in one transaction, each inside
-// its own SAVEPOINT so that one failing mutation (a duplicate id, a stale
-// update) is undone alone, then pays one fsync for all of them. Every
-// caller still sees only its own mutation's outcome, and is acknowledged
-// only after the shared commit. Reads use a small pool of read-only
-// connections; WAL lets them run concurrently with each other and with the
-// writer, so a read never waits behind an fsync. A read sees every commit
-// that returned before it started. Other processes may read the file (e.g.
-// sqlite3 .backup) but must not write it.
+// A group commit's transaction is BEGIN IMMEDIATE on the one write
+// connection. Reads use a pool of read-only connections; WAL lets them run
+// concurrently with each other and with the writer, so a read never waits
+// behind an fsync. Other processes may read the file (e.g. sqlite3
+// .backup) but must not write it.
 //
-// It is also the IdentityStore on the same file: identity mutations and
-// their audit records go through the same writer and group commit, each
-// mutation and its audit record inside one SAVEPOINT of one transaction,
-// so they become durable together or not at all. The audit record's seq
-// and hash chain are computed there from the last stored record.
+// Purge is crypto-shredding: secure_delete makes SQLite overwrite deleted
+// rows and freed pages with zeros, and after a purge the WAL is
+// checkpointed and truncated (docs/formats/storage-schema.md "Purge"); if a
+// reader keeps the WAL in use, the truncation is retried after later
+// commits and at close.
 //
 // Thread-safe.
-class SqliteStore final : public Store, public IdentityStore {
+class SqliteStore final : public SqlStore {
  public:
   struct Options {
     // Read connections in the pool; reads beyond this many wait.
@@ -64,8 +39,7 @@ class SqliteStore final : public Store, public IdentityStore {
     // How long a statement waits for a lock held by another process (a
     // backup, a checkpoint) before failing with Unavailable.
     absl::Duration busy_timeout = absl::Seconds(5);
-    // Most mutations one group commit may carry; bounds the latency a
-    // burst adds to its first members.
+    // Most mutations one group commit may carry.
     int max_group_commit = 64;
   };
 
@@ -83,228 +57,30 @@ class SqliteStore final : public Store, public IdentityStore {
   static int LatestSchemaVersion();
 
   ~SqliteStore() override;
-  SqliteStore(const SqliteStore&) = delete;
-  SqliteStore& operator=(const SqliteStore&) = delete;
-
-  absl::Status EnsureInstance(std::string_view instance_id) override;
-  using Store::CreateKey;
-  absl::Status CreateKey(const keys::Key& key,
-                         const std::optional<iam::AuditRecord>& audit) override;
-  using Store::UpdateKey;
-  absl::Status UpdateKey(const keys::Key& key, absl::Time expected_last_update,
-                         const KeyUpdate& update) override;
-  // Also zeroes what the file held of the key (secure_delete on the write
-  // connection) and then truncates the WAL (docs/formats/storage-schema.md
-  // "Purge"); if a reader keeps the WAL in use, the truncation is retried
-  // after later commits and at close.
-  absl::Status PurgeKey(std::string_view instance_id, std::string_view key_id,
-                        absl::Time expected_last_update,
-                        const iam::AuditRecord& audit) override;
-  absl::StatusOr<keys::Key> GetKey(std::string_view instance_id,
-                                   std::string_view key_id) override;
-  absl::StatusOr<std::vector<keys::Key>> ListKeys(
-      const KeyQuery& query) override;
-  absl::StatusOr<int64_t> CountKeys(const KeyQuery& query) override;
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
-  ListExpiredKeys(absl::Time now, int64_t limit) override;
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
-  ListKeysDueForRotation(absl::Time now, int64_t limit) override;
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
-  ListKeysDeletedBefore(absl::Time deleted_before, int64_t limit) override;
-  absl::Status CreateKeyRing(const KeyRing& ring, int64_t max_rings,
-                             const iam::AuditRecord& audit) override;
-  absl::StatusOr<KeyRing> GetKeyRing(std::string_view instance_id,
-                                     std::string_view ring_id) override;
-  absl::StatusOr<std::vector<KeyRing>> ListKeyRings(
-      std::string_view instance_id) override;
-  absl::StatusOr<std::vector<std::string>> DeleteKeyRing(
-      std::string_view instance_id, std::string_view ring_id,
-      bool move_destroyed, absl::Time now,
-      const iam::AuditRecord& audit) override;
-  absl::Status CreateKeyAlias(const KeyAlias& alias, int64_t max_per_key,
-                              const iam::AuditRecord& audit) override;
-  absl::Status DeleteKeyAlias(std::string_view instance_id,
-                              std::string_view key_id,
-                              std::string_view alias,
-                              const iam::AuditRecord& audit) override;
-  absl::StatusOr<KeyAlias> GetKeyAlias(std::string_view instance_id,
-                                       std::string_view alias) override;
-
-  // Import tokens, instance policies, registrations, events and leases
-  // (sqlite_lifecycle.cc).
-  absl::Status PutImportToken(const ImportToken& token,
-                              const iam::AuditRecord& audit) override;
-  absl::StatusOr<ImportToken> GetImportToken(
-      std::string_view instance_id) override;
-  absl::StatusOr<ImportToken> RetrieveImportToken(std::string_view instance_id,
-                                                  absl::Time now) override;
-  absl::Status PutInstancePolicies(
-      std::span<const keys::InstancePolicy> policies,
-      const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<keys::InstancePolicy>> ListInstancePolicies(
-      std::string_view instance_id) override;
-  absl::StatusOr<std::vector<keys::InstancePolicy>> ListAllInstancePolicies()
-      override;
-  absl::Status CreateRegistration(
-      const keys::Registration& registration,
-      const iam::AuditRecord& audit) override;
-  absl::Status UpdateRegistration(const keys::Registration& registration,
-                                  int64_t expected_revision,
-                                  const iam::AuditRecord& audit) override;
-  absl::StatusOr<keys::Registration> GetRegistration(
-      std::string_view instance_id, std::string_view key_id,
-      std::string_view resource_crn) override;
-  absl::Status DeleteRegistration(std::string_view instance_id,
-                                  std::string_view key_id,
-                                  std::string_view resource_crn,
-                                  const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<keys::Registration>> ListRegistrations(
-      const RegistrationQuery& query) override;
-  absl::StatusOr<int64_t> CountRegistrations(
-      const RegistrationQuery& query) override;
-  absl::StatusOr<std::vector<keys::KeyEvent>> ListDueEvents(
-      absl::Time now, int64_t limit) override;
-  absl::StatusOr<std::optional<absl::Time>> NextEventDue() override;
-  absl::StatusOr<keys::KeyEvent> GetEvent(std::string_view event_id) override;
-  absl::Status RecordEventAttempt(std::string_view event_id, absl::Time at,
-                                  bool delivered, absl::Time next_attempt,
-                                  std::string_view error) override;
-  absl::StatusOr<keys::KeyEvent> AcknowledgeEvent(const keys::EventAck& ack,
-                                                  absl::Time now) override;
-  absl::Status ReleaseLease(std::string_view name,
-                            std::string_view holder) override;
-  absl::StatusOr<bool> TryAcquireLease(std::string_view name,
-                                       std::string_view holder, absl::Time now,
-                                       absl::Duration ttl) override;
-
-  absl::StatusOr<std::optional<std::string>> GetMeta(
-      std::string_view name) override;
-  absl::StatusOr<bool> PutMetaIfAbsent(std::string_view name,
-                                       std::string_view value) override;
-
-  // IdentityStore (sqlite_identity_store.cc).
-  absl::Status CreatePrincipal(const iam::PrincipalRecord& principal,
-                               const iam::AuditRecord& audit) override;
-  absl::Status DeletePrincipal(std::string_view id,
-                               const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::PrincipalRecord>> ListPrincipals() override;
-  absl::Status CreateApiKey(const iam::ApiKeyRecord& key,
-                            const iam::AuditRecord& audit) override;
-  absl::Status DeleteApiKey(std::string_view id,
-                            const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::ApiKeyRecord>> ListApiKeys() override;
-  absl::Status CreateInstance(const iam::InstanceRecord& instance,
-                              const iam::AuditRecord& audit) override;
-  absl::Status DeleteInstance(std::string_view id,
-                              const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::InstanceRecord>> ListInstances() override;
-  absl::Status CreatePolicy(const iam::AccessPolicyRecord& policy,
-                            const iam::AuditRecord& audit) override;
-  absl::Status DeletePolicy(std::string_view id,
-                            const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::AccessPolicyRecord>> ListPolicies() override;
-  absl::Status CreateAuthorization(
-      const iam::ServiceAuthorizationRecord& authorization,
-      const iam::AuditRecord& audit) override;
-  absl::Status DeleteAuthorization(std::string_view id,
-                                   const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::ServiceAuthorizationRecord>>
-  ListAuthorizations() override;
-  absl::Status PutWebhook(const iam::WebhookRecord& webhook,
-                          const iam::AuditRecord& audit) override;
-  absl::Status DeleteWebhook(std::string_view principal_id,
-                             const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::WebhookRecord>> ListWebhooks() override;
-  absl::Status PutSigningKey(const iam::SigningKeyRecord& key) override;
-  absl::Status DeleteSigningKey(std::string_view kid) override;
-  absl::StatusOr<std::vector<iam::SigningKeyRecord>> ListSigningKeys() override;
-  absl::Status AppendAudit(const iam::AuditRecord& audit) override;
-  absl::StatusOr<std::vector<iam::AuditRecord>> ListAudit(
-      int64_t after_seq, int64_t limit) override;
-  absl::Status VerifyAuditChain() override;
-
-  // Counters of the write path, for /metrics and tests.
-  struct WriteStats {
-    int64_t commits = 0;    // transactions committed
-    int64_t mutations = 0;  // mutations they carried (>= commits)
-    int64_t queued = 0;     // mutations waiting or committing right now
-    // A purge whose WAL truncation a reader blocked; retried after the
-    // next commit (docs/formats/storage-schema.md "Purge").
-    bool wal_shred_pending = false;
-  };
-  WriteStats write_stats() ABSL_LOCKS_EXCLUDED(queue_mu_);
 
   // The value of `PRAGMA <name>` on the write connection (e.g.
   // "journal_mode", "synchronous"), for readiness checks and tests. `name`
   // must be a bare pragma name ([a-z_]+).
   absl::StatusOr<std::string> Pragma(std::string_view name);
 
+ protected:
+  absl::Status BeginWrite(sql_internal::Connection& db) override;
+  void AfterCommitLocked(sql_internal::Connection& db) override;
+  void AfterPurgeLocked(sql_internal::Connection& db) override;
+  bool ShredPending() const override;
+
  private:
-  SqliteStore(std::unique_ptr<sqlite_internal::Connection> writer,
-              std::vector<std::unique_ptr<sqlite_internal::Connection>> readers,
+  SqliteStore(std::unique_ptr<sql_internal::Connection> writer,
+              std::vector<std::unique_ptr<sql_internal::Connection>> readers,
               int max_group_commit, absl::Duration busy_timeout);
 
   // Checkpoints the WAL into the main file and truncates it, so frames
   // holding purged rows leave the disk; waits at most briefly for readers.
   // Sets or clears wal_shred_pending_.
-  void ShredWalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  void ShredWal(sql_internal::Connection& db);
 
-  struct PendingWrite;
-
-  // Runs `body` as one durable mutation on the write connection (see the
-  // class comment): its changes commit if it returns OK and are undone if
-  // it fails; returns its status, or the commit's failure.
-  absl::Status WriteTransaction(
-      absl::FunctionRef<absl::Status(sqlite_internal::Connection&)> body)
-      ABSL_LOCKS_EXCLUDED(queue_mu_, write_mu_);
-
-  // Runs `batch` in one transaction and fills in each member's result.
-  void CommitGroup(const std::vector<PendingWrite*>& batch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-
-  // Runs `body` with a read connection borrowed from the pool.
-  template <typename Body>
-  auto WithReader(Body&& body) ABSL_LOCKS_EXCLUDED(pool_mu_);
-  // WithReader for code outside sqlite_store.cc (the template is defined
-  // there): one read, one statement at a time.
-  absl::Status Read(
-      absl::FunctionRef<absl::Status(sqlite_internal::Connection&)> body)
-      ABSL_LOCKS_EXCLUDED(pool_mu_);
-
-  // A mutation of IdentityStore: validates `audit`, then runs `body` and
-  // appends `audit` to the log in the same SAVEPOINT of WriteTransaction.
-  absl::Status AuditedWrite(
-      const iam::AuditRecord& audit,
-      absl::FunctionRef<absl::Status(sqlite_internal::Connection&)> body);
-
-  const int max_group_commit_;
   const absl::Duration busy_timeout_;
   std::atomic<bool> wal_shred_pending_{false};
-
-  // Mutations waiting to commit, oldest first. The front one's thread is the
-  // leader: it commits a group from the front, then pops and wakes it.
-  absl::Mutex queue_mu_;
-  std::deque<PendingWrite*> queue_ ABSL_GUARDED_BY(queue_mu_);
-
-  std::atomic<int64_t> commits_{0};
-  std::atomic<int64_t> mutations_{0};
-
-  // Held by the leader while it uses the write connection.
-  absl::Mutex write_mu_;
-  std::unique_ptr<sqlite_internal::Connection> writer_
-      ABSL_GUARDED_BY(write_mu_);
-
-  absl::Mutex pool_mu_;
-  std::vector<std::unique_ptr<sqlite_internal::Connection>> readers_;
-  std::vector<sqlite_internal::Connection*> idle_readers_
-      ABSL_GUARDED_BY(pool_mu_);
-
-  // Instances known to be stored, so EnsureInstance (run per request) needs
-  // no write for an instance already seen. DeleteInstance erases its entry
-  // after its commit.
-  absl::Mutex instances_mu_;
-  absl::flat_hash_set<std::string> known_instances_
-      ABSL_GUARDED_BY(instances_mu_);
 };
 
 }  // namespace keywarden::store

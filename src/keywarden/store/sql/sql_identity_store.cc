@@ -1,4 +1,4 @@
-// SqliteStore's IdentityStore half: the tables of migration 0002
+// SqlStore's IdentityStore half: the tables of migration 0002
 // (docs/formats/storage-schema.md §3) and the audit hash chain
 // (docs/formats/audit.md). Statements are borrowed one at a time (each in
 // its own block), as Connection::Prepare requires.
@@ -13,17 +13,17 @@
 #include "keywarden/common/status_macros.h"
 #include "keywarden/store/audit_chain.h"
 #include "keywarden/store/identity_validation.h"
-#include "keywarden/store/sqlite/sqlite_connection.h"
-#include "keywarden/store/sqlite/sqlite_internal.h"
-#include "keywarden/store/sqlite/sqlite_store.h"
+#include "keywarden/store/sql/sql_connection.h"
+#include "keywarden/store/sql/sql_internal.h"
+#include "keywarden/store/sql/sql_store.h"
 #include "keywarden/store/validation.h"
 
 namespace keywarden::store {
 
-using sqlite_internal::AppendAuditRow;
-using sqlite_internal::Connection;
-using sqlite_internal::Exists;
-using sqlite_internal::Statement;
+using sql_internal::AppendAuditRow;
+using sql_internal::Connection;
+using sql_internal::Exists;
+using sql_internal::Statement;
 
 namespace {
 
@@ -162,7 +162,7 @@ absl::Status RunInsert(Statement& st, std::string_view what) {
 
 }  // namespace
 
-namespace sqlite_internal {
+namespace sql_internal {
 
 absl::StatusOr<bool> Exists(Connection& db, std::string_view sql,
                             std::string_view value) {
@@ -209,9 +209,9 @@ absl::Status AppendAuditRow(Connection& db, const iam::AuditRecord& audit) {
   return st.Run();
 }
 
-}  // namespace sqlite_internal
+}  // namespace sql_internal
 
-absl::Status SqliteStore::AuditedWrite(
+absl::Status SqlStore::AuditedWrite(
     const iam::AuditRecord& audit,
     absl::FunctionRef<absl::Status(Connection&)> body) {
   KW_RETURN_IF_ERROR(ValidateAuditRecord(audit));
@@ -223,7 +223,7 @@ absl::Status SqliteStore::AuditedWrite(
 
 // ---- principals
 
-absl::Status SqliteStore::CreatePrincipal(const iam::PrincipalRecord& principal,
+absl::Status SqlStore::CreatePrincipal(const iam::PrincipalRecord& principal,
                                           const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidatePrincipal(principal));
   return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
@@ -243,7 +243,7 @@ absl::Status SqliteStore::CreatePrincipal(const iam::PrincipalRecord& principal,
   });
 }
 
-absl::Status SqliteStore::DeletePrincipal(std::string_view id,
+absl::Status SqlStore::DeletePrincipal(std::string_view id,
                                           const iam::AuditRecord& audit) {
   // ON DELETE CASCADE removes its api_keys, policies and the authorizations
   // whose source it is.
@@ -254,7 +254,7 @@ absl::Status SqliteStore::DeletePrincipal(std::string_view id,
 }
 
 absl::StatusOr<std::vector<iam::PrincipalRecord>>
-SqliteStore::ListPrincipals() {
+SqlStore::ListPrincipals() {
   std::vector<iam::PrincipalRecord> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) {
     return CollectRows<iam::PrincipalRecord>(
@@ -284,7 +284,7 @@ SqliteStore::ListPrincipals() {
 
 // ---- API keys
 
-absl::Status SqliteStore::CreateApiKey(const iam::ApiKeyRecord& key,
+absl::Status SqlStore::CreateApiKey(const iam::ApiKeyRecord& key,
                                        const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateApiKey(key));
   return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
@@ -311,14 +311,14 @@ absl::Status SqliteStore::CreateApiKey(const iam::ApiKeyRecord& key,
   });
 }
 
-absl::Status SqliteStore::DeleteApiKey(std::string_view id,
+absl::Status SqlStore::DeleteApiKey(std::string_view id,
                                        const iam::AuditRecord& audit) {
   return AuditedWrite(audit, [&](Connection& db) {
     return DeleteOne(db, "DELETE FROM api_keys WHERE id = ?", id, "api key");
   });
 }
 
-absl::StatusOr<std::vector<iam::ApiKeyRecord>> SqliteStore::ListApiKeys() {
+absl::StatusOr<std::vector<iam::ApiKeyRecord>> SqlStore::ListApiKeys() {
   std::vector<iam::ApiKeyRecord> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) {
     return CollectRows<iam::ApiKeyRecord>(
@@ -344,7 +344,7 @@ absl::StatusOr<std::vector<iam::ApiKeyRecord>> SqliteStore::ListApiKeys() {
 
 // ---- instances
 
-absl::Status SqliteStore::CreateInstance(const iam::InstanceRecord& instance,
+absl::Status SqlStore::CreateInstance(const iam::InstanceRecord& instance,
                                          const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateInstance(instance));
   KW_RETURN_IF_ERROR(AuditedWrite(audit, [&](Connection& db) -> absl::Status {
@@ -362,7 +362,7 @@ absl::Status SqliteStore::CreateInstance(const iam::InstanceRecord& instance,
   return absl::OkStatus();
 }
 
-absl::Status SqliteStore::DeleteInstance(std::string_view id,
+absl::Status SqlStore::DeleteInstance(std::string_view id,
                                          const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     KW_ASSIGN_OR_RETURN(bool exists,
@@ -384,7 +384,7 @@ absl::Status SqliteStore::DeleteInstance(std::string_view id,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<iam::InstanceRecord>> SqliteStore::ListInstances() {
+absl::StatusOr<std::vector<iam::InstanceRecord>> SqlStore::ListInstances() {
   std::vector<iam::InstanceRecord> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) {
     return CollectRows<iam::InstanceRecord>(
@@ -406,7 +406,7 @@ absl::StatusOr<std::vector<iam::InstanceRecord>> SqliteStore::ListInstances() {
 
 // ---- policies
 
-absl::Status SqliteStore::CreatePolicy(const iam::AccessPolicyRecord& policy,
+absl::Status SqlStore::CreatePolicy(const iam::AccessPolicyRecord& policy,
                                        const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidatePolicy(policy));
   return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
@@ -439,7 +439,7 @@ absl::Status SqliteStore::CreatePolicy(const iam::AccessPolicyRecord& policy,
   });
 }
 
-absl::Status SqliteStore::DeletePolicy(std::string_view id,
+absl::Status SqlStore::DeletePolicy(std::string_view id,
                                        const iam::AuditRecord& audit) {
   return AuditedWrite(audit, [&](Connection& db) {
     return DeleteOne(db, "DELETE FROM policies WHERE id = ?", id, "policy");
@@ -447,7 +447,7 @@ absl::Status SqliteStore::DeletePolicy(std::string_view id,
 }
 
 absl::StatusOr<std::vector<iam::AccessPolicyRecord>>
-SqliteStore::ListPolicies() {
+SqlStore::ListPolicies() {
   std::vector<iam::AccessPolicyRecord> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) {
     return CollectRows<iam::AccessPolicyRecord>(
@@ -473,7 +473,7 @@ SqliteStore::ListPolicies() {
 
 // ---- authorizations
 
-absl::Status SqliteStore::CreateAuthorization(
+absl::Status SqlStore::CreateAuthorization(
     const iam::ServiceAuthorizationRecord& authorization,
     const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateAuthorization(authorization));
@@ -519,7 +519,7 @@ absl::Status SqliteStore::CreateAuthorization(
   });
 }
 
-absl::Status SqliteStore::DeleteAuthorization(std::string_view id,
+absl::Status SqlStore::DeleteAuthorization(std::string_view id,
                                               const iam::AuditRecord& audit) {
   return AuditedWrite(audit, [&](Connection& db) {
     return DeleteOne(db, "DELETE FROM authorizations WHERE id = ?", id,
@@ -528,7 +528,7 @@ absl::Status SqliteStore::DeleteAuthorization(std::string_view id,
 }
 
 absl::StatusOr<std::vector<iam::ServiceAuthorizationRecord>>
-SqliteStore::ListAuthorizations() {
+SqlStore::ListAuthorizations() {
   std::vector<iam::ServiceAuthorizationRecord> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) {
     return CollectRows<iam::ServiceAuthorizationRecord>(
@@ -557,7 +557,7 @@ SqliteStore::ListAuthorizations() {
 
 // ---- webhooks
 
-absl::Status SqliteStore::PutWebhook(const iam::WebhookRecord& webhook,
+absl::Status SqlStore::PutWebhook(const iam::WebhookRecord& webhook,
                                      const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateWebhook(webhook));
   return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
@@ -591,7 +591,7 @@ absl::Status SqliteStore::PutWebhook(const iam::WebhookRecord& webhook,
   });
 }
 
-absl::Status SqliteStore::DeleteWebhook(std::string_view principal_id,
+absl::Status SqlStore::DeleteWebhook(std::string_view principal_id,
                                         const iam::AuditRecord& audit) {
   return AuditedWrite(audit, [&](Connection& db) {
     return DeleteOne(db, "DELETE FROM webhooks WHERE principal_id = ?",
@@ -599,7 +599,7 @@ absl::Status SqliteStore::DeleteWebhook(std::string_view principal_id,
   });
 }
 
-absl::StatusOr<std::vector<iam::WebhookRecord>> SqliteStore::ListWebhooks() {
+absl::StatusOr<std::vector<iam::WebhookRecord>> SqlStore::ListWebhooks() {
   std::vector<iam::WebhookRecord> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) {
     return CollectRows<iam::WebhookRecord>(
@@ -623,7 +623,7 @@ absl::StatusOr<std::vector<iam::WebhookRecord>> SqliteStore::ListWebhooks() {
 
 // ---- signing keys (not audited: the service audits rotation itself)
 
-absl::Status SqliteStore::PutSigningKey(const iam::SigningKeyRecord& key) {
+absl::Status SqlStore::PutSigningKey(const iam::SigningKeyRecord& key) {
   KW_RETURN_IF_ERROR(ValidateSigningKey(key));
   return WriteTransaction([&](Connection& db) -> absl::Status {
     KW_ASSIGN_OR_RETURN(
@@ -649,7 +649,7 @@ absl::Status SqliteStore::PutSigningKey(const iam::SigningKeyRecord& key) {
   });
 }
 
-absl::Status SqliteStore::DeleteSigningKey(std::string_view kid) {
+absl::Status SqlStore::DeleteSigningKey(std::string_view kid) {
   return WriteTransaction([&](Connection& db) {
     return DeleteOne(db, "DELETE FROM signing_keys WHERE kid = ?", kid,
                      "signing key");
@@ -657,7 +657,7 @@ absl::Status SqliteStore::DeleteSigningKey(std::string_view kid) {
 }
 
 absl::StatusOr<std::vector<iam::SigningKeyRecord>>
-SqliteStore::ListSigningKeys() {
+SqlStore::ListSigningKeys() {
   std::vector<iam::SigningKeyRecord> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) {
     return CollectRows<iam::SigningKeyRecord>(
@@ -683,11 +683,11 @@ SqliteStore::ListSigningKeys() {
 
 // ---- audit
 
-absl::Status SqliteStore::AppendAudit(const iam::AuditRecord& audit) {
+absl::Status SqlStore::AppendAudit(const iam::AuditRecord& audit) {
   return AuditedWrite(audit, [](Connection&) { return absl::OkStatus(); });
 }
 
-absl::StatusOr<std::vector<iam::AuditRecord>> SqliteStore::ListAudit(
+absl::StatusOr<std::vector<iam::AuditRecord>> SqlStore::ListAudit(
     int64_t after_seq, int64_t limit) {
   if (limit < 0) return absl::InvalidArgumentError("limit must be >= 0");
   static const std::string kSql =
@@ -708,7 +708,7 @@ absl::StatusOr<std::vector<iam::AuditRecord>> SqliteStore::ListAudit(
   return out;
 }
 
-absl::Status SqliteStore::VerifyAuditChain() {
+absl::Status SqlStore::VerifyAuditChain() {
   // One statement, one snapshot: appends that commit meanwhile are not
   // seen, so they cannot look like a break in the chain.
   static const std::string kSql =

@@ -1,4 +1,4 @@
-#include "keywarden/store/sqlite/tags_codec.h"
+#include "keywarden/store/sql/tags_codec.h"
 
 #include <string>
 #include <vector>
@@ -6,7 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace keywarden::store::sqlite_internal {
+namespace keywarden::store::sql_internal {
 namespace {
 
 using ::testing::ElementsAre;
@@ -67,4 +67,4 @@ TEST(TagsCodecTest, TruncationsOfAValidEncodingAreRejected) {
 }
 
 }  // namespace
-}  // namespace keywarden::store::sqlite_internal
+}  // namespace keywarden::store::sql_internal

@@ -1,5 +1,5 @@
-#ifndef KEYWARDEN_STORE_SQLITE_TAGS_CODEC_H_
-#define KEYWARDEN_STORE_SQLITE_TAGS_CODEC_H_
+#ifndef KEYWARDEN_STORE_SQL_TAGS_CODEC_H_
+#define KEYWARDEN_STORE_SQL_TAGS_CODEC_H_
 
 #include <string>
 #include <string_view>
@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace keywarden::store::sqlite_internal {
+namespace keywarden::store::sql_internal {
 
 // Tags are stored in one TEXT column as a JSON array of strings
 // (docs/formats/storage-schema.md): readable with the sqlite3 shell and
@@ -23,6 +23,6 @@ std::string EncodeTags(const std::vector<std::string>& tags);
 // something else.
 absl::StatusOr<std::vector<std::string>> DecodeTags(std::string_view json);
 
-}  // namespace keywarden::store::sqlite_internal
+}  // namespace keywarden::store::sql_internal
 
-#endif  // KEYWARDEN_STORE_SQLITE_TAGS_CODEC_H_
+#endif  // KEYWARDEN_STORE_SQL_TAGS_CODEC_H_

@@ -1,9 +1,10 @@
-#ifndef KEYWARDEN_STORE_SQLITE_SQLITE_INTERNAL_H_
-#define KEYWARDEN_STORE_SQLITE_SQLITE_INTERNAL_H_
+#ifndef KEYWARDEN_STORE_SQL_SQL_INTERNAL_H_
+#define KEYWARDEN_STORE_SQL_SQL_INTERNAL_H_
 
-// Pieces of SqliteStore shared by its source files (sqlite_store.cc,
-// sqlite_lifecycle.cc, sqlite_identity_store.cc). Each runs inside the
-// caller's write transaction (or read) on the connection it is given.
+// Pieces of SqlStore shared by its source files (sql_store.cc,
+// sql_lifecycle.cc, sql_identity_store.cc) and by the dialects' Open. Each
+// runs inside the caller's write transaction (or read) on the connection it
+// is given.
 
 #include <cstdint>
 #include <span>
@@ -15,9 +16,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "keywarden/iam/identity.h"
-#include "keywarden/store/sqlite/sqlite_connection.h"
+#include "keywarden/store/migrations/migrations.h"
+#include "keywarden/store/sql/sql_connection.h"
 
-namespace keywarden::store::sqlite_internal {
+namespace keywarden::store::sql_internal {
 
 // A query's text and its positional parameters, built together so they
 // cannot drift apart.
@@ -68,10 +70,19 @@ absl::Status AppendAuditRow(Connection& db, const iam::AuditRecord& audit);
 // Records `instance_id` in `instances` unless it is there already.
 absl::Status InsertInstance(Connection& db, std::string_view instance_id);
 
+// Applies the migrations of `migrations` (numbered 1..N without gaps) that
+// the database lacks, recording each in schema_version, whose table
+// `create_version_table` creates if absent. Runs inside the caller's
+// transaction, which must exclude other migrating processes. Fails with
+// FailedPrecondition if the database's schema is newer than `migrations`
+// (a downgrade).
+absl::Status Migrate(Connection& db, std::span<const Migration> migrations,
+                     std::string_view create_version_table);
+
 // True if `sql` (one bound text parameter) returns a row.
 absl::StatusOr<bool> Exists(Connection& db, std::string_view sql,
                             std::string_view value);
 
-}  // namespace keywarden::store::sqlite_internal
+}  // namespace keywarden::store::sql_internal
 
-#endif  // KEYWARDEN_STORE_SQLITE_SQLITE_INTERNAL_H_
+#endif  // KEYWARDEN_STORE_SQL_SQL_INTERNAL_H_

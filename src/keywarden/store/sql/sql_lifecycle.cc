@@ -1,4 +1,4 @@
-// SqliteStore's key-lifecycle tables of migration 0004
+// SqlStore's key-lifecycle tables of migration 0004
 // (docs/formats/storage-schema.md): import tokens, instance policies,
 // registrations, lifecycle events and job leases. Statements are borrowed
 // one at a time (each in its own block), as Connection::Prepare requires.
@@ -18,19 +18,19 @@
 #include "keywarden/keys/policy.h"
 #include "keywarden/keys/registration.h"
 #include "keywarden/store/identity_validation.h"
-#include "keywarden/store/sqlite/sqlite_connection.h"
-#include "keywarden/store/sqlite/sqlite_internal.h"
-#include "keywarden/store/sqlite/sqlite_store.h"
-#include "keywarden/store/sqlite/tags_codec.h"
+#include "keywarden/store/sql/sql_connection.h"
+#include "keywarden/store/sql/sql_internal.h"
+#include "keywarden/store/sql/sql_store.h"
+#include "keywarden/store/sql/tags_codec.h"
 #include "keywarden/store/validation.h"
 
 namespace keywarden::store {
 
-using sqlite_internal::AppendAuditRow;
-using sqlite_internal::BuiltQuery;
-using sqlite_internal::Connection;
-using sqlite_internal::InsertInstance;
-using sqlite_internal::Statement;
+using sql_internal::AppendAuditRow;
+using sql_internal::BuiltQuery;
+using sql_internal::Connection;
+using sql_internal::InsertInstance;
+using sql_internal::Statement;
 
 namespace {
 
@@ -97,7 +97,7 @@ absl::StatusOr<keys::InstancePolicy> ReadInstancePolicy(const Statement& st) {
     p.allowed_network = *network;
   }
   if (!st.IsNull(5)) {
-    KW_ASSIGN_OR_RETURN(p.allowed_ips, sqlite_internal::DecodeTags(st.Text(5)));
+    KW_ASSIGN_OR_RETURN(p.allowed_ips, sql_internal::DecodeTags(st.Text(5)));
   }
   if (!st.IsNull(6)) {
     p.key_create_import_access.create_root_key = st.Bool(6);
@@ -159,7 +159,7 @@ absl::Status UpsertInstancePolicy(Connection& db,
     st.BindNull(5);
   }
   if (p.type == T::kAllowedIp) {
-    st.BindText(6, sqlite_internal::EncodeTags(p.allowed_ips));
+    st.BindText(6, sql_internal::EncodeTags(p.allowed_ips));
   } else {
     st.BindNull(6);
   }
@@ -207,8 +207,9 @@ keys::Registration ReadRegistration(const Statement& st) {
 }
 
 // FROM and WHERE of `query` over `registrations r`. The CRN pattern is
-// matched by kw_crn_match (keys::CrnPattern, registered on every
-// connection) inside WHERE, so LIMIT/OFFSET page the matching rows.
+// matched by kw_crn_match inside WHERE, so LIMIT/OFFSET page the matching
+// rows: on SQLite keys::CrnPattern itself, registered on every connection;
+// on PostgreSQL a function of its migration with the same rules.
 BuiltQuery RegistrationWhere(const RegistrationQuery& query) {
   BuiltQuery q;
   q.sql = " FROM registrations r";
@@ -270,7 +271,7 @@ absl::StatusOr<keys::KeyEvent> ReadEvent(const Statement& st) {
   e.key_state = *state;
   e.key_version_id = st.Text(7);
   e.previous_key_version_id = st.Text(8);
-  KW_ASSIGN_OR_RETURN(e.resource_crns, sqlite_internal::DecodeTags(st.Text(9)));
+  KW_ASSIGN_OR_RETURN(e.resource_crns, sql_internal::DecodeTags(st.Text(9)));
   e.attempts = st.Int64(10);
   e.next_attempt_time = st.Time(11);
   e.last_attempt_time = st.OptionalTime(12);
@@ -304,7 +305,7 @@ absl::StatusOr<std::optional<keys::KeyEvent>> SelectEvent(
 
 // ---- import tokens (keyprotect-api.md §8)
 
-absl::Status SqliteStore::PutImportToken(const ImportToken& token,
+absl::Status SqlStore::PutImportToken(const ImportToken& token,
                                          const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateImportToken(token));
   return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
@@ -337,7 +338,7 @@ absl::Status SqliteStore::PutImportToken(const ImportToken& token,
   });
 }
 
-absl::StatusOr<ImportToken> SqliteStore::GetImportToken(
+absl::StatusOr<ImportToken> SqlStore::GetImportToken(
     std::string_view instance_id) {
   std::optional<ImportToken> token;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) -> absl::Status {
@@ -348,7 +349,7 @@ absl::StatusOr<ImportToken> SqliteStore::GetImportToken(
   return *std::move(token);
 }
 
-absl::StatusOr<ImportToken> SqliteStore::RetrieveImportToken(
+absl::StatusOr<ImportToken> SqlStore::RetrieveImportToken(
     std::string_view instance_id, absl::Time now) {
   ImportToken out;
   KW_RETURN_IF_ERROR(WriteTransaction([&](Connection& db) -> absl::Status {
@@ -379,7 +380,7 @@ absl::StatusOr<ImportToken> SqliteStore::RetrieveImportToken(
 
 // ---- instance policies (keyprotect-api.md §7.2)
 
-absl::Status SqliteStore::PutInstancePolicies(
+absl::Status SqlStore::PutInstancePolicies(
     std::span<const keys::InstancePolicy> policies,
     const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateInstancePolicies(policies));
@@ -396,7 +397,7 @@ absl::Status SqliteStore::PutInstancePolicies(
 }
 
 absl::StatusOr<std::vector<keys::InstancePolicy>>
-SqliteStore::ListInstancePolicies(std::string_view instance_id) {
+SqlStore::ListInstancePolicies(std::string_view instance_id) {
   static const std::string kSql =
       absl::StrCat("SELECT ", kPolicyColumns,
                    " FROM instance_policies WHERE instance_id = ?");
@@ -416,7 +417,7 @@ SqliteStore::ListInstancePolicies(std::string_view instance_id) {
 }
 
 absl::StatusOr<std::vector<keys::InstancePolicy>>
-SqliteStore::ListAllInstancePolicies() {
+SqlStore::ListAllInstancePolicies() {
   static const std::string kSql =
       absl::StrCat("SELECT ", kPolicyColumns, " FROM instance_policies");
   std::vector<keys::InstancePolicy> out;
@@ -435,7 +436,7 @@ SqliteStore::ListAllInstancePolicies() {
 
 // ---- registrations (keyprotect-api.md §11)
 
-absl::Status SqliteStore::CreateRegistration(
+absl::Status SqlStore::CreateRegistration(
     const keys::Registration& registration, const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateRegistration(registration));
   if (registration.revision != 1) {
@@ -487,7 +488,7 @@ absl::Status SqliteStore::CreateRegistration(
   });
 }
 
-absl::Status SqliteStore::UpdateRegistration(
+absl::Status SqlStore::UpdateRegistration(
     const keys::Registration& registration, int64_t expected_revision,
     const iam::AuditRecord& audit) {
   KW_RETURN_IF_ERROR(ValidateRegistration(registration));
@@ -535,7 +536,7 @@ absl::Status SqliteStore::UpdateRegistration(
   });
 }
 
-absl::StatusOr<keys::Registration> SqliteStore::GetRegistration(
+absl::StatusOr<keys::Registration> SqlStore::GetRegistration(
     std::string_view instance_id, std::string_view key_id,
     std::string_view resource_crn) {
   static const std::string kSql = absl::StrCat(
@@ -556,7 +557,7 @@ absl::StatusOr<keys::Registration> SqliteStore::GetRegistration(
   return *std::move(out);
 }
 
-absl::Status SqliteStore::DeleteRegistration(std::string_view instance_id,
+absl::Status SqlStore::DeleteRegistration(std::string_view instance_id,
                                              std::string_view key_id,
                                              std::string_view resource_crn,
                                              const iam::AuditRecord& audit) {
@@ -574,7 +575,7 @@ absl::Status SqliteStore::DeleteRegistration(std::string_view instance_id,
   });
 }
 
-absl::StatusOr<std::vector<keys::Registration>> SqliteStore::ListRegistrations(
+absl::StatusOr<std::vector<keys::Registration>> SqlStore::ListRegistrations(
     const RegistrationQuery& query) {
   KW_RETURN_IF_ERROR(ValidateRegistrationQuery(query));
   const BuiltQuery where = RegistrationWhere(query);
@@ -597,7 +598,7 @@ absl::StatusOr<std::vector<keys::Registration>> SqliteStore::ListRegistrations(
   return out;
 }
 
-absl::StatusOr<int64_t> SqliteStore::CountRegistrations(
+absl::StatusOr<int64_t> SqlStore::CountRegistrations(
     const RegistrationQuery& query) {
   KW_RETURN_IF_ERROR(ValidateRegistrationQuery(query));
   const BuiltQuery where = RegistrationWhere(query);
@@ -608,7 +609,7 @@ absl::StatusOr<int64_t> SqliteStore::CountRegistrations(
     int next = 1;
     where.Bind(st, next);
     KW_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return absl::InternalError("sqlite: COUNT returned no row");
+    if (!row) return absl::InternalError("sql: COUNT returned no row");
     count = st.Int64(0);
     return absl::OkStatus();
   }));
@@ -617,7 +618,7 @@ absl::StatusOr<int64_t> SqliteStore::CountRegistrations(
 
 // ---- lifecycle events (keyprotect-api.md §12)
 
-absl::StatusOr<std::vector<keys::KeyEvent>> SqliteStore::ListDueEvents(
+absl::StatusOr<std::vector<keys::KeyEvent>> SqlStore::ListDueEvents(
     absl::Time now, int64_t limit) {
   KW_RETURN_IF_ERROR(ValidateLimit(limit));
   // `acknowledged_time IS NULL` repeats the partial index key_events_due's
@@ -642,7 +643,7 @@ absl::StatusOr<std::vector<keys::KeyEvent>> SqliteStore::ListDueEvents(
   return out;
 }
 
-absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextEventDue() {
+absl::StatusOr<std::optional<absl::Time>> SqlStore::NextEventDue() {
   std::optional<absl::Time> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) -> absl::Status {
     KW_ASSIGN_OR_RETURN(
@@ -655,7 +656,7 @@ absl::StatusOr<std::optional<absl::Time>> SqliteStore::NextEventDue() {
   return out;
 }
 
-absl::StatusOr<keys::KeyEvent> SqliteStore::GetEvent(
+absl::StatusOr<keys::KeyEvent> SqlStore::GetEvent(
     std::string_view event_id) {
   std::optional<keys::KeyEvent> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) -> absl::Status {
@@ -666,7 +667,7 @@ absl::StatusOr<keys::KeyEvent> SqliteStore::GetEvent(
   return *std::move(out);
 }
 
-absl::Status SqliteStore::RecordEventAttempt(std::string_view event_id,
+absl::Status SqlStore::RecordEventAttempt(std::string_view event_id,
                                              absl::Time at, bool delivered,
                                              absl::Time next_attempt,
                                              std::string_view error) {
@@ -686,7 +687,7 @@ absl::Status SqliteStore::RecordEventAttempt(std::string_view event_id,
         db.Prepare("UPDATE key_events SET attempts = attempts + 1,"
                    " last_attempt_time = ?1, next_attempt_time = ?2,"
                    " last_error = ?3, delivered_time = CASE"
-                   " WHEN ?4 AND delivered_time IS NULL THEN ?1"
+                   " WHEN ?4 = 1 AND delivered_time IS NULL THEN ?1"
                    " ELSE delivered_time END WHERE id = ?5"));
     st.BindTime(1, at);
     st.BindTime(2, next_attempt);
@@ -697,7 +698,7 @@ absl::Status SqliteStore::RecordEventAttempt(std::string_view event_id,
   });
 }
 
-absl::StatusOr<keys::KeyEvent> SqliteStore::AcknowledgeEvent(
+absl::StatusOr<keys::KeyEvent> SqlStore::AcknowledgeEvent(
     const keys::EventAck& ack, absl::Time now) {
   KW_RETURN_IF_ERROR(ValidateEventAck(ack));
   keys::KeyEvent out;
@@ -748,7 +749,7 @@ absl::StatusOr<keys::KeyEvent> SqliteStore::AcknowledgeEvent(
     }
     KW_ASSIGN_OR_RETURN(event, SelectEvent(db, ack.event_id, std::nullopt));
     if (!event.has_value()) {
-      return absl::InternalError("sqlite: acknowledged event vanished");
+      return absl::InternalError("sql: acknowledged event vanished");
     }
     out = *std::move(event);
     return absl::OkStatus();
@@ -758,7 +759,7 @@ absl::StatusOr<keys::KeyEvent> SqliteStore::AcknowledgeEvent(
 
 // ---- background-job leases
 
-absl::StatusOr<bool> SqliteStore::TryAcquireLease(std::string_view name,
+absl::StatusOr<bool> SqlStore::TryAcquireLease(std::string_view name,
                                                   std::string_view holder,
                                                   absl::Time now,
                                                   absl::Duration ttl) {
@@ -793,7 +794,7 @@ absl::StatusOr<bool> SqliteStore::TryAcquireLease(std::string_view name,
   return held;
 }
 
-absl::Status SqliteStore::ReleaseLease(std::string_view name,
+absl::Status SqlStore::ReleaseLease(std::string_view name,
                                        std::string_view holder) {
   KW_RETURN_IF_ERROR(ValidateLease(name, holder, absl::Seconds(1)));
   return WriteTransaction([&](Connection& db) -> absl::Status {

@@ -1,8 +1,8 @@
-#include "keywarden/store/sqlite/tags_codec.h"
+#include "keywarden/store/sql/tags_codec.h"
 
 #include <cstdint>
 
-namespace keywarden::store::sqlite_internal {
+namespace keywarden::store::sql_internal {
 
 namespace {
 
@@ -180,4 +180,4 @@ absl::StatusOr<std::vector<std::string>> DecodeTags(std::string_view json) {
   return tags;
 }
 
-}  // namespace keywarden::store::sqlite_internal
+}  // namespace keywarden::store::sql_internal
