@@ -19,13 +19,30 @@
 #    (CONFIGURE_DEPENDS), so a file added there re-runs CMake. The ctest test
 #    include_roots (cmake/include_roots_test.cmake) checks the roots in the
 #    build's compile commands.
-# 2. scripts/check-deps.sh (ctest test dependency_rule), for what include
-#    roots cannot see: system headers (Boost, sqlite3.h) are reachable from
-#    every target, and a module reaches the headers of its deps' deps (api
-#    links service, whose headers include store/store.h).
+# 2. scripts/check-deps.sh, for what include roots cannot see: system headers
+#    (Boost, sqlite3.h) are reachable from every target, and a module reaches
+#    the headers of its deps' deps (api links service, whose headers include
+#    store/store.h). It runs as the build step kw_dependency_rule, which every
+#    kw_library waits for, so `ninja` fails on a violation; ctest runs it too
+#    (test dependency_rule).
 
 set(KW_MODULES_DIR ${PROJECT_SOURCE_DIR}/src/keywarden)
 set(KW_INCLUDE_ROOTS_DIR ${PROJECT_BINARY_DIR}/kw-include)
+
+# The dependency-rule check as a build step (see 2. above): re-run when the
+# script or any source under src/keywarden changes, and before any
+# kw_library compiles.
+file(GLOB_RECURSE _kw_rule_inputs CONFIGURE_DEPENDS
+     ${KW_MODULES_DIR}/*.h ${KW_MODULES_DIR}/*.cc)
+add_custom_command(
+  OUTPUT ${PROJECT_BINARY_DIR}/dependency_rule.stamp
+  COMMAND ${PROJECT_SOURCE_DIR}/scripts/check-deps.sh
+  COMMAND ${CMAKE_COMMAND} -E touch ${PROJECT_BINARY_DIR}/dependency_rule.stamp
+  DEPENDS ${PROJECT_SOURCE_DIR}/scripts/check-deps.sh ${_kw_rule_inputs}
+  COMMENT "Checking the dependency rule (scripts/check-deps.sh)"
+  VERBATIM)
+add_custom_target(kw_dependency_rule ALL
+  DEPENDS ${PROJECT_BINARY_DIR}/dependency_rule.stamp)
 
 # _kw_module_of(dir out): the module of a source directory (api/http for
 # src/keywarden/api/http), or "" outside src/keywarden.
@@ -112,6 +129,7 @@ function(kw_library)
       $<TARGET_PROPERTY:${dep},INTERFACE_INCLUDE_DIRECTORIES>)
   endforeach()
   target_compile_options(kw_${KW_NAME} PRIVATE ${KW_WARNINGS})
+  add_dependencies(kw_${KW_NAME} kw_dependency_rule)
 endfunction()
 
 # kw_test(NAME name SRCS ... DEPS ... [LABELS ...]): a GoogleTest binary

@@ -4,7 +4,8 @@
 # (cmake/KwHelpers.cmake), but system headers (Boost, sqlite3.h) are reachable
 # from every target, and a module reaches its dependencies' dependencies (api
 # links service, whose headers include store/store.h), so such an include
-# would compile; this check makes it fail. Run by ctest.
+# would compile; this check makes it fail. Run as a build step
+# (kw_dependency_rule, before any module compiles) and by ctest.
 set -euo pipefail
 cd "$(dirname "$0")/../src/keywarden"
 
