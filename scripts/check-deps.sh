@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The dependency rule of docs/architecture.md, checked on #include lines.
-# CMake targets already link only what each module may use, but system
-# headers (Boost, sqlite3.h) are reachable from every target, so a stray
-# include would compile; this check makes it fail. Run by ctest.
+# Each CMake target's include path already holds only the modules it links
+# (cmake/KwHelpers.cmake), but system headers (Boost, sqlite3.h) are reachable
+# from every target, and a module reaches its dependencies' dependencies (api
+# links service, whose headers include store/store.h), so such an include
+# would compile; this check makes it fail. Run as a build step
+# (kw_dependency_rule, before any module compiles) and by ctest.
 set -euo pipefail
 cd "$(dirname "$0")/../src/keywarden"
 
