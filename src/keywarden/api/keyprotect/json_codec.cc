@@ -27,6 +27,11 @@ namespace json = boost::json;
 
 namespace json_internal {
 
+absl::Status BadRequest(std::string_view detail,
+                        std::optional<std::string_view> field) {
+  return Error(Reason::kBadRequest, StrCat("Bad Request: ", detail), field);
+}
+
 absl::Status BadBody(std::string_view detail,
                      std::optional<std::string_view> field) {
   return Error(Reason::kBadBody,

@@ -22,6 +22,10 @@
 
 namespace keywarden::api::keyprotect::json_internal {
 
+// BAD_REQUEST_ERR "Bad Request: <detail>" (the admin and seal bodies).
+absl::Status BadRequest(std::string_view detail,
+                        std::optional<std::string_view> field = std::nullopt);
+
 // BAD_BODY_ERR "Invalid body data was passed: <detail>".
 absl::Status BadBody(std::string_view detail,
                      std::optional<std::string_view> field = std::nullopt);

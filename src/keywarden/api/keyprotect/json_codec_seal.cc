@@ -13,10 +13,7 @@ namespace keywarden::api::keyprotect {
 namespace json = boost::json;
 namespace {
 
-absl::Status BadRequest(std::string_view detail,
-                        std::optional<std::string_view> field = std::nullopt) {
-  return Error(Reason::kBadRequest, StrCat("Bad Request: ", detail), field);
-}
+using json_internal::BadRequest;
 
 absl::StatusOr<json::object> OptionalObjectBody(std::string_view body) {
   absl::StatusOr<json::object> obj = json_internal::OptionalObject(body);
