@@ -276,6 +276,16 @@ std::string_view KeyStateName(KeyState state) {
   return "Unknown";
 }
 
+std::string Base64OfSecret(const SecretBytes& bytes) {
+  return crypto::Base64Encode(bytes.span());
+}
+
+absl::StatusOr<SecretBytes> SecretFromBase64(std::string_view text) {
+  auto bytes = crypto::Base64Decode(text);
+  if (!bytes.ok()) return absl::InvalidArgumentError("not base64");
+  return bytes;
+}
+
 absl::StatusOr<json::value> KeyProtectClient::Call(
     std::string_view method, const std::string& target, const json::value* body,
     Idempotency idempotency, std::string_view content_type,

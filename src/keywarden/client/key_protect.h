@@ -303,6 +303,12 @@ class KeyProtectClient {
   const std::string instance_;
 };
 
+// Base64 (RFC 4648 §4, padded) of secret bytes and back, for callers that
+// read or print key material and DEKs (the CLI); "" / InvalidArgument
+// "not base64" without echoing the input.
+std::string Base64OfSecret(const SecretBytes& bytes);
+absl::StatusOr<SecretBytes> SecretFromBase64(std::string_view text);
+
 // The text of a KeyState ("Active", …), for tables and messages.
 std::string_view KeyStateName(KeyState state);
 
