@@ -640,7 +640,7 @@ absl::Status KeyProtectClient::DeleteKeyAlias(const std::string& key_id,
                                               const std::string& alias) {
   return Call("DELETE",
               StrCat(KeyPath(key_id), "/aliases/", PercentEncode(alias)),
-              nullptr, Idempotency::kIdempotent)
+              nullptr, Idempotency::kNotIdempotent)
       .status();
 }
 

@@ -176,9 +176,12 @@ absl::StatusOr<SealedKeyMaterial> SealForImport(const ImportToken& token,
 //
 // Retries (Transport's RetryPolicy) apply to what can be repeated without
 // changing the outcome: reads, wrap/unwrap/rewrap (no state changes on the
-// server), registration create and delete (the server answers a repeated
-// create with the same fields as the first). Create, rotate, enable,
-// disable, delete, restore and purge are never retried.
+// server), registration create, replace, update and delete (the server
+// answers a repeated write with the same fields as the first), setting a
+// key policy and moving a key to a ring. Create, rotate, enable, disable,
+// delete, restore and purge are never retried, nor are ring and alias
+// create and delete, nor import tokens (each create replaces the token,
+// each get counts a retrieval).
 class KeyProtectClient {
  public:
   KeyProtectClient(Transport& transport, std::string instance_id)
