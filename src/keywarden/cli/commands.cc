@@ -1,6 +1,7 @@
 #include "keywarden/cli/commands.h"
 
 #include "keywarden/cli/command_support.h"
+#include "keywarden/cli/kp_support.h"
 
 namespace keywarden::cli {
 
@@ -12,6 +13,8 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
   AddPolicyCommands(app, exit_code);
   AddAuthorizationCommands(app, exit_code);
   AddOperatorCommands(app, exit_code);
+  AddKpKeyCommands(app, exit_code);
+  AddKpResourceCommands(app, exit_code);
 }
 
 }  // namespace keywarden::cli

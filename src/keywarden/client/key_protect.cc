@@ -3,13 +3,19 @@
 // (keyprotect-api.md §1.3, §3, §4, §11; docs/api.md).
 #include "keywarden/client/key_protect.h"
 
+#include <initializer_list>
+#include <utility>
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include "keywarden/client/errors.h"
 #include "keywarden/common/status_macros.h"
 #include "keywarden/common/strings.h"
+#include "keywarden/crypto/aes_gcm.h"
 #include "keywarden/crypto/base64.h"
+#include "keywarden/crypto/random.h"
+#include "keywarden/crypto/rsa_oaep.h"
 
 namespace keywarden::client {
 namespace {
@@ -19,11 +25,28 @@ namespace json = boost::json;
 constexpr std::string_view kKeyType = "application/vnd.ibm.kms.key+json";
 constexpr std::string_view kRegistrationInputType =
     "application/vnd.ibm.kms.registration_input+json";
+constexpr std::string_view kPolicyType = "application/vnd.ibm.kms.policy+json";
+// The only import algorithm (docs/api.md "Secure import").
+constexpr std::string_view kImportAlgorithm = "RSAES_OAEP_SHA_256";
 
 std::string StringAt(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   if (v == nullptr || !v->is_string()) return "";
   return std::string(v->get_string().data(), v->get_string().size());
+}
+
+int64_t IntAt(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
+  return 0;
+}
+
+std::optional<bool> BoolAt(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !v->is_bool()) return std::nullopt;
+  return v->get_bool();
 }
 
 std::string VersionIdAt(const json::object& o, std::string_view key) {
@@ -140,6 +163,46 @@ Registration RegistrationOf(const json::object& o) {
   return r;
 }
 
+KeyPolicies PoliciesOf(const json::array& resources) {
+  KeyPolicies p;
+  for (const json::value& r : resources) {
+    const json::object& o = r.get_object();
+    if (const json::value* v = o.if_contains("rotation");
+        v != nullptr && v->is_object()) {
+      RotationPolicy rotation;
+      rotation.enabled = BoolAt(v->get_object(), "enabled").value_or(false);
+      rotation.interval_month =
+          static_cast<int>(IntAt(v->get_object(), "interval_month"));
+      p.rotation = rotation;
+    }
+    if (const json::value* v = o.if_contains("dualAuthDelete");
+        v != nullptr && v->is_object()) {
+      p.dual_auth_delete =
+          BoolAt(v->get_object(), "enabled").value_or(false);
+    }
+  }
+  return p;
+}
+
+ImportToken ImportTokenOf(const json::object& o) {
+  ImportToken t;
+  t.id = StringAt(o, "id");
+  t.creation_date = StringAt(o, "creationDate");
+  t.expiration_date = StringAt(o, "expirationDate");
+  t.max_retrievals = IntAt(o, "maxAllowedRetrievals");
+  t.remaining_retrievals = IntAt(o, "remainingRetrievals");
+  return t;
+}
+
+json::object SealedFields(const SealedKeyMaterial& sealed) {
+  json::object o;
+  o["payload"] = sealed.payload;
+  o["encryptedNonce"] = sealed.encrypted_nonce;
+  o["iv"] = sealed.iv;
+  o["encryptionAlgorithm"] = kImportAlgorithm;
+  return o;
+}
+
 json::value Collection(std::string_view type, json::object resource) {
   json::object metadata;
   metadata["collectionType"] = type;
@@ -175,6 +238,31 @@ std::string KeyPath(const std::string& id) {
   return StrCat("/api/v2/keys/", PercentEncode(id));
 }
 
+std::string RegistrationPath(const std::string& key_id, const std::string& crn) {
+  return StrCat(KeyPath(key_id), "/registrations/", PercentEncode(crn));
+}
+
+absl::StatusOr<Registration> SingleRegistration(json::value& answer) {
+  KW_ASSIGN_OR_RETURN(json::array * resources, ResourcesOf(answer));
+  if (resources->empty()) {
+    return absl::InternalError("the server answered no registration");
+  }
+  return RegistrationOf((*resources)[0].get_object());
+}
+
+// "?k=v&…" of the pairs whose value is not empty.
+std::string QueryOf(
+    std::initializer_list<std::pair<std::string_view, std::string>> params) {
+  std::string q;
+  for (const auto& [k, v] : params) {
+    if (v.empty()) continue;
+    StrAppend(&q, q.empty() ? "?" : "&", k, "=", PercentEncode(v));
+  }
+  return q;
+}
+
+std::string PositiveOrEmpty(int n) { return n > 0 ? StrCat(n) : ""; }
+
 }  // namespace
 
 std::string_view KeyStateName(KeyState state) {
@@ -186,6 +274,16 @@ std::string_view KeyStateName(KeyState state) {
     case KeyState::kDestroyed: return "Destroyed";
   }
   return "Unknown";
+}
+
+std::string Base64OfSecret(const SecretBytes& bytes) {
+  return crypto::Base64Encode(bytes.span());
+}
+
+absl::StatusOr<SecretBytes> SecretFromBase64(std::string_view text) {
+  auto bytes = crypto::Base64Decode(text);
+  if (!bytes.ok()) return absl::InvalidArgumentError("not base64");
+  return bytes;
 }
 
 absl::StatusOr<json::value> KeyProtectClient::Call(
@@ -212,9 +310,17 @@ absl::StatusOr<Key> KeyProtectClient::CreateKey(const CreateKeyRequest& request)
   r["name"] = request.name;
   if (!request.description.empty()) r["description"] = request.description;
   r["extractable"] = request.extractable;
+  if (request.payload.has_value() && request.sealed.has_value()) {
+    return absl::InvalidArgumentError(
+        "a key is imported with either its material or its sealed material");
+  }
   if (request.payload.has_value()) {
     r["payload"] = crypto::Base64Encode(request.payload->span());
   }
+  if (request.sealed.has_value()) {
+    for (auto& [k, v] : SealedFields(*request.sealed)) r[k] = std::move(v);
+  }
+  if (!request.aliases.empty()) r["aliases"] = AadOf(request.aliases);
   json::value body = Collection(kKeyType, std::move(r));
   Headers headers = {{"Bluemix-Instance", instance_},
                      {"Prefer", "return=representation"}};
@@ -313,6 +419,12 @@ absl::Status KeyProtectClient::RotateKey(const std::string& id,
   return s;
 }
 
+absl::Status KeyProtectClient::RotateKey(const std::string& id,
+                                         const SealedKeyMaterial& sealed) {
+  json::value body = SealedFields(sealed);
+  return Action(id, "rotate", &body);
+}
+
 absl::Status KeyProtectClient::EnableKey(const std::string& id) {
   return Action(id, "enable");
 }
@@ -326,27 +438,41 @@ absl::Status KeyProtectClient::UnsetKeyForDeletion(const std::string& id) {
   return Action(id, "unsetKeyForDeletion");
 }
 
+absl::StatusOr<json::value> KeyProtectClient::DataAction(
+    const std::string& key_id, std::string_view action, std::string_view field,
+    std::string value, const std::vector<std::string>& aad) {
+  json::object request;
+  if (!field.empty()) request[field] = value;
+  WipeMemory(value.data(), value.size());  // a plaintext, in base64
+  if (!aad.empty()) request["aad"] = AadOf(aad);
+  json::value body = std::move(request);
+  auto answer = Call("POST", StrCat(KeyPath(key_id), "/actions/", action),
+                     &body, Idempotency::kIdempotent);
+  WipeBody(body, "plaintext");
+  if (!answer.ok()) return answer.status();
+  if (answer->if_object() == nullptr) {
+    return absl::InternalError("the server's answer is not a JSON object");
+  }
+  return answer;
+}
+
 absl::StatusOr<WrapResult> KeyProtectClient::Wrap(
     const std::string& key_id, const SecretBytes* plaintext,
     const std::vector<std::string>& aad) {
-  json::object request;
-  if (plaintext != nullptr) {
-    request["plaintext"] = crypto::Base64Encode(plaintext->span());
-  }
-  if (!aad.empty()) request["aad"] = AadOf(aad);
-  json::value body = std::move(request);
-  auto answer = Call("POST", StrCat(KeyPath(key_id), "/actions/wrap"), &body,
-                     Idempotency::kIdempotent);
-  WipeBody(body, "plaintext");
-  if (!answer.ok()) return answer.status();
-  KW_ASSIGN_OR_RETURN(json::object * o, ObjectOf(*answer));
+  KW_ASSIGN_OR_RETURN(
+      json::value answer,
+      DataAction(key_id, "wrap", plaintext != nullptr ? "plaintext" : "",
+                 plaintext != nullptr ? crypto::Base64Encode(plaintext->span())
+                                      : std::string(),
+                 aad));
+  json::object& o = answer.get_object();
   WrapResult out;
   if (plaintext == nullptr) {
-    KW_ASSIGN_OR_RETURN(out.generated_plaintext, SecretAt(*o, "plaintext"));
+    KW_ASSIGN_OR_RETURN(out.generated_plaintext, SecretAt(o, "plaintext"));
   }
-  WipeAt(*o, "plaintext");
-  out.ciphertext = StringAt(*o, "ciphertext");
-  out.key_version_id = VersionIdAt(*o, "keyVersion");
+  WipeAt(o, "plaintext");
+  out.ciphertext = StringAt(o, "ciphertext");
+  out.key_version_id = VersionIdAt(o, "keyVersion");
   if (out.ciphertext.empty()) {
     return absl::InternalError("the wrap answer has no ciphertext");
   }
@@ -356,38 +482,44 @@ absl::StatusOr<WrapResult> KeyProtectClient::Wrap(
 absl::StatusOr<UnwrapResult> KeyProtectClient::Unwrap(
     const std::string& key_id, const std::string& ciphertext,
     const std::vector<std::string>& aad) {
-  json::object request;
-  request["ciphertext"] = ciphertext;
-  if (!aad.empty()) request["aad"] = AadOf(aad);
-  json::value body = std::move(request);
   KW_ASSIGN_OR_RETURN(json::value answer,
-                      Call("POST", StrCat(KeyPath(key_id), "/actions/unwrap"),
-                           &body, Idempotency::kIdempotent));
-  KW_ASSIGN_OR_RETURN(json::object * o, ObjectOf(answer));
+                      DataAction(key_id, "unwrap", "ciphertext", ciphertext,
+                                 aad));
+  json::object& o = answer.get_object();
   UnwrapResult out;
-  KW_ASSIGN_OR_RETURN(out.plaintext, SecretAt(*o, "plaintext"));
-  out.key_version_id = VersionIdAt(*o, "keyVersion");
-  out.rewrapped_ciphertext = StringAt(*o, "ciphertext");
-  out.rewrapped_key_version_id = VersionIdAt(*o, "rewrappedKeyVersion");
+  KW_ASSIGN_OR_RETURN(out.plaintext, SecretAt(o, "plaintext"));
+  out.key_version_id = VersionIdAt(o, "keyVersion");
+  out.rewrapped_ciphertext = StringAt(o, "ciphertext");
+  out.rewrapped_key_version_id = VersionIdAt(o, "rewrappedKeyVersion");
   return out;
 }
 
 absl::StatusOr<RewrapResult> KeyProtectClient::Rewrap(
     const std::string& key_id, const std::string& ciphertext,
     const std::vector<std::string>& aad) {
-  json::object request;
-  request["ciphertext"] = ciphertext;
-  if (!aad.empty()) request["aad"] = AadOf(aad);
-  json::value body = std::move(request);
   KW_ASSIGN_OR_RETURN(json::value answer,
-                      Call("POST", StrCat(KeyPath(key_id), "/actions/rewrap"),
-                           &body, Idempotency::kIdempotent));
-  KW_ASSIGN_OR_RETURN(json::object * o, ObjectOf(answer));
+                      DataAction(key_id, "rewrap", "ciphertext", ciphertext,
+                                 aad));
+  const json::object& o = answer.get_object();
   RewrapResult out;
-  out.ciphertext = StringAt(*o, "ciphertext");
-  out.key_version_id = VersionIdAt(*o, "keyVersion");
-  out.rewrapped_key_version_id = VersionIdAt(*o, "rewrappedKeyVersion");
+  out.ciphertext = StringAt(o, "ciphertext");
+  out.key_version_id = VersionIdAt(o, "keyVersion");
+  out.rewrapped_key_version_id = VersionIdAt(o, "rewrappedKeyVersion");
   return out;
+}
+
+absl::StatusOr<Registration> KeyProtectClient::WriteRegistration(
+    std::string_view method, const std::string& key_id, const std::string& crn,
+    json::object resource) {
+  json::value body = Collection(kRegistrationInputType, std::move(resource));
+  // Create, replace and merge all leave the same registration when
+  // repeated (the server answers a repeated create with the same fields).
+  KW_ASSIGN_OR_RETURN(
+      json::value answer,
+      Call(method, RegistrationPath(key_id, crn), &body,
+           Idempotency::kIdempotent, kRegistrationInputType,
+           /*representation=*/true));
+  return SingleRegistration(answer);
 }
 
 absl::StatusOr<Registration> KeyProtectClient::CreateRegistration(
@@ -396,33 +528,51 @@ absl::StatusOr<Registration> KeyProtectClient::CreateRegistration(
   json::object r;
   r["description"] = request.description;
   r["preventKeyDeletion"] = request.prevent_key_deletion;
-  json::value body = Collection(kRegistrationInputType, std::move(r));
-  KW_ASSIGN_OR_RETURN(
-      json::value answer,
-      Call("POST",
-           StrCat(KeyPath(key_id), "/registrations/", PercentEncode(crn)),
-           &body, Idempotency::kIdempotent, kRegistrationInputType,
-           /*representation=*/true));
-  KW_ASSIGN_OR_RETURN(json::array * resources, ResourcesOf(answer));
-  if (resources->empty()) {
-    return absl::InternalError("the server answered no registration");
+  return WriteRegistration("POST", key_id, crn, std::move(r));
+}
+
+absl::StatusOr<Registration> KeyProtectClient::ReplaceRegistration(
+    const std::string& key_id, const std::string& crn,
+    const RegistrationRequest& request) {
+  json::object r;
+  r["description"] = request.description;
+  r["preventKeyDeletion"] = request.prevent_key_deletion;
+  return WriteRegistration("PUT", key_id, crn, std::move(r));
+}
+
+absl::StatusOr<Registration> KeyProtectClient::UpdateRegistration(
+    const std::string& key_id, const std::string& crn,
+    const RegistrationUpdate& update) {
+  json::object r;
+  if (update.description.has_value()) r["description"] = *update.description;
+  if (update.prevent_key_deletion.has_value()) {
+    r["preventKeyDeletion"] = *update.prevent_key_deletion;
   }
-  return RegistrationOf((*resources)[0].get_object());
+  return WriteRegistration("PATCH", key_id, crn, std::move(r));
 }
 
 absl::Status KeyProtectClient::DeleteRegistration(const std::string& key_id,
                                                   const std::string& crn) {
-  return Call("DELETE",
-              StrCat(KeyPath(key_id), "/registrations/", PercentEncode(crn)),
-              nullptr, Idempotency::kIdempotent)
+  return Call("DELETE", RegistrationPath(key_id, crn), nullptr,
+              Idempotency::kIdempotent)
       .status();
 }
 
 absl::StatusOr<std::vector<Registration>> KeyProtectClient::ListRegistrations(
     const std::string& key_id) {
-  const std::string target = key_id.empty()
-                                 ? std::string("/api/v2/keys/registrations")
-                                 : StrCat(KeyPath(key_id), "/registrations");
+  ListRegistrationsOptions options;
+  options.key_id = key_id;
+  return ListRegistrations(options);
+}
+
+absl::StatusOr<std::vector<Registration>> KeyProtectClient::ListRegistrations(
+    const ListRegistrationsOptions& options) {
+  const std::string target = StrCat(
+      options.key_id.empty() ? std::string("/api/v2/keys/registrations")
+                             : StrCat(KeyPath(options.key_id), "/registrations"),
+      QueryOf({{"limit", PositiveOrEmpty(options.limit)},
+               {"offset", PositiveOrEmpty(options.offset)},
+               {"urlEncodedResourceCRNQuery", options.crn_query}}));
   KW_ASSIGN_OR_RETURN(json::value answer,
                       Call("GET", target, nullptr, Idempotency::kIdempotent));
   KW_ASSIGN_OR_RETURN(json::array * resources, ResourcesOf(answer));
@@ -430,6 +580,186 @@ absl::StatusOr<std::vector<Registration>> KeyProtectClient::ListRegistrations(
   for (const json::value& r : *resources) {
     out.push_back(RegistrationOf(r.get_object()));
   }
+  return out;
+}
+
+absl::Status KeyProtectClient::CreateKeyRing(const std::string& id) {
+  return Call("POST", StrCat("/api/v2/key_rings/", PercentEncode(id)), nullptr,
+              Idempotency::kNotIdempotent)
+      .status();
+}
+
+absl::StatusOr<std::vector<KeyRing>> KeyProtectClient::ListKeyRings() {
+  KW_ASSIGN_OR_RETURN(json::value answer,
+                      Call("GET", "/api/v2/key_rings", nullptr,
+                           Idempotency::kIdempotent));
+  KW_ASSIGN_OR_RETURN(json::array * resources, ResourcesOf(answer));
+  std::vector<KeyRing> rings;
+  for (const json::value& r : *resources) {
+    const json::object& o = r.get_object();
+    rings.push_back({StringAt(o, "id"), StringAt(o, "creationDate"),
+                     StringAt(o, "createdBy")});
+  }
+  return rings;
+}
+
+absl::Status KeyProtectClient::DeleteKeyRing(const std::string& id,
+                                             bool force) {
+  return Call("DELETE",
+              StrCat("/api/v2/key_rings/", PercentEncode(id),
+                     force ? "?force=true" : ""),
+              nullptr, Idempotency::kNotIdempotent)
+      .status();
+}
+
+absl::StatusOr<Key> KeyProtectClient::MoveKeyToRing(const std::string& key_id,
+                                                    const std::string& ring_id) {
+  json::value body = json::object{{"keyRingID", ring_id}};
+  KW_ASSIGN_OR_RETURN(json::value answer,
+                      Call("PATCH", KeyPath(key_id), &body,
+                           Idempotency::kIdempotent));
+  return SingleKey(answer, nullptr);
+}
+
+absl::StatusOr<KeyAlias> KeyProtectClient::CreateKeyAlias(
+    const std::string& key_id, const std::string& alias) {
+  KW_ASSIGN_OR_RETURN(
+      json::value answer,
+      Call("POST", StrCat(KeyPath(key_id), "/aliases/", PercentEncode(alias)),
+           nullptr, Idempotency::kNotIdempotent));
+  KW_ASSIGN_OR_RETURN(json::array * resources, ResourcesOf(answer));
+  if (resources->empty()) {
+    return absl::InternalError("the server answered no alias");
+  }
+  const json::object& o = (*resources)[0].get_object();
+  return KeyAlias{StringAt(o, "keyId"), StringAt(o, "alias"),
+                  StringAt(o, "creationDate"), StringAt(o, "createdBy")};
+}
+
+absl::Status KeyProtectClient::DeleteKeyAlias(const std::string& key_id,
+                                              const std::string& alias) {
+  return Call("DELETE",
+              StrCat(KeyPath(key_id), "/aliases/", PercentEncode(alias)),
+              nullptr, Idempotency::kNotIdempotent)
+      .status();
+}
+
+absl::StatusOr<KeyPolicies> KeyProtectClient::GetKeyPolicies(
+    const std::string& key_id) {
+  KW_ASSIGN_OR_RETURN(json::value answer,
+                      Call("GET", StrCat(KeyPath(key_id), "/policies"), nullptr,
+                           Idempotency::kIdempotent));
+  KW_ASSIGN_OR_RETURN(json::array * resources, ResourcesOf(answer));
+  return PoliciesOf(*resources);
+}
+
+absl::StatusOr<KeyPolicies> KeyProtectClient::PutKeyPolicy(
+    const std::string& key_id, std::string_view policy,
+    json::object resource) {
+  resource["type"] = kPolicyType;
+  json::value body = Collection(kPolicyType, std::move(resource));
+  KW_ASSIGN_OR_RETURN(
+      json::value answer,
+      Call("PUT", StrCat(KeyPath(key_id), "/policies?policy=", policy), &body,
+           Idempotency::kIdempotent, kPolicyType));
+  KW_ASSIGN_OR_RETURN(json::array * resources, ResourcesOf(answer));
+  return PoliciesOf(*resources);
+}
+
+absl::StatusOr<KeyPolicies> KeyProtectClient::SetRotationPolicy(
+    const std::string& key_id, const RotationPolicy& policy) {
+  json::object rotation;
+  rotation["enabled"] = policy.enabled;
+  if (policy.interval_month > 0) {
+    rotation["interval_month"] = policy.interval_month;
+  }
+  json::object r;
+  r["rotation"] = std::move(rotation);
+  return PutKeyPolicy(key_id, "rotation", std::move(r));
+}
+
+absl::StatusOr<KeyPolicies> KeyProtectClient::SetDualAuthDeletePolicy(
+    const std::string& key_id, bool enabled) {
+  json::object r;
+  r["dualAuthDelete"] = json::object{{"enabled", enabled}};
+  return PutKeyPolicy(key_id, "dualAuthDelete", std::move(r));
+}
+
+absl::StatusOr<ImportToken> KeyProtectClient::CreateImportToken(
+    const ImportTokenRequest& request) {
+  json::object r;
+  if (request.expiration_seconds > 0) {
+    r["expiration"] = request.expiration_seconds;
+  }
+  if (request.max_retrievals > 0) {
+    r["maxAllowedRetrievals"] = request.max_retrievals;
+  }
+  json::value body = std::move(r);
+  // Each create replaces the instance's token: never repeated.
+  KW_ASSIGN_OR_RETURN(json::value answer,
+                      Call("POST", "/api/v2/import_token", &body,
+                           Idempotency::kNotIdempotent));
+  KW_ASSIGN_OR_RETURN(json::object * o, ObjectOf(answer));
+  return ImportTokenOf(*o);
+}
+
+absl::StatusOr<ImportToken> KeyProtectClient::GetImportToken() {
+  // Each retrieval counts against maxAllowedRetrievals: never repeated.
+  KW_ASSIGN_OR_RETURN(json::value answer,
+                      Call("GET", "/api/v2/import_token", nullptr,
+                           Idempotency::kNotIdempotent));
+  KW_ASSIGN_OR_RETURN(json::object * o, ObjectOf(answer));
+  ImportToken t = ImportTokenOf(*o);
+  KW_ASSIGN_OR_RETURN(SecretBytes pem, SecretAt(*o, "payload"));
+  t.public_key_pem.assign(reinterpret_cast<const char*>(pem.data()),
+                          pem.size());
+  KW_ASSIGN_OR_RETURN(SecretBytes nonce, SecretAt(*o, "nonce"));
+  t.nonce.assign(nonce.data(), nonce.data() + nonce.size());
+  return t;
+}
+
+absl::StatusOr<Key> KeyProtectClient::ImportKeySecurely(
+    CreateKeyRequest request, const SecretBytes& material) {
+  if (request.payload.has_value() || request.sealed.has_value()) {
+    return absl::InvalidArgumentError(
+        "a secure import takes the material apart from the request");
+  }
+  KW_ASSIGN_OR_RETURN(ImportToken token, GetImportToken());
+  KW_ASSIGN_OR_RETURN(request.sealed, SealForImport(token, material));
+  request.extractable = false;
+  return CreateKey(request);
+}
+
+absl::StatusOr<SealedKeyMaterial> SealForImport(const ImportToken& token,
+                                                const SecretBytes& material) {
+  if (token.public_key_pem.empty() || token.nonce.empty()) {
+    return absl::InvalidArgumentError(
+        "the import token has no public key or nonce: retrieve it with "
+        "GetImportToken");
+  }
+  if (material.size() != 16 && material.size() != 24 &&
+      material.size() != 32) {
+    return absl::InvalidArgumentError(
+        "root key material must be 16, 24 or 32 bytes");
+  }
+  SealedKeyMaterial out;
+  auto wrapped =
+      crypto::RsaOaepSha256Encrypt(token.public_key_pem, material.span());
+  if (!wrapped.ok()) {
+    return absl::InvalidArgumentError(
+        "the import token's public key is not a usable RSA key");
+  }
+  out.payload = crypto::Base64Encode(*wrapped);
+  // A fresh random 96-bit IV (NIST SP 800-38D §8.2.2): the material may
+  // seal the nonces of several tokens.
+  std::vector<uint8_t> iv(crypto::kGcmNonceSize);
+  crypto::RandomBytes(iv);
+  KW_ASSIGN_OR_RETURN(crypto::AesGcm aead,
+                      crypto::AesGcm::Create(material.span()));
+  KW_ASSIGN_OR_RETURN(std::vector<uint8_t> sealed_nonce,
+                      aead.Encrypt(iv, token.nonce, {}));
+  out.encrypted_nonce = crypto::Base64Encode(sealed_nonce);
+  out.iv = crypto::Base64Encode(iv);
   return out;
 }
 
