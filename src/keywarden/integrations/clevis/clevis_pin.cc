@@ -201,7 +201,10 @@ absl::StatusOr<PinHeader> WrapCek(client::KeyProtectClient& kp,
     client::RegistrationRequest r;
     r.description = "clevis pin keywarden";
     auto registered = kp.CreateRegistration(key->id, config.crn, r);
-    if (!registered.ok()) {
+    // CONFLICT_ERR: the resource is registered already, with other fields
+    // (the key version of an earlier bind, before a rotation): it is still
+    // the key's registration, which is all a bind needs.
+    if (!registered.ok() && client::ReasonOf(registered.status()) != "CONFLICT_ERR") {
       return absl::Status(
           registered.status().code(),
           AbslView(StrCat("cannot register ", client::Printable(config.crn),

@@ -75,7 +75,9 @@ std::string JwkOfCek(const SecretBytes& cek);
 // WrapCek wraps `cek` with the configured key's current version, then (when
 // `config.crn` is set) registers that resource with the key. The key is
 // resolved to its id first, so a later alias change does not redirect the
-// JWE. A failed registration fails the whole call: the JWE is not written.
+// JWE. A resource registered already (CONFLICT_ERR: an earlier bind, maybe
+// under an older key version) counts as registered; any other failed
+// registration fails the whole call, and no JWE is written.
 absl::StatusOr<PinHeader> WrapCek(client::KeyProtectClient& kp,
                                   const PinConfig& config,
                                   const SecretBytes& cek);

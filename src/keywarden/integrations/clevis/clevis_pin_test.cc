@@ -188,6 +188,12 @@ TEST_F(ClevisPinServerTest, WrapRegistersTheConfiguredResource) {
       "crn:v1:keywarden:private:databases-for-postgresql:local:a/x:pg1::";
   ASSERT_TRUE(WrapCek(*kp_, config_, Counting()).ok());
   ASSERT_TRUE(WrapCek(*kp_, config_, Counting()).ok()) << "a second bind";
+  // A bind after a rotation: the registration exists, under the old version.
+  ASSERT_TRUE(server_->AdvanceClock(3601).ok());  // an hour between rotations
+  ASSERT_TRUE(admin_->RotateKey(key_.id).ok());
+  auto rebound = WrapCek(*kp_, config_, Counting());
+  ASSERT_TRUE(rebound.ok()) << rebound.status();
+  EXPECT_NE(rebound->key_version, key_.key_version_id);
   auto regs = kp_->ListRegistrations(key_.id);
   ASSERT_TRUE(regs.ok()) << regs.status();
   ASSERT_EQ(regs->size(), 1u);
