@@ -15,7 +15,7 @@
 // JWK's key bytes with a Keywarden root key through the typed client, and
 // unwraps them again. Nothing here builds an HTTP request.
 //
-// The JWE (docs/integrations/clevis.md): a compact JWE with "alg":"dir",
+// The JWE (docs/integrations/postgresql.md §3): a compact JWE with "alg":"dir",
 // "enc":"A256GCM", whose protected header carries
 //   "clevis": {"pin": "keywarden", "keywarden": <PinHeader as JSON>}
 // The header member names where to unwrap (url, instance, key id, cacert),
