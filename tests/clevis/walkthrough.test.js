@@ -77,7 +77,7 @@ for (const svc of SERVICES) {
       assert.equal(kw.url, srv.url);
       assert.equal(kw.instance, instance);
       assert.equal(kw.key, key.id);
-      assert.equal(kw.key_version, key.keyVersion ? key.keyVersion.id : kw.key_version);
+      assert.equal(kw.key_version, (await metadataOf(srv, key.id, { instance })).keyVersion.id);
       assert.equal(typeof kw.wdek, 'string');
       assert.equal(kw.apikey_file, config.apikey_file);
       assert.equal(kw.crn, crn);
