@@ -41,6 +41,16 @@ class PinDir {
     after(() => fs.rmSync(this.dir, { recursive: true, force: true }));
   }
 
+  // Replaces `name` (jose, keywarden) on this dir's PATH by a wrapper that
+  // appends its arguments, one per line, to `log`, then runs the real one:
+  // what a `ps` on the host would have seen.
+  recordArgs(name, real, log) {
+    const file = path.join(this.dir, name);
+    fs.rmSync(file, { force: true });
+    fs.writeFileSync(file, `#!/bin/sh\nprintf '%s\\n' "${name}" "$@" >> '${log}'\nexec '${real}' "$@"\n`,
+                     { mode: 0o755 });
+  }
+
   // Writes `apikey` to a new file of `mode` in the dir; returns its path.
   apikeyFile(apikey, name = 'apikey', mode = 0o600) {
     const file = path.join(this.dir, name);

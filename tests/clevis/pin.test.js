@@ -1,13 +1,17 @@
 'use strict';
 // The Clevis pin's edges, with the real clevis and jose: bad configuration
 // and missing or unsafe credentials give a clear message and no output;
-// KEYWARDEN_APIKEY stands in for apikey_file; a wrong API key, an
-// unreachable server and an altered JWE are refused.
+// KEYWARDEN_APIKEY stands in for apikey_file; no key, API key or secret is
+// ever a process argument; a wrong API key, an unreachable server and an
+// altered JWE are refused.
 
 const { describe, test, before } = require('node:test');
 const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
-const { useServer } = require('../lib/server');
+const fs = require('node:fs');
+const path = require('node:path');
+const { useServer, binaryPath } = require('../lib/server');
 const { createRootKey } = require('../lib/kp');
 const { identities } = require('../lib/identity');
 const { PinDir, protectedHeader, requireTools } = require('./pin');
@@ -62,6 +66,33 @@ describe('clevis pin keywarden: configuration and credentials', () => {
     const without = await pin.decrypt(enc.stdout);
     assert.notEqual(without.status, 0);
     assert.match(without.stderr, /keywarden clevis-pin: no API key/);
+  });
+
+  test('no secret is ever an argument of jose or keywarden', async () => {
+    const log = path.join(pin.dir, 'argv.log');
+    pin.recordArgs('jose', spawnSync('sh', ['-c', 'command -v jose']).stdout.toString().trim(), log);
+    pin.recordArgs('keywarden', binaryPath(), log);
+    try {
+      const file = pin.apikeyFile(service.apikey);
+      const enc = await pin.encrypt({ ...base, apikey_file: file }, secret);
+      assert.equal(enc.status, 0, enc.stderr);
+      const dec = await pin.decrypt(enc.stdout);
+      assert.equal(dec.status, 0, dec.stderr);
+      assert.ok(dec.stdout.equals(secret));
+      const args = fs.readFileSync(log, 'utf8');
+      assert.match(args, /^keywarden\nclevis-pin\nwrap\n/m, 'the log records the calls');
+      assert.match(args, /^jose\njwe\nenc\n/m);
+      assert.match(args, /^jose\njwe\ndec\n/m);
+      assert.ok(!/"k"\s*:/.test(args), 'a JWK (its "k") was an argument');
+      assert.ok(!args.includes(service.apikey), 'the API key was an argument');
+      for (const form of ['base64', 'base64url', 'hex']) {
+        assert.ok(!args.includes(secret.toString(form)), `the secret (${form}) was an argument`);
+      }
+    } finally {
+      fs.rmSync(path.join(pin.dir, 'jose'));
+      fs.rmSync(path.join(pin.dir, 'keywarden'));
+      fs.symlinkSync(binaryPath(), path.join(pin.dir, 'keywarden'));
+    }
   });
 
   test('an unreachable server is named in the message', async () => {
