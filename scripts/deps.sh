@@ -7,7 +7,8 @@
 #                           clang 14 with libFuzzer (tests/fuzz), PyKMIP (the
 #                           KMIP client and golden vectors, /usr/bin/python3),
 #                           Python grpcio and grpc_tools (the KMS plugin's tests),
-#                           PostgreSQL 15 (the PostgreSQL store's tests)
+#                           PostgreSQL 15 (the PostgreSQL store's tests),
+#                           clevis, jose and cryptsetup (the Clevis pin's tests)
 #   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline)
 #   scripts/deps.sh all     everything above
 #
@@ -26,9 +27,12 @@ BUILD_PKGS=(cmake ninja-build g++ ccache pkg-config
 # softhsm2: the PKCS#11 token the pkcs11 seal is tested against.
 # postgresql-15: the throw-away server of the PostgreSQL store's tests
 # (scripts/pg-test-cluster.sh runs its initdb/pg_ctl).
+# clevis, clevis-luks, jose, cryptsetup-bin: the Clevis pin's tests run the
+# real clevis and jose (tests/clevis), and bind a LUKS2 image file.
 TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
            clang libclang-rt-14-dev python3-pykmip python3-grpcio
-           python3-grpc-tools softhsm2 postgresql-15)
+           python3-grpc-tools softhsm2 postgresql-15
+           clevis clevis-luks jose cryptsetup-bin)
 BENCH_PKGS=(wrk nginx-light)
 
 usage() { echo "usage: $0 build|test|bench|all ..." >&2; exit 2; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: ASan+UBSan build, ctest, a short deterministic libFuzzer run of
 # tests/fuzz (build-fuzz, clang), the KMS plugin's gRPC tests (Python grpcio,
-# tests/kms), then the Node tests (integration, official SDK, crash) against
+# tests/kms), then the Node tests (integration, official SDK, crash, and the
+# Clevis pin with Debian's clevis, jose and cryptsetup) against
 # build-asan/keywarden. Every stage that can run does run;
 # the script fails if any stage failed, and says which.
 #
@@ -80,7 +81,7 @@ fi
 stage "npm ci (tests/)"
 if (cd tests && npm ci --no-audit --no-fund); then
   if [[ -x $KEYWARDEN_BIN ]]; then
-    for suite in integration sdk crash; do
+    for suite in integration sdk crash clevis; do
       stage "node --test tests/$suite (KEYWARDEN_BIN=$KEYWARDEN_BIN)"
       (cd tests && node --test --test-concurrency=2 "$suite/") || failed+=("$suite")
     done

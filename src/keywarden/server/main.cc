@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "keywarden/cli/commands.h"
+#include "keywarden/integrations/clevis/clevis_pin_command.h"
 #include "keywarden/integrations/k8s_kms/kms_plugin_command.h"
 #include "keywarden/server/config.h"
 #include "keywarden/server/run_server.h"
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   int client_exit_code = 0;
   keywarden::cli::AddClientCommands(app, client_exit_code);
   keywarden::integrations::k8s_kms::AddKmsPluginCommand(app, client_exit_code);
+  keywarden::integrations::clevis::AddClevisPinCommand(app, client_exit_code);
 
   // A client command runs inside parse(). Usage errors exit 2.
   try {
