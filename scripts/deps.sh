@@ -9,6 +9,8 @@
 #                           Python grpcio and grpc_tools (the KMS plugin's tests),
 #                           PostgreSQL 15 (the PostgreSQL store's tests)
 #   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline)
+#   scripts/deps.sh ha      Patroni and etcd (make test-ha: the failover test,
+#                           scripts/ha-cluster.sh) with PostgreSQL 15
 #   scripts/deps.sh all     everything above
 #
 # Several groups may be given. Nothing is downloaded when everything is
@@ -30,8 +32,12 @@ TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
            clang libclang-rt-14-dev python3-pykmip python3-grpcio
            python3-grpc-tools softhsm2 postgresql-15)
 BENCH_PKGS=(wrk nginx-light)
+# patroni pulls in its etcd client (python3-etcd); etcd-server is the one
+# etcd member of scripts/ha-cluster.sh. The Debian packages' own services are
+# not used (the script runs its own processes on random loopback ports).
+HA_PKGS=(patroni etcd-server postgresql-15)
 
-usage() { echo "usage: $0 build|test|bench|all ..." >&2; exit 2; }
+usage() { echo "usage: $0 build|test|bench|ha|all ..." >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 
 wanted=()
@@ -40,7 +46,8 @@ for group in "$@"; do
     build) wanted+=("${BUILD_PKGS[@]}") ;;
     test)  wanted+=("${TEST_PKGS[@]}") ;;
     bench) wanted+=("${BENCH_PKGS[@]}") ;;
-    all)   wanted+=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+    ha)    wanted+=("${HA_PKGS[@]}") ;;
+    all)   wanted+=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}" "${HA_PKGS[@]}") ;;
     *) usage ;;
   esac
 done
