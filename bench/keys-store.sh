@@ -20,8 +20,7 @@ source bench/lib.sh
 KEYS=${KEYS:-5000}
 CONCURRENCY=${CONCURRENCY:-32}
 RUNS=${RUNS:-3}
-SERVER_PIN=()
-CLIENT_PIN=()
+SERVER_PIN=()  # read by start_keywarden (bench/lib.sh)
 
 command -v node >/dev/null || die "node missing: scripts/deps.sh test"
 command -v psql >/dev/null || die "psql missing: scripts/deps.sh test"
@@ -35,7 +34,9 @@ PG_TEST_BASE=$(dirname "$BENCH_TMP") scripts/pg-test-cluster.sh start "$PG_STATE
 [[ -s $PG_STATE/url ]] || die "no PostgreSQL (scripts/deps.sh test)"
 PG_SERVER=$(cat "$PG_STATE/url")
 
-# run_one STORE RUN: prints the create-keys.js summary line.
+# run_one STORE RUN: writes the create-keys.js summary line to
+# $BENCH_TMP/line (not through $(...): the server must be started by this
+# shell, so that bench_cleanup stops it on an interrupt).
 run_one() {
   local store=$1 run=$2 args=(--access-log=false)
   if [[ $store == postgres ]]; then
@@ -45,7 +46,8 @@ run_one() {
   fi
   BENCH_DATA="data-$store-$run" start_keywarden "$BENCH_TMP/keywarden-$store-$run.log" "${args[@]}"
   AUTH=bootstrap setup_tenant
-  node bench/create-keys.js "$KW_URL" "$KW_TOKEN" "$KW_INSTANCE" "$KEYS" "$CONCURRENCY" 2>/dev/null
+  node bench/create-keys.js "$KW_URL" "$KW_TOKEN" "$KW_INSTANCE" "$KEYS" "$CONCURRENCY" \
+    >"$BENCH_TMP/line" 2>/dev/null
   kill -TERM "$KW_PID"
   wait "$KW_PID" 2>/dev/null || true
 }
@@ -56,7 +58,8 @@ declare -A rates
 echo "creating $KEYS root keys with $CONCURRENCY clients, $RUNS runs per store, alternating"
 for run in $(seq 1 "$RUNS"); do
   for store in sqlite postgres; do
-    line=$(run_one "$store" "$run")
+    run_one "$store" "$run"
+    line=$(cat "$BENCH_TMP/line")
     echo "run $run $store: $line"
     rate=$(grep -o 'rate=[0-9.]*' <<<"$line" | cut -d= -f2)
     [[ -n $rate ]] || die "no rate in: $line"

@@ -11,7 +11,7 @@
 # KEYWARDEN_BIN: the binary under test (make test-ha: build/keywarden;
 # run directly: build-asan/keywarden if it exists, else build/keywarden).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 RUNS=${RUNS:-1}
 if [[ -z ${KEYWARDEN_BIN:-} ]]; then
