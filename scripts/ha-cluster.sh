@@ -124,7 +124,6 @@ bootstrap:
     ttl: $HA_TTL
     loop_wait: $HA_LOOP_WAIT
     retry_timeout: $HA_RETRY_TIMEOUT
-    maximum_lag_on_failover: 0
     synchronous_mode: true
     synchronous_mode_strict: $HA_STRICT
     postgresql:

@@ -197,6 +197,7 @@ else test(TITLE, { timeout: 300000 }, async (t) => {
   assert.ok(oldLeader, 'the cluster has a leader');
   const clock = { killedAt: null };
   const st = makeLoad(nodes, clock);
+  t.after(() => st.done());  // an assertion failed with the load still on
   await sleep(WARMUP_MS);
   assert.ok(st.acked.create > 0, `no write acknowledged before the kill: ${st.unexpected.slice(0, 5)}`);
   const beforeKill = { ...st.acked };
