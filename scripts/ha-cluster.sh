@@ -13,6 +13,10 @@
 #       Patroni, postmaster and backends at once (a machine that dies)
 #   scripts/ha-cluster.sh rejoin STATE_DIR NAME  starts that member's Patroni
 #       again: it rewinds its old timeline and follows the new leader
+#   scripts/ha-cluster.sh freeze|thaw STATE_DIR NAME   SIGSTOP|SIGCONT to
+#       that member's WAL senders and receiver: the leader stops sending
+#       WAL (a slow or cut link; stopping a receiver is not enough, the
+#       sender fills its socket buffers meanwhile)
 #   scripts/ha-cluster.sh status STATE_DIR    the members as Patroni sees them
 #   scripts/ha-cluster.sh stop STATE_DIR      stops everything, removes the data
 #
@@ -29,6 +33,9 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 HA_TTL=${HA_TTL:-10}
 HA_LOOP_WAIT=${HA_LOOP_WAIT:-1}
 HA_RETRY_TIMEOUT=${HA_RETRY_TIMEOUT:-4}
+# Off: asynchronous replication (synchronous_mode false), only to show what
+# the failover test catches then (docs/operations.md).
+HA_SYNC=${HA_SYNC:-true}
 # On (the default): writes stop while no synchronous standby is connected,
 # so a commit is never acknowledged by one node only. Off: Patroni lets the
 # primary go on alone when its standby is gone (available, not zero-loss).
@@ -124,7 +131,7 @@ bootstrap:
     ttl: $HA_TTL
     loop_wait: $HA_LOOP_WAIT
     retry_timeout: $HA_RETRY_TIMEOUT
-    synchronous_mode: true
+    synchronous_mode: $HA_SYNC
     synchronous_mode_strict: $HA_STRICT
     postgresql:
       use_pg_rewind: true
@@ -216,11 +223,12 @@ case "$cmd" in
       fi
     done
     for _ in $(seq 1 1200); do
-      if [[ -n $(member_with_role leader) && -n $(member_with_role sync_standby) \
-            && $(running_members) -eq ${#MEMBERS[@]} ]]; then
+      # Asynchronous mode (HA_SYNC=false) has no synchronous standby.
+      if [[ -n $(member_with_role leader) && $(running_members) -eq ${#MEMBERS[@]} ]] \
+         && [[ $HA_SYNC != true || -n $(member_with_role sync_standby) ]]; then
         hosts=$(for name in "${MEMBERS[@]}"; do printf '127.0.0.1:%s,' "$(cat "$data/$name.port")"; done)
         echo "postgresql://keywarden@${hosts%,}/postgres?target_session_attrs=read-write" >"$state/url"
-        echo "ha-cluster: leader $(member_with_role leader), sync standby $(member_with_role sync_standby) ($data)"
+        echo "ha-cluster: leader $(member_with_role leader), sync standby $(member_with_role sync_standby || true) ($data)"
         exit 0
       fi
       sleep 0.1
@@ -259,6 +267,17 @@ for m in json.load(sys.stdin).get("members", []):
     kill -KILL "${pids[@]}" 2>/dev/null || true
     rm -f "$data/$name.patroni.pid"
     echo "ha-cluster: killed $name (pids ${pids[*]})"
+    ;;
+  freeze|thaw)
+    name=${3:-}
+    [[ -n $name ]] || die "$cmd needs a member name"
+    data=$(data_dir)
+    [[ -f $data/$name/postmaster.pid ]] || die "member $name is not running"
+    pm=$(head -1 "$data/$name/postmaster.pid")
+    wal=$(ps -o pid=,args= --ppid "$pm" | awk '/walsender|walreceiver/ {print $1}')
+    [[ -n $wal ]] || die "member $name has no WAL sender or receiver"
+    # shellcheck disable=SC2086
+    kill "-$([[ $cmd == freeze ]] && echo STOP || echo CONT)" $wal
     ;;
   rejoin)
     name=${3:-}
