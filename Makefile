@@ -2,7 +2,8 @@
 #   make run    build (Release) and start a local server on 127.0.0.1:8080
 #   make test   unit tests (ASan+UBSan build), fuzz targets (build-fuzz, clang)
 #               + integration, SDK and crash tests
-# Others: make build, make build-asan, make bench, make clean.
+# Others: make build, make build-asan, make bench, make test-ha (failover
+# under a Patroni cluster; not in make test), make clean.
 # Parallelism is capped (JOBS=2) because the build machine is shared.
 # CMake is configured only when a build dir is new or was configured with other
 # options; after that ninja re-runs CMake itself when CMakeLists change.
@@ -19,12 +20,13 @@ DATA_DIR  ?= ./data
 CMAKE_RELEASE := cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DKW_BUILD_TESTS=OFF
 CMAKE_ASAN    := cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKW_SANITIZE=address,undefined -DKW_BUILD_TESTS=ON
 
-.PHONY: help deps deps-build deps-test deps-bench build build-asan run test test-unit test-node bench bench-keys clean
+.PHONY: help deps deps-build deps-test deps-bench deps-ha build build-asan run test test-unit test-node test-ha bench bench-keys clean
 
 help:
 	@echo "make run     build (Release) and start keywarden on $(LISTEN), data in $(DATA_DIR)"
 	@echo "make test    ASan/UBSan build, ctest, fuzz targets, then integration + SDK + crash tests (Node)"
 	@echo "make build   Release binary at $(BUILD)/keywarden"
+	@echo "make test-ha failover test: Patroni + etcd + 3 PostgreSQL, kill the leader under load (RUNS=n)"
 	@echo "make bench   wrap/unwrap throughput vs nginx (see docs/performance.md)"
 	@echo "make clean   remove build directories and tests/node_modules (keeps $(DATA_DIR))"
 
@@ -35,6 +37,8 @@ deps-test:
 	@scripts/deps.sh test
 deps-bench:
 	@scripts/deps.sh bench
+deps-ha:
+	@scripts/deps.sh ha
 
 build: deps-build
 	@if [ ! -f $(BUILD)/build.ninja ] || ! grep -q '^CMAKE_BUILD_TYPE:STRING=Release$$' $(BUILD)/CMakeCache.txt; \
@@ -72,6 +76,12 @@ test-unit: build-asan
 test-node: deps-test
 	cd tests && npm ci --no-audit --no-fund
 	cd tests && KEYWARDEN_BIN=$${KEYWARDEN_BIN:-$(CURDIR)/$(ASAN)/keywarden} npm test
+
+# Not in `make test`: 2-3 min per run and Patroni/etcd (docs/operations.md,
+# "Failover with Patroni"). Tests the Release binary unless KEYWARDEN_BIN
+# names another (e.g. build-asan/keywarden).
+test-ha: deps-ha deps-test build
+	KEYWARDEN_BIN=$${KEYWARDEN_BIN:-$(CURDIR)/$(BUILD)/keywarden} scripts/test-ha.sh
 
 bench: deps-bench
 	bench/run.sh

@@ -10,6 +10,8 @@
 #                           PostgreSQL 15 (the PostgreSQL store's tests),
 #                           clevis, jose and cryptsetup (the Clevis pin's tests)
 #   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline)
+#   scripts/deps.sh ha      Patroni and etcd (make test-ha: the failover test,
+#                           scripts/ha-cluster.sh) with PostgreSQL 15
 #   scripts/deps.sh all     everything above
 #
 # Several groups may be given. Nothing is downloaded when everything is
@@ -34,8 +36,12 @@ TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
            python3-grpc-tools softhsm2 postgresql-15
            clevis clevis-luks jose cryptsetup-bin)
 BENCH_PKGS=(wrk nginx-light)
+# patroni pulls in its etcd client (python3-etcd); etcd-server is the one
+# etcd member of scripts/ha-cluster.sh. The Debian packages' own services are
+# not used (the script runs its own processes on random loopback ports).
+HA_PKGS=(patroni etcd-server postgresql-15)
 
-usage() { echo "usage: $0 build|test|bench|all ..." >&2; exit 2; }
+usage() { echo "usage: $0 build|test|bench|ha|all ..." >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 
 wanted=()
@@ -44,7 +50,8 @@ for group in "$@"; do
     build) wanted+=("${BUILD_PKGS[@]}") ;;
     test)  wanted+=("${TEST_PKGS[@]}") ;;
     bench) wanted+=("${BENCH_PKGS[@]}") ;;
-    all)   wanted+=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}") ;;
+    ha)    wanted+=("${HA_PKGS[@]}") ;;
+    all)   wanted+=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${BENCH_PKGS[@]}" "${HA_PKGS[@]}") ;;
     *) usage ;;
   esac
 done

@@ -43,8 +43,11 @@ case "$cmd" in
     fi
     # On tmpfs when there is one: fsync stays on (the store refuses a server
     # without it) but costs no disk flush, and the cluster is thrown away.
+    # PG_TEST_BASE puts it elsewhere: bench/keys-store.sh wants the disk
+    # that SQLite's data dir is on, so that both pay the same fsync.
     base=/tmp
     [[ -d /dev/shm && -w /dev/shm ]] && base=/dev/shm
+    base=${PG_TEST_BASE:-$base}
     data=$(mktemp -d "$base/kw-pg-XXXXXX")
     chmod 0755 "$data"
     [[ $(id -u) -eq 0 ]] && chown nobody "$data"
@@ -75,7 +78,7 @@ case "$cmd" in
     if [[ -d $data/db ]]; then
       as_owner "$PG_BIN/pg_ctl" -D "$data/db" -m fast -w stop >/dev/null 2>&1 || true
     fi
-    case "$data" in /tmp/kw-pg-*|/dev/shm/kw-pg-*) rm -rf "$data" ;; esac
+    case "$data" in /tmp/kw-pg-*|/dev/shm/kw-pg-*|${PG_TEST_BASE:-/nonexistent}/kw-pg-*) rm -rf "$data" ;; esac
     ;;
   *)
     echo "usage: $0 start|stop STATE_DIR" >&2
