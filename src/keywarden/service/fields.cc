@@ -2,23 +2,9 @@
 
 #include "keywarden/common/errors.h"
 #include "keywarden/common/strings.h"
-#include "keywarden/crypto/base64.h"
 #include "keywarden/keys/rules.h"
 
 namespace keywarden::service {
-
-absl::StatusOr<SecretBytes> DecodeBase64Field(std::string_view text,
-                                              std::string_view field,
-                                              std::string_view what) {
-  absl::StatusOr<SecretBytes> bytes = crypto::Base64Decode(text);
-  if (!bytes.ok()) {
-    return Error(Reason::kInvalidField,
-                 StrCat("The field `", field, "` must be: ", what, ": ",
-                        bytes.status().message()),
-                 field);
-  }
-  return bytes;
-}
 
 absl::Status BadField(std::string_view field, std::string_view must_be) {
   return Error(Reason::kBadBody,

@@ -5,18 +5,10 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "keywarden/common/secret_bytes.h"
 
 // Helpers for the request fields every manager of the service decodes the
 // same way, so their errors read alike.
 namespace keywarden::service {
-
-// Strictly decodes base64 `text` of field `field`; a failure is
-// INVALID_FIELD_ERR "The field `<field>` must be: <what>: illegal base64
-// data at input byte N" with `field` as target.
-absl::StatusOr<SecretBytes> DecodeBase64Field(std::string_view text,
-                                              std::string_view field,
-                                              std::string_view what);
 
 // BAD_BODY_ERR "The field `<field>` must be: <must_be>" targeting `field`.
 absl::Status BadField(std::string_view field, std::string_view must_be);

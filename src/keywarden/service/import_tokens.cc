@@ -126,8 +126,8 @@ absl::StatusOr<ImportTokenResult> ImportTokenManager::Retrieve(
 }
 
 absl::StatusOr<SecretBytes> ImportTokenManager::OpenSecureImport(
-    std::string_view instance_id, std::string_view payload,
-    std::string_view encrypted_nonce, std::string_view iv) {
+    std::string_view instance_id, const Decoded<SecretBytes>& payload,
+    const Decoded<SecretBytes>& encrypted_nonce, const Decoded<SecretBytes>& iv) {
   absl::StatusOr<store::ImportToken> token = store_->GetImportToken(instance_id);
   if (absl::IsNotFound(token.status())) {
     return TokenExpired(
@@ -141,16 +141,14 @@ absl::StatusOr<SecretBytes> ImportTokenManager::OpenSecureImport(
         "expirationDate; create a new one");
   }
 
-  KW_ASSIGN_OR_RETURN(SecretBytes ciphertext,
-                      DecodeBase64Field(payload, "payload",
-                                        "key material encrypted with the "
-                                        "import token's public key"));
-  KW_ASSIGN_OR_RETURN(SecretBytes sealed_nonce,
-                      DecodeBase64Field(encrypted_nonce, "encryptedNonce",
-                                        "the import token's nonce encrypted "
-                                        "with the key material"));
-  KW_ASSIGN_OR_RETURN(SecretBytes iv_bytes,
-                      DecodeBase64Field(iv, "iv", "a 12-byte AES-GCM IV"));
+  // Fields the transport could not decode are reported in this order,
+  // after the token checks above.
+  KW_RETURN_IF_ERROR(payload.status());
+  KW_RETURN_IF_ERROR(encrypted_nonce.status());
+  KW_RETURN_IF_ERROR(iv.status());
+  const SecretBytes& ciphertext = *payload;
+  const SecretBytes& sealed_nonce = *encrypted_nonce;
+  const SecretBytes& iv_bytes = *iv;
 
   absl::StatusOr<SecretBytes> private_key = master_key_->Decrypt(
       token->sealed_private_key,

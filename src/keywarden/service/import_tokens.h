@@ -40,17 +40,18 @@ class ImportTokenManager {
   absl::StatusOr<ImportTokenResult> Retrieve(const RequestContext& ctx);
 
   // The material of a secure import into `instance_id` (create, rotate):
-  // `payload` is base64 RSA-OAEP-SHA256 ciphertext of the material under the
-  // token's public key, `encrypted_nonce` base64 AES-GCM of the token nonce
-  // under that material with the base64 12-byte `iv`. Errors as Key Protect:
+  // `payload` is the RSA-OAEP-SHA256 ciphertext of the material under the
+  // token's public key, `encrypted_nonce` the AES-GCM ciphertext of the token
+  // nonce under that material with the 12-byte `iv`; a field the transport
+  // could not decode fails after the token checks. Errors as Key Protect:
   // IMPORT_TOKEN_EXPIRED_ERR (no or expired token), BAD_BODY_ERR (payload
   // not for this token, or not 16/24/32 bytes), INCORRECT_NONCE_IV_ERR
   // (the nonce does not open under the material and iv),
   // INCORRECT_NONCE_ERR (it opens to another nonce). The caller authorizes.
-  absl::StatusOr<SecretBytes> OpenSecureImport(std::string_view instance_id,
-                                               std::string_view payload,
-                                               std::string_view encrypted_nonce,
-                                               std::string_view iv);
+  absl::StatusOr<SecretBytes> OpenSecureImport(
+      std::string_view instance_id, const Decoded<SecretBytes>& payload,
+      const Decoded<SecretBytes>& encrypted_nonce,
+      const Decoded<SecretBytes>& iv);
 
  private:
   store::Store* store_;

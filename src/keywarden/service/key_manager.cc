@@ -167,9 +167,9 @@ absl::Status ImportAccessDenied(std::string_view what) {
 
 absl::StatusOr<std::optional<KeyManager::SuppliedMaterial>>
 KeyManager::ReadMaterial(const RequestContext& ctx, bool root,
-                         const std::optional<std::string>& payload,
-                         const std::optional<std::string>& encrypted_nonce,
-                         const std::optional<std::string>& iv,
+                         const std::optional<Decoded<SecretBytes>>& payload,
+                         const std::optional<Decoded<SecretBytes>>& encrypted_nonce,
+                         const std::optional<Decoded<SecretBytes>>& iv,
                          const std::optional<std::string>& encryption_algorithm) {
   const bool secure = encrypted_nonce.has_value() || iv.has_value();
   if (!payload.has_value() && !secure) return std::nullopt;
@@ -229,9 +229,8 @@ KeyManager::ReadMaterial(const RequestContext& ctx, bool root,
                                        "allowed");
     }
   }
-  KW_ASSIGN_OR_RETURN(out.bytes,
-                      DecodeBase64Field(*payload, "payload",
-                                        "a base64 encoded key material"));
+  KW_RETURN_IF_ERROR(payload->status());
+  out.bytes = **payload;
   return out;
 }
 

@@ -156,9 +156,9 @@ class KeyManager final : public KeyLifecycle, public KeyRings {
   };
   absl::StatusOr<std::optional<SuppliedMaterial>> ReadMaterial(
       const RequestContext& ctx, bool root,
-      const std::optional<std::string>& payload,
-      const std::optional<std::string>& encrypted_nonce,
-      const std::optional<std::string>& iv,
+      const std::optional<Decoded<SecretBytes>>& payload,
+      const std::optional<Decoded<SecretBytes>>& encrypted_nonce,
+      const std::optional<Decoded<SecretBytes>>& iv,
       const std::optional<std::string>& encryption_algorithm);
   // The new version of a rotation: generated, or imported material.
   absl::Status AddVersion(keys::Key& key, absl::Time now,

@@ -5,7 +5,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keywarden/common/errors.h"
-#include "keywarden/crypto/base64.h"
 #include "keywarden/crypto/random.h"
 #include "keywarden/store/memory/memory_store.h"
 
@@ -17,7 +16,6 @@ using keys::KeyState;
 constexpr std::string_view kInstance = "0b6e1f5c-3c7a-4f0e-9d55-3f2b8a1c9e01";
 constexpr std::string_view kOther = "0b6e1f5c-3c7a-4f0e-9d55-3f2b8a1c9e02";
 
-std::string B64(const SecretBytes& s) { return crypto::Base64Encode(s.span()); }
 
 class KeyManagerTest : public ::testing::Test {
  protected:
@@ -41,11 +39,11 @@ class KeyManagerTest : public ::testing::Test {
   }
 
   KeyResult MustCreate(bool extractable = false,
-                       std::optional<std::string> payload = std::nullopt) {
+                       std::optional<SecretBytes> payload = std::nullopt) {
     CreateKeyRequest req;
     req.name = "test-key";
     req.extractable = extractable;
-    req.payload = std::move(payload);
+    if (payload.has_value()) req.payload = *std::move(payload);
     auto key = manager_->CreateKey(ctx_, req);
     EXPECT_TRUE(key.ok()) << key.status();
     return *std::move(key);
@@ -74,7 +72,7 @@ TEST_F(KeyManagerTest, CreateRootKeyFirstVersionIdIsKeyId) {
 
 TEST_F(KeyManagerTest, MaterialIsStoredSealedNotPlain) {
   SecretBytes material = crypto::RandomSecret(32);
-  KeyResult k = MustCreate(false, B64(material));
+  KeyResult k = MustCreate(false, material);
   auto stored = store_.GetKey(kInstance, k.key.id);
   ASSERT_TRUE(stored.ok());
   const auto& sealed = stored->Primary().sealed_material;
@@ -87,18 +85,18 @@ TEST_F(KeyManagerTest, MaterialIsStoredSealedNotPlain) {
 
 TEST_F(KeyManagerTest, ImportedRootKeySizes) {
   for (size_t n : {16, 24, 32}) {
-    EXPECT_TRUE(MustCreate(false, B64(crypto::RandomSecret(n))).key.imported);
+    EXPECT_TRUE(MustCreate(false, crypto::RandomSecret(n)).key.imported);
   }
   CreateKeyRequest req;
   req.name = "bad";
   req.extractable = false;
-  req.payload = B64(crypto::RandomSecret(20));
+  req.payload = crypto::RandomSecret(20);
   EXPECT_EQ(R(manager_->CreateKey(ctx_, req).status()), Reason::kBadBody);
 }
 
 TEST_F(KeyManagerTest, StandardKeyPayloadRoundTripsAndIsBounded) {
   SecretBytes payload = crypto::RandomSecret(7500);
-  KeyResult k = MustCreate(true, B64(payload));
+  KeyResult k = MustCreate(true, payload);
   auto got = manager_->GetKey(ctx_, k.key.id);
   ASSERT_TRUE(got.ok());
   ASSERT_TRUE(got->payload.has_value());
@@ -109,19 +107,8 @@ TEST_F(KeyManagerTest, StandardKeyPayloadRoundTripsAndIsBounded) {
   CreateKeyRequest req;
   req.name = "big";
   req.extractable = true;
-  req.payload = B64(crypto::RandomSecret(7501));
+  req.payload = crypto::RandomSecret(7501);
   EXPECT_EQ(R(manager_->CreateKey(ctx_, req).status()), Reason::kBadBody);
-}
-
-TEST_F(KeyManagerTest, BadBase64NamesFieldAndPosition) {
-  CreateKeyRequest req;
-  req.name = "bad";
-  req.payload = "AAA*";
-  absl::Status s = manager_->CreateKey(ctx_, req).status();
-  EXPECT_EQ(R(s), Reason::kInvalidField);
-  EXPECT_THAT(std::string(s.message()),
-              ::testing::HasSubstr("illegal base64 data at input byte 3"));
-  EXPECT_EQ(FieldOf(s), "payload");
 }
 
 TEST_F(KeyManagerTest, WrapGeneratesDekAndUnwrapReturnsIt) {
@@ -213,12 +200,12 @@ TEST_F(KeyManagerTest, RotationIsLimitedToOncePerHour) {
 }
 
 TEST_F(KeyManagerTest, ImportedKeyRotationNeedsPayload) {
-  KeyResult k = MustCreate(false, B64(crypto::RandomSecret(32)));
+  KeyResult k = MustCreate(false, crypto::RandomSecret(32));
   absl::Status s = manager_->Rotate(ctx_, k.key.id, {}).status();
   EXPECT_EQ(R(s), Reason::kKeyPayloadRequired);
   EXPECT_EQ(FieldOf(s), "payload");
   RotateRequest req;
-  req.payload = B64(crypto::RandomSecret(16));
+  req.payload = crypto::RandomSecret(16);
   auto rotated = manager_->Rotate(ctx_, k.key.id, req);
   ASSERT_TRUE(rotated.ok()) << rotated.status();
   EXPECT_EQ(rotated->key.material_bits, 128);

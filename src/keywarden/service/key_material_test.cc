@@ -10,7 +10,6 @@
 #include "gtest/gtest.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/crypto/aes_gcm.h"
-#include "keywarden/crypto/base64.h"
 #include "keywarden/crypto/random.h"
 #include "keywarden/keys/envelope.h"
 #include "keywarden/service/key_manager.h"
@@ -24,8 +23,6 @@ using keys::KeyState;
 constexpr std::string_view kInstance = "0b6e1f5c-3c7a-4f0e-9d55-3f2b8a1c9e01";
 constexpr std::string_view kOther = "0b6e1f5c-3c7a-4f0e-9d55-3f2b8a1c9e02";
 
-std::string B64(std::span<const uint8_t> s) { return crypto::Base64Encode(s); }
-std::string B64(const SecretBytes& s) { return B64(s.span()); }
 
 class KeyMaterialTest : public ::testing::Test {
  protected:
@@ -59,12 +56,12 @@ class KeyMaterialTest : public ::testing::Test {
   }
 
   KeyResult Create(const RequestContext& ctx, bool extractable,
-                   std::optional<std::string> payload = std::nullopt,
+                   std::optional<SecretBytes> payload = std::nullopt,
                    std::optional<absl::Time> expiration = std::nullopt) {
     CreateKeyRequest req;
     req.name = "material-key";
     req.extractable = extractable;
-    req.payload = std::move(payload);
+    if (payload.has_value()) req.payload = *std::move(payload);
     req.expiration_time = expiration;
     auto key = manager_->CreateKey(ctx, req);
     EXPECT_TRUE(key.ok()) << key.status();
@@ -109,9 +106,9 @@ TEST_F(KeyMaterialTest, WrapWritesFormatTwoOfTheDocumentedSize) {
 
 TEST_F(KeyMaterialTest, SameMaterialInAnotherInstanceUnwrapsAndRewraps) {
   const SecretBytes material = crypto::RandomSecret(32);
-  KeyResult here = Create(ctx_, false, B64(material));
-  KeyResult there = Create(other_, false, B64(material));
-  KeyResult unrelated = Create(other_, false, B64(crypto::RandomSecret(32)));
+  KeyResult here = Create(ctx_, false, material);
+  KeyResult there = Create(other_, false, material);
+  KeyResult unrelated = Create(other_, false, crypto::RandomSecret(32));
   WrapRequest w;
   w.aad = {"tenant=a", "bucket=b"};
   auto wrapped = plane_->Wrap(ctx_, here.key.id, w);
@@ -137,19 +134,19 @@ TEST_F(KeyMaterialTest, SameMaterialInAnotherInstanceUnwrapsAndRewraps) {
             Reason::kUnprocessableCiphertext);
   // A 128-bit imported material is no exception.
   const SecretBytes small = crypto::RandomSecret(16);
-  KeyResult a = Create(ctx_, false, B64(small));
-  KeyResult b = Create(other_, false, B64(small));
+  KeyResult a = Create(ctx_, false, small);
+  KeyResult b = Create(other_, false, small);
   auto w16 = plane_->Wrap(ctx_, a.key.id, {});
   ASSERT_TRUE(w16.ok());
   EXPECT_TRUE(plane_->Unwrap(other_, b.key.id, {w16->ciphertext, {}}).ok());
 }
 
 TEST_F(KeyMaterialTest, OldVersionFoundByFingerprintAndRewrappedAsFormatTwo) {
-  KeyResult k = Create(ctx_, false, B64(crypto::RandomSecret(32)));
+  KeyResult k = Create(ctx_, false, crypto::RandomSecret(32));
   auto old = plane_->Wrap(ctx_, k.key.id, {});
   ASSERT_TRUE(old.ok());
   RotateRequest rotate;
-  rotate.payload = B64(crypto::RandomSecret(24));
+  rotate.payload = crypto::RandomSecret(24);
   ASSERT_TRUE(manager_->Rotate(ctx_, k.key.id, rotate).ok());
   Restart();  // fingerprints are recomputed when the key is loaded again
   auto opened = plane_->Unwrap(ctx_, k.key.id, {old->ciphertext, {}});
@@ -168,7 +165,7 @@ TEST_F(KeyMaterialTest, OldVersionFoundByFingerprintAndRewrappedAsFormatTwo) {
 
 TEST_F(KeyMaterialTest, FormatOneWdeksStillUnwrapAndComeBackAsFormatTwo) {
   const SecretBytes material = crypto::RandomSecret(32);
-  KeyResult k = Create(ctx_, false, B64(material));
+  KeyResult k = Create(ctx_, false, material);
   auto kek = crypto::AesGcm::Create(material.span());
   ASSERT_TRUE(kek.ok());
   const std::vector<uint8_t> dek(32, 0x42);
@@ -186,7 +183,7 @@ TEST_F(KeyMaterialTest, FormatOneWdeksStillUnwrapAndComeBackAsFormatTwo) {
             keys::kWdekFormatV2);
   // A v1 WDEK stays bound to its instance: the same material elsewhere
   // does not open it (only format 2 is material-bound).
-  KeyResult there = Create(other_, false, B64(material));
+  KeyResult there = Create(other_, false, material);
   EXPECT_EQ(R(plane_->Unwrap(other_, there.key.id, {*v1, aad}).status()),
             Reason::kUnprocessableCiphertext);
 }
@@ -283,8 +280,8 @@ TEST_F(KeyMaterialTest, EveryStateAndEveryPathThatReadsOrUsesMaterial) {
     const SecretBytes payload = crypto::RandomSecret(48);
     std::optional<absl::Time> expiry;
     if (cell.state == KeyState::kDeactivated) expiry = clock_.Now() + absl::Hours(1);
-    KeyResult root = Create(ctx_, false, B64(crypto::RandomSecret(32)), expiry);
-    KeyResult standard = Create(ctx_, true, B64(payload), expiry);
+    KeyResult root = Create(ctx_, false, crypto::RandomSecret(32), expiry);
+    KeyResult standard = Create(ctx_, true, payload, expiry);
     auto wdek = plane_->Wrap(ctx_, root.key.id, {});
     ASSERT_TRUE(wdek.ok()) << name;
 
@@ -337,7 +334,7 @@ TEST_F(KeyMaterialTest, EveryStateAndEveryPathThatReadsOrUsesMaterial) {
         plane_->Rewrap(ctx_, root.key.id, {wdek->ciphertext, {}}).status(),
         cell.rewrap, name + " rewrap");
     RotateRequest rotate;
-    rotate.payload = B64(crypto::RandomSecret(32));
+    rotate.payload = crypto::RandomSecret(32);
     ExpectOutcome(manager_->Rotate(ctx_, root.key.id, rotate).status(),
                   cell.rotate, name + " rotate with payload");
   }
@@ -345,7 +342,7 @@ TEST_F(KeyMaterialTest, EveryStateAndEveryPathThatReadsOrUsesMaterial) {
 
 TEST_F(KeyMaterialTest, RestoredKeyServesItsPayloadAgain) {
   const SecretBytes payload = crypto::RandomSecret(32);
-  KeyResult standard = Create(ctx_, true, B64(payload));
+  KeyResult standard = Create(ctx_, true, payload);
   ASSERT_TRUE(manager_->DeleteKey(ctx_, standard.key.id, {}).ok());
   EXPECT_FALSE(manager_->GetKey(ctx_, standard.key.id)->payload.has_value());
   clock_.Advance(absl::Seconds(31));

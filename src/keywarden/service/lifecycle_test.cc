@@ -13,7 +13,6 @@
 #include "absl/synchronization/mutex.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/crypto/aes_gcm.h"
-#include "keywarden/crypto/base64.h"
 #include "keywarden/crypto/random.h"
 #include "keywarden/crypto/rsa_oaep.h"
 #include "keywarden/service/event_dispatcher.h"
@@ -41,7 +40,6 @@ Reason R(const absl::StatusOr<T>& s) {
   return ReasonOf(s.status());
 }
 
-std::string B64(std::span<const uint8_t> s) { return crypto::Base64Encode(s); }
 
 CreateImportTokenRequest Token(std::optional<int64_t> expiration,
                                std::optional<int64_t> retrievals) {
@@ -336,7 +334,7 @@ TEST_F(LifecycleTest, RotationPolicyRulesAndAutomaticRotation) {
             Reason::kKeyRootRequired);
   CreateKeyRequest imported;
   imported.extractable = false;
-  imported.payload = B64(crypto::RandomSecret(32).span());
+  imported.payload = crypto::RandomSecret(32);
   KeyResult imp = Create(As("user-a"), imported);
   EXPECT_EQ(R(keys_->PutKeyPolicies(As("user-a"), imp.key.id, rotation)),
             Reason::kBadBody);
@@ -470,7 +468,7 @@ TEST_F(LifecycleTest, KeyCreateImportAccessIsEnforced) {
   CreateKeyRequest imported;
   imported.name = "imported";
   imported.extractable = false;
-  imported.payload = B64(crypto::RandomSecret(32).span());
+  imported.payload = crypto::RandomSecret(32);
   EXPECT_EQ(R(keys_->CreateKey(As("user-a"), imported)),
             Reason::kKeyCreateImportAccess);
   CreateRoot(As("user-a"));  // generated root keys stay allowed
@@ -485,7 +483,7 @@ TEST_F(LifecycleTest, KeyCreateImportAccessIsEnforced) {
 // --- Secure import (keyprotect-api.md §8) -----------------------------------
 
 struct Sealed {
-  std::string payload, nonce, iv;
+  SecretBytes payload, nonce, iv;
 };
 
 Sealed SealForImport(const ImportTokenResult& token, const SecretBytes& material,
@@ -496,7 +494,7 @@ Sealed SealForImport(const ImportTokenResult& token, const SecretBytes& material
   crypto::RandomBytes(iv);
   auto aead = *crypto::AesGcm::Create(material.span());
   auto sealed = *aead.Encrypt(iv, nonce, {});
-  return {B64(*ct), B64(sealed), B64(iv)};
+  return {SecretBytes(*ct), SecretBytes(sealed), SecretBytes(iv)};
 }
 
 TEST_F(LifecycleTest, SecureImportOfARootKeyAndItsRotation) {

@@ -42,12 +42,12 @@ struct CreateKeyRequest {
   std::vector<std::string> tags;
   std::optional<absl::Time> expiration_time;
   bool extractable = true;  // Key Protect's default when omitted
-  std::optional<std::string> payload;  // base64 material to import
-  std::vector<std::string> aliases;     // recorded with the key
+  std::optional<Decoded<SecretBytes>> payload;  // material to import
+  std::vector<std::string> aliases;              // recorded with the key
   // Secure import (keyprotect-api.md §8): `payload` is then the RSA-OAEP
   // ciphertext of the material under the instance's import token.
-  std::optional<std::string> encrypted_nonce;
-  std::optional<std::string> iv;
+  std::optional<Decoded<SecretBytes>> encrypted_nonce;
+  std::optional<Decoded<SecretBytes>> iv;
   std::optional<std::string> encryption_algorithm;
   // POST /keys_with_policy_overrides: these replace the instance's
   // policies for the new key (keyprotect-api.md §3.2).
@@ -143,9 +143,9 @@ struct RewrapResult {
 };
 
 struct RotateRequest {
-  std::optional<std::string> payload;  // base64 new material (imported keys)
-  std::optional<std::string> encrypted_nonce;
-  std::optional<std::string> iv;
+  std::optional<Decoded<SecretBytes>> payload;  // new material (imported keys)
+  std::optional<Decoded<SecretBytes>> encrypted_nonce;
+  std::optional<Decoded<SecretBytes>> iv;
   std::optional<std::string> encryption_algorithm;
 };
 

@@ -535,6 +535,93 @@ bool ParseRfc3339(std::string_view text, absl::Time* out) {
   return absl::ParseTime(absl::RFC3339_full, AbslView(text), out, &err);
 }
 
+namespace {
+
+// Strictly decodes the base64 `text` of `field`; a failure is
+// INVALID_FIELD_ERR "The field `<field>` must be: <what>: illegal base64
+// data at input byte N" targeting `field`.
+service::Decoded<SecretBytes> DecodeBase64Text(std::string_view text,
+                                               std::string_view field,
+                                               std::string_view what) {
+  absl::StatusOr<SecretBytes> bytes = crypto::Base64Decode(text);
+  if (!bytes.ok()) {
+    return Error(Reason::kInvalidField,
+                 StrCat("The field `", field, "` must be: ", what, ": ",
+                        bytes.status().message()),
+                 field);
+  }
+  return bytes;
+}
+
+// A DEK or WDEK given in base64 (wrap's `plaintext`, unwrap's
+// `ciphertext`), decoded from the text in the parsed body (never copied
+// into a string). Errors are the field's, reported by the service where it
+// validates that field, after authorization and the key's state, as Key
+// Protect does.
+service::Decoded<SecretBytes> DecodeBase64Input(
+    std::optional<std::string_view> text, std::string_view field,
+    std::string_view what, size_t max_chars, bool with_limit_in_message) {
+  if (!text.has_value() || text->empty() || text->size() > max_chars) {
+    return Error(Reason::kInvalidField,
+                 with_limit_in_message
+                     ? StrCat("The field `", field, "` must be: ", what,
+                              " of 1 to ", max_chars, " characters")
+                     : StrCat("The field `", field, "` must be: ", what),
+                 field);
+  }
+  return DecodeBase64Text(*text, field, what);
+}
+
+// keyprotect-api.md §4: at most 4096 characters of base64 plaintext and
+// 8192 of ciphertext.
+constexpr size_t kMaxPlaintextBase64 = 4096;
+constexpr size_t kMaxCiphertextBase64 = 8192;
+
+absl::StatusOr<std::optional<std::string_view>> OptStringView(
+    const json::object& obj, std::string_view name) {
+  const json::value* v = Find(obj, name);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (!v->is_string()) {
+    return Error(Reason::kBadBody,
+                 StrCat("The field `", name, "` must be: a string"), name);
+  }
+  return std::string_view(v->as_string().data(), v->as_string().size());
+}
+
+// The material fields of a create or rotate (keyprotect-api.md §3.1, §8):
+// base64, decoded here; a field that does not decode reaches the service
+// as its error, which it reports where it reads the material (after the
+// import policy and the import token checks).
+template <typename Request>
+absl::Status DecodeMaterialFields(const json::object& obj, Request& req) {
+  KW_ASSIGN_OR_RETURN(std::optional<std::string_view> payload,
+                      OptStringView(obj, "payload"));
+  KW_ASSIGN_OR_RETURN(std::optional<std::string_view> nonce,
+                      OptStringView(obj, "encryptedNonce"));
+  KW_ASSIGN_OR_RETURN(std::optional<std::string_view> iv,
+                      OptStringView(obj, "iv"));
+  const bool secure = nonce.has_value() || iv.has_value();
+  if (payload.has_value()) {
+    req.payload = DecodeBase64Text(
+        *payload, "payload",
+        secure ? "key material encrypted with the import token's public key"
+               : "a base64 encoded key material");
+  }
+  if (nonce.has_value()) {
+    req.encrypted_nonce = DecodeBase64Text(
+        *nonce, "encryptedNonce",
+        "the import token's nonce encrypted with the key material");
+  }
+  if (iv.has_value()) {
+    req.iv = DecodeBase64Text(*iv, "iv", "a 12-byte AES-GCM IV");
+  }
+  KW_ASSIGN_OR_RETURN(req.encryption_algorithm,
+                      OptString(obj, "encryptionAlgorithm"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(
     std::string_view body, bool with_policy_overrides) {
   KW_ASSIGN_OR_RETURN(
@@ -579,11 +666,7 @@ absl::StatusOr<service::CreateKeyRequest> DecodeCreateKey(
     }
     req.extractable = v->as_bool();
   }
-  KW_ASSIGN_OR_RETURN(req.payload, OptString(r, "payload"));
-  KW_ASSIGN_OR_RETURN(req.encrypted_nonce, OptString(r, "encryptedNonce"));
-  KW_ASSIGN_OR_RETURN(req.iv, OptString(r, "iv"));
-  KW_ASSIGN_OR_RETURN(req.encryption_algorithm,
-                      OptString(r, "encryptionAlgorithm"));
+  KW_RETURN_IF_ERROR(DecodeMaterialFields(r, req));
   return req;
 }
 
@@ -611,51 +694,6 @@ absl::StatusOr<service::PatchKeyRequest> DecodePatchKey(std::string_view body) {
   return req;
 }
 
-namespace {
-
-// A DEK or WDEK given in base64 (wrap's `plaintext`, unwrap's
-// `ciphertext`), decoded from the text in the parsed body (never copied
-// into a string). Errors are the field's, reported by the service where it
-// validates that field, after authorization and the key's state, as Key
-// Protect does.
-service::Decoded<SecretBytes> DecodeBase64Input(
-    std::optional<std::string_view> text, std::string_view field,
-    std::string_view what, size_t max_chars, bool with_limit_in_message) {
-  if (!text.has_value() || text->empty() || text->size() > max_chars) {
-    return Error(Reason::kInvalidField,
-                 with_limit_in_message
-                     ? StrCat("The field `", field, "` must be: ", what,
-                              " of 1 to ", max_chars, " characters")
-                     : StrCat("The field `", field, "` must be: ", what),
-                 field);
-  }
-  absl::StatusOr<SecretBytes> bytes = crypto::Base64Decode(*text);
-  if (!bytes.ok()) {
-    return Error(Reason::kInvalidField,
-                 StrCat("The field `", field, "` must be: ", what, ": ",
-                        bytes.status().message()),
-                 field);
-  }
-  return bytes;
-}
-
-// keyprotect-api.md §4: at most 4096 characters of base64 plaintext and
-// 8192 of ciphertext.
-constexpr size_t kMaxPlaintextBase64 = 4096;
-constexpr size_t kMaxCiphertextBase64 = 8192;
-
-absl::StatusOr<std::optional<std::string_view>> OptStringView(
-    const json::object& obj, std::string_view name) {
-  const json::value* v = Find(obj, name);
-  if (v == nullptr || v->is_null()) return std::nullopt;
-  if (!v->is_string()) {
-    return Error(Reason::kBadBody,
-                 StrCat("The field `", name, "` must be: a string"), name);
-  }
-  return std::string_view(v->as_string().data(), v->as_string().size());
-}
-
-}  // namespace
 
 absl::StatusOr<service::WrapRequest> DecodeWrap(std::string_view body) {
   WipedArena arena;
@@ -697,11 +735,7 @@ absl::StatusOr<service::UnwrapRequest> DecodeUnwrap(std::string_view body) {
 absl::StatusOr<service::RotateRequest> DecodeRotate(std::string_view body) {
   KW_ASSIGN_OR_RETURN(json::object obj, OptionalObject(body));
   service::RotateRequest req;
-  KW_ASSIGN_OR_RETURN(req.payload, OptString(obj, "payload"));
-  KW_ASSIGN_OR_RETURN(req.encrypted_nonce, OptString(obj, "encryptedNonce"));
-  KW_ASSIGN_OR_RETURN(req.iv, OptString(obj, "iv"));
-  KW_ASSIGN_OR_RETURN(req.encryption_algorithm,
-                      OptString(obj, "encryptionAlgorithm"));
+  KW_RETURN_IF_ERROR(DecodeMaterialFields(obj, req));
   return req;
 }
 

@@ -51,6 +51,28 @@ TEST(JsonCodecTest, DecodeCreateKeyErrors) {
             Reason::kBadBody);
 }
 
+// Moved from the service's KeyManagerTest when base64 moved into the codec:
+// the decoded field carries the error, which the service reports in turn.
+TEST(JsonCodecTest, BadBase64NamesFieldAndPosition) {
+  auto req = DecodeCreateKey(
+      R"({"metadata":{"collectionType":"application/vnd.ibm.kms.key+json",)"
+      R"("collectionTotal":1},"resources":[{"name":"bad","payload":"AAA*"}]})");
+  ASSERT_TRUE(req.ok()) << req.status();
+  ASSERT_TRUE(req->payload.has_value());
+  absl::Status s = req->payload->status();
+  EXPECT_EQ(ReasonOf(s), Reason::kInvalidField);
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("illegal base64 data at input byte 3"));
+  EXPECT_EQ(FieldOf(s), "payload");
+
+  auto rotate = DecodeRotate(
+      R"({"payload":"AAAA","encryptedNonce":"A*","iv":"AAAAAAAAAAAAAAAA"})");
+  ASSERT_TRUE(rotate.ok()) << rotate.status();
+  EXPECT_TRUE(rotate->payload->ok());
+  EXPECT_EQ(FieldOf(rotate->encrypted_nonce->status()), "encryptedNonce");
+  EXPECT_EQ(rotate->iv->value().size(), 12u);
+}
+
 TEST(JsonCodecTest, DecodeCreateKeyReadsAliases) {
   auto req = DecodeCreateKey(
       R"({"metadata":{"collectionType":"application/vnd.ibm.kms.key+json",)"

@@ -15,14 +15,6 @@
 namespace keywarden::api::keyprotect::handlers {
 namespace {
 
-// Overwrites a decoded request field that carried key material in base64
-// (an imported payload) once the service is done with it.
-void WipeField(std::optional<std::string>& field) {
-  if (!field) return;
-  WipeString(*field);
-  field.reset();
-}
-
 service::Prefer PreferOf(const Call& call) {
   return ParsePrefer(call.headers.prefer);
 }
@@ -121,7 +113,6 @@ void Create(Call& call, bool with_policy_overrides) {
   if (!req.ok()) return call.Fail(req.status());
   absl::StatusOr<service::KeyResult> key =
       call.services.keys->CreateKey(call.ctx, *req);
-  WipeField(req->payload);
   if (!key.ok()) return call.Fail(key.status());
   // The generated material of a standard key is returned only when the
   // client asked for the representation.
@@ -230,7 +221,6 @@ void RotateKey(Call& call) {
   if (!req.ok()) return call.Fail(req.status());
   absl::StatusOr<service::KeyResult> key =
       call.services.keys->Rotate(call.ctx, call.KeyId(), *req);
-  WipeField(req->payload);
   if (!key.ok()) return call.Fail(key.status());
   ReplyKeyIfAsked(call, *key);
 }
