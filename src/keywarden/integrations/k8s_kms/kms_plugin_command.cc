@@ -96,6 +96,7 @@ struct Flags {
   std::string resource_crn;
   std::string cluster_name;
   int health_cache_seconds = 5;
+  int concurrency = 16;
   bool insecure = false;
 };
 
@@ -188,6 +189,10 @@ int Run(const Flags& f) {
     Fail("--health-cache must be 0 or more seconds");
     return 2;
   }
+  if (f.concurrency < 1 || f.concurrency > 1024) {
+    Fail("--concurrency must be 1-1024");
+    return 2;
+  }
   auto apikey = ReadApiKey(f);
   if (!apikey.ok()) {
     Fail(StdView(apikey.status().message()));
@@ -197,7 +202,7 @@ int Run(const Flags& f) {
   topts.http.ca_file = f.cacert;
   topts.http.insecure = f.insecure;
   topts.http.timeout = std::chrono::seconds(10);
-  topts.max_idle_connections = 64;
+  topts.max_idle_connections = static_cast<size_t>(f.concurrency);
   auto transport = client::Transport::Create(
       f.addr, client::Credentials{*std::move(apikey), ""}, std::move(topts));
   if (!transport.ok()) {
@@ -249,6 +254,13 @@ int Run(const Flags& f) {
   builder.AddListeningPort(f.listen, grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(64 * 1024);
+  // The sync server's threads wait for calls ("pollers"); one that takes a
+  // call starts another when none is left waiting, and one that finishes a
+  // call exits when max_pollers already wait. gRPC's default (1 to 2) makes
+  // every burst of concurrent calls start and end threads: measured, a
+  // third of the plugin's CPU per call at 8 concurrent callers
+  // (docs/performance.md). Up to `concurrency` threads stay.
+  builder.SetSyncServerOption(grpc::ServerBuilder::MAX_POLLERS, f.concurrency);
   // The socket must never be wider than asked, not even for an instant: it
   // is created under a umask that leaves only the owner, then set to mode.
   const mode_t old_umask = ::umask(0177);
@@ -304,6 +316,9 @@ void AddKmsPluginCommand(CLI::App& app, int& exit_code) {
                   "Cluster name in the default CRN (default: host name)");
   cmd->add_option("--health-cache", flags->health_cache_seconds,
                   "Seconds a Status probe is reused (default 5)");
+  cmd->add_option("--concurrency", flags->concurrency,
+                  "Calls served at once without starting a thread or a "
+                  "connection to the server (default 16)");
   cmd->callback([flags, &exit_code] { exit_code = Run(*flags); });
 }
 
