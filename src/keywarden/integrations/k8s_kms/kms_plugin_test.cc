@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
+#include "keywarden/client/errors.h"
 #include "keywarden/client/test_server.h"
 
 namespace keywarden::integrations::k8s_kms {
@@ -99,6 +100,19 @@ TEST_F(KmsPluginTest, BadInputsAreInvalidArgument) {
       plugin_->Decrypt(e->ciphertext, e->key_id,
                        {{std::string(kFormatAnnotation), "wdek-9"}})
           .status()));
+}
+
+TEST_F(KmsPluginTest, AKeyInTheWrongStateIsNamedInTheError) {
+  ASSERT_TRUE(admin_->DisableKey(root_.id).ok());
+  auto e = plugin_->Encrypt(Bytes("seed"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(e.status())) << e.status();
+  EXPECT_NE(e.status().message().find("is disabled: enable it"),
+            std::string_view::npos)
+      << e.status();
+  // The server's reason stays, for callers that act on it.
+  EXPECT_EQ(client::ReasonOf(e.status()), "KEY_ACTION_INVALID_STATE_ERR");
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_NE(plugin_->Status().healthz.find("is disabled"), std::string::npos);
 }
 
 }  // namespace
