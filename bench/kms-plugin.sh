@@ -11,7 +11,12 @@
 # Target (issue 11 §1): the plugin reaches at least 0.5x the REST rate with
 # p99 under 5 ms.
 #
+# Each line also gives the CPU time per operation of the bench, the plugin
+# and the server: on a shared machine that, not the wall clock, is what the
+# rates follow.
+#
 # Environment (defaults): THREADS=8 SECONDS_PER=5 KW_THREADS=1
+#   PLUGIN_ARGS: extra flags for `keywarden kms-plugin` (word-split).
 #   PIN=1 (default with 2+ CPUs): server and plugin on the last CPU, the bench
 #   on the others. SKIP_BUILD=1 uses the existing build/.
 set -euo pipefail
@@ -44,8 +49,9 @@ key=$(create_root_key)
 sock="$BENCH_TMP/kms.sock"
 KEYWARDEN_APIKEY=$apikey ${SERVER_PIN[@]+"${SERVER_PIN[@]}"} "$KEYWARDEN_BIN" kms-plugin \
     --listen "unix://$sock" --addr "$KW_URL" --instance "$KW_INSTANCE" --key "$key" \
-    2>"$BENCH_TMP/plugin.log" &
-BENCH_PIDS+=($!)
+    ${PLUGIN_ARGS:-} 2>"$BENCH_TMP/plugin.log" &
+PLUGIN_PID=$!
+BENCH_PIDS+=("$PLUGIN_PID")
 for _ in $(seq 1 100); do
   grep -q 'listening on' "$BENCH_TMP/plugin.log" 2>/dev/null && break
   sleep 0.1
@@ -55,4 +61,5 @@ grep -q 'listening on' "$BENCH_TMP/plugin.log" || { cat "$BENCH_TMP/plugin.log" 
 
 KEYWARDEN_APIKEY=$apikey ${CLIENT_PIN[@]+"${CLIENT_PIN[@]}"} "$BENCH_BIN" \
     --socket "$sock" --addr "$KW_URL" --instance "$KW_INSTANCE" --key "$key" \
-    --threads "$THREADS" --seconds "$SECONDS_PER"
+    --threads "$THREADS" --seconds "$SECONDS_PER" \
+    --server-pid "$KW_PID" --plugin-pid "$PLUGIN_PID"

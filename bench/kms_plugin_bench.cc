@@ -5,15 +5,22 @@
 //
 //   kms_plugin_bench --socket PATH --addr URL --instance ID --key ID
 //                    [--threads N] [--seconds S]
-// The API key is read from $KEYWARDEN_APIKEY.
+//                    [--server-pid PID] [--plugin-pid PID]
+// The API key is read from $KEYWARDEN_APIKEY. With the pids, each line also
+// shows the CPU time per operation of the bench itself, the plugin and the
+// server (from /proc/PID/stat), which is what decides the rates when the
+// three share the machine's CPUs.
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,15 +37,43 @@ using Clock = std::chrono::steady_clock;
 using keywarden::SecretBytes;
 namespace client = keywarden::client;
 
+// CPU time (user + system) of a process so far, in microseconds; 0 when
+// unknown (pid 0, or the process is gone).
+double CpuUs(pid_t pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return 0;
+  // Fields 14 and 15 (utime, stime), counted after the ")" that ends the
+  // command name (which may itself hold spaces).
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) * 1e6 / sysconf(_SC_CLK_TCK);
+}
+
+struct Pids {
+  pid_t bench = 0, plugin = 0, server = 0;
+};
+
 struct Result {
   double ops_per_s = 0;
   double p50_ms = 0, p99_ms = 0;
   long errors = 0;
+  // CPU microseconds per successful operation; < 0 when not measured.
+  double bench_us = -1, plugin_us = -1, server_us = -1;
 };
 
 // Runs `op` on `threads` threads for `seconds`; each thread records its
 // latencies. A failed op counts as an error (and is not timed).
-Result Measure(int threads, double seconds, const std::function<bool(int)>& op) {
+Result Measure(int threads, double seconds, const Pids& pids,
+               const std::function<bool(int)>& op) {
+  const double cpu0[3] = {CpuUs(pids.bench), CpuUs(pids.plugin),
+                          CpuUs(pids.server)};
   std::vector<std::vector<double>> lat(threads);
   std::atomic<long> errors{0};
   const auto end = Clock::now() + std::chrono::duration<double>(seconds);
@@ -55,6 +90,8 @@ Result Measure(int threads, double seconds, const std::function<bool(int)>& op) 
     });
   }
   for (auto& th : pool) th.join();
+  const double cpu1[3] = {CpuUs(pids.bench), CpuUs(pids.plugin),
+                          CpuUs(pids.server)};
   std::vector<double> all;
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
   std::sort(all.begin(), all.end());
@@ -64,12 +101,23 @@ Result Measure(int threads, double seconds, const std::function<bool(int)>& op) 
   r.ops_per_s = all.size() / seconds;
   r.p50_ms = all[all.size() / 2];
   r.p99_ms = all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  const double n = static_cast<double>(all.size());
+  r.bench_us = (cpu1[0] - cpu0[0]) / n;
+  if (pids.plugin > 0) r.plugin_us = (cpu1[1] - cpu0[1]) / n;
+  if (pids.server > 0) r.server_us = (cpu1[2] - cpu0[2]) / n;
   return r;
 }
 
 void Print(const char* name, const Result& r) {
-  std::printf("%-16s %10.0f ops/s   p50 %7.3f ms   p99 %7.3f ms   errors %ld\n",
+  std::printf("%-16s %10.0f ops/s   p50 %7.3f ms   p99 %7.3f ms   errors %ld",
               name, r.ops_per_s, r.p50_ms, r.p99_ms, r.errors);
+  // CPU per operation, in microseconds: bench / plugin / server.
+  auto us = [](double v) {
+    return v < 0 ? std::string("-") : std::to_string(static_cast<int>(v + 0.5));
+  };
+  std::printf("   cpu/op us bench %s plugin %s server %s\n",
+              us(r.bench_us).c_str(), us(r.plugin_us).c_str(),
+              us(r.server_us).c_str());
 }
 
 }  // namespace
@@ -78,6 +126,8 @@ int main(int argc, char** argv) {
   std::string socket, addr, instance, key;
   int threads = 8;
   double seconds = 5;
+  Pids pids;
+  pids.bench = getpid();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--socket") socket = value;
@@ -86,6 +136,8 @@ int main(int argc, char** argv) {
     else if (flag == "--key") key = value;
     else if (flag == "--threads") threads = std::atoi(value.c_str());
     else if (flag == "--seconds") seconds = std::atof(value.c_str());
+    else if (flag == "--server-pid") pids.server = std::atoi(value.c_str());
+    else if (flag == "--plugin-pid") pids.plugin = std::atoi(value.c_str());
   }
   const char* apikey = std::getenv("KEYWARDEN_APIKEY");
   if (socket.empty() || addr.empty() || instance.empty() || key.empty() ||
@@ -142,21 +194,21 @@ int main(int argc, char** argv) {
                                         enc.annotations().end());
 
   std::printf("%d client threads, %.0f s per measurement\n", threads, seconds);
-  const Result wrap = Measure(threads, seconds, [&](int) {
+  const Result wrap = Measure(threads, seconds, pids, [&](int) {
     return kp.Wrap(key, &seed, aad).ok();
   });
   Print("REST wrap", wrap);
-  const Result encrypt = Measure(threads, seconds, [&](int t) {
+  const Result encrypt = Measure(threads, seconds, pids, [&](int t) {
     grpc::ClientContext ctx;
     v2::EncryptResponse out;
     return stubs[t]->Encrypt(&ctx, enc_req, &out).ok();
   });
   Print("plugin Encrypt", encrypt);
-  const Result unwrap = Measure(threads, seconds, [&](int) {
+  const Result unwrap = Measure(threads, seconds, pids, [&](int) {
     return kp.Unwrap(key, wdek->ciphertext, aad).ok();
   });
   Print("REST unwrap", unwrap);
-  const Result decrypt = Measure(threads, seconds, [&](int t) {
+  const Result decrypt = Measure(threads, seconds, pids, [&](int t) {
     grpc::ClientContext ctx;
     v2::DecryptResponse out;
     return stubs[t]->Decrypt(&ctx, dec_req, &out).ok();

@@ -208,7 +208,8 @@ class KmsPluginTest(unittest.TestCase):
         for bad in (["--listen", "tcp://127.0.0.1:1"],
                     ["--listen", "unix://relative.sock"],
                     ["--listen", "unix:///tmp/kw-x.sock", "--socket-mode", "rw"],
-                    ["--listen", "unix:///tmp/kw-x.sock", "--health-cache", "-1"]):
+                    ["--listen", "unix:///tmp/kw-x.sock", "--health-cache", "-1"],
+                    ["--listen", "unix:///tmp/kw-x.sock", "--concurrency", "0"]):
             p = kwtest.Process([kwtest.binary(), "kms-plugin", *bad, *common], env)
             self.assertEqual(p.proc.wait(60), 2, p.log())
 

@@ -8,16 +8,8 @@
 namespace keywarden::client {
 namespace {
 
-using testing::ServerProcess;
-
 SecretBytes Bytes(std::string_view s) {
   return SecretBytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
-
-CreateKeyRequest RootKey(std::string name) {
-  CreateKeyRequest r;
-  r.name = std::move(name);
-  return r;
 }
 
 CreateKeyRequest StandardKey(std::string name, SecretBytes payload) {
@@ -34,44 +26,9 @@ RegistrationRequest Described(std::string description) {
   return r;
 }
 
-// One real server for the suite (starting one costs a second under ASan);
-// each test makes its own tenant, so tests do not see each other's keys.
-class KeyProtectClientTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    auto s = ServerProcess::Start(KEYWARDEN_BIN);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = s->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    auto t = server_->CreateTenant("kubernetes");
-    ASSERT_TRUE(t.ok()) << t.status();
-    tenant_ = *t;
-    admin_transport_ = server_->AdminTransport();
-    admin_ = std::make_unique<KeyProtectClient>(*admin_transport_,
-                                                tenant_.instance);
-    service_transport_ = *Transport::Create(
-        server_->url(), Credentials{tenant_.apikey, ""}, TransportOptions{});
-    service_ = std::make_unique<KeyProtectClient>(*service_transport_,
-                                                  tenant_.instance);
-    auto key = admin_->CreateKey(RootKey("root"));
-    ASSERT_TRUE(key.ok()) << key.status();
-    root_ = *key;
-  }
-
-  static ServerProcess* server_;
-  ServerProcess::Tenant tenant_;
-  std::unique_ptr<Transport> admin_transport_, service_transport_;
-  std::unique_ptr<KeyProtectClient> admin_, service_;
-  Key root_;
-};
-ServerProcess* KeyProtectClientTest::server_ = nullptr;
+// The shared fixture (test_server.h): one real server for the suite, a
+// tenant, the administrator and service-id clients and a root key per test.
+class KeyProtectClientTest : public testing::TenantTest {};
 
 TEST_F(KeyProtectClientTest, CreateGetAndListAreTyped) {
   EXPECT_FALSE(root_.id.empty());

@@ -143,6 +143,40 @@ absl::StatusOr<ServerProcess::Tenant> ServerProcess::CreateTenant(
   return t;
 }
 
+ServerProcess* TenantTest::server_ = nullptr;
+
+void TenantTest::SetUpTestSuite() {
+  auto s = ServerProcess::Start(KEYWARDEN_BIN);
+  ASSERT_TRUE(s.ok()) << s.status();
+  server_ = s->release();
+}
+
+void TenantTest::TearDownTestSuite() {
+  delete server_;
+  server_ = nullptr;
+}
+
+void TenantTest::SetUp() {
+  ASSERT_NE(server_, nullptr);
+  auto t = server_->CreateTenant("kubernetes");
+  ASSERT_TRUE(t.ok()) << t.status();
+  tenant_ = *t;
+  admin_transport_ = server_->AdminTransport();
+  admin_ = std::make_unique<KeyProtectClient>(*admin_transport_,
+                                              tenant_.instance);
+  auto service = Transport::Create(
+      server_->url(), Credentials{tenant_.apikey, ""}, TransportOptions{});
+  ASSERT_TRUE(service.ok()) << service.status();
+  service_transport_ = *std::move(service);
+  service_ = std::make_unique<KeyProtectClient>(*service_transport_,
+                                                tenant_.instance);
+  CreateKeyRequest root;
+  root.name = "root";
+  auto key = admin_->CreateKey(root);
+  ASSERT_TRUE(key.ok()) << key.status();
+  root_ = *key;
+}
+
 absl::Status ServerProcess::AdvanceClock(int seconds) const {
   auto admin = AdminTransport();
   json::value body = json::object{{"seconds", seconds}};

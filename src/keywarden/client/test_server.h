@@ -4,6 +4,8 @@
 // For tests only: the real `keywarden server` binary as a child process on
 // 127.0.0.1 port 0, with a fresh data dir, the test clock and a known
 // bootstrap token; the address is read from its "listening on" log line.
+// TenantTest is the fixture that the client's and the integrations' tests
+// share over it.
 
 #include <sys/types.h>
 
@@ -12,6 +14,8 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "gtest/gtest.h"
+#include "keywarden/client/key_protect.h"
 #include "keywarden/client/transport.h"
 
 namespace keywarden::client::testing {
@@ -48,6 +52,25 @@ class ServerProcess {
   std::string url_;
   std::string admin_token_;
   std::thread drain_;  // reads the log so that the server never blocks on it
+};
+
+// A GoogleTest fixture: one server for the suite (starting one costs a
+// second under ASan, so not one per test), and for each test a tenant of its
+// own, so that tests do not see each other's keys: an instance, a service id
+// of type kubernetes with an API key and Reader on it, a client as the
+// administrator (admin_) and one as the service id (service_), and a root
+// key named "root" (root_), created by the administrator.
+class TenantTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  void SetUp() override;
+
+  static ServerProcess* server_;
+  ServerProcess::Tenant tenant_;
+  std::unique_ptr<Transport> admin_transport_, service_transport_;
+  std::unique_ptr<KeyProtectClient> admin_, service_;
+  Key root_;
 };
 
 }  // namespace keywarden::client::testing

@@ -1,5 +1,6 @@
 #include "keywarden/integrations/k8s_kms/kms_plugin.h"
 
+#include "absl/strings/cord.h"
 #include "keywarden/client/errors.h"
 #include "keywarden/common/status_macros.h"
 #include "keywarden/common/strings.h"
@@ -101,20 +102,56 @@ absl::Status KmsPlugin::Register() {
   return absl::OkStatus();
 }
 
+absl::Status KmsPlugin::Explain(const absl::Status& s) {
+  // The server refuses a wrap or unwrap with a key in the wrong state with
+  // one reason, KEY_ACTION_INVALID_STATE_ERR, and the state's number; the
+  // operator reading the apiserver's log needs its name and what to do. One
+  // GET of the key's metadata, on this error path only.
+  if (client::ReasonOf(s) != "KEY_ACTION_INVALID_STATE_ERR") return s;
+  auto key = kp_.GetKeyMetadata(options_.key_id);
+  if (!key.ok()) return s;
+  std::string_view what;
+  switch (key->state) {
+    case client::KeyState::kSuspended:
+      what = "is disabled: enable it to resume";
+      break;
+    case client::KeyState::kDeactivated:
+      what = "is deactivated (expired): it can no longer be used";
+      break;
+    case client::KeyState::kDestroyed:
+      what = "is deleted: the data it protected cannot be recovered";
+      break;
+    case client::KeyState::kPreActivation:
+      what = "is not active yet";
+      break;
+    case client::KeyState::kActive:
+      return s;
+  }
+  absl::Status out(
+      s.code(), AbslView(StrCat("root key ", client::Printable(options_.key_id),
+                                " ", what, " (", StdView(s.message()), ")")));
+  s.ForEachPayload([&out](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
+
 absl::Status KmsPlugin::Probe() {
   // A wrap and an unwrap: the key is usable for both, and the answer names
   // its current version.
   const std::vector<std::string> aad = {std::string(kWrapAad), "probe"};
   auto wrapped = kp_.Wrap(options_.key_id, &probe_plaintext_, aad);
   if (!wrapped.ok()) {
-    healthz_ = Reason("wrap failed", wrapped.status());
-    return wrapped.status();
+    const absl::Status explained = Explain(wrapped.status());
+    healthz_ = Reason("wrap failed", explained);
+    return explained;
   }
   NoteKeyId(KeyIdOf(options_.key_id, wrapped->key_version_id));
   auto unwrapped = kp_.Unwrap(options_.key_id, wrapped->ciphertext, aad);
   if (!unwrapped.ok()) {
-    healthz_ = Reason("unwrap failed", unwrapped.status());
-    return unwrapped.status();
+    const absl::Status explained = Explain(unwrapped.status());
+    healthz_ = Reason("unwrap failed", explained);
+    return explained;
   }
   if (!(unwrapped->plaintext == probe_plaintext_)) {
     healthz_ = "unwrap failed: the probe came back different";
@@ -154,15 +191,14 @@ absl::StatusOr<EncryptAnswer> KmsPlugin::Encrypt(const SecretBytes& plaintext) {
         "the plaintext has ", plaintext.size(), " bytes, the limit is ",
         kMaxPlaintextBytes)));
   }
-  KW_ASSIGN_OR_RETURN(
-      client::WrapResult wrapped,
-      kp_.Wrap(options_.key_id, &plaintext, {std::string(kWrapAad)}));
-  auto bytes = crypto::Base64Decode(wrapped.ciphertext);
+  auto wrapped = kp_.Wrap(options_.key_id, &plaintext, {std::string(kWrapAad)});
+  if (!wrapped.ok()) return Explain(wrapped.status());
+  auto bytes = crypto::Base64Decode(wrapped->ciphertext);
   if (!bytes.ok()) return absl::InternalError("the WDEK is not base64");
   EncryptAnswer out;
   out.ciphertext.assign(reinterpret_cast<const char*>(bytes->data()),
                         bytes->size());
-  out.key_id = KeyIdOf(options_.key_id, wrapped.key_version_id);
+  out.key_id = KeyIdOf(options_.key_id, wrapped->key_version_id);
   out.annotations.emplace(std::string(kFormatAnnotation),
                           std::string(kFormatV1));
   // The apiserver refuses answers past its limits; better to say why here.
@@ -205,7 +241,7 @@ absl::StatusOr<SecretBytes> KmsPlugin::Decrypt(std::string_view ciphertext,
       return absl::InvalidArgumentError(
           "the ciphertext is invalid or was not made with this root key");
     }
-    return unwrapped.status();
+    return Explain(unwrapped.status());
   }
   return std::move(unwrapped->plaintext);
 }

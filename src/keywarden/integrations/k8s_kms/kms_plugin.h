@@ -27,6 +27,9 @@
 //   Status, one annotation naming the ciphertext format.
 // - Decrypt: any ciphertext that Encrypt made under this root key, whatever
 //   its version (key_id) then; anything else is InvalidArgument.
+// - A root key that is disabled, deactivated or deleted fails all three
+//   with FailedPrecondition and a message naming the state and what follows
+//   from it (kube-apiserver shows it to the operator).
 namespace keywarden::integrations::k8s_kms {
 
 // kube-apiserver's limits (k8s.io/apiserver, KMS v2 envelope transformer).
@@ -90,6 +93,9 @@ class KmsPlugin {
 
  private:
   absl::Status Probe() ABSL_EXCLUSIVE_LOCKS_REQUIRED(probe_mu_);
+  // The server's error, made clear for the operator where the root key's
+  // state is the cause (see kms_plugin.cc).
+  absl::Status Explain(const absl::Status& s);
   void NoteKeyId(std::string key_id);
   std::string CurrentKeyId() const;
 

@@ -13,10 +13,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "keywarden/client/key_protect.h"
 #include "keywarden/client/errors.h"
 #include "keywarden/client/transport.h"
@@ -44,45 +52,136 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(code, std::string(s.message()));
 }
 
-// The gRPC face of KmsPlugin: copies bytes in and out, nothing else.
-class Service final : public v2::KeyManagementService::Service {
+// The threads that run the plugin's calls. gRPC's callback API reads a
+// request and calls its handler on one of its own few threads, which must
+// not block; a call to the plugin blocks on HTTP, so the handler hands it
+// here and a worker finishes the call. `threads` is --concurrency: calls
+// beyond it wait in the queue, up to kMaxQueued; past that Submit refuses
+// (the call ends RESOURCE_EXHAUSTED at once rather than after the
+// apiserver's timeout). Thread-safe; the destructor runs what is queued,
+// then joins. Start fails (no threads to be had) with Unavailable.
+class Workers {
  public:
-  explicit Service(KmsPlugin& plugin) : plugin_(plugin) {}
-
-  grpc::Status Status(grpc::ServerContext*, const v2::StatusRequest*,
-                      v2::StatusResponse* out) override {
-    StatusAnswer a = plugin_.Status();
-    out->set_version("v2");
-    out->set_healthz(a.healthz);
-    out->set_key_id(a.key_id);
-    return grpc::Status::OK;
+  static absl::StatusOr<std::unique_ptr<Workers>> Start(int threads) {
+    auto w = std::unique_ptr<Workers>(new Workers());
+    try {
+      for (int i = 0; i < threads; ++i) {
+        w->threads_.emplace_back([p = w.get()] { p->Run(); });
+      }
+    } catch (const std::system_error& e) {
+      return absl::UnavailableError(
+          AbslView(StrCat("cannot start ", threads, " threads: ", e.what())));
+    }  // ~Workers joins those that started
+    return w;
   }
-
-  grpc::Status Encrypt(grpc::ServerContext*, const v2::EncryptRequest* in,
-                       v2::EncryptResponse* out) override {
-    SecretBytes plaintext(
-        reinterpret_cast<const uint8_t*>(in->plaintext().data()),
-        in->plaintext().size());
-    auto a = plugin_.Encrypt(plaintext);
-    if (!a.ok()) return ToGrpc(a.status());
-    out->set_ciphertext(std::move(a->ciphertext));
-    out->set_key_id(std::move(a->key_id));
-    for (auto& [k, v] : a->annotations) (*out->mutable_annotations())[k] = v;
-    return grpc::Status::OK;
+  ~Workers() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    for (auto& t : threads_) t.join();
   }
+  static constexpr size_t kMaxQueued = 4096;
 
-  grpc::Status Decrypt(grpc::ServerContext*, const v2::DecryptRequest* in,
-                       v2::DecryptResponse* out) override {
-    Annotations annotations(in->annotations().begin(), in->annotations().end());
-    auto plaintext = plugin_.Decrypt(in->ciphertext(), in->key_id(), annotations);
-    if (!plaintext.ok()) return ToGrpc(plaintext.status());
-    out->set_plaintext(reinterpret_cast<const char*>(plaintext->data()),
-                       plaintext->size());
-    return grpc::Status::OK;
+  bool Submit(std::function<void()> work) {
+    absl::MutexLock lock(&mu_);
+    if (queue_.size() >= kMaxQueued) return false;
+    queue_.push_back(std::move(work));
+    return true;
   }
 
  private:
+  Workers() = default;
+
+  void Run() {
+    while (true) {
+      std::function<void()> work;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](Workers* w) { return w->stopping_ || !w->queue_.empty(); },
+            this));
+        if (queue_.empty()) return;  // stopping, and nothing left
+        work = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      work();
+    }
+  }
+
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+// The gRPC face of KmsPlugin: copies bytes in and out, nothing else. Each
+// call runs on a worker (see Workers), which finishes it; the request and
+// response stay valid until then (gRPC's callback API contract).
+class Service final : public v2::KeyManagementService::CallbackService {
+ public:
+  Service(KmsPlugin& plugin, Workers& workers)
+      : plugin_(plugin), workers_(workers) {}
+
+  grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx,
+                                   const v2::StatusRequest*,
+                                   v2::StatusResponse* out) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    Run(reactor, [this, reactor, out] {
+      StatusAnswer a = plugin_.Status();
+      out->set_version("v2");
+      out->set_healthz(a.healthz);
+      out->set_key_id(a.key_id);
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Encrypt(grpc::CallbackServerContext* ctx,
+                                    const v2::EncryptRequest* in,
+                                    v2::EncryptResponse* out) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    Run(reactor, [this, reactor, in, out] {
+      SecretBytes plaintext(
+          reinterpret_cast<const uint8_t*>(in->plaintext().data()),
+          in->plaintext().size());
+      auto a = plugin_.Encrypt(plaintext);
+      if (!a.ok()) return reactor->Finish(ToGrpc(a.status()));
+      out->set_ciphertext(std::move(a->ciphertext));
+      out->set_key_id(std::move(a->key_id));
+      for (auto& [k, v] : a->annotations) (*out->mutable_annotations())[k] = v;
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* Decrypt(grpc::CallbackServerContext* ctx,
+                                    const v2::DecryptRequest* in,
+                                    v2::DecryptResponse* out) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    Run(reactor, [this, reactor, in, out] {
+      Annotations annotations(in->annotations().begin(),
+                              in->annotations().end());
+      auto plaintext =
+          plugin_.Decrypt(in->ciphertext(), in->key_id(), annotations);
+      if (!plaintext.ok()) return reactor->Finish(ToGrpc(plaintext.status()));
+      out->set_plaintext(reinterpret_cast<const char*>(plaintext->data()),
+                         plaintext->size());
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+ private:
+  void Run(grpc::ServerUnaryReactor* reactor, std::function<void()> work) {
+    if (!workers_.Submit(std::move(work))) {
+      reactor->Finish(grpc::Status(grpc::RESOURCE_EXHAUSTED,
+                                   "too many calls waiting: try again"));
+    }
+  }
+
   KmsPlugin& plugin_;
+  Workers& workers_;
 };
 
 struct Flags {
@@ -96,6 +195,7 @@ struct Flags {
   std::string resource_crn;
   std::string cluster_name;
   int health_cache_seconds = 5;
+  int concurrency = 16;
   bool insecure = false;
 };
 
@@ -188,6 +288,10 @@ int Run(const Flags& f) {
     Fail("--health-cache must be 0 or more seconds");
     return 2;
   }
+  if (f.concurrency < 1 || f.concurrency > 1024) {
+    Fail("--concurrency must be 1-1024");
+    return 2;
+  }
   auto apikey = ReadApiKey(f);
   if (!apikey.ok()) {
     Fail(StdView(apikey.status().message()));
@@ -197,7 +301,7 @@ int Run(const Flags& f) {
   topts.http.ca_file = f.cacert;
   topts.http.insecure = f.insecure;
   topts.http.timeout = std::chrono::seconds(10);
-  topts.max_idle_connections = 64;
+  topts.max_idle_connections = static_cast<size_t>(f.concurrency);
   auto transport = client::Transport::Create(
       f.addr, client::Credentials{*std::move(apikey), ""}, std::move(topts));
   if (!transport.ok()) {
@@ -244,7 +348,13 @@ int Run(const Flags& f) {
     Fail(StdView(s.message()));
     return 1;
   }
-  Service service(plugin);
+  // The workers outlive the server: they finish the calls it has started.
+  auto workers = Workers::Start(f.concurrency);
+  if (!workers.ok()) {
+    Fail(StdView(workers.status().message()));
+    return 1;
+  }
+  Service service(plugin, **workers);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(f.listen, grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
@@ -304,6 +414,9 @@ void AddKmsPluginCommand(CLI::App& app, int& exit_code) {
                   "Cluster name in the default CRN (default: host name)");
   cmd->add_option("--health-cache", flags->health_cache_seconds,
                   "Seconds a Status probe is reused (default 5)");
+  cmd->add_option("--concurrency", flags->concurrency,
+                  "Calls served at once (worker threads), and keep-alive "
+                  "connections kept to the server (default 16)");
   cmd->callback([flags, &exit_code] { exit_code = Run(*flags); });
 }
 

@@ -2,12 +2,11 @@
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
+#include "keywarden/client/errors.h"
 #include "keywarden/client/test_server.h"
 
 namespace keywarden::integrations::k8s_kms {
 namespace {
-
-using client::testing::ServerProcess;
 
 SecretBytes Bytes(std::string_view s) {
   return SecretBytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
@@ -34,56 +33,30 @@ TEST(ValidateAnnotationsTest, TotalSizeIsUnder32Kilobytes) {
       {{"a.b", std::string(20000, 'v')}, {"c.d", std::string(20000, 'v')}})));
 }
 
-// The plugin's logic against the real server, with a fake clock for the
-// Status cache.
-class KmsPluginTest : public ::testing::Test {
+// The plugin's logic against the real server (the shared fixture of
+// client/test_server.h: a tenant, its clients and a root key per test), with
+// a fake clock for the Status cache.
+class KmsPluginTest : public client::testing::TenantTest {
  protected:
-  static void SetUpTestSuite() {
-    auto s = ServerProcess::Start(KEYWARDEN_BIN);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = s->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    auto t = server_->CreateTenant("kubernetes");
-    ASSERT_TRUE(t.ok()) << t.status();
-    admin_transport_ = server_->AdminTransport();
-    admin_ = std::make_unique<client::KeyProtectClient>(*admin_transport_,
-                                                        t->instance);
-    client::CreateKeyRequest req;
-    req.name = "k8s";
-    auto key = admin_->CreateKey(req);
-    ASSERT_TRUE(key.ok()) << key.status();
-    key_ = *key;
-    transport_ = *client::Transport::Create(
-        server_->url(), client::Credentials{t->apikey, ""}, {});
-    kp_ = std::make_unique<client::KeyProtectClient>(*transport_, t->instance);
+    TenantTest::SetUp();
+    if (HasFatalFailure()) return;
     PluginOptions o;
-    o.key_id = key_.id;
+    o.key_id = root_.id;
     o.resource_crn =
         "crn:v1:keywarden:private:containers-kubernetes:local:a/x:c1::";
-    plugin_ = std::make_unique<KmsPlugin>(*kp_, o, clock_);
+    plugin_ = std::make_unique<KmsPlugin>(*service_, o, clock_);
   }
 
-  static ServerProcess* server_;
   FakeClock clock_;
-  std::unique_ptr<client::Transport> admin_transport_, transport_;
-  std::unique_ptr<client::KeyProtectClient> admin_, kp_;
-  client::Key key_;
   std::unique_ptr<KmsPlugin> plugin_;
 };
-ServerProcess* KmsPluginTest::server_ = nullptr;
 
 TEST_F(KmsPluginTest, EncryptDecryptRoundTrip) {
   const SecretBytes seed = Bytes("0123456789abcdef0123456789abcdef");
   auto e = plugin_->Encrypt(seed);
   ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_EQ(e->key_id, KeyIdOf(key_.id, key_.key_version_id));
+  EXPECT_EQ(e->key_id, KeyIdOf(root_.id, root_.key_version_id));
   EXPECT_LE(e->ciphertext.size(), kMaxCiphertextBytes);
   EXPECT_TRUE(ValidateAnnotations(e->annotations).ok());
   auto d = plugin_->Decrypt(e->ciphertext, e->key_id, e->annotations);
@@ -94,9 +67,9 @@ TEST_F(KmsPluginTest, EncryptDecryptRoundTrip) {
 TEST_F(KmsPluginTest, StatusProbeIsCachedForItsTime) {
   StatusAnswer s = plugin_->Status();
   EXPECT_EQ(s.healthz, "ok");
-  EXPECT_EQ(s.key_id, KeyIdOf(key_.id, key_.key_version_id));
+  EXPECT_EQ(s.key_id, KeyIdOf(root_.id, root_.key_version_id));
   EXPECT_TRUE(plugin_->registered());
-  ASSERT_TRUE(admin_->DisableKey(key_.id).ok());
+  ASSERT_TRUE(admin_->DisableKey(root_.id).ok());
   clock_.Advance(absl::Seconds(4));
   EXPECT_EQ(plugin_->Status().healthz, "ok");  // the cached probe
   clock_.Advance(absl::Seconds(1));
@@ -127,6 +100,19 @@ TEST_F(KmsPluginTest, BadInputsAreInvalidArgument) {
       plugin_->Decrypt(e->ciphertext, e->key_id,
                        {{std::string(kFormatAnnotation), "wdek-9"}})
           .status()));
+}
+
+TEST_F(KmsPluginTest, AKeyInTheWrongStateIsNamedInTheError) {
+  ASSERT_TRUE(admin_->DisableKey(root_.id).ok());
+  auto e = plugin_->Encrypt(Bytes("seed"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(e.status())) << e.status();
+  EXPECT_NE(e.status().message().find("is disabled: enable it"),
+            std::string_view::npos)
+      << e.status();
+  // The server's reason stays, for callers that act on it.
+  EXPECT_EQ(client::ReasonOf(e.status()), "KEY_ACTION_INVALID_STATE_ERR");
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_NE(plugin_->Status().healthz.find("is disabled"), std::string::npos);
 }
 
 }  // namespace
