@@ -12,6 +12,12 @@ SecretBytes Bytes(std::string_view s) {
   return SecretBytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 
+CreateKeyRequest RootKey(std::string name) {
+  CreateKeyRequest r;
+  r.name = std::move(name);
+  return r;
+}
+
 CreateKeyRequest StandardKey(std::string name, SecretBytes payload) {
   CreateKeyRequest r;
   r.name = std::move(name);
