@@ -148,6 +148,26 @@ TEST(AesGcmDecryptTest, EveryFlippedBitOfCiphertextOrTagFails) {
   }
 }
 
+TEST(AesGcmDecryptIntoTest, OpensIntoTheBufferAndWipesItOnFailure) {
+  Fixture f;
+  auto aead = AesGcm::Create(f.key);
+  ASSERT_TRUE(aead.ok());
+  std::vector<uint8_t> out(f.sealed.size() - kGcmTagSize);
+  ASSERT_TRUE(aead->DecryptInto(f.iv, f.sealed, f.aad, out).ok());
+  EXPECT_EQ(out, Hex(kVectors[9].plaintext));
+
+  std::vector<uint8_t> bad = f.sealed;
+  bad.back() ^= 1;  // the tag: OpenSSL has decrypted into `out` already
+  absl::Status s = aead->DecryptInto(f.iv, bad, f.aad, out);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "decryption failed");
+  EXPECT_EQ(out, std::vector<uint8_t>(out.size(), 0));
+
+  std::vector<uint8_t> short_out(out.size() - 1);
+  EXPECT_EQ(aead->DecryptInto(f.iv, f.sealed, f.aad, short_out).message(),
+            "decryption failed");
+}
+
 TEST(AesGcmDecryptTest, EveryTruncationFails) {
   Fixture f;
   auto aead = AesGcm::Create(f.key);
