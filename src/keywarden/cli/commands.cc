@@ -12,6 +12,7 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
   AddPolicyCommands(app, exit_code);
   AddAuthorizationCommands(app, exit_code);
   AddOperatorCommands(app, exit_code);
+  AddEnvelopeCommands(app, exit_code);
 }
 
 }  // namespace keywarden::cli
