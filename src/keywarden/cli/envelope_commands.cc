@@ -318,7 +318,10 @@ CLI::App* AddEnvelopeCommand(CLI::App& app, const std::string& name,
                       ? "name=value bound to the object (repeatable); decrypt "
                         "--aad checks it"
                       : "name=value the object must carry (repeatable; all "
-                        "of its pairs must be given)");
+                        "of its pairs must be given)")
+      // One value per --aad, so that IN and OUT are not taken as values.
+      ->allow_extra_args(false)
+      ->take_all();
   cmd->add_option("--cacert", f->cacert,
                   "PEM CA file for an https server the system store does not "
                   "know");

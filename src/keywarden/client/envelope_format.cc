@@ -234,7 +234,7 @@ absl::StatusOr<EnvelopeHeader> ParseEnvelopeHeader(
 // --- SegmentCipher ----------------------------------------------------------
 
 SegmentCipher::SegmentCipher(
-    crypto::AesGcm aead,
+    crypto::AesGcmSegments aead,
     std::span<const uint8_t, kEnvelopeNoncePrefixSize> prefix,
     std::span<const uint8_t> header)
     : aead_(std::move(aead)) {
@@ -250,7 +250,8 @@ absl::StatusOr<SegmentCipher> SegmentCipher::Create(
   if (dek.size() != kEnvelopeDekSize) {
     return absl::InvalidArgumentError("the data key must be 32 bytes");
   }
-  KW_ASSIGN_OR_RETURN(crypto::AesGcm aead, crypto::AesGcm::Create(dek.span()));
+  KW_ASSIGN_OR_RETURN(crypto::AesGcmSegments aead,
+                      crypto::AesGcmSegments::Create(dek.span()));
   return SegmentCipher(std::move(aead), nonce_prefix, header);
 }
 
@@ -278,7 +279,7 @@ absl::Status SegmentCipher::Seal(std::span<const uint8_t> plaintext, bool last,
         "a segment is 64 KiB, only the last may be shorter");
   }
   KW_RETURN_IF_ERROR(Next(last));
-  return aead_.EncryptInto(nonce_, plaintext, aad_, out);
+  return aead_.SealInto(nonce_, plaintext, aad_, out);
 }
 
 absl::Status SegmentCipher::Open(std::span<const uint8_t> sealed, bool last,
@@ -294,7 +295,7 @@ absl::Status SegmentCipher::Open(std::span<const uint8_t> sealed, bool last,
     return absl::InvalidArgumentError("decryption failed");
   }
   KW_RETURN_IF_ERROR(Next(last));
-  return aead_.DecryptInto(nonce_, sealed, aad_, out);
+  return aead_.OpenInto(nonce_, sealed, aad_, out);
 }
 
 }  // namespace keywarden::client

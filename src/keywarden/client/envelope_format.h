@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "keywarden/common/secret_bytes.h"
 #include "keywarden/crypto/aes_gcm.h"
+#include "keywarden/crypto/aes_gcm_segments.h"
 
 // The bytes of an envelope-encrypted object (`keywarden encrypt`), as
 // docs/formats/envelope.md specifies them: a header naming the root key and
@@ -105,13 +106,13 @@ class SegmentCipher {
   uint64_t segments_done() const { return counter_; }
 
  private:
-  SegmentCipher(crypto::AesGcm aead,
+  SegmentCipher(crypto::AesGcmSegments aead,
                 std::span<const uint8_t, kEnvelopeNoncePrefixSize> prefix,
                 std::span<const uint8_t> header);
   // The nonce and AAD of the next segment; fails once the counter is spent.
   absl::Status Next(bool last);
 
-  crypto::AesGcm aead_;
+  crypto::AesGcmSegments aead_;
   std::array<uint8_t, crypto::kGcmNonceSize> nonce_{};
   std::array<uint8_t, 33> aad_{};  // SHA-256(header) || last flag
   uint64_t counter_ = 0;

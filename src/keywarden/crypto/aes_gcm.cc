@@ -1,4 +1,5 @@
 #include "keywarden/crypto/aes_gcm.h"
+#include "keywarden/crypto/aes_gcm_segments.h"
 
 #include <openssl/evp.h>
 
@@ -323,23 +324,6 @@ absl::StatusOr<SecretBytes> AesGcm::Decrypt(
   return OpenIn(ctx, ciphertext_and_tag, aad);
 }
 
-absl::Status AesGcm::DecryptInto(std::span<const uint8_t> nonce,
-                                 std::span<const uint8_t> ciphertext_and_tag,
-                                 std::span<const uint8_t> aad,
-                                 std::span<uint8_t> out) const {
-  if (!OpenArgsValid(nonce, ciphertext_and_tag, aad) ||
-      out.size() != ciphertext_and_tag.size() - kGcmTagSize) {
-    return DecryptionFailed();
-  }
-  EVP_CIPHER_CTX* ctx = Scratch(templates_->decrypt.get());
-  ResetOnExit reset{ctx};
-  if (ctx == nullptr) return absl::InternalError("AES-GCM context failed");
-  if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce.data()) != 1) {
-    return absl::InternalError("AES-GCM decrypt init failed");
-  }
-  return OpenInto(ctx, ciphertext_and_tag, aad, out);
-}
-
 absl::StatusOr<SecretBytes> AesGcm::DecryptOnce(
     std::span<const uint8_t> key, std::span<const uint8_t> nonce,
     std::span<const uint8_t> ciphertext_and_tag,
@@ -355,6 +339,68 @@ absl::StatusOr<SecretBytes> AesGcm::DecryptOnce(
     return absl::InternalError("AES-GCM decrypt init failed");
   }
   return OpenIn(ctx, ciphertext_and_tag, aad);
+}
+
+// --- AesGcmSegments ---------------------------------------------------------
+
+struct AesGcmSegments::Contexts {
+  CtxPtr seal;
+  CtxPtr open;
+};
+
+AesGcmSegments::AesGcmSegments(std::unique_ptr<Contexts> contexts)
+    : contexts_(std::move(contexts)) {}
+AesGcmSegments::~AesGcmSegments() = default;  // EVP_CIPHER_CTX_free cleanses
+AesGcmSegments::AesGcmSegments(AesGcmSegments&&) noexcept = default;
+AesGcmSegments& AesGcmSegments::operator=(AesGcmSegments&&) noexcept = default;
+
+absl::StatusOr<AesGcmSegments> AesGcmSegments::Create(
+    std::span<const uint8_t> key) {
+  if (key.size() != 32) {
+    return absl::InvalidArgumentError("AES-256-GCM key must be 32 bytes");
+  }
+  const EVP_CIPHER* cipher = CipherForKeySize(32);
+  auto c = std::make_unique<Contexts>();
+  c->seal.reset(EVP_CIPHER_CTX_new());
+  c->open.reset(EVP_CIPHER_CTX_new());
+  if (c->seal == nullptr || c->open == nullptr ||
+      EVP_EncryptInit_ex(c->seal.get(), cipher, nullptr, key.data(),
+                         nullptr) != 1 ||
+      EVP_DecryptInit_ex(c->open.get(), cipher, nullptr, key.data(),
+                         nullptr) != 1) {
+    return absl::InternalError("AES-GCM key setup failed");
+  }
+  return AesGcmSegments(std::move(c));
+}
+
+absl::Status AesGcmSegments::SealInto(std::span<const uint8_t> nonce,
+                                      std::span<const uint8_t> plaintext,
+                                      std::span<const uint8_t> aad,
+                                      std::span<uint8_t> out) {
+  KW_RETURN_IF_ERROR(CheckSealArgs(nonce, plaintext, aad, out));
+  // The key stays set; a new IV starts a new GCM message.
+  if (EVP_EncryptInit_ex(contexts_->seal.get(), nullptr, nullptr, nullptr,
+                         nonce.data()) != 1) {
+    return absl::InternalError("AES-GCM encrypt init failed");
+  }
+  return SealIn(contexts_->seal.get(), plaintext, aad, out);
+}
+
+absl::Status AesGcmSegments::OpenInto(
+    std::span<const uint8_t> nonce,
+    std::span<const uint8_t> ciphertext_and_tag, std::span<const uint8_t> aad,
+    std::span<uint8_t> out) {
+  if (!OpenArgsValid(nonce, ciphertext_and_tag, aad) ||
+      out.size() != ciphertext_and_tag.size() - kGcmTagSize) {
+    WipeMemory(out.data(), out.size());
+    return DecryptionFailed();
+  }
+  if (EVP_DecryptInit_ex(contexts_->open.get(), nullptr, nullptr, nullptr,
+                         nonce.data()) != 1) {
+    return absl::InternalError("AES-GCM decrypt init failed");
+  }
+  return ::keywarden::crypto::OpenInto(contexts_->open.get(),
+                                       ciphertext_and_tag, aad, out);
 }
 
 }  // namespace keywarden::crypto

@@ -44,16 +44,6 @@ class AesGcm {
                                       std::span<const uint8_t> ciphertext_and_tag,
                                       std::span<const uint8_t> aad) const;
 
-  // As Decrypt, but into `out`, which must be exactly
-  // ciphertext_and_tag.size() - kGcmTagSize bytes: for a caller that opens
-  // many messages into one buffer (the segments of a stream,
-  // docs/formats/envelope.md). On any failure `out` is wiped and the same
-  // "decryption failed" is returned.
-  absl::Status DecryptInto(std::span<const uint8_t> nonce,
-                           std::span<const uint8_t> ciphertext_and_tag,
-                           std::span<const uint8_t> aad,
-                           std::span<uint8_t> out) const;
-
   // AES-256-GCM under a key that seals exactly one message: a key derived
   // per wrap (docs/formats/wdek.md, v2). `key` must be 32 bytes; otherwise
   // as EncryptInto and Decrypt. No AesGcm is built: each thread keeps one
