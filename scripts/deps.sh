@@ -8,7 +8,9 @@
 #                           KMIP client and golden vectors, /usr/bin/python3),
 #                           Python grpcio and grpc_tools (the KMS plugin's tests),
 #                           PostgreSQL 15 (the PostgreSQL store's tests)
-#   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline)
+#   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline),
+#                           openssl and time (bench/envelope.sh: openssl enc,
+#                           /usr/bin/time -v for the peak RSS)
 #   scripts/deps.sh all     everything above
 #
 # Several groups may be given. Nothing is downloaded when everything is
@@ -29,7 +31,7 @@ BUILD_PKGS=(cmake ninja-build g++ ccache pkg-config
 TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
            clang libclang-rt-14-dev python3-pykmip python3-grpcio
            python3-grpc-tools softhsm2 postgresql-15)
-BENCH_PKGS=(wrk nginx-light)
+BENCH_PKGS=(wrk nginx-light openssl time)
 
 usage() { echo "usage: $0 build|test|bench|all ..." >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
