@@ -310,6 +310,10 @@ CLI::App* AddEnvelopeCommand(CLI::App& app, const std::string& name,
                              std::move(body), /*with_token=*/true);
   // The data goes to OUT (or stdout): there is no output format to choose.
   cmd->remove_option(cmd->get_option("--output"));
+  // No saved login here: an integration authenticates as its service id.
+  cmd->get_option("--token")->description(
+      "Bearer token (else $KEYWARDEN_APIKEY, a service id's API key, else "
+      "$KEYWARDEN_TOKEN)");
   cmd->add_option("--instance", f->instance,
                   "Key Protect instance id (Bluemix-Instance)")
       ->required();
