@@ -9,7 +9,9 @@
 #                           Python grpcio and grpc_tools (the KMS plugin's tests),
 #                           PostgreSQL 15 (the PostgreSQL store's tests),
 #                           clevis, jose and cryptsetup (the Clevis pin's tests)
-#   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline)
+#   scripts/deps.sh bench   wrk and nginx-light (the comparison baseline),
+#                           openssl and time (bench/envelope.sh: openssl enc,
+#                           /usr/bin/time -v for the peak RSS)
 #   scripts/deps.sh ha      Patroni and etcd (make test-ha: the failover test,
 #                           scripts/ha-cluster.sh) with PostgreSQL 15
 #   scripts/deps.sh all     everything above
@@ -35,7 +37,7 @@ TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
            clang libclang-rt-14-dev python3-pykmip python3-grpcio
            python3-grpc-tools softhsm2 postgresql-15
            clevis clevis-luks jose cryptsetup-bin)
-BENCH_PKGS=(wrk nginx-light)
+BENCH_PKGS=(wrk nginx-light openssl time)
 # patroni pulls in its etcd client (python3-etcd); etcd-server is the one
 # etcd member of scripts/ha-cluster.sh. The Debian packages' own services are
 # not used (the script runs its own processes on random loopback ports).

@@ -102,6 +102,7 @@ void AddInstanceCommands(CLI::App& app, int& exit_code);
 void AddPolicyCommands(CLI::App& app, int& exit_code);
 void AddAuthorizationCommands(CLI::App& app, int& exit_code);
 void AddOperatorCommands(CLI::App& app, int& exit_code);
+void AddEnvelopeCommands(CLI::App& app, int& exit_code);
 
 }  // namespace keywarden::cli
 

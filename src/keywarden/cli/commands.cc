@@ -15,6 +15,7 @@ void AddClientCommands(CLI::App& app, int& exit_code) {
   AddOperatorCommands(app, exit_code);
   AddKpKeyCommands(app, exit_code);
   AddKpResourceCommands(app, exit_code);
+  AddEnvelopeCommands(app, exit_code);
 }
 
 }  // namespace keywarden::cli

@@ -1,4 +1,5 @@
 #include "keywarden/crypto/aes_gcm.h"
+#include "keywarden/crypto/aes_gcm_segments.h"
 
 #include <openssl/evp.h>
 
@@ -182,13 +183,13 @@ absl::Status SealIn(EVP_CIPHER_CTX* ctx, std::span<const uint8_t> plaintext,
   return absl::OkStatus();
 }
 
-// NIST SP 800-38D §7.2 (GCM-AD) in a context whose key and IV are set.
-// OpenSSL decrypts before it checks the tag, so the plaintext buffer is a
-// SecretBytes: on a tag mismatch it is wiped when it goes out of scope and
-// never returned.
-absl::StatusOr<SecretBytes> OpenIn(EVP_CIPHER_CTX* ctx,
-                                   std::span<const uint8_t> ciphertext_and_tag,
-                                   std::span<const uint8_t> aad) {
+// NIST SP 800-38D §7.2 (GCM-AD) in a context whose key and IV are set,
+// into `out` (exactly the ciphertext's size). OpenSSL decrypts before it
+// checks the tag, so on any failure `out` is wiped before returning: no
+// unauthenticated plaintext is left for the caller to use by mistake.
+absl::Status OpenInto(EVP_CIPHER_CTX* ctx,
+                      std::span<const uint8_t> ciphertext_and_tag,
+                      std::span<const uint8_t> aad, std::span<uint8_t> out) {
   const size_t ct_size = ciphertext_and_tag.size() - kGcmTagSize;
   int len = 0;
   if (!aad.empty() &&
@@ -196,12 +197,11 @@ absl::StatusOr<SecretBytes> OpenIn(EVP_CIPHER_CTX* ctx,
                         static_cast<int>(aad.size())) != 1) {
     return DecryptionFailed();
   }
-  SecretBytes plaintext(ct_size);
   int written = 0;
   if (ct_size > 0) {
-    if (EVP_DecryptUpdate(ctx, plaintext.data(), &len,
-                          ciphertext_and_tag.data(),
+    if (EVP_DecryptUpdate(ctx, out.data(), &len, ciphertext_and_tag.data(),
                           static_cast<int>(ct_size)) != 1) {
+      WipeMemory(out.data(), out.size());
       return DecryptionFailed();
     }
     written = len;
@@ -210,17 +210,25 @@ absl::StatusOr<SecretBytes> OpenIn(EVP_CIPHER_CTX* ctx,
   uint8_t tag[kGcmTagSize];
   std::copy(ciphertext_and_tag.begin() + ct_size, ciphertext_and_tag.end(),
             tag);
-  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
-                          static_cast<int>(kGcmTagSize), tag) != 1) {
-    return DecryptionFailed();
-  }
-  // The tag comparison (constant time inside OpenSSL) happens here.
+  // The tag comparison (constant time inside OpenSSL) happens in Final.
   uint8_t final_block[16];
-  if (EVP_DecryptFinal_ex(ctx, final_block, &len) != 1) {
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
+                          static_cast<int>(kGcmTagSize), tag) != 1 ||
+      EVP_DecryptFinal_ex(ctx, final_block, &len) != 1 ||
+      static_cast<size_t>(written + len) != ct_size) {
+    WipeMemory(out.data(), out.size());
     return DecryptionFailed();
   }
-  written += len;
-  if (static_cast<size_t>(written) != ct_size) return DecryptionFailed();
+  return absl::OkStatus();
+}
+
+// OpenInto a SecretBytes: on a tag mismatch it is wiped and never returned.
+absl::StatusOr<SecretBytes> OpenIn(EVP_CIPHER_CTX* ctx,
+                                   std::span<const uint8_t> ciphertext_and_tag,
+                                   std::span<const uint8_t> aad) {
+  SecretBytes plaintext(ciphertext_and_tag.size() - kGcmTagSize);
+  KW_RETURN_IF_ERROR(OpenInto(
+      ctx, ciphertext_and_tag, aad, {plaintext.data(), plaintext.size()}));
   return plaintext;
 }
 
@@ -331,6 +339,68 @@ absl::StatusOr<SecretBytes> AesGcm::DecryptOnce(
     return absl::InternalError("AES-GCM decrypt init failed");
   }
   return OpenIn(ctx, ciphertext_and_tag, aad);
+}
+
+// --- AesGcmSegments ---------------------------------------------------------
+
+struct AesGcmSegments::Contexts {
+  CtxPtr seal;
+  CtxPtr open;
+};
+
+AesGcmSegments::AesGcmSegments(std::unique_ptr<Contexts> contexts)
+    : contexts_(std::move(contexts)) {}
+AesGcmSegments::~AesGcmSegments() = default;  // EVP_CIPHER_CTX_free cleanses
+AesGcmSegments::AesGcmSegments(AesGcmSegments&&) noexcept = default;
+AesGcmSegments& AesGcmSegments::operator=(AesGcmSegments&&) noexcept = default;
+
+absl::StatusOr<AesGcmSegments> AesGcmSegments::Create(
+    std::span<const uint8_t> key) {
+  if (key.size() != 32) {
+    return absl::InvalidArgumentError("AES-256-GCM key must be 32 bytes");
+  }
+  const EVP_CIPHER* cipher = CipherForKeySize(32);
+  auto c = std::make_unique<Contexts>();
+  c->seal.reset(EVP_CIPHER_CTX_new());
+  c->open.reset(EVP_CIPHER_CTX_new());
+  if (c->seal == nullptr || c->open == nullptr ||
+      EVP_EncryptInit_ex(c->seal.get(), cipher, nullptr, key.data(),
+                         nullptr) != 1 ||
+      EVP_DecryptInit_ex(c->open.get(), cipher, nullptr, key.data(),
+                         nullptr) != 1) {
+    return absl::InternalError("AES-GCM key setup failed");
+  }
+  return AesGcmSegments(std::move(c));
+}
+
+absl::Status AesGcmSegments::SealInto(std::span<const uint8_t> nonce,
+                                      std::span<const uint8_t> plaintext,
+                                      std::span<const uint8_t> aad,
+                                      std::span<uint8_t> out) {
+  KW_RETURN_IF_ERROR(CheckSealArgs(nonce, plaintext, aad, out));
+  // The key stays set; a new IV starts a new GCM message.
+  if (EVP_EncryptInit_ex(contexts_->seal.get(), nullptr, nullptr, nullptr,
+                         nonce.data()) != 1) {
+    return absl::InternalError("AES-GCM encrypt init failed");
+  }
+  return SealIn(contexts_->seal.get(), plaintext, aad, out);
+}
+
+absl::Status AesGcmSegments::OpenInto(
+    std::span<const uint8_t> nonce,
+    std::span<const uint8_t> ciphertext_and_tag, std::span<const uint8_t> aad,
+    std::span<uint8_t> out) {
+  if (!OpenArgsValid(nonce, ciphertext_and_tag, aad) ||
+      out.size() != ciphertext_and_tag.size() - kGcmTagSize) {
+    WipeMemory(out.data(), out.size());
+    return DecryptionFailed();
+  }
+  if (EVP_DecryptInit_ex(contexts_->open.get(), nullptr, nullptr, nullptr,
+                         nonce.data()) != 1) {
+    return absl::InternalError("AES-GCM decrypt init failed");
+  }
+  return ::keywarden::crypto::OpenInto(contexts_->open.get(),
+                                       ciphertext_and_tag, aad, out);
 }
 
 }  // namespace keywarden::crypto

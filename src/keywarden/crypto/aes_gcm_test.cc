@@ -1,4 +1,5 @@
 #include "keywarden/crypto/aes_gcm.h"
+#include "keywarden/crypto/aes_gcm_segments.h"
 
 #include <cstdint>
 #include <string>
@@ -337,6 +338,41 @@ TEST(AesGcmOnceTest, FailuresAreUniformAndKeysDoNotLeakBetweenCalls) {
           .ok());
   std::vector<uint8_t> short_out(4);
   EXPECT_FALSE(AesGcm::EncryptOnceInto(f.key, f.iv, pt, {}, short_out).ok());
+}
+
+TEST(AesGcmSegmentsTest, MatchesAesGcmAndWipesTheBufferOnFailure) {
+  const std::vector<uint8_t> key = Hex(kVectors[9].key);  // TC16: AES-256
+  const std::vector<uint8_t> iv = Hex(kIv);
+  const std::vector<uint8_t> aad = Hex(kAad20);
+  const std::vector<uint8_t> plaintext = Hex(kP60);
+  auto segments = AesGcmSegments::Create(key);
+  ASSERT_TRUE(segments.ok()) << segments.status();
+  auto reference = AesGcm::Create(key);
+  ASSERT_TRUE(reference.ok());
+  std::vector<uint8_t> sealed(plaintext.size() + kGcmTagSize);
+  // Twice: the context is re-used with a new nonce, not re-keyed.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(segments->SealInto(iv, plaintext, aad, sealed).ok());
+    EXPECT_EQ(sealed, *reference->Encrypt(iv, plaintext, aad));
+  }
+  std::vector<uint8_t> out(plaintext.size());
+  ASSERT_TRUE(segments->OpenInto(iv, sealed, aad, out).ok());
+  EXPECT_EQ(out, plaintext);
+
+  std::vector<uint8_t> bad = sealed;
+  bad.back() ^= 1;  // the tag: OpenSSL has decrypted into `out` already
+  absl::Status s = segments->OpenInto(iv, bad, aad, out);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "decryption failed");
+  EXPECT_EQ(out, std::vector<uint8_t>(out.size(), 0));
+  // And the context still opens the next good message.
+  ASSERT_TRUE(segments->OpenInto(iv, sealed, aad, out).ok());
+  EXPECT_EQ(out, plaintext);
+
+  std::vector<uint8_t> short_out(out.size() - 1);
+  EXPECT_EQ(segments->OpenInto(iv, sealed, aad, short_out).message(),
+            "decryption failed");
+  EXPECT_FALSE(AesGcmSegments::Create(Hex(kVectors[0].key)).ok());
 }
 
 }  // namespace
