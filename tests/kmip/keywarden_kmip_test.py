@@ -18,7 +18,6 @@ x versions table; exits non-zero on any failure.
 import json
 import os
 import re
-import select
 import ssl
 import subprocess
 import sys
@@ -64,28 +63,27 @@ class Server:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.url = None
         self.kmip_port = None
-        deadline = time.time() + 60
-        log = []
-        while (self.url is None or self.kmip_port is None) and time.time() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 1)
-            if not ready:
-                continue
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("keywarden exited:\n" + "".join(log))
-            log.append(line)
-            m = re.search(r"KMIP listening on [^:]+:(\d+)", line)
-            if m:
-                self.kmip_port = int(m.group(1))
-            m = re.search(r"listening on (http://[^\s\"',}]+)", line)
-            if m:
-                self.url = m.group(1)
+        self.log = []
+        started = threading.Event()
+
+        # One reader for the whole run: the server never blocks on a full
+        # pipe, and no line hides in a buffer that select() cannot see.
+        def read():
+            for line in self.proc.stdout:
+                self.log.append(line)
+                m = re.search(r"KMIP listening on [^:]+:(\d+)", line)
+                if m:
+                    self.kmip_port = int(m.group(1))
+                m = re.search(r"listening on (http://[^\s\"',}]+)", line)
+                if m:
+                    self.url = m.group(1)
+                if self.url and self.kmip_port:
+                    started.set()
+            started.set()
+        threading.Thread(target=read, daemon=True).start()
+        started.wait(timeout=120)
         if self.url is None or self.kmip_port is None:
-            raise RuntimeError("keywarden did not start:\n" + "".join(log))
-        # Keep reading the log so the server never blocks on a full pipe.
-        self.log = log
-        threading.Thread(target=lambda: [log.append(l) for l in self.proc.stdout],
-                         daemon=True).start()
+            raise RuntimeError("keywarden did not start:\n" + "".join(self.log))
 
     def request(self, method, path, body=None, instance=None, expect=None):
         data = json.dumps(body).encode() if body is not None else None
@@ -245,7 +243,10 @@ def run(d, port, version_name, srv, env):
         assert bob.locate(attributes=[name_attribute(f"{label}-256")]) == [], \
             "adapter B sees adapter A's key"
         length = f.create_attribute(enums.AttributeType.CRYPTOGRAPHIC_LENGTH, 192)
-        assert c.locate(attributes=[length]) == [state[192]]
+        # Earlier versions' runs made 192-bit keys in this adapter too.
+        by_length = c.locate(attributes=[length])
+        assert state[192] in by_length and uid not in by_length, by_length
+        assert c.locate(attributes=[length, name_attribute(f"{label}-192")]) == [state[192]]
         assert len(c.locate(maximum_items=1)) == 1
         pre = f.create_attribute(enums.AttributeType.STATE, enums.State.PRE_ACTIVE)
         assert uid in c.locate(attributes=[pre])
@@ -345,7 +346,7 @@ def run(d, port, version_name, srv, env):
                                          {"block_cipher_mode": enums.BlockCipherMode.GCM}),
                        wrong_state)
         # Enabling waits 30 s after a disable (keyprotect-api.md §16).
-        srv.request("POST", "/_test/clock/advance", {"seconds": 31}, expect=200)
+        srv.request("POST", "/_test/clock/advance", {"seconds": 31}, expect=204)
         srv.request("POST", f"/api/v2/keys/{crk}/actions/enable", instance=inst, expect=204)
         assert len(c.get(uid).value) == 32
         c.encrypt(b"x" * 16, uid, {"block_cipher_mode": enums.BlockCipherMode.GCM})

@@ -77,7 +77,7 @@ void CreateKmipCertificate(Call& call) {
   auto in = DecodeKmipCertificate(call.Body());
   if (!in.ok()) return call.Fail(in.status());
   auto c = call.services.kmip->CreateCertificate(call.ctx,
-                                                 call.Param("adapter_id"), *in);
+                                                 call.Param("id"), *in);
   if (!c.ok()) return call.Fail(c.status());
   call.Reply(beast_http::status::created,
              EncodeKmipCertificates({*c}, /*with_pem=*/true, std::nullopt));
@@ -88,7 +88,7 @@ void ListKmipCertificates(Call& call) {
   absl::StatusOr<Page> page = ReadPage(call);
   if (!page.ok()) return call.Fail(page.status());
   auto list = call.services.kmip->ListCertificates(
-      call.ctx, call.Param("adapter_id"), ToPage(*page));
+      call.ctx, call.Param("id"), ToPage(*page));
   if (!list.ok()) return call.Fail(list.status());
   call.Reply(beast_http::status::ok,
              EncodeKmipCertificates(list->items, /*with_pem=*/false,
@@ -97,8 +97,8 @@ void ListKmipCertificates(Call& call) {
 
 void GetKmipCertificate(Call& call) {
   if (!Configured(call)) return;
-  auto c = call.services.kmip->GetCertificate(call.ctx, call.Param("adapter_id"),
-                                              call.Param("id"));
+  auto c = call.services.kmip->GetCertificate(call.ctx, call.Param("id"),
+                                              call.Param("certificate_id"));
   if (!c.ok()) return call.Fail(c.status());
   call.Reply(beast_http::status::ok,
              EncodeKmipCertificates({*c}, /*with_pem=*/true, std::nullopt));
@@ -107,7 +107,7 @@ void GetKmipCertificate(Call& call) {
 void DeleteKmipCertificate(Call& call) {
   if (!Configured(call)) return;
   absl::Status s = call.services.kmip->DeleteCertificate(
-      call.ctx, call.Param("adapter_id"), call.Param("id"));
+      call.ctx, call.Param("id"), call.Param("certificate_id"));
   if (!s.ok()) return call.Fail(s);
   call.Reply(beast_http::status::no_content);
 }
@@ -126,7 +126,7 @@ void ListKmipObjects(Call& call) {
       states.push_back(state);
     }
   }
-  auto list = call.services.kmip->ListObjects(call.ctx, call.Param("adapter_id"),
+  auto list = call.services.kmip->ListObjects(call.ctx, call.Param("id"),
                                               states, ToPage(*page));
   if (!list.ok()) return call.Fail(list.status());
   call.Reply(beast_http::status::ok,
@@ -135,8 +135,8 @@ void ListKmipObjects(Call& call) {
 
 void GetKmipObject(Call& call) {
   if (!Configured(call)) return;
-  auto o = call.services.kmip->GetObject(call.ctx, call.Param("adapter_id"),
-                                         call.Param("id"));
+  auto o = call.services.kmip->GetObject(call.ctx, call.Param("id"),
+                                         call.Param("object_id"));
   if (!o.ok()) return call.Fail(o.status());
   call.Reply(beast_http::status::ok, EncodeKmipObjects({*o}, std::nullopt));
 }
@@ -144,7 +144,7 @@ void GetKmipObject(Call& call) {
 void DeleteKmipObject(Call& call) {
   if (!Configured(call)) return;
   absl::Status s = call.services.kmip->DeleteObject(
-      call.ctx, call.Param("adapter_id"), call.Param("id"));
+      call.ctx, call.Param("id"), call.Param("object_id"));
   if (!s.ok()) return call.Fail(s);
   call.Reply(beast_http::status::no_content);
 }
