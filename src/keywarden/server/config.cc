@@ -197,6 +197,24 @@ const Setting kSettings[] = {
        c.metrics_listen = std::string(v);
        return absl::OkStatus();
      }},
+    {"kmip.listen", "KEYWARDEN_KMIP_LISTEN",
+     [](auto n, auto v, Config& c) {
+       std::string host;
+       uint16_t port;
+       KW_RETURN_IF_ERROR(ParseHostPort(n, v, host, port));
+       c.kmip_listen = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"kmip.tls_cert", "KEYWARDEN_KMIP_TLS_CERT",
+     [](auto, auto v, Config& c) {
+       c.kmip_tls_cert = std::string(v);
+       return absl::OkStatus();
+     }},
+    {"kmip.tls_key", "KEYWARDEN_KMIP_TLS_KEY",
+     [](auto, auto v, Config& c) {
+       c.kmip_tls_key = std::string(v);
+       return absl::OkStatus();
+     }},
     {"server.auth_failures_per_minute", "KEYWARDEN_AUTH_FAILURES_PER_MINUTE",
      [](auto n, auto v, Config& c) {
        return SetInt(n, v, c.auth_failures_per_minute);
@@ -340,6 +358,11 @@ absl::Status Validate(const Config& config) {
   if (config.tls_cert.empty() != config.tls_key.empty()) {
     return absl::InvalidArgumentError(
         "TLS needs both --tls-cert and --tls-key");
+  }
+  if (!config.kmip_listen.empty() &&
+      (config.kmip_tls_cert.empty() || config.kmip_tls_key.empty())) {
+    return absl::InvalidArgumentError(
+        "the KMIP listener needs --kmip-tls-cert and --kmip-tls-key");
   }
   if (config.data_dir.empty()) {
     return absl::InvalidArgumentError("data dir must not be empty");

@@ -58,6 +58,13 @@ struct Config {
   // Where GET /metrics is served ("host:port"); empty: nowhere. Metrics name
   // instance ids, so they are kept off the API listener.
   std::string metrics_listen;
+  // The KMIP listener (docs/operations.md "KMIP"): "host:port" (5696 by
+  // convention; port 0 picks a free one); empty: none. It needs its own TLS
+  // certificate and key; clients authenticate with the certificates
+  // registered to KMIP adapters (keyprotect-api.md §13).
+  std::string kmip_listen;
+  std::string kmip_tls_cert;
+  std::string kmip_tls_key;
   // Webhook destinations: https only, and no loopback, link-local, private
   // or cloud-metadata address, unless relaxed for a closed network.
   bool webhooks_allow_http = false;

@@ -65,6 +65,25 @@ TEST(ConfigTest, EnvironmentOverrides) {
   unsetenv("KEYWARDEN_TIMER_STATE_CHANGE_COOLDOWN");
 }
 
+TEST(ConfigTest, KmipListenerFromTomlNeedsItsCertificate) {
+  Config c;
+  EXPECT_TRUE(c.kmip_listen.empty());
+  std::string path = WriteTemp(
+      "[kmip]\nlisten = \"127.0.0.1:5696\"\ntls_cert = \"/k.crt\"\n");
+  ASSERT_TRUE(LoadConfigFile(path, c).ok());
+  std::remove(path.c_str());
+  EXPECT_EQ(c.kmip_listen, "127.0.0.1:5696");
+  EXPECT_EQ(c.kmip_tls_cert, "/k.crt");
+  // A listener without its key is refused before anything starts.
+  EXPECT_FALSE(Validate(c).ok());
+  c.kmip_tls_key = "/k.key";
+  EXPECT_TRUE(Validate(c).ok());
+  path = WriteTemp("[kmip]\nlisten = \"no-port\"\n");
+  Config bad;
+  EXPECT_FALSE(LoadConfigFile(path, bad).ok());
+  std::remove(path.c_str());
+}
+
 TEST(ConfigTest, HardeningSettingsDefaultToStrict) {
   Config c;
   EXPECT_FALSE(c.allow_core_dumps);

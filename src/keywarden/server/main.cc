@@ -37,6 +37,13 @@ int main(int argc, char** argv) {
                    "/_test/clock/advance (tests only)");
   server->add_option("--metrics-listen", metrics_listen,
                      "HOST:PORT to serve GET /metrics on (not the API port)");
+  std::string kmip_listen;
+  server->add_option("--kmip-listen", kmip_listen,
+                     "HOST:PORT to serve KMIP on (5696 by convention)");
+  server->add_option("--kmip-tls-cert", config.kmip_tls_cert,
+                     "PEM certificate chain of the KMIP listener");
+  server->add_option("--kmip-tls-key", config.kmip_tls_key,
+                     "PEM private key of the KMIP listener");
   server->add_option("--seal", config.seal,
                      "Who holds the master key: file (default), shamir, "
                      "pkcs11")
@@ -112,6 +119,20 @@ int main(int argc, char** argv) {
     }
     merged.metrics_listen = metrics_listen;
   }
+  if (!kmip_listen.empty()) {
+    std::string host;
+    uint16_t port;
+    if (auto s = keywarden::server::ParseHostPort("kmip-listen", kmip_listen,
+                                                  host, port);
+        !s.ok()) {
+      return fail(s);
+    }
+    merged.kmip_listen = kmip_listen;
+  }
+  if (server->count("--kmip-tls-cert")) {
+    merged.kmip_tls_cert = config.kmip_tls_cert;
+  }
+  if (server->count("--kmip-tls-key")) merged.kmip_tls_key = config.kmip_tls_key;
   if (!listen.empty()) {
     if (auto s = keywarden::server::ParseListen(listen, merged); !s.ok()) {
       return fail(s);

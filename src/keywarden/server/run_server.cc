@@ -19,6 +19,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "keywarden/api/keyprotect/keyprotect_api.h"
+#include "keywarden/api/kmip/protocol.h"
+#include "keywarden/api/kmip/server.h"
+#include "keywarden/api/kmip/service_backend.h"
 #include "keywarden/api/http/server.h"
 #include "keywarden/api/keyprotect/webhook_sink.h"
 #include "keywarden/common/cidr.h"
@@ -39,6 +42,7 @@
 #include "keywarden/service/instance_policies.h"
 #include "keywarden/service/instance_policy_index.h"
 #include "keywarden/service/key_manager.h"
+#include "keywarden/service/kmip_adapters.h"
 #include "keywarden/service/lifecycle_jobs.h"
 #include "keywarden/service/registrations.h"
 #include "keywarden/service/seal_service.h"
@@ -435,6 +439,16 @@ int RunServer(const Config& config) {
   };
   service::LifecycleJobs jobs(&keys, store->get(), clock, job_options);
 
+  // KMIP adapters (keyprotect-api.md §13): managed over REST, served on the
+  // KMIP listener below; objects sealed under the adapter's root key.
+  service::KmipAdapters kmip_adapters({.keys = store->get(),
+                                       .store = store->get(),
+                                       .sealer = &data_plane,
+                                       .access = &access_control,
+                                       .clock = clock});
+  api::kmip::ServiceBackend kmip_backend(kmip_adapters);
+  api::kmip::KmipProtocol kmip_protocol(kmip_backend, kmip_backend, *clock);
+
   api::keyprotect::ApiOptions api_options;
   api_options.crn_prefix = crn_prefix;
   api_options.access_log = config.access_log;
@@ -455,6 +469,7 @@ int RunServer(const Config& config) {
   };
   api::keyprotect::ApiServices services;
   services.data_plane = &data_plane;
+  services.kmip = &kmip_adapters;
   services.keys = &keys;
   services.rings = &keys;
   services.identity = &identity;
@@ -524,6 +539,37 @@ int RunServer(const Config& config) {
           });
   if (!http.ok()) return Fail("listen", http.status());
   instance_policies.set_endpoint_port((*http)->port());
+  // The KMIP listener beside the HTTP one; stopped with it.
+  std::unique_ptr<api::kmip::KmipServer> kmip_server;
+  if (!config.kmip_listen.empty()) {
+    api::kmip::KmipServerOptions kmip_options;
+    // Validated by the config.
+    (void)ParseHostPort("kmip-listen", config.kmip_listen, kmip_options.host,
+                        kmip_options.port);
+    kmip_options.tls_cert_file = config.kmip_tls_cert;
+    kmip_options.tls_key_file = config.kmip_tls_key;
+    kmip_options.threads = 2;
+    // Only certificates registered to an adapter finish the handshake.
+    kmip_options.accept_certificate = [&kmip_backend](std::string_view,
+                                                      std::string_view sha256) {
+      return kmip_backend.IsRegistered(sha256);
+    };
+    kmip_options.offload = [](std::span<const uint8_t> message) {
+      return api::kmip::MayBeSlow(message);
+    };
+    absl::StatusOr<std::unique_ptr<api::kmip::KmipServer>> started =
+        api::kmip::KmipServer::Start(
+            kmip_options, [&kmip_protocol](std::span<const uint8_t> message,
+                                           const api::kmip::KmipPeer& peer) {
+              api::kmip::KmipClient client{peer.certificate_der,
+                                           peer.certificate_sha256};
+              return kmip_protocol.Process(message, client);
+            });
+    if (!started.ok()) return Fail("kmip listen", started.status());
+    kmip_server = *std::move(started);
+    spdlog::info(R"({{"msg":"KMIP listening on {}:{}"}})", kmip_options.host,
+                 kmip_server->port());
+  }
   jobs.Start();
   dispatcher.Start();
   auth_failure_flusher.Start();
@@ -535,6 +581,7 @@ int RunServer(const Config& config) {
   sigwait(&signals, &received);
   spdlog::info(R"({{"msg":"shutting down","signal":{}}})", received);
   (*http)->Stop();
+  if (kmip_server) kmip_server->Stop();
   if (metrics_http) metrics_http->Stop();
   dispatcher.Stop();
   jobs.Stop();

@@ -93,15 +93,20 @@ absl::StatusOr<std::shared_ptr<const CachedKey>> DataPlaneService::LoadCached(
   KW_RETURN_IF_ERROR(key.status());
   KW_RETURN_IF_ERROR(access_->CheckCovers(ctx, reach, *key));
 
+  return CacheKey(*std::move(key), generation);
+}
+
+absl::StatusOr<std::shared_ptr<const CachedKey>> DataPlaneService::CacheKey(
+    Key key, uint64_t generation) {
   auto entry = std::make_shared<CachedKey>();
   // A destroyed key's material is not unsealed: every data-plane action
   // fails on it (keyprotect-api.md §5), and restoring it is a mutation that
   // drops this entry.
-  if (key->IsRoot() && key->state != KeyState::kDestroyed) {
-    entry->versions.reserve(key->versions.size());
-    for (const KeyVersion& v : key->versions) {
+  if (key.IsRoot() && key.state != KeyState::kDestroyed) {
+    entry->versions.reserve(key.versions.size());
+    for (const KeyVersion& v : key.versions) {
       KW_ASSIGN_OR_RETURN(SecretBytes material,
-                          UnsealVersion(*master_key_, *key, v));
+                          UnsealVersion(*master_key_, key, v));
       KW_ASSIGN_OR_RETURN(crypto::AesGcm kek,
                           crypto::AesGcm::Create(material.span()));
       KW_ASSIGN_OR_RETURN(keys::WdekKey wdek_key,
@@ -110,11 +115,52 @@ absl::StatusOr<std::shared_ptr<const CachedKey>> DataPlaneService::LoadCached(
           CachedVersion{v.id, std::move(kek), std::move(wdek_key)});
     }
   }
-  for (KeyVersion& v : key->versions) v.sealed_material.clear();
-  entry->key = *std::move(key);
+  for (KeyVersion& v : key.versions) v.sealed_material.clear();
+  entry->key = std::move(key);
   std::shared_ptr<const CachedKey> shared = std::move(entry);
   cache_.Insert(shared, generation);
   return shared;
+}
+
+absl::StatusOr<std::shared_ptr<const CachedKey>> DataPlaneService::LoadTrusted(
+    std::string_view instance_id, std::string_view key_id, Action action) {
+  std::shared_ptr<const CachedKey> cached = cache_.Find(instance_id, key_id);
+  if (cached == nullptr) {
+    uint64_t generation = cache_.Generation(instance_id, key_id);
+    absl::StatusOr<Key> key = store_->GetKey(instance_id, key_id);
+    if (absl::IsNotFound(key.status())) {
+      return Error(Reason::kNotFound, "Not Found: the root key does not exist");
+    }
+    KW_RETURN_IF_ERROR(key.status());
+    KW_ASSIGN_OR_RETURN(cached, CacheKey(*std::move(key), generation));
+  }
+  if (!cached->key.IsRoot()) return RootKeyRequired();
+  KW_RETURN_IF_ERROR(keys::CheckStateAllows(
+      action, keys::EffectiveState(cached->key, clock_->Now())));
+  return cached;
+}
+
+absl::StatusOr<std::vector<uint8_t>> DataPlaneService::SealUnderRootKey(
+    std::string_view instance_id, std::string_view key_id,
+    std::span<const uint8_t> material, std::span<const std::string> aad) {
+  KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
+                      LoadTrusted(instance_id, key_id, Action::kWrap));
+  if (material.empty() || material.size() > keys::kMaxDekSize) {
+    return Error(Reason::kInvalidField,
+                 StrCat("material must be 1 to ", keys::kMaxDekSize, " bytes"));
+  }
+  return WrapWithPrimary(*cached, material, aad);
+}
+
+absl::StatusOr<SecretBytes> DataPlaneService::OpenUnderRootKey(
+    std::string_view instance_id, std::string_view key_id,
+    std::span<const uint8_t> sealed, std::span<const std::string> aad) {
+  KW_ASSIGN_OR_RETURN(std::shared_ptr<const CachedKey> cached,
+                      LoadTrusted(instance_id, key_id, Action::kUnwrap));
+  std::optional<Decoded<std::vector<uint8_t>>> ciphertext(
+      std::vector<uint8_t>(sealed.begin(), sealed.end()));
+  KW_ASSIGN_OR_RETURN(Opened opened, OpenWdek(*cached, ciphertext, aad));
+  return std::move(opened.dek);
 }
 
 absl::StatusOr<std::vector<uint8_t>> DataPlaneService::WrapWithPrimary(

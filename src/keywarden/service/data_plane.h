@@ -43,6 +43,25 @@ class DataPlane {
                                               const UnwrapRequest& req) = 0;
 };
 
+// Sealing under a root key for an in-process protocol service whose objects
+// a root key protects (the KMIP adapters, keyprotect-api.md §13): the same
+// wrap and unwrap as the data plane's, so the root key's state governs the
+// objects (disabled: they cannot be opened; destroyed or purged: they are
+// gone). No IAM check: the caller was bound to the key by a management call
+// that was authorized. Failures are the data plane's (key not found, the
+// state's KEY_ACTION_INVALID_STATE_ERR, one UNPROCESSABLE_CIPHERTEXT_ERR).
+// Thread-safe.
+class RootKeySealer {
+ public:
+  virtual ~RootKeySealer() = default;
+  virtual absl::StatusOr<std::vector<uint8_t>> SealUnderRootKey(
+      std::string_view instance_id, std::string_view key_id,
+      std::span<const uint8_t> material, std::span<const std::string> aad) = 0;
+  virtual absl::StatusOr<SecretBytes> OpenUnderRootKey(
+      std::string_view instance_id, std::string_view key_id,
+      std::span<const uint8_t> sealed, std::span<const std::string> aad) = 0;
+};
+
 // What DataPlaneService works with; everything outlives it.
 struct DataPlaneDeps {
   store::Store* store = nullptr;
@@ -55,7 +74,7 @@ struct DataPlaneDeps {
 // keys, so a wrap touches no database. It owns the cache: whoever changes a
 // key (KeyManager, and later another node's change notice) calls
 // Invalidate() after the change is stored. Thread-safe.
-class DataPlaneService final : public DataPlane {
+class DataPlaneService final : public DataPlane, public RootKeySealer {
  public:
   DataPlaneService(DataPlaneDeps deps, size_t cache_capacity);
 
@@ -69,6 +88,16 @@ class DataPlaneService final : public DataPlane {
   absl::StatusOr<RewrapResult> Rewrap(const RequestContext& ctx,
                                       std::string_view key_id,
                                       const UnwrapRequest& req) override;
+
+  // keywarden::service::RootKeySealer:
+  absl::StatusOr<std::vector<uint8_t>> SealUnderRootKey(
+      std::string_view instance_id, std::string_view key_id,
+      std::span<const uint8_t> material,
+      std::span<const std::string> aad) override;
+  absl::StatusOr<SecretBytes> OpenUnderRootKey(
+      std::string_view instance_id, std::string_view key_id,
+      std::span<const uint8_t> sealed,
+      std::span<const std::string> aad) override;
 
   // Drops the cached key (its material is wiped when the last request
   // using it finishes).
@@ -87,6 +116,14 @@ class DataPlaneService final : public DataPlane {
   absl::StatusOr<std::shared_ptr<const CachedKey>> LoadForUse(
       const RequestContext& ctx, std::string_view key_id, iam::Operation op,
       keys::Action action, std::span<const std::string> aad);
+  // Unseals `key` into a cache entry and inserts it.
+  absl::StatusOr<std::shared_ptr<const CachedKey>> CacheKey(
+      keys::Key key, uint64_t generation);
+  // The cached root key `key_id` (an id) of `instance_id`, usable for
+  // `action`, without an IAM check (RootKeySealer).
+  absl::StatusOr<std::shared_ptr<const CachedKey>> LoadTrusted(
+      std::string_view instance_id, std::string_view key_id,
+      keys::Action action);
   absl::StatusOr<std::vector<uint8_t>> WrapWithPrimary(
       const CachedKey& cached, std::span<const uint8_t> dek,
       std::span<const std::string> aad);

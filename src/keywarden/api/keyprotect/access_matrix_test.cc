@@ -73,7 +73,7 @@ enum class Need {
   kListKeys, kCreateKey, kGetPayload, kMetadata, kWrap, kRotate,
   kEnableDisable, kSetForDeletion, kDelete, kRestore, kPatch, kSync, kPurge,
   kCreateRing, kListRings, kDeleteRing, kPolicies, kImportToken,
-  kRegistrations, kAliasCreate, kAliasDelete, kManageGrants,
+  kRegistrations, kAliasCreate, kAliasDelete, kManageGrants, kKmip,
 };
 
 // §15.1, columns Reader, ReaderPlus, Writer, Manager, KeyPurge,
@@ -93,6 +93,7 @@ const std::map<Need, std::string>& RoleColumns() {
       {Need::kPolicies, "...M.."},      {Need::kImportToken, "..WM.."},
       {Need::kRegistrations, "R+WM.."}, {Need::kAliasCreate, "..WM.."},
       {Need::kAliasDelete, "...M.."},   {Need::kManageGrants, "...M.."},
+      {Need::kKmip, "...M.K"},
   };
   return *t;
 }
@@ -464,6 +465,39 @@ std::vector<Endpoint> Endpoints() {
       {"DELETE /key_rings/{id}?force=true", V::delete_,
        "/api/v2/key_rings/r1?force=true", "", Need::kDeleteRing, Target::kRing,
        204, kDestroyTarget},
+      // KMIP adapters (§13): Manager or KmipAdapterManager on the instance.
+      // The adapter a path names does not exist: an allowed caller gets 404.
+      {"GET /kmip_adapters", V::get, "/api/v2/kmip_adapters", "", Need::kKmip,
+       Target::kWholeInstance, 200},
+      {"POST /kmip_adapters", V::post, "/api/v2/kmip_adapters",
+       R"({"metadata":{"collectionType":"application/vnd.ibm.kms.kmip_adapter+json","collectionTotal":1},"resources":[{"profile":"native_1.0","profile_data":{"crk_id":"{T}"}}]})",
+       Need::kKmip, Target::kWholeInstance, 201},
+      {"GET /kmip_adapters/{id}", V::get, "/api/v2/kmip_adapters/nope", "",
+       Need::kKmip, Target::kWholeInstance, 404},
+      {"DELETE /kmip_adapters/{id}", V::delete_, "/api/v2/kmip_adapters/nope",
+       "", Need::kKmip, Target::kWholeInstance, 404},
+      {"GET /kmip_adapters/{id}/certificates", V::get,
+       "/api/v2/kmip_adapters/nope/certificates", "", Need::kKmip,
+       Target::kWholeInstance, 404},
+      {"POST /kmip_adapters/{id}/certificates", V::post,
+       "/api/v2/kmip_adapters/nope/certificates",
+       R"({"metadata":{"collectionType":"application/vnd.ibm.kms.kmip_client_certificate+json","collectionTotal":1},"resources":[{"certificate":"x"}]})",
+       Need::kKmip, Target::kWholeInstance, 404},
+      {"GET /kmip_adapters/{id}/certificates/{id}", V::get,
+       "/api/v2/kmip_adapters/nope/certificates/c", "", Need::kKmip,
+       Target::kWholeInstance, 404},
+      {"DELETE /kmip_adapters/{id}/certificates/{id}", V::delete_,
+       "/api/v2/kmip_adapters/nope/certificates/c", "", Need::kKmip,
+       Target::kWholeInstance, 404},
+      {"GET /kmip_adapters/{id}/kmip_objects", V::get,
+       "/api/v2/kmip_adapters/nope/kmip_objects", "", Need::kKmip,
+       Target::kWholeInstance, 404},
+      {"GET /kmip_adapters/{id}/kmip_objects/{id}", V::get,
+       "/api/v2/kmip_adapters/nope/kmip_objects/o", "", Need::kKmip,
+       Target::kWholeInstance, 404},
+      {"DELETE /kmip_adapters/{id}/kmip_objects/{id}", V::delete_,
+       "/api/v2/kmip_adapters/nope/kmip_objects/o", "", Need::kKmip,
+       Target::kWholeInstance, 404},
       // /admin/v1: deployment administration is for administrators only.
       {"POST /admin/v1/users", V::post, "/admin/v1/users", R"({"name":"x"})",
        Need::kManageGrants, Target::kAdminOnly, 201},
@@ -624,6 +658,9 @@ class AccessMatrixTest : public ::testing::Test {
     webhooks_ = std::make_unique<service::WebhookRegistry>(
         &store_, &access_, master_.get(), &clock_);
     services.webhooks = webhooks_.get();
+    kmip_ = std::make_unique<service::KmipAdapters>(service::KmipAdapters::Deps{
+        &store_, store_.kmip(), plane_.get(), access_control_.get(), &clock_});
+    services.kmip = kmip_.get();
     ApiOptions options;
     options.access_log = false;
     api_ = std::make_unique<KeyProtectApi>(services, std::move(options));
@@ -920,6 +957,7 @@ class AccessMatrixTest : public ::testing::Test {
   std::unique_ptr<service::KeyManager> keys_;
   std::unique_ptr<service::RegistrationManager> registrations_;
   std::unique_ptr<service::WebhookRegistry> webhooks_;
+  std::unique_ptr<service::KmipAdapters> kmip_;
   std::unique_ptr<KeyProtectApi> api_;
   std::string user_, other_, service_;
   std::string user_token_, service_token_;

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "keywarden/iam/identity.h"
 #include "keywarden/service/identity_manager.h"
+#include "keywarden/service/kmip_adapters.h"
 #include "keywarden/service/registrations.h"
 #include "keywarden/service/seal_service.h"
 #include "keywarden/service/types.h"
@@ -173,6 +174,21 @@ std::string EncodeAudit(const std::vector<iam::AuditRecord>& list);
 std::string FormatRfc3339(absl::Time t);
 // Parses RFC 3339 with fractional seconds and any zone offset.
 bool ParseRfc3339(std::string_view text, absl::Time* out);
+
+// KMIP adapters, client certificates and KMIP objects (keyprotect-api.md
+// §13; json_codec_kmip.cc).
+absl::StatusOr<service::KmipAdapterInput> DecodeKmipAdapter(
+    std::string_view body);
+absl::StatusOr<service::KmipCertificateInput> DecodeKmipCertificate(
+    std::string_view body);
+std::string EncodeKmipAdapters(const std::vector<store::KmipAdapter>& adapters,
+                               std::optional<int64_t> total);
+// Lists leave the PEM out; create and get include it.
+std::string EncodeKmipCertificates(
+    const std::vector<store::KmipCertificate>& certificates, bool with_pem,
+    std::optional<int64_t> total);
+std::string EncodeKmipObjects(const std::vector<store::KmipObject>& objects,
+                              std::optional<int64_t> total);
 
 }  // namespace keywarden::api::keyprotect
 

@@ -20,6 +20,7 @@
 #include "keywarden/service/instance_policies.h"
 #include "keywarden/service/instance_policy_index.h"
 #include "keywarden/service/key_service.h"
+#include "keywarden/service/kmip_adapters.h"
 #include "keywarden/service/registrations.h"
 #include "keywarden/service/seal_service.h"
 #include "keywarden/service/webhooks.h"
@@ -66,6 +67,8 @@ struct ApiServices {
   service::InstancePolicyManager* instance_policies = nullptr;
   service::RegistrationManager* registrations = nullptr;
   service::WebhookRegistry* webhooks = nullptr;
+  // KMIP adapters (keyprotect-api.md §13).
+  service::KmipAdapters* kmip = nullptr;
   // Which instances have their metrics policy enabled.
   const service::InstancePolicyIndex* policy_index = nullptr;
   // Failed bearer checks: aggregated audit records and a per-address

@@ -275,6 +275,17 @@ void CreateKeyAlias(Call& call);
 void DeleteKeyAlias(Call& call);
 void CreateKeyRing(Call& call);
 void ListKeyRings(Call& call);
+void CreateKmipAdapter(Call& call);
+void ListKmipAdapters(Call& call);
+void GetKmipAdapter(Call& call);
+void DeleteKmipAdapter(Call& call);
+void CreateKmipCertificate(Call& call);
+void ListKmipCertificates(Call& call);
+void GetKmipCertificate(Call& call);
+void DeleteKmipCertificate(Call& call);
+void ListKmipObjects(Call& call);
+void GetKmipObject(Call& call);
+void DeleteKmipObject(Call& call);
 void DeleteKeyRing(Call& call);
 // policies_handlers.cc: key and instance policies.
 void GetKeyPolicies(Call& call);

@@ -4,22 +4,13 @@
 #include <utility>
 
 #include "absl/time/time.h"
+#include "keywarden/api/kmip/key_crypto.h"
 #include "keywarden/api/kmip/result_reason.h"
 #include "keywarden/common/status_macros.h"
-#include "keywarden/crypto/aes_gcm.h"
-#include "keywarden/crypto/hmac.h"
 #include "keywarden/crypto/random.h"
 
 namespace keywarden::api::kmip {
 namespace {
-
-std::string AsString(std::span<const uint8_t> b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-std::span<const uint8_t> AsSpan(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 
 void Replace(AttributeList& list, Tag tag, Item value) {
   for (Attribute& a : list.items) {
@@ -301,27 +292,7 @@ absl::StatusOr<EncryptResponse> MemoryBackendForTesting::Encrypt(
   if (o->state != State::kActive) {
     return absl::FailedPreconditionError("the key is not Active");
   }
-  if (!req.parameters || req.parameters->block_cipher_mode != BlockCipherMode::kGcm ||
-      req.parameters->tag_length.value_or(16) != 16) {
-    return KmipError(ResultReason::kInvalidField, "only AES-GCM with 16-byte tags here");
-  }
-  KW_ASSIGN_OR_RETURN(crypto::AesGcm gcm, crypto::AesGcm::Create(o->object.material.span()));
-  EncryptResponse res;
-  res.unique_identifier = req.unique_identifier;
-  std::string iv(12, '\0');
-  if (req.iv_counter_nonce) {
-    iv = *req.iv_counter_nonce;
-  } else {
-    crypto::RandomPublicBytes({reinterpret_cast<uint8_t*>(iv.data()), iv.size()});
-    res.iv_counter_nonce = iv;
-  }
-  std::string aad = req.aad.value_or("");
-  KW_ASSIGN_OR_RETURN(std::vector<uint8_t> sealed,
-                      gcm.Encrypt(AsSpan(iv), req.data.span(), AsSpan(aad)));
-  res.data = AsString({sealed.data(), sealed.size() - crypto::kGcmTagSize});
-  res.tag = AsString({sealed.data() + sealed.size() - crypto::kGcmTagSize,
-                      crypto::kGcmTagSize});
-  return res;
+  return EncryptWith(o->object, req);
 }
 
 absl::StatusOr<DecryptResponse> MemoryBackendForTesting::Decrypt(
@@ -331,15 +302,7 @@ absl::StatusOr<DecryptResponse> MemoryBackendForTesting::Decrypt(
   if (o->state != State::kActive && o->state != State::kDeactivated) {
     return absl::FailedPreconditionError("the key cannot decrypt in its state");
   }
-  if (!req.iv_counter_nonce || !req.tag) {
-    return absl::InvalidArgumentError("AES-GCM needs the IV and the tag");
-  }
-  KW_ASSIGN_OR_RETURN(crypto::AesGcm gcm, crypto::AesGcm::Create(o->object.material.span()));
-  std::string sealed = req.data + *req.tag;
-  std::string aad = req.aad.value_or("");
-  auto plain = gcm.Decrypt(AsSpan(*req.iv_counter_nonce), AsSpan(sealed), AsSpan(aad));
-  if (!plain.ok()) return absl::DataLossError("decryption failed");
-  return DecryptResponse{req.unique_identifier, *std::move(plain)};
+  return DecryptWith(o->object, req);
 }
 
 absl::StatusOr<MacResponse> MemoryBackendForTesting::Mac(const KmipContext& ctx,
@@ -349,8 +312,7 @@ absl::StatusOr<MacResponse> MemoryBackendForTesting::Mac(const KmipContext& ctx,
   if (o->state != State::kActive) {
     return absl::FailedPreconditionError("the key is not Active");
   }
-  auto mac = crypto::HmacSha256(o->object.material.span(), req.data.span());
-  return MacResponse{req.unique_identifier, AsString(mac)};
+  return MacWith(o->object, req);
 }
 
 absl::StatusOr<SignResponse> MemoryBackendForTesting::Sign(const KmipContext&,

@@ -7,8 +7,8 @@
 // not sealed, and only what the tests exercise is implemented —
 // AES keys and secret data (Create, Register, Get as Raw or Transparent
 // Symmetric Key), attributes, Locate, the KMIP state machine (Activate,
-// Revoke, Destroy), AES-GCM Encrypt/Decrypt with server-generated 12-byte
-// IVs, and HMAC-SHA256 MAC. Create Key Pair, Sign and Signature Verify
+// Revoke, Destroy), and Encrypt/Decrypt/MAC with the product's
+// cryptography (key_crypto.h). Create Key Pair, Sign and Signature Verify
 // answer Unimplemented (Operation Not Supported). Thread-safe.
 
 #include <map>

@@ -230,6 +230,9 @@ class InMemoryStore final : public Store, public IdentityStore {
   // The temporary directory holding the database (for tests).
   const std::string& dir() const { return dir_; }
 
+  // The KMIP tables of the same database, for tests of the KMIP adapters.
+  KmipStore* kmip() { return sqlite_.get(); }
+
  private:
   std::string dir_;
   std::unique_ptr<SqliteStore> sqlite_;

@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "keywarden/store/identity_store_conformance_test.h"
+#include "keywarden/store/kmip_store_conformance_test.h"
 #include "keywarden/store/migrations/migrations.h"
 #include "keywarden/store/postgres/pg_connection.h"
 #include "keywarden/store/store_conformance_test.h"
@@ -137,6 +138,15 @@ KW_INSTANTIATE_IDENTITY_STORE_CONFORMANCE(
                     return BothInterfaces(pg_test::OpenFresh());
                   },
                   &pg_test::SkipReason}));
+
+KW_INSTANTIATE_KMIP_STORE_CONFORMANCE(
+    Postgres, (KmipStoreFactory{"Postgres",
+                                [](const std::string&)
+                                    -> absl::StatusOr<KmipStoreUnderTest> {
+                                  return KmipInterfaces(pg_test::OpenFresh());
+                                },
+                                &pg_test::SkipReason}));
+
 
 namespace {
 

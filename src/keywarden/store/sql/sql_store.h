@@ -24,6 +24,7 @@
 #include "keywarden/keys/policy.h"
 #include "keywarden/keys/registration.h"
 #include "keywarden/store/identity_store.h"
+#include "keywarden/store/kmip_store.h"
 #include "keywarden/store/sql/sql_connection.h"
 #include "keywarden/store/store.h"
 
@@ -57,7 +58,7 @@ namespace keywarden::store {
 // last stored record.
 //
 // Thread-safe.
-class SqlStore : public Store, public IdentityStore {
+class SqlStore : public Store, public IdentityStore, public KmipStore {
  public:
   struct Options {
     // Read connections in the pool; reads beyond this many wait.
@@ -206,6 +207,51 @@ class SqlStore : public Store, public IdentityStore {
   absl::StatusOr<std::vector<iam::AuditRecord>> ListAudit(
       int64_t after_seq, int64_t limit) override;
   absl::Status VerifyAuditChain() override;
+
+  // KmipStore (sql_kmip_store.cc).
+  absl::Status CreateKmipAdapter(const KmipAdapter& adapter,
+                                 int64_t max_adapters,
+                                 const iam::AuditRecord& audit) override;
+  absl::StatusOr<KmipAdapter> GetKmipAdapter(
+      std::string_view instance_id, std::string_view id_or_name) override;
+  absl::StatusOr<std::vector<KmipAdapter>> ListKmipAdapters(
+      std::string_view instance_id, std::string_view crk_id, int64_t limit,
+      int64_t offset) override;
+  absl::StatusOr<int64_t> CountKmipAdapters(std::string_view instance_id,
+                                            std::string_view crk_id) override;
+  absl::Status DeleteKmipAdapter(std::string_view instance_id,
+                                 std::string_view adapter_id,
+                                 const iam::AuditRecord& audit) override;
+  absl::Status CreateKmipCertificate(const KmipCertificate& certificate,
+                                     int64_t max_certificates,
+                                     const iam::AuditRecord& audit) override;
+  absl::StatusOr<KmipCertificate> GetKmipCertificate(
+      std::string_view instance_id, std::string_view adapter_id,
+      std::string_view id_or_name) override;
+  absl::StatusOr<KmipCertificate> FindKmipCertificate(
+      std::string_view fingerprint) override;
+  absl::StatusOr<std::vector<KmipCertificate>> ListKmipCertificates(
+      std::string_view instance_id, std::string_view adapter_id,
+      int64_t limit, int64_t offset) override;
+  absl::StatusOr<int64_t> CountKmipCertificates(
+      std::string_view instance_id, std::string_view adapter_id) override;
+  absl::Status DeleteKmipCertificate(std::string_view instance_id,
+                                     std::string_view adapter_id,
+                                     std::string_view id,
+                                     const iam::AuditRecord& audit) override;
+  absl::Status CreateKmipObject(
+      const KmipObject& object,
+      const std::optional<iam::AuditRecord>& audit) override;
+  absl::StatusOr<KmipObject> GetKmipObject(std::string_view instance_id,
+                                           std::string_view adapter_id,
+                                           std::string_view id) override;
+  absl::Status UpdateKmipObject(
+      const KmipObject& object,
+      const std::optional<iam::AuditRecord>& audit) override;
+  absl::StatusOr<std::vector<KmipObject>> ListKmipObjects(
+      const KmipObjectQuery& query) override;
+  absl::StatusOr<int64_t> CountKmipObjects(
+      const KmipObjectQuery& query) override;
 
   // Counters of the write path, for /metrics and tests.
   struct WriteStats {

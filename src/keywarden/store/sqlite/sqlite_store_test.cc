@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "keywarden/store/audit_chain.h"
 #include "keywarden/store/identity_store_conformance_test.h"
+#include "keywarden/store/kmip_store_conformance_test.h"
 #include "keywarden/store/migrations/migrations.h"
 #include "keywarden/store/store_conformance_test.h"
 
@@ -53,6 +54,16 @@ KW_INSTANTIATE_IDENTITY_STORE_CONFORMANCE(
                             return BothInterfaces(SqliteStore::Open(
                                 scratch_dir + "/keywarden.db"));
                           }}));
+
+KW_INSTANTIATE_KMIP_STORE_CONFORMANCE(
+    Sqlite,
+    (KmipStoreFactory{"Sqlite",
+                      [](const std::string& scratch_dir)
+                          -> absl::StatusOr<KmipStoreUnderTest> {
+                        return KmipInterfaces(
+                            SqliteStore::Open(scratch_dir + "/keywarden.db"));
+                      }}));
+
 
 namespace {
 
