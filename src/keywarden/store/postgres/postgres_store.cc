@@ -241,8 +241,14 @@ absl::Status PostgresStore::StartChangeFeed(ChangeFeedOptions options) {
   if (feed_.joinable()) {
     return absl::FailedPreconditionError("change feed already started");
   }
+  // Listening before this returns: every commit from now on is heard.
+  KW_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> conn,
+                      PgConnection::Open(FeedParams()));
+  KW_RETURN_IF_ERROR(conn->Exec(absl::StrCat("LISTEN ", channel_)));
   KW_RETURN_IF_ERROR(SqlStore::StartChangeFeed(std::move(options)));
-  feed_ = std::thread([this, poll_interval] { RunFeed(poll_interval); });
+  feed_ = std::thread([this, poll_interval, c = conn.release()] {
+    RunFeed(poll_interval, std::unique_ptr<PgConnection>(c));
+  });
   return absl::OkStatus();
 }
 
@@ -269,14 +275,19 @@ void PostgresStore::OnNotice(std::string_view payload, int64_t& last_seq) {
   }
 }
 
-void PostgresStore::RunFeed(absl::Duration poll_interval) {
+ConnectParams PostgresStore::FeedParams() const {
   ConnectParams params;
   params.url = options_.url;
   params.password = options_.password;
   params.schema = options_.schema;
   params.connect_timeout = options_.connect_timeout;
-  std::unique_ptr<PgConnection> conn;
-  int pid = 0;
+  return params;
+}
+
+void PostgresStore::RunFeed(absl::Duration poll_interval,
+                            std::unique_ptr<PgConnection> conn) {
+  const ConnectParams params = FeedParams();
+  int pid = conn->BackendPid();
   int64_t last_seq = opened_seq_;
   bool lost_logged = false;
   absl::Time next_poll = absl::InfinitePast();

@@ -15,6 +15,11 @@
 
 namespace keywarden::store {
 
+namespace postgres_internal {
+class PgConnection;
+struct ConnectParams;
+}  // namespace postgres_internal
+
 // PostgresStore is the SqlStore (sql_store.h has the rules and the write
 // path) on a PostgreSQL 15 database shared by any number of nodes, through
 // libpq. The schema is migrations/postgres/ (the same tables as SQLite's,
@@ -95,8 +100,11 @@ class PostgresStore final : public SqlStore {
                 std::vector<std::unique_ptr<sql_internal::Connection>> readers,
                 int max_group_commit);
 
-  // The feed thread's loop (see the class comment).
-  void RunFeed(absl::Duration poll_interval);
+  // The feed thread's loop (see the class comment), from a session that
+  // LISTENs already.
+  void RunFeed(absl::Duration poll_interval,
+               std::unique_ptr<postgres_internal::PgConnection> conn);
+  postgres_internal::ConnectParams FeedParams() const;
   // Handles one notice's payload; updates `last_seq`.
   void OnNotice(std::string_view payload, int64_t& last_seq);
 
