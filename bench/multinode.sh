@@ -32,11 +32,13 @@ command -v wrk >/dev/null || die "wrk missing: scripts/deps.sh bench"
 command -v psql >/dev/null || die "psql missing: scripts/deps.sh test"
 [[ ${SKIP_BUILD:-0} == 1 ]] || make --no-print-directory build
 
-PG_STATE=$BENCH_TMP/pg
+# Outside BENCH_TMP, which bench_cleanup removes: the cluster is stopped
+# after the nodes, from its state dir.
+PG_STATE=$(mktemp -d "${TMPDIR:-/tmp}/keywarden-bench-pg.XXXXXX")
+stop_pg() { scripts/pg-test-cluster.sh stop "$PG_STATE" >/dev/null 2>&1 || true; rm -rf "$PG_STATE"; }
+trap 'bench_cleanup; stop_pg' EXIT
 scripts/pg-test-cluster.sh start "$PG_STATE" >/dev/null
 [[ -s $PG_STATE/url ]] || die "no PostgreSQL 15 (scripts/deps.sh test)"
-stop_pg() { scripts/pg-test-cluster.sh stop "$PG_STATE" >/dev/null 2>&1 || true; }
-trap 'bench_cleanup; stop_pg' EXIT
 server=$(cat "$PG_STATE/url")
 db="kw_bench_$$"
 psql "$server" -qAtc "CREATE DATABASE $db"
