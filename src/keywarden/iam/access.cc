@@ -156,6 +156,30 @@ bool Scopes::ListsRing(std::string_view key_ring_id) const {
   return false;
 }
 
+bool AccessIndex::ReplaceIfUnchanged(uint64_t expected, AccessIndex& fresh) {
+  if (&fresh == this) return true;
+  absl::MutexLock lock(&mu_);
+  if (generation_.load(std::memory_order_acquire) != expected) return false;
+  absl::MutexLock fresh_lock(&fresh.mu_);
+  principals_ = std::move(fresh.principals_);
+  api_keys_ = std::move(fresh.api_keys_);
+  api_key_by_prefix_ = std::move(fresh.api_key_by_prefix_);
+  instances_ = std::move(fresh.instances_);
+  policies_ = std::move(fresh.policies_);
+  policy_ids_ = std::move(fresh.policy_ids_);
+  authorizations_ = std::move(fresh.authorizations_);
+  fresh.principals_.clear();
+  fresh.api_keys_.clear();
+  fresh.api_key_by_prefix_.clear();
+  fresh.instances_.clear();
+  fresh.policies_.clear();
+  fresh.policy_ids_.clear();
+  fresh.authorizations_.clear();
+  Bump();
+  fresh.Bump();
+  return true;
+}
+
 void AccessIndex::PutPrincipal(PrincipalRecord principal) {
   absl::MutexLock lock(&mu_);
   Bump();

@@ -118,6 +118,14 @@ class AccessIndex {
   void PutAuthorization(ServiceAuthorizationRecord authorization);
   void RemoveAuthorization(std::string_view id);
 
+  // Takes every record of `fresh` in place of this index's, in one step,
+  // if this index is still at generation `expected` (nothing was put or
+  // removed since the caller read it); else changes nothing and returns
+  // false. For a reload from the store that must not undo a change applied
+  // while it read (the caller reads `expected`, loads, then calls this and
+  // retries on false). `fresh` is left empty.
+  bool ReplaceIfUnchanged(uint64_t expected, AccessIndex& fresh);
+
   std::optional<PrincipalRecord> FindPrincipal(std::string_view id) const;
   std::optional<ApiKeyRecord> FindApiKeyByPrefix(std::string_view prefix) const;
   bool ApiKeyExists(std::string_view id) const;

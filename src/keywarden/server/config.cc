@@ -180,6 +180,10 @@ const Setting kSettings[] = {
        c.private_networks = std::string(v);
        return absl::OkStatus();
      }},
+    {"store.change_poll_interval", "KEYWARDEN_CHANGE_POLL_INTERVAL",
+     [](auto n, auto v, Config& c) {
+       return ApplyDuration(n, v, c.change_poll_interval);
+     }},
     {"server.node_id", "KEYWARDEN_NODE_ID",
      [](auto, auto v, Config& c) {
        c.node_id = std::string(v);
@@ -381,6 +385,10 @@ absl::Status Validate(const Config& config) {
   }
   if (config.sweep_interval <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("sweep interval must be positive");
+  }
+  if (config.change_poll_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "store.change_poll_interval must be positive");
   }
   for (absl::Duration d : {config.event_retry_initial, config.event_retry_max,
                            config.event_ack_timeout, config.event_poll_interval,

@@ -52,6 +52,10 @@ struct Config {
   std::string private_networks;
   // This node's name in job leases; empty: the host name.
   std::string node_id;
+  // PostgreSQL: how often a node polls the change counter when no change
+  // notice came (docs/operations.md "Many nodes"): the fallback that bounds
+  // how late another node's change is heard if notices fail.
+  absl::Duration change_poll_interval = absl::Milliseconds(200);
   // Core dumps stay off (PR_SET_DUMPABLE 0, RLIMIT_CORE 0) unless an
   // operator opts in for debugging: a dump holds every key in the cache.
   bool allow_core_dumps = false;

@@ -448,6 +448,61 @@ int RunServer(const Config& config) {
                                        .clock = clock});
   api::kmip::ServiceBackend kmip_backend(kmip_adapters);
   api::kmip::KmipProtocol kmip_protocol(kmip_backend, kmip_backend, *clock);
+  // Other nodes' changes (PostgreSQL; SQLite has no other writer): every
+  // cache forgets or reloads what changed (docs/operations.md "Many
+  // nodes"). Started after every cache loaded; changes committed since the
+  // store opened arrive as one Change::All().
+  auto reload = [](std::string_view what, const absl::Status& s) {
+    if (!s.ok()) {
+      spdlog::warn(R"({{"msg":"reload after another node's change failed","cache":"{}","status":"{}"}})",
+                   what, s.ToString());
+    }
+  };
+  store::ChangeFeedOptions feed;
+  feed.poll_interval = config.change_poll_interval;
+  feed.listener = [&](const store::Change& c) {
+    using Kind = store::Change::Kind;
+    switch (c.kind) {
+      case Kind::kKey:
+        data_plane.Invalidate(c.instance_id, c.key_id);
+        return;
+      case Kind::kIdentity:
+        return reload("identity", identity.Reload());
+      case Kind::kSigningKeys:
+        return reload("signing keys", identity.ReloadSigningKeys());
+      case Kind::kInstancePolicies:
+        return reload("instance policies", instance_policies.Load());
+      case Kind::kWebhooks:
+        reload("webhooks", webhooks.Load());
+        dispatcher.Wake();
+        return;
+      case Kind::kAll:
+        // Also while the feed is lost, at every poll: failures are the
+        // feed's, logged once by on_state.
+        data_plane.DropCache();
+        (void)identity.Reload();
+        (void)identity.ReloadSigningKeys();
+        (void)instance_policies.Load();
+        (void)webhooks.Load();
+        return;
+    }
+  };
+  feed.on_state = [](const absl::Status& s) {
+    if (s.ok()) {
+      spdlog::info(R"({"msg":"change feed back"})");
+    } else {
+      spdlog::warn(R"({{"msg":"change feed lost: caches dropped until it is back","status":"{}"}})",
+                   s.ToString());
+    }
+  };
+  if (absl::Status s = (*store)->StartChangeFeed(std::move(feed)); !s.ok()) {
+    return Fail("change feed", s);
+  }
+  // Before the caches the listener touches are destroyed, on every return.
+  struct StopListener {
+    store::SqlStore* store;
+    ~StopListener() { store->StopChangeListener(); }
+  } stop_listener{store->get()};
 
   api::keyprotect::ApiOptions api_options;
   api_options.crn_prefix = crn_prefix;

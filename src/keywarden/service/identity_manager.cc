@@ -206,16 +206,7 @@ absl::Status IdentityManager::Start(const iam::TokenHash& bootstrap_token_hash,
   KW_ASSIGN_OR_RETURN(std::optional<std::string> revoked,
                       meta_->GetMeta(kBootstrapRevokedMeta));
   bootstrap_revoked_ = revoked.has_value();
-  KW_ASSIGN_OR_RETURN(auto principals, store_->ListPrincipals());
-  for (auto& p : principals) access_->PutPrincipal(std::move(p));
-  KW_ASSIGN_OR_RETURN(auto keys, store_->ListApiKeys());
-  for (auto& k : keys) access_->PutApiKey(std::move(k));
-  KW_ASSIGN_OR_RETURN(auto instances, store_->ListInstances());
-  for (auto& i : instances) access_->PutInstance(std::move(i));
-  KW_ASSIGN_OR_RETURN(auto policies, store_->ListPolicies());
-  for (auto& p : policies) access_->PutPolicy(std::move(p));
-  KW_ASSIGN_OR_RETURN(auto authorizations, store_->ListAuthorizations());
-  for (auto& a : authorizations) access_->PutAuthorization(std::move(a));
+  KW_RETURN_IF_ERROR(LoadInto(*access_));
 
   RequestContext system;
   system.principal = {"system", true};
@@ -265,6 +256,48 @@ absl::Status IdentityManager::Start(const iam::TokenHash& bootstrap_token_hash,
   // Sealed (a Shamir seal starts so): the public keys verify already; the
   // signing key is unsealed on the first token issued after the unseal.
   if (!loaded.ok() && !seal::IsSealedError(loaded)) return loaded;
+  return absl::OkStatus();
+}
+
+absl::Status IdentityManager::LoadInto(iam::AccessIndex& index) {
+  KW_ASSIGN_OR_RETURN(auto principals, store_->ListPrincipals());
+  for (auto& p : principals) index.PutPrincipal(std::move(p));
+  KW_ASSIGN_OR_RETURN(auto keys, store_->ListApiKeys());
+  for (auto& k : keys) index.PutApiKey(std::move(k));
+  KW_ASSIGN_OR_RETURN(auto instances, store_->ListInstances());
+  for (auto& i : instances) index.PutInstance(std::move(i));
+  KW_ASSIGN_OR_RETURN(auto policies, store_->ListPolicies());
+  for (auto& p : policies) index.PutPolicy(std::move(p));
+  KW_ASSIGN_OR_RETURN(auto authorizations, store_->ListAuthorizations());
+  for (auto& a : authorizations) index.PutAuthorization(std::move(a));
+  return absl::OkStatus();
+}
+
+absl::Status IdentityManager::Reload() {
+  // Revocation only ever goes one way.
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> revoked,
+                      meta_->GetMeta(kBootstrapRevokedMeta));
+  if (revoked.has_value()) {
+    bootstrap_revoked_.store(true, std::memory_order_release);
+  }
+  // A local change bumps the generation after its commit: a reload that
+  // overlapped one reads again rather than put back what it replaced.
+  for (int attempt = 0;; ++attempt) {
+    const uint64_t before = access_->generation();
+    iam::AccessIndex fresh;
+    KW_RETURN_IF_ERROR(LoadInto(fresh));
+    if (access_->ReplaceIfUnchanged(before, fresh)) return absl::OkStatus();
+    if (attempt == 8) {
+      return absl::AbortedError("identity reload kept racing local changes");
+    }
+  }
+}
+
+absl::Status IdentityManager::ReloadSigningKeys() {
+  KW_ASSIGN_OR_RETURN(auto signing_keys, store_->ListSigningKeys());
+  for (const iam::SigningKeyRecord& k : signing_keys) {
+    KW_RETURN_IF_ERROR(verifier_.AddKey(k.kid, k.public_key_der));
+  }
   return absl::OkStatus();
 }
 

@@ -86,6 +86,16 @@ class IdentityManager final : public iam::Authenticator {
   // token issued unseals it again from the store.
   void DropSigningKey();
 
+  // Another node changed identity records in the shared store: reloads
+  // every principal, API key, instance, policy and authorization and the
+  // bootstrap token's revocation, replacing the index in one step (so
+  // cached tokens are resolved again). A change this node applies while
+  // the reload reads makes it read again, so it never undoes one.
+  absl::Status Reload();
+  // Another node added or retired signing keys: the verifier learns their
+  // public keys, so tokens that node issues verify here.
+  absl::Status ReloadSigningKeys();
+
   // iam::Authenticator:
   // A bearer token: the bootstrap token or a JWT this service issued.
   // Client certificates and Unix peers name no principal here (KMIP binds
@@ -167,6 +177,8 @@ class IdentityManager final : public iam::Authenticator {
     }
   };
 
+  // Puts every stored identity record into `index`.
+  absl::Status LoadInto(iam::AccessIndex& index);
   absl::Status RequireAdmin(const RequestContext& ctx) const;
   // Who may manage grants (docs/admin-api.md): administrators anything in
   // an existing instance; anyone else only inside the scopes where an access

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
+
 #include "keywarden/common/cidr.h"
 #include "keywarden/common/errors.h"
 #include "keywarden/common/status_macros.h"
@@ -125,16 +127,23 @@ InstancePolicyManager::InstancePolicyManager(store::Store* store,
     : store_(store), index_(index), access_(access), clock_(clock) {}
 
 absl::Status InstancePolicyManager::Load() {
+  // After a local write's refresh, never between its write and refresh.
+  absl::MutexLock lock(&write_mu_);
   KW_ASSIGN_OR_RETURN(std::vector<InstancePolicy> all,
                       store_->ListAllInstancePolicies());
+  absl::flat_hash_set<std::string> loaded;
   std::vector<InstancePolicy> one;
   for (size_t i = 0; i < all.size(); ++i) {
     one.push_back(std::move(all[i]));
     if (i + 1 == all.size() || all[i + 1].instance_id != one.back().instance_id) {
       std::string instance = one.back().instance_id;
       index_->Put(instance, std::move(one));
+      loaded.insert(std::move(instance));
       one.clear();
     }
+  }
+  for (const std::string& instance : index_->Instances()) {
+    if (!loaded.contains(instance)) index_->Remove(instance);
   }
   return absl::OkStatus();
 }

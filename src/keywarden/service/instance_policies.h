@@ -30,7 +30,8 @@ class InstancePolicyManager {
   InstancePolicyManager(store::Store* store, InstancePolicyIndex* index,
                         const AccessControl* access, const Clock* clock);
 
-  // Loads every instance's policies into the index (at start).
+  // Loads every instance's policies into the index, in place of what it
+  // held (at start, and when another node changed some).
   absl::Status Load();
 
   absl::Status Put(const RequestContext& ctx,

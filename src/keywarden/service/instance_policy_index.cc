@@ -71,6 +71,14 @@ void InstancePolicyIndex::Remove(std::string_view instance_id) {
   settings_.erase(it);
 }
 
+std::vector<std::string> InstancePolicyIndex::Instances() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<std::string> out;
+  out.reserve(settings_.size());
+  for (const auto& [id, settings] : settings_) out.push_back(id);
+  return out;
+}
+
 std::shared_ptr<const InstanceSettings> InstancePolicyIndex::Get(
     std::string_view instance_id) const {
   absl::ReaderMutexLock lock(&mu_);

@@ -57,6 +57,8 @@ class InstancePolicyIndex {
            std::vector<keys::InstancePolicy> policies);
   // Forgets an instance (deleted).
   void Remove(std::string_view instance_id);
+  // The instances that have a snapshot.
+  std::vector<std::string> Instances() const;
 
   // The instance's snapshot, or null when it has no stored policy.
   std::shared_ptr<const InstanceSettings> Get(

@@ -45,6 +45,7 @@ WebhookRegistry::WebhookRegistry(store::IdentityStore* store,
     : store_(store), access_(access), master_key_(master_key), clock_(clock) {}
 
 absl::Status WebhookRegistry::Load() {
+  absl::MutexLock write(&write_mu_);
   KW_ASSIGN_OR_RETURN(std::vector<iam::WebhookRecord> all,
                       store_->ListWebhooks());
   absl::MutexLock lock(&mu_);
@@ -95,6 +96,7 @@ absl::StatusOr<WebhookInfo> WebhookRegistry::Put(
                                            keys::WebhookSecretAad(principal_id)));
   r.creation_time = absl::FromUnixMicros(absl::ToUnixMicros(clock_->Now()));
   r.created_by = ctx.principal.id;
+  absl::ReleasableMutexLock write(&write_mu_);
   KW_RETURN_IF_ERROR(store_->PutWebhook(
       r, MakeAudit(ctx, r.creation_time, "iam.webhook.put",
                    StrCat("principal:", principal_id), StrCat("url ", r.url))));
@@ -104,6 +106,7 @@ absl::StatusOr<WebhookInfo> WebhookRegistry::Put(
     absl::MutexLock lock(&mu_);
     webhooks_.insert_or_assign(r.principal_id, std::move(r));
   }
+  write.Release();
   if (on_change_) on_change_();
   return info;
 }
@@ -122,6 +125,7 @@ absl::StatusOr<WebhookInfo> WebhookRegistry::Get(
 absl::Status WebhookRegistry::Delete(const RequestContext& ctx,
                                      std::string_view principal_id) {
   if (!ctx.principal.is_admin) return Forbidden();
+  absl::MutexLock write(&write_mu_);
   absl::Status s = store_->DeleteWebhook(
       principal_id, MakeAudit(ctx, clock_->Now(), "iam.webhook.delete",
                               StrCat("principal:", principal_id)));

@@ -47,6 +47,8 @@ class WebhookRegistry {
   WebhookRegistry(store::IdentityStore* store, const iam::AccessIndex* access,
                   const seal::MasterKey* master_key, const Clock* clock);
 
+  // Loads every webhook in place of what it held (at start, and when
+  // another node changed one).
   absl::Status Load();
 
   // Sets the webhook of service id `principal_id`. `url` must pass the URL
@@ -82,6 +84,9 @@ class WebhookRegistry {
   const Clock* clock_;
   std::function<void()> on_change_;
   std::function<absl::Status(std::string_view url)> url_check_;
+  // Orders each change's store write and map update against Load, so a
+  // reload never puts back what a change just replaced.
+  absl::Mutex write_mu_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, iam::WebhookRecord> webhooks_
       ABSL_GUARDED_BY(mu_);

@@ -1,7 +1,9 @@
 #include "keywarden/store/postgres/pg_connection.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <span>
@@ -374,5 +376,36 @@ absl::StatusOr<std::string> PgConnection::Setting(std::string_view name) {
   }
   return std::string(PQgetvalue(result.get(), 0, 0));
 }
+
+absl::Status PgConnection::AwaitNotices(
+    absl::Duration timeout,
+    absl::FunctionRef<void(std::string_view payload)> on_notice) {
+  auto drain = [&] {
+    while (PGnotify* n = PQnotifies(conn_)) {
+      on_notice(n->extra == nullptr ? std::string_view() : n->extra);
+      PQfreemem(n);
+    }
+  };
+  drain();  // what arrived with an earlier statement's result
+  const int fd = PQsocket(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK || fd < 0) {
+    return absl::UnavailableError("postgres: notification session lost");
+  }
+  pollfd p = {fd, POLLIN, 0};
+  const int ms = static_cast<int>(
+      std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout)));
+  const int ready = ::poll(&p, 1, ms);
+  if (ready < 0 && errno != EINTR) {
+    return absl::UnavailableError("postgres: poll on the session failed");
+  }
+  if (ready > 0 && (PQconsumeInput(conn_) == 0 ||
+                    PQstatus(conn_) != CONNECTION_OK)) {
+    return absl::UnavailableError("postgres: notification session lost");
+  }
+  drain();
+  return absl::OkStatus();
+}
+
+int PgConnection::BackendPid() const { return PQbackendPID(conn_); }
 
 }  // namespace keywarden::store::postgres_internal

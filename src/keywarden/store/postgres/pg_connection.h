@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -76,6 +77,17 @@ class PgConnection final : public sql_internal::Connection {
 
   // The value of a server setting (SHOW name), for checks at open.
   absl::StatusOr<std::string> Setting(std::string_view name);
+
+  // For a session that LISTENs: waits up to `timeout` for the server to
+  // send something, then hands every notification received (on this wait
+  // or during an earlier statement) to `on_notice`, oldest first, by its
+  // payload. Unavailable when the session is lost (its LISTEN with it).
+  absl::Status AwaitNotices(
+      absl::Duration timeout,
+      absl::FunctionRef<void(std::string_view payload)> on_notice);
+  // The server process of this session; it changes when a lost session is
+  // reopened (which forgets its LISTEN).
+  int BackendPid() const;
 
  private:
   class PgStatement;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -316,6 +317,104 @@ TEST_F(PostgresStoreTest, TwoNodesWritingAtOnceKeepOneAuditChain) {
   // What one node wrote, the other reads at once.
   EXPECT_TRUE((*b)->GetKey("inst", "k0-0").ok());
   EXPECT_TRUE((*a)->GetKey("inst", "k1-0").ok());
+}
+
+// What a store's change feed reported, for a test to wait on.
+class Heard {
+ public:
+  ChangeFeedOptions Feed() {
+    ChangeFeedOptions o;
+    o.poll_interval = absl::Milliseconds(50);
+    o.listener = [this](const Change& c) {
+      absl::MutexLock lock(&mu_);
+      changes_.push_back(c);
+    };
+    return o;
+  }
+  // Waits (up to 10 s) until a change satisfies `pred`.
+  bool WaitFor(std::function<bool(const Change&)> pred) {
+    struct Wait {
+      const std::vector<Change>* changes;
+      std::function<bool(const Change&)>* pred;
+    };
+    absl::MutexLock lock(&mu_);
+    Wait w{&changes_, &pred};
+    return mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](Wait* w) {
+              for (const Change& c : *w->changes) {
+                if ((*w->pred)(c)) return true;
+              }
+              return false;
+            },
+            &w),
+        absl::Seconds(10));
+  }
+  bool HasKey(const std::string& key_id) {
+    absl::MutexLock lock(&mu_);
+    for (const Change& c : changes_) {
+      if (c.kind == Change::Kind::kKey && c.key_id == key_id) return true;
+    }
+    return false;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<Change> changes_ ABSL_GUARDED_BY(mu_);
+};
+
+bool IsKey(const Change& c, const std::string& key_id) {
+  return c.kind == Change::Kind::kKey && c.instance_id == "inst" &&
+         c.key_id == key_id;
+}
+
+TEST_F(PostgresStoreTest, ChangeFeedTellsOtherNodesWhatCommitted) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a.ok() && b.ok());
+  Heard heard_a, heard_b;
+  ASSERT_TRUE((*a)->StartChangeFeed(heard_a.Feed()).ok());
+  ASSERT_TRUE((*b)->StartChangeFeed(heard_b.Feed()).ok());
+
+  ASSERT_TRUE((*a)->CreateKey(MakeKey("inst", "k1")).ok());
+  EXPECT_TRUE(heard_b.WaitFor([](const Change& c) { return IsKey(c, "k1"); }));
+  ASSERT_TRUE((*b)->CreateKey(MakeKey("inst", "k2")).ok());
+  EXPECT_TRUE(heard_a.WaitFor([](const Change& c) { return IsKey(c, "k2"); }));
+  // Notices arrive in commit order: a heard k2, so it had its own k1 notice
+  // before, and skipped it.
+  EXPECT_FALSE(heard_a.HasKey("k1"));
+  EXPECT_FALSE(heard_b.HasKey("k2"));
+
+  iam::PrincipalRecord p;
+  p.id = "user-1";
+  p.kind = iam::PrincipalKind::kUser;
+  p.name = "one";
+  p.creation_time = absl::FromUnixSeconds(1700000000);
+  p.created_by = "test";
+  ASSERT_TRUE((*a)->CreatePrincipal(p, StoreAudit("iam.principal.create")).ok());
+  EXPECT_TRUE(heard_b.WaitFor(
+      [](const Change& c) { return c.kind == Change::Kind::kIdentity; }));
+
+  // Writes that change nothing a node caches announce nothing.
+  const std::string seq = Sql("SELECT seq FROM change_feed");
+  ASSERT_TRUE((*a)->TryAcquireLease("job", "a", absl::Now(), absl::Seconds(5))
+                  .ok());
+  ASSERT_TRUE((*a)->AppendAudit(StoreAudit("auth.failure")).ok());
+  EXPECT_EQ(Sql("SELECT seq FROM change_feed"), seq);
+}
+
+TEST_F(PostgresStoreTest, ChangeFeedLostDropsEverything) {
+  auto a = Open();
+  ASSERT_TRUE(a.ok()) << a.status();
+  Heard heard;
+  ASSERT_TRUE((*a)->StartChangeFeed(heard.Feed()).ok());
+  // Ends the LISTEN session with every other (as a failover would): the
+  // node cannot know what it missed, so it drops every cache.
+  pg_test::Sql(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+      " WHERE application_name = 'keywarden' AND pid <> pg_backend_pid()");
+  EXPECT_TRUE(heard.WaitFor(
+      [](const Change& c) { return c.kind == Change::Kind::kAll; }));
 }
 
 TEST_F(PostgresStoreTest, SessionsKilledByTheServerAreReopened) {

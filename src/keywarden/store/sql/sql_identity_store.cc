@@ -213,12 +213,15 @@ absl::Status AppendAuditRow(Connection& db, const iam::AuditRecord& audit) {
 
 absl::Status SqlStore::AuditedWrite(
     const iam::AuditRecord& audit,
-    absl::FunctionRef<absl::Status(Connection&)> body) {
+    absl::FunctionRef<absl::Status(Connection&)> body,
+    std::optional<Change> change) {
   KW_RETURN_IF_ERROR(ValidateAuditRecord(audit));
-  return WriteTransaction([&](Connection& db) -> absl::Status {
-    KW_RETURN_IF_ERROR(body(db));
-    return AppendAuditRow(db, audit);
-  });
+  return WriteTransaction(
+      [&](Connection& db) -> absl::Status {
+        KW_RETURN_IF_ERROR(body(db));
+        return AppendAuditRow(db, audit);
+      },
+      std::move(change));
 }
 
 // ---- principals
@@ -240,7 +243,8 @@ absl::Status SqlStore::CreatePrincipal(const iam::PrincipalRecord& principal,
     st.BindTime(6, principal.creation_time);
     st.BindText(7, principal.created_by);
     return RunInsert(st, "principal");
-  });
+  },
+      Change::Of(Change::Kind::kIdentity));
 }
 
 absl::Status SqlStore::DeletePrincipal(std::string_view id,
@@ -308,14 +312,16 @@ absl::Status SqlStore::CreateApiKey(const iam::ApiKeyRecord& key,
     st.BindTime(6, key.creation_time);
     st.BindText(7, key.created_by);
     return RunInsert(st, "api key (id or prefix)");
-  });
+  },
+      Change::Of(Change::Kind::kIdentity));
 }
 
 absl::Status SqlStore::DeleteApiKey(std::string_view id,
                                        const iam::AuditRecord& audit) {
   return AuditedWrite(audit, [&](Connection& db) {
     return DeleteOne(db, "DELETE FROM api_keys WHERE id = ?", id, "api key");
-  });
+  },
+      Change::Of(Change::Kind::kIdentity));
 }
 
 absl::StatusOr<std::vector<iam::ApiKeyRecord>> SqlStore::ListApiKeys() {
@@ -356,7 +362,8 @@ absl::Status SqlStore::CreateInstance(const iam::InstanceRecord& instance,
     st.BindText(3, instance.created_by);
     st.BindTime(4, instance.creation_time);
     return RunInsert(st, "instance");
-  }));
+  },
+      Change::Of(Change::Kind::kIdentity)));
   absl::MutexLock lock(&instances_mu_);
   known_instances_.insert(instance.id);
   return absl::OkStatus();
@@ -436,14 +443,16 @@ absl::Status SqlStore::CreatePolicy(const iam::AccessPolicyRecord& policy,
     st.BindTime(7, policy.creation_time);
     st.BindText(8, policy.created_by);
     return RunInsert(st, "policy");
-  });
+  },
+      Change::Of(Change::Kind::kIdentity));
 }
 
 absl::Status SqlStore::DeletePolicy(std::string_view id,
                                        const iam::AuditRecord& audit) {
   return AuditedWrite(audit, [&](Connection& db) {
     return DeleteOne(db, "DELETE FROM policies WHERE id = ?", id, "policy");
-  });
+  },
+      Change::Of(Change::Kind::kIdentity));
 }
 
 absl::StatusOr<std::vector<iam::AccessPolicyRecord>>
@@ -516,7 +525,8 @@ absl::Status SqlStore::CreateAuthorization(
     st.BindTime(8, authorization.creation_time);
     st.BindText(9, authorization.created_by);
     return RunInsert(st, "authorization");
-  });
+  },
+      Change::Of(Change::Kind::kIdentity));
 }
 
 absl::Status SqlStore::DeleteAuthorization(std::string_view id,
@@ -524,7 +534,8 @@ absl::Status SqlStore::DeleteAuthorization(std::string_view id,
   return AuditedWrite(audit, [&](Connection& db) {
     return DeleteOne(db, "DELETE FROM authorizations WHERE id = ?", id,
                      "authorization");
-  });
+  },
+      Change::Of(Change::Kind::kIdentity));
 }
 
 absl::StatusOr<std::vector<iam::ServiceAuthorizationRecord>>
@@ -588,7 +599,8 @@ absl::Status SqlStore::PutWebhook(const iam::WebhookRecord& webhook,
     st.BindTime(5, webhook.creation_time);
     st.BindText(6, webhook.created_by);
     return st.Run();
-  });
+  },
+      Change::Of(Change::Kind::kWebhooks));
 }
 
 absl::Status SqlStore::DeleteWebhook(std::string_view principal_id,
@@ -596,7 +608,8 @@ absl::Status SqlStore::DeleteWebhook(std::string_view principal_id,
   return AuditedWrite(audit, [&](Connection& db) {
     return DeleteOne(db, "DELETE FROM webhooks WHERE principal_id = ?",
                      principal_id, "webhook");
-  });
+  },
+      Change::Of(Change::Kind::kWebhooks));
 }
 
 absl::StatusOr<std::vector<iam::WebhookRecord>> SqlStore::ListWebhooks() {
@@ -646,14 +659,16 @@ absl::Status SqlStore::PutSigningKey(const iam::SigningKeyRecord& key) {
     st.BindTime(6, key.creation_time);
     st.BindTime(7, key.retire_time);
     return st.Run();
-  });
+  },
+      Change::Of(Change::Kind::kSigningKeys));
 }
 
 absl::Status SqlStore::DeleteSigningKey(std::string_view kid) {
   return WriteTransaction([&](Connection& db) {
     return DeleteOne(db, "DELETE FROM signing_keys WHERE kid = ?", kid,
                      "signing key");
-  });
+  },
+      Change::Of(Change::Kind::kSigningKeys));
 }
 
 absl::StatusOr<std::vector<iam::SigningKeyRecord>>
@@ -684,7 +699,8 @@ SqlStore::ListSigningKeys() {
 // ---- audit
 
 absl::Status SqlStore::AppendAudit(const iam::AuditRecord& audit) {
-  return AuditedWrite(audit, [](Connection&) { return absl::OkStatus(); });
+  return AuditedWrite(audit, [](Connection&) { return absl::OkStatus(); },
+      std::nullopt);
 }
 
 absl::StatusOr<std::vector<iam::AuditRecord>> SqlStore::ListAudit(

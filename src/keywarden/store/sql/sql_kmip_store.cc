@@ -201,6 +201,10 @@ bool HasNames(const KmipObject& o, const std::vector<std::string>& names) {
 
 }  // namespace
 
+// Every write below passes change=nullopt to the change feed: no node caches
+// adapters, certificates or KMIP objects (each KMIP request and each REST
+// call reads them from the store), so other nodes have nothing to forget.
+
 // ---- adapters
 
 absl::Status SqlStore::CreateKmipAdapter(const KmipAdapter& adapter,
@@ -232,7 +236,7 @@ absl::Status SqlStore::CreateKmipAdapter(const KmipAdapter& adapter,
     st.BindTime(9, adapter.updated_at);
     st.BindText(10, adapter.updated_by);
     return st.Run();
-  });
+  }, /*change=*/std::nullopt);
 }
 
 absl::StatusOr<KmipAdapter> SqlStore::GetKmipAdapter(
@@ -326,7 +330,7 @@ absl::Status SqlStore::DeleteKmipAdapter(std::string_view instance_id,
     st.BindText(1, instance_id);
     st.BindText(2, adapter_id);
     return st.Run();
-  });
+  }, /*change=*/std::nullopt);
 }
 
 // ---- certificates
@@ -365,7 +369,7 @@ absl::Status SqlStore::CreateKmipCertificate(
     st.BindTime(7, certificate.created_at);
     st.BindText(8, certificate.created_by);
     return st.Run();
-  });
+  }, /*change=*/std::nullopt);
 }
 
 absl::StatusOr<KmipCertificate> SqlStore::GetKmipCertificate(
@@ -468,7 +472,7 @@ absl::Status SqlStore::DeleteKmipCertificate(std::string_view instance_id,
       return absl::NotFoundError("KMIP client certificate not found");
     }
     return absl::OkStatus();
-  });
+  }, /*change=*/std::nullopt);
 }
 
 // ---- objects
@@ -514,7 +518,7 @@ absl::Status SqlStore::CreateKmipObject(
       KW_RETURN_IF_ERROR(sql_internal::AppendAuditRow(db, *audit));
     }
     return absl::OkStatus();
-  });
+  }, /*change=*/std::nullopt);
 }
 
 absl::StatusOr<KmipObject> SqlStore::GetKmipObject(
@@ -585,7 +589,7 @@ absl::Status SqlStore::UpdateKmipObject(
       KW_RETURN_IF_ERROR(sql_internal::AppendAuditRow(db, *audit));
     }
     return absl::OkStatus();
-  });
+  }, /*change=*/std::nullopt);
 }
 
 absl::StatusOr<std::vector<KmipObject>> SqlStore::ListKmipObjects(

@@ -335,7 +335,8 @@ absl::Status SqlStore::PutImportToken(const ImportToken& token,
     st.BindBlob(10, token.sealed_private_key);
     st.BindText(11, token.created_by);
     return st.Run();
-  });
+  },
+      std::nullopt);
 }
 
 absl::StatusOr<ImportToken> SqlStore::GetImportToken(
@@ -374,7 +375,8 @@ absl::StatusOr<ImportToken> SqlStore::RetrieveImportToken(
     token->remaining_retrievals -= 1;
     out = *std::move(token);
     return absl::OkStatus();
-  }));
+  },
+      std::nullopt));
   return out;
 }
 
@@ -393,7 +395,8 @@ absl::Status SqlStore::PutInstancePolicies(
       KW_RETURN_IF_ERROR(UpsertInstancePolicy(db, p));
     }
     return absl::OkStatus();
-  });
+  },
+      Change::Of(Change::Kind::kInstancePolicies));
 }
 
 absl::StatusOr<std::vector<keys::InstancePolicy>>
@@ -485,7 +488,8 @@ absl::Status SqlStore::CreateRegistration(
       return absl::AlreadyExistsError("registration already exists");
     }
     return s;
-  });
+  },
+      std::nullopt);
 }
 
 absl::Status SqlStore::UpdateRegistration(
@@ -533,7 +537,8 @@ absl::Status SqlStore::UpdateRegistration(
     st.BindText(9, r.key_id);
     st.BindText(10, r.resource_crn);
     return st.Run();
-  });
+  },
+      std::nullopt);
 }
 
 absl::StatusOr<keys::Registration> SqlStore::GetRegistration(
@@ -572,7 +577,8 @@ absl::Status SqlStore::DeleteRegistration(std::string_view instance_id,
     KW_RETURN_IF_ERROR(st.Run());
     if (db.Changes() == 0) return absl::NotFoundError("registration not found");
     return absl::OkStatus();
-  });
+  },
+      std::nullopt);
 }
 
 absl::StatusOr<std::vector<keys::Registration>> SqlStore::ListRegistrations(
@@ -695,7 +701,8 @@ absl::Status SqlStore::RecordEventAttempt(std::string_view event_id,
     st.BindBool(4, delivered);
     st.BindText(5, event_id);
     return st.Run();
-  });
+  },
+      std::nullopt);
 }
 
 absl::StatusOr<keys::KeyEvent> SqlStore::AcknowledgeEvent(
@@ -790,7 +797,8 @@ absl::StatusOr<bool> SqlStore::TryAcquireLease(std::string_view name,
     KW_RETURN_IF_ERROR(st.Run());
     held = true;
     return absl::OkStatus();
-  }));
+  },
+      std::nullopt));
   return held;
 }
 
@@ -804,7 +812,8 @@ absl::Status SqlStore::ReleaseLease(std::string_view name,
     st.BindText(1, name);
     st.BindText(2, holder);
     return st.Run();
-  });
+  },
+      std::nullopt);
 }
 
 }  // namespace keywarden::store

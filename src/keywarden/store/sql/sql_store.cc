@@ -514,9 +514,11 @@ void SqlStore::WithWriter(absl::FunctionRef<void(Connection&)> body) {
 }
 
 struct SqlStore::PendingWrite {
-  explicit PendingWrite(absl::FunctionRef<absl::Status(Connection&)> b)
-      : body(b) {}
+  PendingWrite(absl::FunctionRef<absl::Status(Connection&)> b,
+               std::optional<Change> c)
+      : body(b), change(std::move(c)) {}
   absl::FunctionRef<absl::Status(Connection&)> body;
+  std::optional<Change> change;
   absl::Status result;
   bool done = false;
 };
@@ -531,8 +533,9 @@ absl::Status RunCached(Connection& db, std::string_view sql) {
 }  // namespace
 
 absl::Status SqlStore::WriteTransaction(
-    absl::FunctionRef<absl::Status(Connection&)> body) {
-  PendingWrite self(body);
+    absl::FunctionRef<absl::Status(Connection&)> body,
+    std::optional<Change> change) {
+  PendingWrite self(body, std::move(change));
   absl::MutexLock lock(&queue_mu_);
   queue_.push_back(&self);
   struct Turn {
@@ -593,6 +596,15 @@ void SqlStore::CommitGroup(const std::vector<PendingWrite*>& batch) {
     if (abort = RunCached(db, "RELEASE kw_write"); !abort.ok()) break;
     w->result = std::move(s);
   }
+  if (abort.ok()) {
+    // In the same transaction as the changes: other nodes hear of exactly
+    // what committed.
+    std::vector<Change> changes;
+    for (PendingWrite* w : batch) {
+      if (w->result.ok() && w->change.has_value()) changes.push_back(*w->change);
+    }
+    if (!changes.empty()) abort = PublishChangesLocked(db, changes);
+  }
   if (abort.ok()) abort = RunCached(db, "COMMIT");
   if (abort.ok()) {
     commits_.fetch_add(1, std::memory_order_relaxed);
@@ -638,6 +650,28 @@ absl::Status SqlStore::Read(
   return WithReader([&](Connection& db) { return body(db); });
 }
 
+absl::Status SqlStore::StartChangeFeed(ChangeFeedOptions options) {
+  absl::MutexLock lock(&listener_mu_);
+  listener_ = std::move(options.listener);
+  on_feed_state_ = std::move(options.on_state);
+  return absl::OkStatus();
+}
+
+void SqlStore::StopChangeListener() {
+  absl::MutexLock lock(&listener_mu_);
+  listener_ = nullptr;
+}
+
+void SqlStore::OnRemoteChange(const Change& change) {
+  if (change.kind == Change::Kind::kAll ||
+      change.kind == Change::Kind::kIdentity) {
+    absl::MutexLock lock(&instances_mu_);
+    known_instances_.clear();
+  }
+  absl::MutexLock lock(&listener_mu_);
+  if (listener_) listener_(change);
+}
+
 absl::Status SqlStore::EnsureInstance(std::string_view instance_id) {
   if (instance_id.empty()) {
     return absl::InvalidArgumentError("instance id is empty");
@@ -649,7 +683,8 @@ absl::Status SqlStore::EnsureInstance(std::string_view instance_id) {
     }
   }
   KW_RETURN_IF_ERROR(WriteTransaction(
-      [&](Connection& db) { return InsertInstance(db, instance_id); }));
+      [&](Connection& db) { return InsertInstance(db, instance_id); },
+      std::nullopt));
   absl::MutexLock lock(&instances_mu_);
   known_instances_.insert(std::string(instance_id));
   return absl::OkStatus();
@@ -717,7 +752,8 @@ absl::Status SqlStore::CreateKey(
     }
     KW_RETURN_IF_ERROR(WritePolicies(db, key));
     return audit.has_value() ? AppendAuditRow(db, *audit) : absl::OkStatus();
-  });
+  },
+      Change::Key(key.instance_id, key.id));
 }
 
 namespace {
@@ -884,7 +920,8 @@ absl::Status SqlStore::UpdateKey(const keys::Key& key,
       KW_RETURN_IF_ERROR(AppendAuditRow(db, *update.audit));
     }
     return absl::OkStatus();
-  });
+  },
+      Change::Key(key.instance_id, key.id));
 }
 
 absl::Status SqlStore::PurgeKey(std::string_view instance_id,
@@ -934,7 +971,8 @@ absl::Status SqlStore::PurgeKey(std::string_view instance_id,
       KW_RETURN_IF_ERROR(st.Run());
     }
     return AppendAuditRow(db, audit);
-  }));
+  },
+      Change::Key(std::string(instance_id), std::string(key_id))));
   // What the database still holds of the material elsewhere (SQLite's WAL,
   // PostgreSQL's old row versions) is the dialect's to shred.
   absl::MutexLock lock(&write_mu_);
@@ -1272,7 +1310,8 @@ absl::Status SqlStore::CreateKeyAlias(const KeyAlias& alias,
       return absl::ResourceExhaustedError("key has too many aliases");
     }
     return InsertAlias(db, alias);
-  });
+  },
+      Change::Key(alias.instance_id, alias.key_id));
 }
 
 absl::Status SqlStore::DeleteKeyAlias(std::string_view instance_id,
@@ -1290,7 +1329,8 @@ absl::Status SqlStore::DeleteKeyAlias(std::string_view instance_id,
     KW_RETURN_IF_ERROR(st.Run());
     if (db.Changes() == 0) return absl::NotFoundError("alias not found");
     return absl::OkStatus();
-  });
+  },
+      Change::Key(std::string(instance_id), std::string(key_id)));
 }
 
 absl::StatusOr<KeyAlias> SqlStore::GetKeyAlias(std::string_view instance_id,

@@ -23,6 +23,7 @@
 #include "keywarden/keys/key.h"
 #include "keywarden/keys/policy.h"
 #include "keywarden/keys/registration.h"
+#include "keywarden/store/change_feed.h"
 #include "keywarden/store/identity_store.h"
 #include "keywarden/store/kmip_store.h"
 #include "keywarden/store/sql/sql_connection.h"
@@ -264,6 +265,19 @@ class SqlStore : public Store, public IdentityStore, public KmipStore {
   };
   WriteStats write_stats() ABSL_LOCKS_EXCLUDED(queue_mu_);
 
+  // Starts hearing about the changes other nodes commit to a shared
+  // database (change_feed.h): the listener is called for each, on a thread
+  // of the store, from now until the store is destroyed. Changes committed
+  // after Open and before this call are reported as one Change::All(), so
+  // caches loaded after Open miss nothing. A store with no other writer
+  // (SQLite) never calls it. A lost session (PostgreSQL) drops every cache
+  // (Change::All) at each poll until it is back, so a node that cannot hear
+  // the others fails closed.
+  virtual absl::Status StartChangeFeed(ChangeFeedOptions options);
+  // Calls the listener no more (waits for a call in progress): before what
+  // it touches is destroyed.
+  void StopChangeListener() ABSL_LOCKS_EXCLUDED(listener_mu_);
+
  protected:
   // Takes the migrated connections; `readers` is not empty.
   SqlStore(std::unique_ptr<sql_internal::Connection> writer,
@@ -279,6 +293,17 @@ class SqlStore : public Store, public IdentityStore, public KmipStore {
   virtual void AfterPurgeLocked(sql_internal::Connection& db) {}
   // For write_stats().
   virtual bool ShredPending() const { return false; }
+  // Runs inside a group's transaction just before COMMIT, with the changes
+  // its successful mutations made (none is never passed): a shared
+  // database records them so that other nodes hear of them when the
+  // transaction commits, and not otherwise. A failure aborts the group.
+  virtual absl::Status PublishChangesLocked(sql_internal::Connection& db,
+                                            std::span<const Change> changes) {
+    return absl::OkStatus();
+  }
+  // What the dialect's feed heard from another node: forgets what the
+  // store itself caches, then tells the listener.
+  void OnRemoteChange(const Change& change) ABSL_LOCKS_EXCLUDED(instances_mu_);
 
   // Runs `body` on the write connection, outside any group commit.
   void WithWriter(absl::FunctionRef<void(sql_internal::Connection&)> body)
@@ -294,8 +319,12 @@ class SqlStore : public Store, public IdentityStore, public KmipStore {
   // Runs `body` as one durable mutation on the write connection (see the
   // class comment): its changes commit if it returns OK and are undone if
   // it fails; returns its status, or the commit's failure.
+  // `change` says what other nodes must forget when it commits; nullopt
+  // for a write that changes nothing a node caches (audit, leases, event
+  // delivery state). The default, Change::All(), is always correct.
   absl::Status WriteTransaction(
-      absl::FunctionRef<absl::Status(sql_internal::Connection&)> body)
+      absl::FunctionRef<absl::Status(sql_internal::Connection&)> body,
+      std::optional<Change> change = Change::All())
       ABSL_LOCKS_EXCLUDED(queue_mu_, write_mu_);
 
   // Runs `batch` in one transaction and fills in each member's result.
@@ -315,7 +344,8 @@ class SqlStore : public Store, public IdentityStore, public KmipStore {
   // appends `audit` to the log in the same SAVEPOINT of WriteTransaction.
   absl::Status AuditedWrite(
       const iam::AuditRecord& audit,
-      absl::FunctionRef<absl::Status(sql_internal::Connection&)> body);
+      absl::FunctionRef<absl::Status(sql_internal::Connection&)> body,
+      std::optional<Change> change = Change::All());
 
   const int max_group_commit_;
   // The writer's and every reader's dialect.
@@ -341,10 +371,18 @@ class SqlStore : public Store, public IdentityStore, public KmipStore {
 
   // Instances known to be stored, so EnsureInstance (run per request) needs
   // no write for an instance already seen. DeleteInstance erases its entry
-  // after its commit.
+  // after its commit; a change another node made to identity (which may
+  // have deleted an instance) clears the whole set.
   absl::Mutex instances_mu_;
   absl::flat_hash_set<std::string> known_instances_
       ABSL_GUARDED_BY(instances_mu_);
+
+  absl::Mutex listener_mu_;
+  ChangeListener listener_ ABSL_GUARDED_BY(listener_mu_);
+
+ protected:
+  // Set by StartChangeFeed, for the dialect's feed.
+  std::function<void(const absl::Status&)> on_feed_state_;
 };
 
 }  // namespace keywarden::store

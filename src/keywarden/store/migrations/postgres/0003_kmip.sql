@@ -1,4 +1,4 @@
--- Keywarden storage schema for PostgreSQL, version 2: KMIP adapters, their
+-- Keywarden storage schema for PostgreSQL, version 3: KMIP adapters, their
 -- client certificates and their KMIP objects: the same tables, columns and
 -- rules as SQLite's migration 0005 (../0005_kmip.sql), with the encodings of
 -- 0001_init.sql (strings BYTEA, times BIGINT microseconds). Never edit this
