@@ -24,6 +24,7 @@
 #include "keywarden/keys/policy.h"
 #include "keywarden/keys/registration.h"
 #include "keywarden/store/identity_store.h"
+#include "keywarden/store/reseal_store.h"
 #include "keywarden/store/sql/sql_connection.h"
 #include "keywarden/store/store.h"
 
@@ -57,7 +58,7 @@ namespace keywarden::store {
 // last stored record.
 //
 // Thread-safe.
-class SqlStore : public Store, public IdentityStore {
+class SqlStore : public Store, public IdentityStore, public ResealStore {
  public:
   struct Options {
     // Read connections in the pool; reads beyond this many wait.
@@ -206,6 +207,20 @@ class SqlStore : public Store, public IdentityStore {
   absl::StatusOr<std::vector<iam::AuditRecord>> ListAudit(
       int64_t after_seq, int64_t limit) override;
   absl::Status VerifyAuditChain() override;
+
+  // ResealStore (sql_reseal.cc).
+  absl::StatusOr<std::vector<SealedRow>> ListSealedRows(
+      std::string_view not_under, int64_t limit) override;
+  absl::StatusOr<int64_t> CountSealedRows(std::string_view not_under) override;
+  absl::StatusOr<int64_t> ResealRows(std::span<const Resealed> rows) override;
+  absl::StatusOr<bool> SwapMeta(
+      std::string_view name, const std::optional<std::string>& expected,
+      const std::optional<std::string>& value) override;
+  absl::StatusOr<bool> FinishRekey(std::string_view key_id,
+                                   std::string_view seal_name,
+                                   std::string_view seal_record,
+                                   std::string_view rekey_name,
+                                   std::string_view rekey_record) override;
 
   // Counters of the write path, for /metrics and tests.
   struct WriteStats {
