@@ -1,4 +1,4 @@
-// keywarden operator init|unseal|seal|status: the seal endpoints
+// keywarden operator init|unseal|seal|status|rekey: the seal endpoints
 // /admin/v1/seal (docs/admin-api.md "Seal", docs/operations.md "Seals").
 #include <termios.h>
 #include <unistd.h>
@@ -26,6 +26,13 @@ constexpr Column kStatusColumns[] = {{"SEAL", "type"},
                                      {"PROGRESS", "progress"},
                                      {"THRESHOLD", "threshold"},
                                      {"SHARES", "shares"}};
+
+struct RekeyCliOptions {
+  int batch_size = 100;
+  int pause_ms = 0;
+  bool status = false;
+  bool wait = false;
+};
 
 struct InitOptions {
   int shares = 5;
@@ -94,11 +101,31 @@ void PrintProgress(const Session& s, const json::value& status) {
              IntField(status, "threshold"), " shares entered.\n"));
 }
 
+// The rekey part of GET /admin/v1/seal, for people.
+void PrintRekey(const json::value& status) {
+  const json::object* o = status.if_object();
+  const json::value* rekey = o ? o->if_contains("rekey") : nullptr;
+  if (rekey == nullptr) {
+    Out(StrCat("No rekey in progress. Master key id: ",
+               Printable(StringField(status, "keyId")), "\n"));
+    return;
+  }
+  std::string line = StrCat(
+      "Rekey in progress: from master key ",
+      Printable(StringField(status, "keyId")), " to ",
+      Printable(StringField(*rekey, "toKeyId")), ", ",
+      IntField(*rekey, "remaining"), " sealed rows remaining.\n");
+  if (std::string error = StringField(*rekey, "error"); !error.empty()) {
+    StrAppend(&line, "Last batch failed: ", Printable(error), "\n");
+  }
+  Out(line);
+}
+
 }  // namespace
 
 void AddOperatorCommands(CLI::App& app, int& exit_code) {
   CLI::App* family = app.add_subcommand(
-      "operator", "Seal operations: init, unseal, seal, status");
+      "operator", "Seal operations: init, unseal, seal, status, rekey");
   family->require_subcommand(1);
 
   auto init = std::make_shared<InitOptions>();
@@ -197,8 +224,49 @@ void AddOperatorCommands(CLI::App& app, int& exit_code) {
                auto answer = s->client.Call("GET", "/admin/v1/seal");
                if (!answer.ok()) return answer.status();
                PrintResource(*s, *answer, kStatusColumns);
+               if (s->format != OutputFormat::kJson) {
+                 const json::object* o = answer->if_object();
+                 if (o != nullptr && o->if_contains("rekey")) PrintRekey(*answer);
+               }
                return absl::OkStatus();
              });
+
+  auto rekey = std::make_shared<RekeyCliOptions>();
+  CLI::App* rekey_cmd = AddSessionCommand(
+      family, "rekey",
+      "Make a new master key and re-seal every stored secret under it, "
+      "online; resumes one in progress (administrators)",
+      exit_code, [rekey](const Session& s) -> absl::Status {
+        absl::StatusOr<json::value> answer;
+        if (rekey->status) {
+          answer = s.client.Call("GET", "/admin/v1/seal");
+        } else {
+          json::value body = {{"batchSize", rekey->batch_size},
+                              {"pauseMs", rekey->pause_ms}};
+          answer = s.client.Call("POST", "/admin/v1/seal/rekey", &body);
+        }
+        // --wait: poll until no rekey is in progress.
+        while (answer.ok() && rekey->wait && answer->is_object() &&
+               answer->as_object().if_contains("rekey") != nullptr) {
+          ::sleep(1);
+          answer = s.client.Call("GET", "/admin/v1/seal");
+        }
+        if (!answer.ok()) return answer.status();
+        if (s.format == OutputFormat::kJson) {
+          Out(FormatJson(*answer));
+        } else {
+          PrintRekey(*answer);
+        }
+        return absl::OkStatus();
+      });
+  rekey_cmd->add_option("--batch-size", rekey->batch_size,
+                        "Rows re-sealed per transaction (1-10000)");
+  rekey_cmd->add_option("--pause-ms", rekey->pause_ms,
+                        "Pause between batches, to spare a busy database");
+  rekey_cmd->add_flag("--status", rekey->status,
+                      "Only show the rekey's progress");
+  rekey_cmd->add_flag("--wait", rekey->wait,
+                      "Return when the rekey has finished");
 }
 
 }  // namespace keywarden::cli

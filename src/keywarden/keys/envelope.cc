@@ -264,4 +264,11 @@ std::vector<uint8_t> WebhookSecretAad(std::string_view principal_id) {
   return out;
 }
 
+std::vector<uint8_t> SigningKeyAad(std::string_view kid) {
+  constexpr std::string_view kPrefix = "keywarden/signing-key/v1/";
+  std::vector<uint8_t> aad(kPrefix.begin(), kPrefix.end());
+  aad.insert(aad.end(), kid.begin(), kid.end());
+  return aad;
+}
+
 }  // namespace keywarden::keys

@@ -155,6 +155,9 @@ std::vector<uint8_t> MaterialAad(std::string_view instance_id,
 std::vector<uint8_t> ImportTokenAad(std::string_view instance_id,
                                     std::string_view token_id);
 std::vector<uint8_t> WebhookSecretAad(std::string_view principal_id);
+// An identity token signing key's private key: "keywarden/signing-key/v1/"
+// followed by its kid (no length prefix; kept as first written).
+std::vector<uint8_t> SigningKeyAad(std::string_view kid);
 
 }  // namespace keywarden::keys
 

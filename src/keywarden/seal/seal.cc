@@ -210,9 +210,18 @@ class FileSeal final : public Seal {
       const std::string& path) {
     const SecretBytes key = crypto::RandomSecret(kMasterKeySize);
     const std::string id = NewUuid();
-    std::string encoded = crypto::Base64Encode(key.span());
+    KW_RETURN_IF_ERROR(WriteKeyFile(path, id, key.span()));
+    return MasterKey::Create(id, key.span());
+  }
+
+  // Creates `path` holding `key` under `id`, durably. AlreadyExists if it
+  // exists.
+  static absl::Status WriteKeyFile(const std::string& path,
+                                   std::string_view id,
+                                   std::span<const uint8_t> key) {
+    std::string encoded = crypto::Base64Encode(key);
     StringWiper wipe_encoded{encoded};
-    std::string content = absl::StrCat(kMagicLine, "\n", id, "\n", encoded, "\n");
+    std::string content = absl::StrCat(kMagicLine, "\n", std::string(id), "\n", encoded, "\n");
     StringWiper wipe_content{content};
 
     // O_EXCL: never overwrite an existing key (that would orphan every
@@ -231,9 +240,48 @@ class FileSeal final : public Seal {
     if (!status.ok()) {
       // A partial file would make every later start fail as malformed.
       ::unlink(path.c_str());
-      return status;
     }
-    return MasterKey::Create(id, key.span());
+    return status;
+  }
+
+ public:
+  // Rekey (docs/formats/material.md §2 "Rekey"): the next key is written
+  // to master.key.next through a temporary file and a rename, so that a
+  // crash leaves either no staged key or a whole one; master.key is
+  // untouched until PromoteStaged renames the staged file over it.
+  absl::Status StageNext(std::string_view id,
+                         std::span<const uint8_t> key) override {
+    if (!IsUuid(id) || key.size() != kMasterKeySize) {
+      return absl::InvalidArgumentError("a master key is a UUID and 32 bytes");
+    }
+    KW_RETURN_IF_ERROR(MakeDirs(data_dir_));
+    const std::string tmp = absl::StrCat(StagedPath(), ".tmp");
+    ::unlink(tmp.c_str());  // left by a crash in an earlier StageNext
+    KW_RETURN_IF_ERROR(WriteKeyFile(tmp, id, key));
+    if (::rename(tmp.c_str(), StagedPath().c_str()) != 0) {
+      const int err = errno;
+      ::unlink(tmp.c_str());
+      return FileError(StagedPath(), "cannot rename into place", err);
+    }
+    return SyncDir(StagedPath());
+  }
+
+  absl::StatusOr<std::unique_ptr<MasterKey>> LoadStaged() override {
+    return Load(StagedPath());
+  }
+
+  absl::Status PromoteStaged() override {
+    const std::string path = absl::StrCat(data_dir_, "/", kFileName);
+    if (::rename(StagedPath().c_str(), path.c_str()) != 0) {
+      if (errno == ENOENT) return absl::NotFoundError("no staged master key");
+      return FileError(path, "cannot replace with the staged key", errno);
+    }
+    return SyncDir(path);
+  }
+
+ private:
+  std::string StagedPath() const {
+    return absl::StrCat(data_dir_, "/", kFileName, ".next");
   }
 
   static absl::Status FileErrorNow(const std::string& path, const char* what) {
@@ -276,21 +324,44 @@ absl::StatusOr<std::unique_ptr<MasterKey>> MasterKey::Create(
   return slot;
 }
 
-std::string MasterKey::id() const {
-  absl::MutexLock lock(&mu_);
-  return id_;
-}
+namespace {
 
-absl::Status MasterKey::Install(std::string id, std::span<const uint8_t> key) {
+absl::StatusOr<std::shared_ptr<const crypto::AesGcm>> NewAead(
+    std::string_view id, std::span<const uint8_t> key) {
   if (id.empty()) return absl::InvalidArgumentError("master key id is empty");
   if (key.size() != kMasterKeySize) {
     return absl::InvalidArgumentError("master key must be 32 bytes (AES-256)");
   }
   KW_ASSIGN_OR_RETURN(crypto::AesGcm aead, crypto::AesGcm::Create(key));
-  auto shared = std::make_shared<const crypto::AesGcm>(std::move(aead));
+  return std::make_shared<const crypto::AesGcm>(std::move(aead));
+}
+
+}  // namespace
+
+std::string MasterKey::id() const {
   absl::MutexLock lock(&mu_);
+  return id_;
+}
+
+std::vector<std::string> MasterKey::ids() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  if (!installed_.load(std::memory_order_relaxed)) return out;
+  out.push_back(id_);
+  for (const Held& h : keys_) {
+    if (h.id != id_) out.push_back(h.id);
+  }
+  return out;
+}
+
+absl::Status MasterKey::Install(std::string id, std::span<const uint8_t> key) {
+  KW_ASSIGN_OR_RETURN(std::shared_ptr<const crypto::AesGcm> aead,
+                      NewAead(id, key));
+  std::vector<Held> old;
+  absl::MutexLock lock(&mu_);
+  old.swap(keys_);
+  keys_.push_back(Held{id, std::move(aead)});
   id_ = std::move(id);
-  aead_ = std::move(shared);
   installed_.store(true, std::memory_order_release);
   return absl::OkStatus();
 }
@@ -298,34 +369,73 @@ absl::Status MasterKey::Install(std::string id, std::span<const uint8_t> key) {
 absl::Status MasterKey::InstallFrom(const MasterKey& other) {
   if (&other == this) return absl::OkStatus();
   std::string id;
-  std::shared_ptr<const crypto::AesGcm> aead;
+  std::vector<Held> keys;
   {
     absl::MutexLock lock(&other.mu_);
     id = other.id_;
-    aead = other.aead_;
+    keys = other.keys_;
   }
-  if (aead == nullptr) return SealedError();
+  if (keys.empty()) return SealedError();
   absl::MutexLock lock(&mu_);
   id_ = std::move(id);
-  aead_ = std::move(aead);
+  keys_.swap(keys);
   installed_.store(true, std::memory_order_release);
   return absl::OkStatus();
 }
 
+absl::Status MasterKey::AddKey(std::string id, std::span<const uint8_t> key,
+                               bool make_current) {
+  KW_ASSIGN_OR_RETURN(std::shared_ptr<const crypto::AesGcm> aead,
+                      NewAead(id, key));
+  absl::MutexLock lock(&mu_);
+  if (!installed_.load(std::memory_order_relaxed)) return SealedError();
+  bool found = false;
+  for (Held& h : keys_) {
+    if (h.id == id) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) keys_.push_back(Held{id, std::move(aead)});
+  if (make_current) id_ = std::move(id);
+  return absl::OkStatus();
+}
+
+void MasterKey::RetireKey(std::string_view id) {
+  std::vector<Held> dropped;
+  absl::MutexLock lock(&mu_);
+  if (id == id_) return;
+  for (auto it = keys_.begin(); it != keys_.end(); ++it) {
+    if (it->id == id) {
+      dropped.push_back(std::move(*it));
+      keys_.erase(it);
+      return;
+    }
+  }
+}
+
 void MasterKey::Wipe() {
-  std::shared_ptr<const crypto::AesGcm> old;
+  std::vector<Held> old;
   {
     absl::MutexLock lock(&mu_);
     installed_.store(false, std::memory_order_release);
-    old = std::move(aead_);
+    old.swap(keys_);
   }
   // `old` goes here (or with the last call still using it): freeing the
   // OpenSSL contexts cleanses the key schedule (aes_gcm.h).
 }
 
 std::shared_ptr<const crypto::AesGcm> MasterKey::Current() const {
+  return Find(id());
+}
+
+std::shared_ptr<const crypto::AesGcm> MasterKey::Find(
+    std::string_view id) const {
   absl::MutexLock lock(&mu_);
-  return aead_;
+  for (const Held& h : keys_) {
+    if (h.id == id) return h.aead;
+  }
+  return nullptr;
 }
 
 // docs/formats/material.md §1: nonce (12) || ciphertext || tag (16). A fresh
@@ -333,8 +443,18 @@ std::shared_ptr<const crypto::AesGcm> MasterKey::Current() const {
 // messages under one master key stays far below the 2^32 limit of §8.3.
 absl::StatusOr<std::vector<uint8_t>> MasterKey::Encrypt(
     std::span<const uint8_t> plaintext, std::span<const uint8_t> aad) const {
-  std::shared_ptr<const crypto::AesGcm> aead = Current();
-  if (aead == nullptr) return SealedError();
+  return Encrypt(id(), plaintext, aad);
+}
+
+absl::StatusOr<std::vector<uint8_t>> MasterKey::Encrypt(
+    std::string_view key_id, std::span<const uint8_t> plaintext,
+    std::span<const uint8_t> aad) const {
+  std::shared_ptr<const crypto::AesGcm> aead = Find(key_id);
+  if (aead == nullptr) {
+    if (this->sealed()) return SealedError();
+    // Retired by a rekey between the caller's id() and now: try again.
+    return absl::UnavailableError("the master key changed; try again");
+  }
   std::vector<uint8_t> sealed(kSealedOverhead + plaintext.size());
   const std::span<uint8_t> all(sealed);
   const std::span<uint8_t> nonce = all.first(crypto::kGcmNonceSize);
@@ -353,6 +473,29 @@ absl::StatusOr<SecretBytes> MasterKey::Decrypt(
   }
   return aead->Decrypt(sealed.first(crypto::kGcmNonceSize),
                        sealed.subspan(crypto::kGcmNonceSize), aad);
+}
+
+absl::StatusOr<SecretBytes> MasterKey::Decrypt(
+    std::string_view key_id, std::span<const uint8_t> blob,
+    std::span<const uint8_t> aad) const {
+  if (sealed()) return SealedError();
+  std::shared_ptr<const crypto::AesGcm> aead = Find(key_id);
+  if (aead == nullptr && resolver_) {
+    absl::Status learnt = resolver_(key_id);
+    if (IsSealedError(learnt)) return learnt;
+    if (learnt.ok()) aead = Find(key_id);
+  }
+  if (aead == nullptr) {
+    if (sealed()) return SealedError();
+    return absl::FailedPreconditionError(
+        absl::StrCat("the row is sealed under master key ", std::string(key_id),
+               ", which this node does not hold"));
+  }
+  if (blob.size() < kSealedOverhead) {
+    return absl::InvalidArgumentError("decryption failed");
+  }
+  return aead->Decrypt(blob.first(crypto::kGcmNonceSize),
+                       blob.subspan(crypto::kGcmNonceSize), aad);
 }
 
 absl::Status SealedError() {

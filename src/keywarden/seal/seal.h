@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -19,7 +20,8 @@ namespace keywarden::seal {
 
 // MasterKey encrypts every piece of key material at rest with AES-256-GCM
 // (format: docs/formats/material.md, nonce || ciphertext || tag). `id`
-// names the master key so that a later rekey can tell generations apart.
+// names the master key so that a rekey can tell generations apart: every
+// sealed row records the id it was sealed under.
 //
 // It is a slot (ARCHITECTURE.md §3: sealed is a state of the running
 // server): the managers hold one MasterKey for the life of the process, and
@@ -27,6 +29,11 @@ namespace keywarden::seal {
 // time. While empty, Encrypt and Decrypt fail with SealedError(), which
 // IsSealedError() recognises. id() stays the last installed id after a
 // wipe, so a row written right after an unseal never records an empty id.
+//
+// During a rekey (docs/operations.md, "Rekey the master key") the slot
+// holds two keys: the current one, which Encrypt uses, and the previous
+// one, which Decrypt still finds by the id a row records. Invariant: the
+// current key is always among the held keys.
 // Thread-safe: Install and Wipe may run while other threads encrypt; a call
 // in flight finishes with the key it started with, whose AES key schedule
 // is cleansed when the last such call returns.
@@ -38,43 +45,99 @@ class MasterKey {
   static absl::StatusOr<std::unique_ptr<MasterKey>> Create(
       std::string id, std::span<const uint8_t> key);
 
+  // The current key's id (the one Encrypt uses).
   std::string id() const;
+  // The ids of every key held (current first); empty while sealed.
+  std::vector<std::string> ids() const;
   bool sealed() const { return !installed_.load(std::memory_order_acquire); }
 
-  // Unseal: puts `key` (32 bytes) in the slot under `id`, replacing what
-  // was there.
+  // Unseal: puts `key` (32 bytes) in the slot under `id` as the only key,
+  // replacing what was there.
   absl::Status Install(std::string id, std::span<const uint8_t> key);
-  // Unseal from another slot (a key a seal loaded): shares its key.
+  // Unseal from another slot (keys a seal loaded): shares its keys.
   absl::Status InstallFrom(const MasterKey& other);
-  // Seal: drops the key; later calls fail with SealedError().
+  // Rekey: adds `key` under `id` to an unsealed slot; if `make_current`,
+  // Encrypt uses it from now on and the key that was current stays for
+  // Decrypt. FailedPrecondition while sealed.
+  absl::Status AddKey(std::string id, std::span<const uint8_t> key,
+                      bool make_current);
+  // Rekey done: drops the key `id` unless it is the current one.
+  void RetireKey(std::string_view id);
+  // Seal: drops every key; later calls fail with SealedError().
   void Wipe();
 
-  // A fresh random nonce per call.
+  // Called (outside any lock of the slot) when Decrypt meets a key id the
+  // slot does not hold, so that a node can learn a key another node made
+  // (a rekey started elsewhere); after it returns OK the lookup is retried
+  // once. Set before the slot is shared.
+  void set_resolver(std::function<absl::Status(std::string_view id)> f) {
+    resolver_ = std::move(f);
+  }
+
+  // Under the current key, with a fresh random nonce per call.
   absl::StatusOr<std::vector<uint8_t>> Encrypt(
       std::span<const uint8_t> plaintext, std::span<const uint8_t> aad) const;
-  // InvalidArgument "decryption failed" on any mismatch.
+  // Under the key `key_id` (read from id() just before, and recorded with
+  // the result), so that a rekey starting in between cannot make the row
+  // name another key than the one that sealed it.
+  absl::StatusOr<std::vector<uint8_t>> Encrypt(
+      std::string_view key_id, std::span<const uint8_t> plaintext,
+      std::span<const uint8_t> aad) const;
+  // Under the current key. InvalidArgument "decryption failed" on any
+  // mismatch.
   absl::StatusOr<SecretBytes> Decrypt(std::span<const uint8_t> sealed,
+                                      std::span<const uint8_t> aad) const;
+  // Under the key `key_id` (what the row records). FailedPrecondition when
+  // no key of that id is held or can be learnt; otherwise as above.
+  absl::StatusOr<SecretBytes> Decrypt(std::string_view key_id,
+                                      std::span<const uint8_t> blob,
                                       std::span<const uint8_t> aad) const;
 
  private:
+  struct Held {
+    std::string id;
+    std::shared_ptr<const crypto::AesGcm> aead;
+  };
   std::shared_ptr<const crypto::AesGcm> Current() const;
+  // Null if `id` is not held (or sealed).
+  std::shared_ptr<const crypto::AesGcm> Find(std::string_view id) const;
 
   mutable absl::Mutex mu_;
   std::string id_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<const crypto::AesGcm> aead_ ABSL_GUARDED_BY(mu_);
+  // Every key held; the one named id_ is current. At most a few (a rekey
+  // holds two).
+  std::vector<Held> keys_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> installed_{false};
+  std::function<absl::Status(std::string_view)> resolver_;
 };
 
 // Unavailable "the service is sealed": what a sealed MasterKey answers.
 absl::Status SealedError();
 bool IsSealedError(const absl::Status& status);
 
-// Seal is how the process obtains the master key (ARCHITECTURE.md §3):
-// `file` now; `shamir` and `pkcs11` later.
+// Seal is how the process obtains the master key (ARCHITECTURE.md §3).
+// A seal that keeps the key itself (the file seal) also keeps the next key
+// of a rekey: staged beside the current one, then promoted in its place.
 class Seal {
  public:
   virtual ~Seal() = default;
   virtual absl::StatusOr<std::unique_ptr<MasterKey>> Unseal() = 0;
+
+  // Writes `key` (32 bytes) under `id` as the next master key, durably,
+  // beside the current one, replacing an earlier staged key.
+  virtual absl::Status StageNext(std::string_view id,
+                                 std::span<const uint8_t> key) {
+    return absl::UnimplementedError("this seal keeps no key of its own");
+  }
+  // The staged key; NotFound if none.
+  virtual absl::StatusOr<std::unique_ptr<MasterKey>> LoadStaged() {
+    return absl::NotFoundError("no staged master key");
+  }
+  // Makes the staged key the current one, atomically, and forgets the
+  // key it replaces. NotFound if nothing is staged.
+  virtual absl::Status PromoteStaged() {
+    return absl::NotFoundError("no staged master key");
+  }
 };
 
 // KeyWrapper encrypts the master key under a key that never leaves its

@@ -367,5 +367,76 @@ TEST(MasterKeySlotTest, WipeWhileOtherThreadsEncryptIsSafe) {
   EXPECT_GT(ok.load() + sealed.load(), 0);
 }
 
+TEST(MasterKeySlotTest, RekeyHoldsBothKeysAndDecryptsByTheRowsId) {
+  MasterKey slot;
+  ASSERT_TRUE(slot.Install("mk-1", crypto::RandomSecret(32).span()).ok());
+  const std::vector<uint8_t> old_row =
+      *slot.Encrypt(Bytes("old material"), Bytes("aad"));
+  ASSERT_TRUE(
+      slot.AddKey("mk-2", crypto::RandomSecret(32).span(), true).ok());
+  EXPECT_EQ(slot.id(), "mk-2");
+  EXPECT_THAT(slot.ids(), testing::ElementsAre("mk-2", "mk-1"));
+  const std::vector<uint8_t> new_row =
+      *slot.Encrypt(Bytes("new material"), Bytes("aad"));
+  EXPECT_EQ(ToVector(*slot.Decrypt("mk-1", old_row, Bytes("aad"))),
+            Bytes("old material"));
+  EXPECT_EQ(ToVector(*slot.Decrypt("mk-2", new_row, Bytes("aad"))),
+            Bytes("new material"));
+  // The id picks the key: a row under the other key does not open.
+  EXPECT_FALSE(slot.Decrypt("mk-2", old_row, Bytes("aad")).ok());
+
+  slot.RetireKey("mk-2");  // the current key is never retired
+  slot.RetireKey("mk-1");
+  EXPECT_THAT(slot.ids(), testing::ElementsAre("mk-2"));
+  absl::StatusOr<SecretBytes> gone = slot.Decrypt("mk-1", old_row, Bytes("aad"));
+  EXPECT_TRUE(absl::IsFailedPrecondition(gone.status())) << gone.status();
+}
+
+TEST(MasterKeySlotTest, AnUnknownIdAsksTheResolverOnce) {
+  MasterKey slot;
+  const SecretBytes next = crypto::RandomSecret(32);
+  ASSERT_TRUE(slot.Install("mk-1", crypto::RandomSecret(32).span()).ok());
+  MasterKey elsewhere;
+  ASSERT_TRUE(elsewhere.Install("mk-2", next.span()).ok());
+  const std::vector<uint8_t> row = *elsewhere.Encrypt(Bytes("m"), Bytes("a"));
+  int asked = 0;
+  slot.set_resolver([&](std::string_view id) -> absl::Status {
+    ++asked;
+    if (id != "mk-2") return absl::NotFoundError("unknown");
+    return slot.AddKey("mk-2", next.span(), true);
+  });
+  EXPECT_EQ(ToVector(*slot.Decrypt("mk-2", row, Bytes("a"))), Bytes("m"));
+  EXPECT_EQ(asked, 1);
+  EXPECT_TRUE(slot.Decrypt("mk-2", row, Bytes("a")).ok());
+  EXPECT_EQ(asked, 1);  // held now
+  EXPECT_FALSE(slot.Decrypt("mk-9", row, Bytes("a")).ok());
+  EXPECT_EQ(asked, 2);
+}
+
+TEST_F(FileSealTest, StagedKeyIsPromotedOverMasterKey) {
+  std::unique_ptr<Seal> seal = NewFileSeal(data_dir_);
+  auto first = seal->Unseal();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(absl::IsNotFound(seal->LoadStaged().status()));
+  EXPECT_TRUE(absl::IsNotFound(seal->PromoteStaged()));
+
+  const SecretBytes next = crypto::RandomSecret(32);
+  const std::string next_id = NewUuid();
+  ASSERT_TRUE(seal->StageNext(next_id, next.span()).ok());
+  // Staging again (a resumed rekey) replaces the staged file.
+  ASSERT_TRUE(seal->StageNext(next_id, next.span()).ok());
+  struct stat st;
+  ASSERT_EQ(::stat((key_path_ + ".next").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(fs::exists(key_path_ + ".next.tmp"));
+  EXPECT_EQ((*seal->Unseal())->id(), (*first)->id());  // untouched so far
+  EXPECT_EQ((*seal->LoadStaged())->id(), next_id);
+
+  ASSERT_TRUE(seal->PromoteStaged().ok());
+  EXPECT_EQ((*seal->Unseal())->id(), next_id);
+  EXPECT_FALSE(fs::exists(key_path_ + ".next"));
+  EXPECT_NE(ReadFile().find(next_id), std::string::npos);
+}
+
 }  // namespace
 }  // namespace keywarden::seal

@@ -312,10 +312,17 @@ int RunServer(const Config& config) {
   seal::MasterKey master_key;
   absl::StatusOr<SealSetup> seal_setup = SetUpSeal(config, **store);
   if (!seal_setup.ok()) return Fail("seal", seal_setup.status());
+  seal_setup->options.reseal = store->get();  // for operator rekey
   service::SealService seals(store->get(), &master_key,
                              std::move(seal_setup->options));
   if (absl::Status s = seals.Start(); !s.ok()) return Fail("seal", s);
   LogSealState(seals.Status(), "start");
+  seals.set_on_rekeyed([&master_key] {
+    spdlog::info(R"({{"msg":"rekey finished","master_key_id":"{}"}})",
+                 master_key.id());
+  });
+  // Resumes a rekey a crash interrupted (docs/operations.md).
+  seals.StartRekeyThread();
 
   absl::StatusOr<iam::TokenHash> admin =
       BootstrapAdminToken(**store, *admin_token);

@@ -53,7 +53,7 @@ absl::StatusOr<SecretBytes> UnsealVersion(const seal::MasterKey& master_key,
                                           const Key& key,
                                           const KeyVersion& version) {
   absl::StatusOr<SecretBytes> material = master_key.Decrypt(
-      version.sealed_material,
+      version.master_key_id, version.sealed_material,
       keys::MaterialAad(key.instance_id, key.id, version.id));
   if (seal::IsSealedError(material.status())) return material.status();
   if (!material.ok()) {

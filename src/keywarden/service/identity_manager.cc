@@ -17,6 +17,7 @@
 #include "keywarden/common/strings.h"
 #include "keywarden/crypto/sha256.h"
 #include "keywarden/iam/api_key.h"
+#include "keywarden/keys/envelope.h"
 
 namespace keywarden::service {
 namespace {
@@ -56,11 +57,6 @@ std::span<const uint8_t> Bytes(std::string_view s) {
 }
 
 // The AAD of a sealed signing key: binds the blob to its kid.
-std::vector<uint8_t> SigningKeyAad(std::string_view kid) {
-  std::string aad = StrCat("keywarden/signing-key/v1/", kid);
-  return std::vector<uint8_t>(aad.begin(), aad.end());
-}
-
 absl::Status ValidateName(std::string_view name, std::string_view field) {
   if (name.empty() || name.size() > kMaxNameLength) {
     return BadRequest(StrCat("`", field, "` must be 1 to ", kMaxNameLength,
@@ -318,7 +314,8 @@ absl::Status IdentityManager::LoadSigningKeys(absl::Time now) {
         (signing_key_ == nullptr || k.retire_time > signing_key_retire_)) {
       KW_ASSIGN_OR_RETURN(
           SecretBytes der,
-          master_key_->Decrypt(k.sealed_private_key, SigningKeyAad(k.kid)));
+          master_key_->Decrypt(k.master_key_id, k.sealed_private_key,
+                               keys::SigningKeyAad(k.kid)));
       KW_ASSIGN_OR_RETURN(iam::SigningKey key,
                           iam::SigningKey::FromPkcs8Der(k.kid, der.span()));
       signing_key_ = std::make_shared<const iam::SigningKey>(std::move(key));
@@ -335,9 +332,10 @@ absl::Status IdentityManager::CreateSigningKey(absl::Time now) {
   record.kid = key.kid();
   record.algorithm = "ES256";
   SecretBytes der = key.Pkcs8Der();
-  KW_ASSIGN_OR_RETURN(record.sealed_private_key,
-                      master_key_->Encrypt(der.span(), SigningKeyAad(key.kid())));
   record.master_key_id = master_key_->id();
+  KW_ASSIGN_OR_RETURN(record.sealed_private_key,
+                      master_key_->Encrypt(record.master_key_id, der.span(),
+                                           keys::SigningKeyAad(key.kid())));
   record.public_key_der = key.PublicKeyDer();
   record.creation_time = now;
   record.retire_time = now + options_.signing_key_lifetime;

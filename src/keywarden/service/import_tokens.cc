@@ -90,7 +90,7 @@ absl::StatusOr<ImportTokenResult> ImportTokenManager::Create(
   token.master_key_id = master_key_->id();
   KW_ASSIGN_OR_RETURN(
       token.sealed_private_key,
-      master_key_->Encrypt(pair.private_key_der.span(),
+      master_key_->Encrypt(token.master_key_id, pair.private_key_der.span(),
                            keys::ImportTokenAad(token.instance_id, token.id)));
   token.created_by = ctx.principal.id;
   KW_RETURN_IF_ERROR(store_->PutImportToken(
@@ -151,7 +151,7 @@ absl::StatusOr<SecretBytes> ImportTokenManager::OpenSecureImport(
   const SecretBytes& iv_bytes = *iv;
 
   absl::StatusOr<SecretBytes> private_key = master_key_->Decrypt(
-      token->sealed_private_key,
+      token->master_key_id, token->sealed_private_key,
       keys::ImportTokenAad(token->instance_id, token->id));
   if (seal::IsSealedError(private_key.status())) return private_key.status();
   if (!private_key.ok()) {

@@ -78,7 +78,7 @@ absl::StatusOr<KeyVersion> KeyManager::SealVersion(
   version.master_key_id = master_key_->id();
   KW_ASSIGN_OR_RETURN(
       version.sealed_material,
-      master_key_->Encrypt(material.span(),
+      master_key_->Encrypt(version.master_key_id, material.span(),
                            keys::MaterialAad(instance_id, key_id, version_id)));
   version.id = std::move(version_id);
   return version;

@@ -41,7 +41,14 @@ absl::Status NotAdmin(std::string_view what) {
 
 SealService::SealService(store::Store* meta, seal::MasterKey* slot,
                          SealServiceOptions options)
-    : meta_(meta), slot_(slot), options_(std::move(options)) {}
+    : meta_(meta), slot_(slot), options_(std::move(options)) {
+  // A row sealed under a key this node has not met: a rekey another node
+  // started (seal_rekey.cc).
+  if (options_.reseal != nullptr) {
+    slot_->set_resolver(
+        [this](std::string_view key_id) { return LearnKey(key_id); });
+  }
+}
 
 absl::StatusOr<std::optional<SealRecord>> SealService::ReadRecord() const {
   KW_ASSIGN_OR_RETURN(std::optional<std::string> text,
@@ -64,7 +71,7 @@ absl::Status SealService::Start() {
   }
   if (options_.type == SealType::kShamir) return absl::OkStatus();
   KW_RETURN_IF_ERROR(AutoUnsealLocked());
-  return absl::OkStatus();
+  return ResumeRekeyLocked();
 }
 
 absl::Status SealService::InstallChecked(const SealRecord& record,
@@ -83,6 +90,17 @@ absl::Status SealService::AutoUnsealLocked() {
     }
     KW_ASSIGN_OR_RETURN(std::unique_ptr<seal::MasterKey> key,
                         options_.file->Unseal());
+    if (record_.has_value() && key->id() != record_->key_id) {
+      // A rekey finished (its record names the new key) before this node
+      // put the staged key in place of master.key: finish that step.
+      absl::StatusOr<std::unique_ptr<seal::MasterKey>> staged =
+          options_.file->LoadStaged();
+      if (staged.ok() && (*staged)->id() == record_->key_id) {
+        KW_RETURN_IF_ERROR(seal::CheckVerifier(*record_, **staged));
+        KW_RETURN_IF_ERROR(options_.file->PromoteStaged());
+        key = *std::move(staged);
+      }
+    }
     if (!record_.has_value()) {
       // A database from before seal records, or a new one: record the key
       // the file holds, so another node's other key is refused.
@@ -155,8 +173,26 @@ SealStatus SealService::StatusLocked() const {
 }
 
 SealStatus SealService::Status() const {
-  absl::MutexLock lock(&mu_);
-  return StatusLocked();
+  SealStatus s;
+  {
+    absl::MutexLock lock(&mu_);
+    s = StatusLocked();
+    s.rekey_error = rekey_error_;
+  }
+  if (options_.reseal == nullptr) return s;
+  // From the database, so that every node shows a rekey another runs.
+  absl::StatusOr<std::optional<std::string>> text =
+      meta_->GetMeta(kRekeyMetaName);
+  if (!text.ok() || !text->has_value()) return s;
+  const std::string_view t = **text;
+  const size_t at = t.find("\nto=");
+  if (at == std::string_view::npos) return s;
+  s.rekey_in_progress = true;
+  s.rekey_to = std::string(t.substr(at + 4, 36));
+  absl::StatusOr<int64_t> remaining =
+      options_.reseal->CountSealedRows(s.rekey_to);
+  if (remaining.ok()) s.rekey_remaining = *remaining;
+  return s;
 }
 
 absl::StatusOr<SealInitResult> SealService::Init(const RequestContext& ctx,
@@ -234,6 +270,7 @@ absl::StatusOr<SealStatus> SealService::Unseal(const RequestContext& ctx,
       if (!ctx.principal.is_admin) return NotAdmin("unseal this server");
       if (slot_->sealed()) {
         KW_RETURN_IF_ERROR(AutoUnsealLocked());
+        KW_RETURN_IF_ERROR(ResumeRekeyLocked());
         changed = true;
       }
       status = StatusLocked();

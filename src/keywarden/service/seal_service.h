@@ -13,11 +13,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "keywarden/common/secret_bytes.h"
 #include "keywarden/seal/seal.h"
 #include "keywarden/seal/seal_record.h"
 #include "keywarden/seal/shamir.h"
 #include "keywarden/service/request_context.h"
+#include "keywarden/service/background_loop.h"
+#include "keywarden/store/reseal_store.h"
 #include "keywarden/store/store.h"
 
 namespace keywarden::service {
@@ -31,6 +34,19 @@ struct SealStatus {
   int shares = 0;            // shamir
   int threshold = 0;         // shamir
   int progress = 0;          // shamir: valid shares entered so far
+  // A rekey in progress (store meta `rekey`): from the key `key_id` to
+  // `rekey_to`, `rekey_remaining` sealed rows still under another key, and
+  // the last batch's failure if it failed (empty otherwise).
+  bool rekey_in_progress = false;
+  std::string rekey_to;
+  int64_t rekey_remaining = 0;
+  std::string rekey_error;
+};
+
+// POST /admin/v1/seal/rekey.
+struct RekeyOptions {
+  int batch_size = 100;           // rows re-sealed per transaction
+  absl::Duration pause = absl::ZeroDuration();  // between batches
 };
 
 struct SealInitResult {
@@ -45,6 +61,9 @@ struct SealServiceOptions {
   std::unique_ptr<seal::Seal> file;
   // pkcs11: the token's wrapping key (pkcs11_seal.h); not owned.
   seal::KeyWrapper* wrapper = nullptr;
+  // The sealed rows, for a rekey (the same database as `meta`); null: no
+  // rekey.
+  store::ResealStore* reseal = nullptr;
 };
 
 // SealService holds the seal state of the running server (ARCHITECTURE.md
@@ -58,18 +77,24 @@ struct SealServiceOptions {
 // The seal record (seal_record.h, store meta `seal`) names the seal and
 // carries the key's verifier: a node started with another seal type, or
 // whose key does not open the verifier, is refused with the reason.
-// Who may call what (docs/operations.md): Status anyone; Init and Seal
-// administrators; Unseal with a share anyone who holds one (the share is
+// Rekey (seal_rekey.cc; docs/operations.md "Rekey the master key") makes
+// a new master key and re-seals every sealed row under it, in batches, on
+// a background thread, resuming after a crash from store meta `rekey`.
+// Who may call what (docs/operations.md): Status anyone; Init, Seal and
+// Rekey administrators; Unseal with a share anyone who holds one (the share is
 // the credential: tokens cannot be issued while sealed), without a share
 // administrators. Thread-safe.
 class SealService {
  public:
   static constexpr std::string_view kMetaName = "seal";
+  static constexpr std::string_view kRekeyMetaName = "rekey";
 
   // `meta` keeps the seal record; `slot` is the MasterKey the managers
   // hold. Both outlive this.
   SealService(store::Store* meta, seal::MasterKey* slot,
               SealServiceOptions options);
+  // Stops the rekey thread.
+  ~SealService();
 
   // Reads (or for file and pkcs11, on a new database, writes) the seal
   // record and unseals file and pkcs11. FailedPrecondition with the reason
@@ -92,6 +117,20 @@ class SealService {
                                     std::string_view share);
   absl::StatusOr<SealStatus> Seal(const RequestContext& ctx);
 
+  // Starts a rekey, or resumes the one in progress with `options`;
+  // returns at once, the rows are re-sealed in the background.
+  // FailedPrecondition (Conflict) while sealed or under the shamir seal.
+  absl::StatusOr<SealStatus> Rekey(const RequestContext& ctx,
+                                   const RekeyOptions& options);
+  // One batch of the rekey in progress, for the background thread and
+  // tests: true when the rekey has finished (or none is in progress).
+  absl::StatusOr<bool> RekeyStep();
+  // Run after a rekey finished on this node (e.g. reload what holds
+  // sealed rows in memory). Set before StartRekeyThread().
+  void set_on_rekeyed(std::function<void()> f) { on_rekeyed_ = std::move(f); }
+  // Starts the background rekey thread (after Start()).
+  void StartRekeyThread();
+
  private:
   SealStatus StatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // file and pkcs11: obtains the key, writing the record on a new database.
@@ -103,6 +142,12 @@ class SealService {
   absl::StatusOr<std::optional<seal::SealRecord>> ReadRecord() const;
   void ClearProgressLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Changed(bool now_sealed);
+  // After an unseal: re-adds the next key of a rekey in progress to the
+  // slot (seal_rekey.cc).
+  absl::Status ResumeRekeyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The slot's resolver: learns `key_id` from a rekey another node started.
+  absl::Status LearnKey(std::string_view key_id);
+  absl::Duration RekeyLoopBody();
 
   store::Store* meta_;
   seal::MasterKey* slot_;
@@ -113,6 +158,23 @@ class SealService {
   std::optional<seal::SealRecord> record_ ABSL_GUARDED_BY(mu_);
   // shamir: the shares entered so far, by index.
   std::map<uint8_t, seal::Share> progress_ ABSL_GUARDED_BY(mu_);
+
+  // The rekey this node runs: the meta record's text, the key ids, and
+  // the next seal record.
+  struct RekeyState {
+    std::string record_text;
+    std::string from;
+    std::string to;
+    std::string next_seal_text;
+  };
+  std::optional<RekeyState> rekey_ ABSL_GUARDED_BY(mu_);
+  RekeyOptions rekey_options_ ABSL_GUARDED_BY(mu_);
+  std::string rekey_error_ ABSL_GUARDED_BY(mu_);
+  // Serialises RekeyStep (the background thread and a test or a resumed
+  // request).
+  absl::Mutex step_mu_;
+  std::function<void()> on_rekeyed_;
+  std::unique_ptr<BackgroundLoop> rekey_loop_;
 };
 
 }  // namespace keywarden::service

@@ -92,7 +92,7 @@ absl::StatusOr<WebhookInfo> WebhookRegistry::Put(
   r.url = std::move(url);
   r.master_key_id = master_key_->id();
   KW_ASSIGN_OR_RETURN(r.sealed_secret,
-                      master_key_->Encrypt(Bytes(*secret),
+                      master_key_->Encrypt(r.master_key_id, Bytes(*secret),
                                            keys::WebhookSecretAad(principal_id)));
   r.creation_time = absl::FromUnixMicros(absl::ToUnixMicros(clock_->Now()));
   r.created_by = ctx.principal.id;
@@ -148,7 +148,18 @@ absl::StatusOr<std::optional<WebhookTarget>> WebhookRegistry::TargetFor(
   // A deleted service id's webhook went with it (the store cascades).
   if (!access_->FindPrincipal(service_id)) return std::optional<WebhookTarget>();
   absl::StatusOr<SecretBytes> secret = master_key_->Decrypt(
-      r.sealed_secret, keys::WebhookSecretAad(r.principal_id));
+      r.master_key_id, r.sealed_secret, keys::WebhookSecretAad(r.principal_id));
+  if (absl::IsFailedPrecondition(secret.status())) {
+    // Sealed under a master key this node no longer holds: a rekey re-sealed
+    // the stored row since it was loaded here. Read the row again.
+    KW_ASSIGN_OR_RETURN(std::vector<iam::WebhookRecord> all,
+                        store_->ListWebhooks());
+    for (const iam::WebhookRecord& stored : all) {
+      if (stored.principal_id == r.principal_id) r = stored;
+    }
+    secret = master_key_->Decrypt(r.master_key_id, r.sealed_secret,
+                                  keys::WebhookSecretAad(r.principal_id));
+  }
   if (seal::IsSealedError(secret.status())) return secret.status();
   if (!secret.ok()) {
     return absl::DataLossError(StrCat("the sealed webhook secret of ",

@@ -67,6 +67,8 @@ struct StoreFactory {
   INSTANTIATE_TEST_SUITE_P(prefix, StoreSearchTest,                           \
                            ::testing::Values(factory), StoreFactoryName);     \
   INSTANTIATE_TEST_SUITE_P(prefix, StoreRegistrationListTest,                 \
+                           ::testing::Values(factory), StoreFactoryName);     \
+  INSTANTIATE_TEST_SUITE_P(prefix, ResealConformanceTest,                     \
                            ::testing::Values(factory), StoreFactoryName)
 
 // So failure messages name the implementation instead of dumping bytes.
@@ -1402,5 +1404,6 @@ TEST_P(StoreConformanceTest, UpdateKeyKeepsAliases) {
 
 // The lifecycle suites use the fixtures above.
 #include "keywarden/store/store_lifecycle_conformance_test.h"
+#include "keywarden/store/reseal_conformance_test.h"
 
 #endif  // KEYWARDEN_STORE_STORE_CONFORMANCE_TEST_H_

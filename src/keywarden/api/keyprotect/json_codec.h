@@ -154,6 +154,8 @@ struct SealInitRequest {
 };
 absl::StatusOr<SealInitRequest> DecodeSealInit(std::string_view body);
 absl::StatusOr<SecretBytes> DecodeUnseal(std::string_view body);
+// POST /admin/v1/seal/rekey: {"batchSize":N,"pauseMs":M}, both optional.
+absl::StatusOr<service::RekeyOptions> DecodeRekey(std::string_view body);
 std::string EncodeSealStatus(const service::SealStatus& status);
 // {"shares":[…],"threshold":T,"keyId":…}: the only time shares are shown.
 std::string EncodeSealInit(const service::SealInitResult& result);

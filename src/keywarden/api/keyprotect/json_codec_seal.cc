@@ -79,6 +79,32 @@ absl::StatusOr<SecretBytes> DecodeUnseal(std::string_view body) {
   return share;
 }
 
+absl::StatusOr<service::RekeyOptions> DecodeRekey(std::string_view body) {
+  KW_ASSIGN_OR_RETURN(json::object obj, OptionalObjectBody(body));
+  service::RekeyOptions options;
+  auto number = [&](std::string_view name, int64_t max,
+                    int64_t* out) -> absl::Status {
+    const json::value* v = json_internal::Find(obj, name);
+    if (v == nullptr || v->is_null()) return absl::OkStatus();
+    const bool in_range =
+        (v->is_int64() && v->as_int64() >= 0 && v->as_int64() <= max) ||
+        (v->is_uint64() && v->as_uint64() <= static_cast<uint64_t>(max));
+    if (!in_range) {
+      return BadRequest(
+          StrCat("`", name, "` must be an integer from 0 to ", max), name);
+    }
+    *out = v->is_int64() ? v->as_int64() : static_cast<int64_t>(v->as_uint64());
+    return absl::OkStatus();
+  };
+  int64_t batch = options.batch_size;
+  int64_t pause_ms = 0;
+  KW_RETURN_IF_ERROR(number("batchSize", 10000, &batch));
+  KW_RETURN_IF_ERROR(number("pauseMs", 60000, &pause_ms));
+  options.batch_size = static_cast<int>(batch);
+  options.pause = absl::Milliseconds(pause_ms);
+  return options;
+}
+
 std::string EncodeSealStatus(const service::SealStatus& s) {
   json::object obj{{"type", TypeName(s.type)},
                    {"initialized", s.initialized},
@@ -88,6 +114,12 @@ std::string EncodeSealStatus(const service::SealStatus& s) {
     obj["shares"] = s.shares;
     obj["threshold"] = s.threshold;
     obj["progress"] = s.progress;
+  }
+  if (s.rekey_in_progress) {
+    json::object rekey{{"toKeyId", s.rekey_to},
+                       {"remaining", s.rekey_remaining}};
+    if (!s.rekey_error.empty()) rekey["error"] = s.rekey_error;
+    obj["rekey"] = std::move(rekey);
   }
   return json::serialize(obj);
 }

@@ -100,9 +100,18 @@ void SealAction(Call& call) {
     call.Reply(kOk, EncodeSealStatus(*status));
     return;
   }
+  if (action == "rekey") {
+    absl::StatusOr<service::RekeyOptions> options = DecodeRekey(call.Body());
+    if (!options.ok()) return call.Fail(options.status());
+    absl::StatusOr<service::SealStatus> status =
+        seals->Rekey(call.ctx, *options);
+    if (!status.ok()) return call.Fail(status.status());
+    call.Reply(beast_http::status::accepted, EncodeSealStatus(*status));
+    return;
+  }
   call.Fail(Error(Reason::kNotFound,
                   StrCat("Not Found: there is no seal action `", action,
-                         "` (init, unseal, seal)")));
+                         "` (init, unseal, seal, rekey)")));
 }
 
 }  // namespace keywarden::api::keyprotect::handlers

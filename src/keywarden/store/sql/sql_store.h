@@ -26,6 +26,7 @@
 #include "keywarden/store/change_feed.h"
 #include "keywarden/store/identity_store.h"
 #include "keywarden/store/kmip_store.h"
+#include "keywarden/store/reseal_store.h"
 #include "keywarden/store/sql/sql_connection.h"
 #include "keywarden/store/store.h"
 
@@ -59,7 +60,10 @@ namespace keywarden::store {
 // last stored record.
 //
 // Thread-safe.
-class SqlStore : public Store, public IdentityStore, public KmipStore {
+class SqlStore : public Store,
+                 public IdentityStore,
+                 public KmipStore,
+                 public ResealStore {
  public:
   struct Options {
     // Read connections in the pool; reads beyond this many wait.
@@ -253,6 +257,20 @@ class SqlStore : public Store, public IdentityStore, public KmipStore {
       const KmipObjectQuery& query) override;
   absl::StatusOr<int64_t> CountKmipObjects(
       const KmipObjectQuery& query) override;
+
+  // ResealStore (sql_reseal.cc).
+  absl::StatusOr<std::vector<SealedRow>> ListSealedRows(
+      std::string_view not_under, int64_t limit) override;
+  absl::StatusOr<int64_t> CountSealedRows(std::string_view not_under) override;
+  absl::StatusOr<int64_t> ResealRows(std::span<const Resealed> rows) override;
+  absl::StatusOr<bool> SwapMeta(
+      std::string_view name, const std::optional<std::string>& expected,
+      const std::optional<std::string>& value) override;
+  absl::StatusOr<bool> FinishRekey(std::string_view key_id,
+                                   std::string_view seal_name,
+                                   std::string_view seal_record,
+                                   std::string_view rekey_name,
+                                   std::string_view rekey_record) override;
 
   // Counters of the write path, for /metrics and tests.
   struct WriteStats {

@@ -1,0 +1,362 @@
+// SealService's rekey (docs/operations.md "Rekey the master key";
+// docs/formats/material.md §4): a new master key, every sealed row
+// re-sealed under it in batches, the old key retired. Crash-safe because
+// every step is either one transaction or idempotent:
+//   1. the new key K' is drawn; the file seal stages it beside master.key;
+//   2. meta `rekey` is written once (absent -> record): K' sealed under the
+//      current key K, and the seal record that will name K';
+//   3. batches of rows not under K' are re-sealed, each batch in one
+//      transaction and only where a row still holds what was read;
+//   4. in one transaction, only when no row remains under another key,
+//      meta `seal` becomes the new record and meta `rekey` goes;
+//   5. the file seal renames the staged file over master.key; K is wiped.
+// A restart between any two steps finds meta `rekey` (resume from 3) or
+// the new seal record with a staged file (finish 5).
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "keywarden/common/errors.h"
+#include "keywarden/common/ids.h"
+#include "keywarden/common/status_macros.h"
+#include "keywarden/common/strings.h"
+#include "keywarden/crypto/base64.h"
+#include "keywarden/crypto/random.h"
+#include "keywarden/keys/envelope.h"
+#include "keywarden/service/seal_service.h"
+
+namespace keywarden::service {
+namespace {
+
+using seal::SealRecord;
+using seal::SealType;
+
+constexpr size_t kMasterKeySize = 32;
+constexpr std::string_view kRekeyHeader = "keywarden-rekey v1";
+constexpr int kMaxBatch = 10000;
+
+// The rekey record (docs/formats/material.md §4).
+struct RekeyRecord {
+  std::string from;
+  std::string to;
+  std::vector<uint8_t> key;  // K' sealed under `from`
+  std::string next_seal;     // the seal record text that will name `to`
+};
+
+std::vector<uint8_t> NextKeyAad(std::string_view to) {
+  constexpr std::string_view kLabel = "keywarden rekey next key";
+  std::vector<uint8_t> aad(kLabel.begin(), kLabel.end());
+  aad.push_back(0);
+  aad.insert(aad.end(), to.begin(), to.end());
+  return aad;
+}
+
+std::vector<uint8_t> WrapAad(std::string_view key_id) {
+  // As seal_service.cc's: the pkcs11 seal's wrapped master key.
+  constexpr std::string_view kLabel = "keywarden wrapped master key";
+  std::vector<uint8_t> aad(kLabel.begin(), kLabel.end());
+  aad.push_back(0);
+  aad.insert(aad.end(), key_id.begin(), key_id.end());
+  return aad;
+}
+
+std::string EncodeRekey(const RekeyRecord& r) {
+  const std::string_view seal = r.next_seal;
+  return StrCat(kRekeyHeader, "\n", "from=", r.from, "\n", "to=", r.to, "\n",
+                "key=", crypto::Base64Encode(r.key), "\n", "seal=",
+                crypto::Base64Encode(std::span<const uint8_t>(
+                    reinterpret_cast<const uint8_t*>(seal.data()),
+                    seal.size())),
+                "\n");
+}
+
+absl::StatusOr<RekeyRecord> ParseRekey(std::string_view text) {
+  auto bad = [] {
+    return absl::DataLossError("the database's rekey record is malformed");
+  };
+  if (!text.starts_with(StrCat(kRekeyHeader, "\n"))) return bad();
+  text.remove_prefix(kRekeyHeader.size() + 1);
+  RekeyRecord r;
+  const char* names[] = {"from=", "to=", "key=", "seal="};
+  std::string values[4];
+  for (int i = 0; i < 4; ++i) {
+    const size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) return bad();
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl + 1);
+    if (!line.starts_with(names[i])) return bad();
+    values[i] = std::string(line.substr(std::string_view(names[i]).size()));
+  }
+  if (!text.empty() || !IsUuid(values[0]) || !IsUuid(values[1])) return bad();
+  r.from = values[0];
+  r.to = values[1];
+  absl::StatusOr<SecretBytes> key = crypto::Base64Decode(values[2]);
+  absl::StatusOr<SecretBytes> seal = crypto::Base64Decode(values[3]);
+  if (!key.ok() || !seal.ok()) return bad();
+  r.key.assign(key->span().begin(), key->span().end());
+  r.next_seal.assign(reinterpret_cast<const char*>(seal->data()),
+                     seal->size());
+  return r;
+}
+
+std::vector<uint8_t> AadOf(const store::SealedRow& row) {
+  switch (row.kind) {
+    case store::SealedKind::kKeyMaterial:
+      return keys::MaterialAad(row.ids[0], row.ids[1], row.ids[2]);
+    case store::SealedKind::kImportToken:
+      return keys::ImportTokenAad(row.ids[0], row.ids[1]);
+    case store::SealedKind::kWebhookSecret:
+      return keys::WebhookSecretAad(row.ids[0]);
+    case store::SealedKind::kSigningKey:
+      return keys::SigningKeyAad(row.ids[0]);
+  }
+  return {};
+}
+
+bool Holds(const seal::MasterKey& slot, std::string_view id) {
+  for (const std::string& held : slot.ids()) {
+    if (held == id) return true;
+  }
+  return false;
+}
+
+absl::Status Conflict(std::string_view why) {
+  return Error(Reason::kConflict, StrCat("Conflict: ", why));
+}
+
+}  // namespace
+
+SealService::~SealService() {
+  if (rekey_loop_ != nullptr) rekey_loop_->Stop();
+}
+
+absl::Status SealService::ResumeRekeyLocked() {
+  if (options_.reseal == nullptr || slot_->sealed()) return absl::OkStatus();
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                      meta_->GetMeta(kRekeyMetaName));
+  if (!text.has_value()) {
+    rekey_.reset();
+    return absl::OkStatus();
+  }
+  KW_ASSIGN_OR_RETURN(RekeyRecord r, ParseRekey(*text));
+  if (!Holds(*slot_, r.from)) {
+    return absl::FailedPreconditionError(StrCat(
+        "a rekey from master key ", r.from, " to ", r.to,
+        " is in progress, but this node holds neither"));
+  }
+  // Decrypt by id: `from` is held, so the resolver is not consulted.
+  absl::StatusOr<SecretBytes> next =
+      slot_->Decrypt(r.from, r.key, NextKeyAad(r.to));
+  if (!next.ok()) {
+    return absl::DataLossError(
+        "the rekey record's next master key does not open under the "
+        "current master key");
+  }
+  if (options_.type == SealType::kFile && options_.file != nullptr) {
+    absl::StatusOr<std::unique_ptr<seal::MasterKey>> staged =
+        options_.file->LoadStaged();
+    if (!staged.ok() || (*staged)->id() != r.to) {
+      // Another node started the rekey (or a crash came before staging
+      // here): this node's file needs the next key as well.
+      KW_RETURN_IF_ERROR(options_.file->StageNext(r.to, next->span()));
+    }
+  }
+  KW_RETURN_IF_ERROR(slot_->AddKey(r.to, next->span(), /*make_current=*/true));
+  rekey_ = RekeyState{*text, r.from, r.to, r.next_seal};
+  if (rekey_loop_ != nullptr) rekey_loop_->Wake();
+  return absl::OkStatus();
+}
+
+absl::Status SealService::LearnKey(std::string_view key_id) {
+  absl::MutexLock lock(&mu_);
+  if (Holds(*slot_, key_id)) return absl::OkStatus();
+  KW_RETURN_IF_ERROR(ResumeRekeyLocked());
+  if (Holds(*slot_, key_id)) return absl::OkStatus();
+  // A rekey finished elsewhere: the record names the key now.
+  KW_ASSIGN_OR_RETURN(std::optional<SealRecord> record, ReadRecord());
+  if (!record.has_value() || record->key_id != key_id) {
+    return absl::NotFoundError("unknown master key id");
+  }
+  if (options_.type == SealType::kPkcs11 && options_.wrapper != nullptr) {
+    KW_ASSIGN_OR_RETURN(SecretBytes key,
+                        options_.wrapper->Unwrap(record->wrapped_key,
+                                                 WrapAad(record->key_id)));
+    KW_ASSIGN_OR_RETURN(std::unique_ptr<seal::MasterKey> candidate,
+                        seal::MasterKey::Create(record->key_id, key.span()));
+    KW_RETURN_IF_ERROR(seal::CheckVerifier(*record, *candidate));
+    KW_RETURN_IF_ERROR(slot_->AddKey(record->key_id, key.span(), true));
+    record_ = std::move(record);
+    return absl::OkStatus();
+  }
+  if (options_.type == SealType::kFile && options_.file != nullptr) {
+    absl::StatusOr<std::unique_ptr<seal::MasterKey>> staged =
+        options_.file->LoadStaged();
+    if (staged.ok() && (*staged)->id() == key_id) {
+      KW_RETURN_IF_ERROR(seal::CheckVerifier(*record, **staged));
+      KW_RETURN_IF_ERROR(slot_->InstallFrom(**staged));
+      KW_RETURN_IF_ERROR(options_.file->PromoteStaged());
+      record_ = std::move(record);
+      return absl::OkStatus();
+    }
+  }
+  return absl::NotFoundError("unknown master key id");
+}
+
+absl::StatusOr<SealStatus> SealService::Rekey(const RequestContext& ctx,
+                                              const RekeyOptions& options) {
+  if (!ctx.principal.is_admin) {
+    return Error(Reason::kForbidden,
+                 "Forbidden: only administrators may rekey the master key");
+  }
+  if (options.batch_size < 1 || options.batch_size > kMaxBatch) {
+    return Error(Reason::kBadBody,
+                 StrCat("Bad Request: `batchSize` must be 1 to ", kMaxBatch),
+                 "batchSize");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (options_.reseal == nullptr) {
+      return Error(Reason::kNotImplemented,
+                   "Not Implemented: this server cannot rekey");
+    }
+    if (slot_->sealed()) return Conflict("the server is sealed; unseal it");
+    if (options_.type == SealType::kShamir) {
+      return Conflict(
+          "rekey is not available under the shamir seal: its shares are the "
+          "master key itself (docs/operations.md, Rekey the master key)");
+    }
+    if (!record_.has_value()) return Conflict("the seal is not initialized");
+    rekey_options_ = options;
+    rekey_error_.clear();
+    KW_RETURN_IF_ERROR(ResumeRekeyLocked());
+    if (!rekey_.has_value()) {
+      // A new rekey. The next key first reaches the seal's own storage
+      // (the file seal's master.key.next), then the database names it.
+      const SecretBytes next = crypto::RandomSecret(kMasterKeySize);
+      RekeyRecord r;
+      r.from = record_->key_id;
+      r.to = NewUuid();
+      if (slot_->id() != r.from) {
+        return absl::InternalError("the slot's key is not the seal record's");
+      }
+      KW_ASSIGN_OR_RETURN(std::unique_ptr<seal::MasterKey> candidate,
+                          seal::MasterKey::Create(r.to, next.span()));
+      SealRecord next_record;
+      next_record.type = options_.type;
+      next_record.key_id = r.to;
+      KW_ASSIGN_OR_RETURN(next_record.verifier,
+                          seal::MakeVerifier(*candidate));
+      if (options_.type == SealType::kPkcs11) {
+        KW_ASSIGN_OR_RETURN(next_record.wrapped_key,
+                            options_.wrapper->Wrap(next.span(), WrapAad(r.to)));
+      }
+      r.next_seal = seal::EncodeSealRecord(next_record);
+      KW_ASSIGN_OR_RETURN(r.key, slot_->Encrypt(next.span(), NextKeyAad(r.to)));
+      if (options_.type == SealType::kFile) {
+        KW_RETURN_IF_ERROR(options_.file->StageNext(r.to, next.span()));
+      }
+      const std::string text = EncodeRekey(r);
+      KW_ASSIGN_OR_RETURN(bool created,
+                          options_.reseal->SwapMeta(kRekeyMetaName,
+                                                    std::nullopt, text));
+      if (!created) {
+        // Another node started one meanwhile: join it.
+        KW_RETURN_IF_ERROR(ResumeRekeyLocked());
+      } else {
+        KW_RETURN_IF_ERROR(slot_->AddKey(r.to, next.span(), true));
+        rekey_ = RekeyState{text, r.from, r.to, r.next_seal};
+      }
+    }
+  }
+  if (rekey_loop_ != nullptr) rekey_loop_->Wake();
+  return Status();
+}
+
+absl::StatusOr<bool> SealService::RekeyStep() {
+  absl::MutexLock step(&step_mu_);
+  RekeyState state;
+  int batch = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    // Sealed: nothing to do until an unseal resumes the rekey (and wakes
+    // the thread).
+    if (!rekey_.has_value() || slot_->sealed()) return true;
+    state = *rekey_;
+    batch = rekey_options_.batch_size;
+  }
+  store::ResealStore* store = options_.reseal;
+  KW_ASSIGN_OR_RETURN(std::vector<store::SealedRow> rows,
+                      store->ListSealedRows(state.to, batch));
+  if (!rows.empty()) {
+    std::vector<store::Resealed> resealed;
+    resealed.reserve(rows.size());
+    for (store::SealedRow& row : rows) {
+      const std::vector<uint8_t> aad = AadOf(row);
+      absl::StatusOr<SecretBytes> plain =
+          slot_->Decrypt(row.master_key_id, row.sealed, aad);
+      if (!plain.ok()) {
+        // A row that does not open stops the rekey where it is (its old
+        // key must not be retired); the status names the row's kind.
+        return absl::DataLossError(StrCat(
+            "a sealed row (", row.ids.empty() ? "" : row.ids.back(),
+            ") does not open under master key ", row.master_key_id,
+            "; the rekey stops here"));
+      }
+      KW_ASSIGN_OR_RETURN(std::vector<uint8_t> sealed,
+                          slot_->Encrypt(state.to, plain->span(), aad));
+      resealed.push_back(store::Resealed{std::move(row), state.to,
+                                         std::move(sealed)});
+    }
+    KW_RETURN_IF_ERROR(store->ResealRows(resealed).status());
+    return false;
+  }
+  KW_ASSIGN_OR_RETURN(bool finished,
+                      store->FinishRekey(state.to, kMetaName,
+                                         state.next_seal_text, kRekeyMetaName,
+                                         state.record_text));
+  if (!finished) {
+    // Rows appeared meanwhile (a node still writing under the old key), or
+    // another node finished: look again.
+    absl::MutexLock lock(&mu_);
+    KW_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                        meta_->GetMeta(kRekeyMetaName));
+    if (text.has_value()) return false;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    KW_ASSIGN_OR_RETURN(record_, ReadRecord());
+    if (options_.type == SealType::kFile && options_.file != nullptr) {
+      KW_RETURN_IF_ERROR(options_.file->PromoteStaged());
+    }
+    slot_->RetireKey(state.from);
+    rekey_.reset();
+    rekey_error_.clear();
+  }
+  if (on_rekeyed_) on_rekeyed_();
+  return true;
+}
+
+absl::Duration SealService::RekeyLoopBody() {
+  absl::StatusOr<bool> done = RekeyStep();
+  absl::MutexLock lock(&mu_);
+  if (!done.ok()) {
+    rekey_error_ = std::string(done.status().message());
+    return absl::Seconds(5);
+  }
+  rekey_error_.clear();
+  if (*done) return absl::Hours(1);
+  return rekey_options_.pause;
+}
+
+void SealService::StartRekeyThread() {
+  if (options_.reseal == nullptr || rekey_loop_ != nullptr) return;
+  rekey_loop_ = std::make_unique<BackgroundLoop>([this] { return RekeyLoopBody(); });
+  rekey_loop_->Start();
+}
+
+}  // namespace keywarden::service
