@@ -438,6 +438,16 @@ std::shared_ptr<const crypto::AesGcm> MasterKey::Find(
   return nullptr;
 }
 
+absl::StatusOr<std::shared_ptr<const crypto::AesGcm>> MasterKey::Lookup(
+    std::string_view id) const {
+  absl::MutexLock lock(&mu_);
+  if (!installed_.load(std::memory_order_relaxed)) return SealedError();
+  for (const Held& h : keys_) {
+    if (h.id == id) return h.aead;
+  }
+  return std::shared_ptr<const crypto::AesGcm>();
+}
+
 // docs/formats/material.md §1: nonce (12) || ciphertext || tag (16). A fresh
 // random 96-bit nonce per call (NIST SP 800-38D §8.2.2); the number of
 // messages under one master key stays far below the 2^32 limit of §8.3.
@@ -449,9 +459,9 @@ absl::StatusOr<std::vector<uint8_t>> MasterKey::Encrypt(
 absl::StatusOr<std::vector<uint8_t>> MasterKey::Encrypt(
     std::string_view key_id, std::span<const uint8_t> plaintext,
     std::span<const uint8_t> aad) const {
-  std::shared_ptr<const crypto::AesGcm> aead = Find(key_id);
+  KW_ASSIGN_OR_RETURN(std::shared_ptr<const crypto::AesGcm> aead,
+                      Lookup(key_id));
   if (aead == nullptr) {
-    if (this->sealed()) return SealedError();
     // Retired by a rekey between the caller's id() and now: try again.
     return absl::UnavailableError("the master key changed; try again");
   }
@@ -478,15 +488,16 @@ absl::StatusOr<SecretBytes> MasterKey::Decrypt(
 absl::StatusOr<SecretBytes> MasterKey::Decrypt(
     std::string_view key_id, std::span<const uint8_t> blob,
     std::span<const uint8_t> aad) const {
-  if (sealed()) return SealedError();
-  std::shared_ptr<const crypto::AesGcm> aead = Find(key_id);
+  KW_ASSIGN_OR_RETURN(std::shared_ptr<const crypto::AesGcm> aead,
+                      Lookup(key_id));
   if (aead == nullptr && resolver_) {
     absl::Status learnt = resolver_(key_id);
     if (IsSealedError(learnt)) return learnt;
-    if (learnt.ok()) aead = Find(key_id);
+    if (learnt.ok()) {
+      KW_ASSIGN_OR_RETURN(aead, Lookup(key_id));
+    }
   }
   if (aead == nullptr) {
-    if (sealed()) return SealedError();
     return absl::FailedPreconditionError(
         absl::StrCat("the row is sealed under master key ", std::string(key_id),
                ", which this node does not hold"));

@@ -101,6 +101,11 @@ class MasterKey {
   std::shared_ptr<const crypto::AesGcm> Current() const;
   // Null if `id` is not held (or sealed).
   std::shared_ptr<const crypto::AesGcm> Find(std::string_view id) const;
+  // The key `id` and whether the slot was unsealed, read under one lock, so
+  // that a Wipe and Install racing the caller cannot make a sealed slot look
+  // like one that lacks the key.
+  absl::StatusOr<std::shared_ptr<const crypto::AesGcm>> Lookup(
+      std::string_view id) const;
 
   mutable absl::Mutex mu_;
   std::string id_ ABSL_GUARDED_BY(mu_);
