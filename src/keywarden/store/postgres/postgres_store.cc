@@ -299,7 +299,7 @@ void PostgresStore::RunFeed(absl::Duration poll_interval,
     // Fail closed: while this node cannot hear the others, it keeps
     // nothing that another node might have changed.
     OnRemoteChange(Change::All());
-    if (!lost_logged && on_feed_state_) on_feed_state_(why);
+    if (!lost_logged) ReportFeedState(why);
     lost_logged = true;
   };
   while (!stop_feed_.HasBeenNotified()) {
@@ -318,7 +318,7 @@ void PostgresStore::RunFeed(absl::Duration poll_interval,
       conn = *std::move(opened);
       pid = conn->BackendPid();
       next_poll = absl::InfinitePast();  // read seq at once
-      if (lost_logged && on_feed_state_) on_feed_state_(absl::OkStatus());
+      if (lost_logged) ReportFeedState(absl::OkStatus());
       lost_logged = false;
     }
     if (absl::Now() >= next_poll) {

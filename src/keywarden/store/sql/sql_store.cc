@@ -660,6 +660,12 @@ absl::Status SqlStore::StartChangeFeed(ChangeFeedOptions options) {
 void SqlStore::StopChangeListener() {
   absl::MutexLock lock(&listener_mu_);
   listener_ = nullptr;
+  on_feed_state_ = nullptr;
+}
+
+void SqlStore::ReportFeedState(const absl::Status& state) {
+  absl::MutexLock lock(&listener_mu_);
+  if (on_feed_state_) on_feed_state_(state);
 }
 
 void SqlStore::OnRemoteChange(const Change& change) {

@@ -292,8 +292,9 @@ class SqlStore : public Store,
   // (Change::All) at each poll until it is back, so a node that cannot hear
   // the others fails closed.
   virtual absl::Status StartChangeFeed(ChangeFeedOptions options);
-  // Calls the listener no more (waits for a call in progress): before what
-  // it touches is destroyed.
+  // Calls the listener and the feed-state callback no more (waits for a
+  // call in progress): before what they touch (caches, the logger) is
+  // destroyed.
   void StopChangeListener() ABSL_LOCKS_EXCLUDED(listener_mu_);
 
  protected:
@@ -397,10 +398,15 @@ class SqlStore : public Store,
 
   absl::Mutex listener_mu_;
   ChangeListener listener_ ABSL_GUARDED_BY(listener_mu_);
+  // Set by StartChangeFeed, cleared by StopChangeListener.
+  std::function<void(const absl::Status&)> on_feed_state_
+      ABSL_GUARDED_BY(listener_mu_);
 
  protected:
-  // Set by StartChangeFeed, for the dialect's feed.
-  std::function<void(const absl::Status&)> on_feed_state_;
+  // For the dialect's feed: tells StartChangeFeed's on_state that the feed
+  // was lost (`state` not OK) or is back, unless StopChangeListener ran.
+  void ReportFeedState(const absl::Status& state)
+      ABSL_LOCKS_EXCLUDED(listener_mu_);
 };
 
 }  // namespace keywarden::store
