@@ -649,6 +649,9 @@ int RunServer(const Config& config) {
   jobs.Stop();
   auth_failure_flusher.Stop();
   auth_failures.Flush(/*all=*/true);
+  // The feed's thread runs until the store goes: no callback of it may log
+  // after the logger is shut down (stop_listener would be too late here).
+  (*store)->StopChangeListener();
   spdlog::info(R"({"msg":"stopped"})");
   spdlog::shutdown();
   return 0;
