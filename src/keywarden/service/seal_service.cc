@@ -174,21 +174,34 @@ SealStatus SealService::StatusLocked() const {
 
 SealStatus SealService::Status() const {
   SealStatus s;
+  // The rekey this node runs stays in progress until its last step (the
+  // new seal record read, the staged file promoted, the old key retired)
+  // is done here, though the database's record goes one step earlier.
+  std::optional<std::string> running_to;
   {
     absl::MutexLock lock(&mu_);
     s = StatusLocked();
     s.rekey_error = rekey_error_;
+    if (rekey_.has_value()) running_to = rekey_->to;
   }
   if (options_.reseal == nullptr) return s;
   // From the database, so that every node shows a rekey another runs.
   absl::StatusOr<std::optional<std::string>> text =
       meta_->GetMeta(kRekeyMetaName);
-  if (!text.ok() || !text->has_value()) return s;
-  const std::string_view t = **text;
-  const size_t at = t.find("\nto=");
-  if (at == std::string_view::npos) return s;
+  std::string_view t;
+  size_t at = std::string_view::npos;
+  if (text.ok() && text->has_value()) {
+    t = **text;
+    at = t.find("\nto=");
+  }
+  if (at != std::string_view::npos) {
+    s.rekey_to = std::string(t.substr(at + 4, 36));
+  } else if (running_to.has_value()) {
+    s.rekey_to = *running_to;
+  } else {
+    return s;
+  }
   s.rekey_in_progress = true;
-  s.rekey_to = std::string(t.substr(at + 4, 36));
   absl::StatusOr<int64_t> remaining =
       options_.reseal->CountSealedRows(s.rekey_to);
   if (remaining.ok()) s.rekey_remaining = *remaining;
