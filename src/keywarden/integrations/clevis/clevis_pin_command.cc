@@ -2,7 +2,6 @@
 // transport. The pin's logic is in clevis_pin.cc.
 #include "keywarden/integrations/clevis/clevis_pin_command.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "keywarden/client/api_key.h"
 #include "keywarden/client/errors.h"
 #include "keywarden/client/key_protect.h"
 #include "keywarden/client/transport.h"
@@ -76,49 +76,13 @@ absl::Status WriteStdout(std::string_view text) {
   return absl::OkStatus();
 }
 
-// The API key: the file named in the configuration (mode 0600 or stricter),
-// else $KEYWARDEN_APIKEY.
-absl::StatusOr<std::string> ReadApiKey(const std::string& file) {
-  std::string key;
-  if (!file.empty()) {
-    struct stat st;
-    if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      return absl::InvalidArgumentError(
-          AbslView(StrCat("cannot read the API key file ", client::Printable(file))));
-    }
-    if ((st.st_mode & 077) != 0) {
-      return absl::InvalidArgumentError(AbslView(StrCat(
-          "the API key file ", client::Printable(file),
-          " is readable by group or others: chmod 600 it")));
-    }
-    std::FILE* in = std::fopen(file.c_str(), "re");
-    if (in == nullptr) {
-      return absl::InvalidArgumentError(
-          AbslView(StrCat("cannot read the API key file ", client::Printable(file))));
-    }
-    std::setvbuf(in, nullptr, _IONBF, 0);  // no stdio buffer holding a copy
-    key.resize(4096);
-    key.resize(std::fread(key.data(), 1, key.size(), in));
-    std::fclose(in);
-  } else if (const char* env = std::getenv("KEYWARDEN_APIKEY")) {
-    key = env;
-  }
-  while (!key.empty() && (key.back() == '\n' || key.back() == '\r' ||
-                          key.back() == ' ')) {
-    key.pop_back();
-  }
-  if (key.empty()) {
-    return absl::InvalidArgumentError(
-        "no API key: set \"apikey_file\" in the configuration, or "
-        "KEYWARDEN_APIKEY");
-  }
-  return key;
-}
-
 absl::StatusOr<std::unique_ptr<client::Transport>> Connect(
     const std::string& url, const std::string& apikey_file,
     const std::string& cacert) {
-  auto apikey = ReadApiKey(apikey_file);
+  // The file named in the configuration, else $KEYWARDEN_APIKEY.
+  auto apikey = client::ReadApiKey(
+      apikey_file,
+      "set \"apikey_file\" in the configuration, or KEYWARDEN_APIKEY");
   if (!apikey.ok()) return apikey.status();
   client::TransportOptions o;
   o.http.ca_file = cacert;

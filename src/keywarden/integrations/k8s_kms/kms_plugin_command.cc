@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "keywarden/client/api_key.h"
 #include "keywarden/client/key_protect.h"
 #include "keywarden/client/errors.h"
 #include "keywarden/client/transport.h"
@@ -204,44 +205,6 @@ void Fail(std::string_view message) {
                static_cast<int>(message.size()), message.data());
 }
 
-absl::StatusOr<std::string> ReadApiKey(const Flags& f) {
-  std::string key;
-  if (!f.apikey_file.empty()) {
-    struct stat st;
-    if (::stat(f.apikey_file.c_str(), &st) != 0) {
-      return absl::InvalidArgumentError(
-          AbslView(StrCat("cannot read the API key file ", f.apikey_file)));
-    }
-    if ((st.st_mode & 077) != 0) {
-      return absl::InvalidArgumentError(AbslView(StrCat(
-          "the API key file ", f.apikey_file,
-          " is readable by group or others: chmod 600 it")));
-    }
-    // Read straight into the string that goes to the transport (which
-    // wipes it), not through a stream buffer that would keep a copy.
-    std::FILE* in = std::fopen(f.apikey_file.c_str(), "re");
-    if (in == nullptr) {
-      return absl::InvalidArgumentError(
-          AbslView(StrCat("cannot read the API key file ", f.apikey_file)));
-    }
-    std::setvbuf(in, nullptr, _IONBF, 0);  // no stdio buffer holding a copy
-    key.resize(4096);
-    key.resize(std::fread(key.data(), 1, key.size(), in));
-    std::fclose(in);
-  } else if (const char* env = std::getenv("KEYWARDEN_APIKEY")) {
-    key = env;
-  }
-  while (!key.empty() && (key.back() == '\n' || key.back() == '\r' ||
-                          key.back() == ' ')) {
-    key.pop_back();
-  }
-  if (key.empty()) {
-    return absl::InvalidArgumentError(
-        "no API key: pass --apikey-file or set KEYWARDEN_APIKEY");
-  }
-  return key;
-}
-
 // Refuses to start over a live plugin (gRPC would unlink its socket) or a
 // file that is not a socket; removes a stale socket.
 absl::Status PrepareSocketPath(const std::string& path) {
@@ -292,7 +255,8 @@ int Run(const Flags& f) {
     Fail("--concurrency must be 1-1024");
     return 2;
   }
-  auto apikey = ReadApiKey(f);
+  auto apikey = client::ReadApiKey(
+      f.apikey_file, "pass --apikey-file or set KEYWARDEN_APIKEY");
   if (!apikey.ok()) {
     Fail(StdView(apikey.status().message()));
     return 2;
