@@ -14,7 +14,6 @@ namespace keywarden::client {
 namespace {
 
 using ::testing::HasSubstr;
-using testing::ServerProcess;
 
 class MemorySource : public ByteSource {
  public:
@@ -51,38 +50,11 @@ constexpr char kBucketCrn[] =
     "crn:v1:keywarden:private:cloud-object-storage:local:a/acct:cos-1:bucket:"
     "photos";
 
-// One real server for the suite; each test gets its own tenant: a service
-// id of type cloud-object-storage authorized Reader on a fresh instance,
-// and a root key made by the administrator.
-class EnvelopeTest : public ::testing::Test {
+// The shared fixture (test_server.h), as a cloud-object-storage service id
+// authorized Reader on a fresh instance; key_ is its root key.
+class EnvelopeTest : public testing::TenantTest {
  protected:
-  static void SetUpTestSuite() {
-    auto s = ServerProcess::Start(KEYWARDEN_BIN);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = s->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    auto t = server_->CreateTenant("cloud-object-storage");
-    ASSERT_TRUE(t.ok()) << t.status();
-    admin_transport_ = server_->AdminTransport();
-    admin_ = std::make_unique<KeyProtectClient>(*admin_transport_,
-                                                t->instance);
-    service_transport_ = *Transport::Create(
-        server_->url(), Credentials{t->apikey, ""}, TransportOptions{});
-    service_ = std::make_unique<KeyProtectClient>(*service_transport_,
-                                                  t->instance);
-    CreateKeyRequest root;
-    root.name = "cos-root";
-    auto key = admin_->CreateKey(root);
-    ASSERT_TRUE(key.ok()) << key.status();
-    key_ = *key;
-  }
+  std::string ServiceType() const override { return "cloud-object-storage"; }
 
   absl::StatusOr<EnvelopeInfo> Encrypt(const std::vector<uint8_t>& plaintext,
                                        std::vector<uint8_t>* sealed,
@@ -105,12 +77,8 @@ class EnvelopeTest : public ::testing::Test {
     return info;
   }
 
-  static ServerProcess* server_;
-  std::unique_ptr<Transport> admin_transport_, service_transport_;
-  std::unique_ptr<KeyProtectClient> admin_, service_;
-  Key key_;
+  const Key& key_ = root_;
 };
-ServerProcess* EnvelopeTest::server_ = nullptr;
 
 TEST_F(EnvelopeTest, RoundTripNamesTheKeyAndItsVersion) {
   const std::vector<uint8_t> plaintext = Pattern(3 * kEnvelopeSegmentSize + 7);

@@ -158,7 +158,7 @@ void TenantTest::TearDownTestSuite() {
 
 void TenantTest::SetUp() {
   ASSERT_NE(server_, nullptr);
-  auto t = server_->CreateTenant("kubernetes");
+  auto t = server_->CreateTenant(ServiceType());
   ASSERT_TRUE(t.ok()) << t.status();
   tenant_ = *t;
   admin_transport_ = server_->AdminTransport();

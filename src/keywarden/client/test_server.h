@@ -57,7 +57,8 @@ class ServerProcess {
 // A GoogleTest fixture: one server for the suite (starting one costs a
 // second under ASan, so not one per test), and for each test a tenant of its
 // own, so that tests do not see each other's keys: an instance, a service id
-// of type kubernetes with an API key and Reader on it, a client as the
+// of type ServiceType() (kubernetes unless a suite overrides it) with an API
+// key and Reader on it, a client as the
 // administrator (admin_) and one as the service id (service_), and a root
 // key named "root" (root_), created by the administrator.
 class TenantTest : public ::testing::Test {
@@ -65,6 +66,7 @@ class TenantTest : public ::testing::Test {
   static void SetUpTestSuite();
   static void TearDownTestSuite();
   void SetUp() override;
+  virtual std::string ServiceType() const { return "kubernetes"; }
 
   static ServerProcess* server_;
   ServerProcess::Tenant tenant_;
