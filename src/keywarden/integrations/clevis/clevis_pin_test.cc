@@ -10,7 +10,6 @@
 namespace keywarden::integrations::clevis {
 namespace {
 
-using client::testing::ServerProcess;
 
 constexpr char kConfig[] =
     R"({"url":"http://127.0.0.1:1","instance":"i","key":"k",)"
@@ -130,47 +129,26 @@ TEST(JwkTest, RefusesAnythingButA32ByteOctKeyAndEchoesNone) {
   }
 }
 
-// Wrap and unwrap against the real server, as a databases-for-postgresql
-// service id authorized Reader on its instance.
-class ClevisPinServerTest : public ::testing::Test {
+// Wrap and unwrap against the real server (the shared fixture of
+// client/test_server.h), as a databases-for-postgresql service id authorized
+// Reader on its instance; key_ is the root key, kp_ the service id's client.
+class ClevisPinServerTest : public client::testing::TenantTest {
  protected:
-  static void SetUpTestSuite() {
-    auto s = ServerProcess::Start(KEYWARDEN_BIN);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = s->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+  std::string ServiceType() const override {
+    return "databases-for-postgresql";
   }
 
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    auto t = server_->CreateTenant("databases-for-postgresql");
-    ASSERT_TRUE(t.ok()) << t.status();
-    admin_transport_ = server_->AdminTransport();
-    admin_ = std::make_unique<client::KeyProtectClient>(*admin_transport_,
-                                                        t->instance);
-    client::CreateKeyRequest req;
-    req.name = "pg-disk";
-    auto key = admin_->CreateKey(req);
-    ASSERT_TRUE(key.ok()) << key.status();
-    key_ = *key;
-    transport_ = *client::Transport::Create(
-        server_->url(), client::Credentials{t->apikey, ""}, {});
-    kp_ = std::make_unique<client::KeyProtectClient>(*transport_, t->instance);
+    TenantTest::SetUp();
     config_.url = server_->url();
-    config_.instance = t->instance;
+    config_.instance = tenant_.instance;
     config_.key = key_.id;
   }
 
-  static ServerProcess* server_;
-  std::unique_ptr<client::Transport> admin_transport_, transport_;
-  std::unique_ptr<client::KeyProtectClient> admin_, kp_;
-  client::Key key_;
+  const client::Key& key_ = root_;
+  std::unique_ptr<client::KeyProtectClient>& kp_ = service_;
   PinConfig config_;
 };
-ServerProcess* ClevisPinServerTest::server_ = nullptr;
 
 TEST_F(ClevisPinServerTest, WrapThenUnwrapGivesTheCekBack) {
   auto h = WrapCek(*kp_, config_, Counting());
