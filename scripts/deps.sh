@@ -4,6 +4,7 @@
 #   scripts/deps.sh build   compiler, CMake/Ninja and the C++ libraries (gRPC
 #                           and protobuf with their compilers: the KMS plugin)
 #   scripts/deps.sh test    GoogleTest, Node.js/npm (SDK tests), curl, openssl,
+#                           jq (the KMIP walkthrough, docs/integrations/kmip.md),
 #                           clang 14 with libFuzzer (tests/fuzz), PyKMIP (the
 #                           KMIP client and golden vectors, /usr/bin/python3),
 #                           Python grpcio and grpc_tools (the KMS plugin's tests),
@@ -33,7 +34,7 @@ BUILD_PKGS=(cmake ninja-build g++ ccache pkg-config
 # (scripts/pg-test-cluster.sh runs its initdb/pg_ctl).
 # clevis, clevis-luks, jose, cryptsetup-bin: the Clevis pin's tests run the
 # real clevis and jose (tests/clevis), and bind a LUKS2 image file.
-TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl
+TEST_PKGS=(googletest libgtest-dev libgmock-dev nodejs npm curl openssl jq
            clang libclang-rt-14-dev python3-pykmip python3-grpcio
            python3-grpc-tools softhsm2 postgresql-15
            clevis clevis-luks jose cryptsetup-bin)
