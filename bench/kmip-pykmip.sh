@@ -29,7 +29,7 @@
 # keep its figure several dozen ticks wide. Prints each round, the medians and the ratio
 # keywarden_cpu_per_op / pykmip_cpu_per_op.
 #
-# Environment (defaults): RUNS=5 PY_OPS=1000 KW_OPS=10000 WARMUP=100
+# Environment (defaults): RUNS=5 PY_OPS=1000 KW_OPS=5000 WARMUP=100
 #   KMIP_VERSION=1.4
 #   PIN=1 (default with 2+ CPUs): both servers on the last CPU, the client on
 #   the others. SKIP_BUILD=1 uses the existing build/keywarden.
@@ -39,7 +39,7 @@ source bench/lib.sh
 
 RUNS=${RUNS:-5}
 PY_OPS=${PY_OPS:-1000}
-KW_OPS=${KW_OPS:-10000}
+KW_OPS=${KW_OPS:-5000}
 WARMUP=${WARMUP:-100}
 KMIP_VERSION=${KMIP_VERSION:-1.4}
 PYTHON=/usr/bin/python3
