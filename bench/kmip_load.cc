@@ -419,7 +419,6 @@ int main(int argc, char** argv) {
   // One blocking round trip first, decoded in full.
   {
     Connection& c = *conns[0];
-    Stats probe;
     // Blocking I/O for the probe: write, then read until the whole answer.
     int flags = fcntl(c.fd, F_GETFL);
     fcntl(c.fd, F_SETFL, flags & ~O_NONBLOCK);
