@@ -40,6 +40,19 @@ absl::Status SetInt(std::string_view name, std::string_view text, T& out) {
   return absl::OkStatus();
 }
 
+// A thread count beyond this is a typo, not a deployment.
+constexpr int64_t kMaxKmipThreads = 1024;
+
+absl::Status SetKmipThreads(std::string_view name, std::string_view text,
+                            Config& c) {
+  int64_t v;
+  if (!absl::SimpleAtoi(AbslView(text), &v) || v < 0 || v > kMaxKmipThreads) {
+    return Invalid(name, "expected an integer from 0 (one per core) to 1024");
+  }
+  c.kmip_threads = static_cast<int>(v);
+  return absl::OkStatus();
+}
+
 // One table of settings shared by the TOML file and the environment, so the
 // two cannot drift apart.
 struct Setting {
@@ -219,6 +232,8 @@ const Setting kSettings[] = {
        c.kmip_tls_key = std::string(v);
        return absl::OkStatus();
      }},
+    {"kmip.threads", "KEYWARDEN_KMIP_THREADS",
+     [](auto n, auto v, Config& c) { return SetKmipThreads(n, v, c); }},
     {"server.auth_failures_per_minute", "KEYWARDEN_AUTH_FAILURES_PER_MINUTE",
      [](auto n, auto v, Config& c) {
        return SetInt(n, v, c.auth_failures_per_minute);

@@ -69,6 +69,10 @@ struct Config {
   std::string kmip_listen;
   std::string kmip_tls_cert;
   std::string kmip_tls_key;
+  // I/O threads of the KMIP listener (0: one per core). Each serves its
+  // connections' requests one at a time; Create Key Pair goes to a separate
+  // pool (api/kmip/server.h).
+  int kmip_threads = 2;
   // Webhook destinations: https only, and no loopback, link-local, private
   // or cloud-metadata address, unless relaxed for a closed network.
   bool webhooks_allow_http = false;

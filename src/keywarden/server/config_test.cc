@@ -84,6 +84,35 @@ TEST(ConfigTest, KmipListenerFromTomlNeedsItsCertificate) {
   std::remove(path.c_str());
 }
 
+TEST(ConfigTest, KmipThreadsFromTomlAndEnvironmentAreBounded) {
+  Config c;
+  EXPECT_EQ(c.kmip_threads, 2);  // the listener's default before the setting
+  std::string path = WriteTemp("[kmip]\nthreads = 1\n");
+  ASSERT_TRUE(LoadConfigFile(path, c).ok());
+  std::remove(path.c_str());
+  EXPECT_EQ(c.kmip_threads, 1);
+
+  setenv("KEYWARDEN_KMIP_THREADS", "0", 1);  // 0: one per core
+  ASSERT_TRUE(ApplyEnvironment(c).ok());
+  EXPECT_EQ(c.kmip_threads, 0);
+  // A bad value is refused with the setting's name and leaves the last one.
+  for (const char* bad : {"-1", "1025", "two", ""}) {
+    setenv("KEYWARDEN_KMIP_THREADS", bad, 1);
+    absl::Status s = ApplyEnvironment(c);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("KEYWARDEN_KMIP_THREADS"), std::string::npos)
+        << s;
+    EXPECT_EQ(c.kmip_threads, 0) << bad;
+  }
+  unsetenv("KEYWARDEN_KMIP_THREADS");
+
+  path = WriteTemp("[kmip]\nthreads = 100000\n");
+  Config big;
+  EXPECT_FALSE(LoadConfigFile(path, big).ok());
+  EXPECT_EQ(big.kmip_threads, 2);
+  std::remove(path.c_str());
+}
+
 TEST(ConfigTest, HardeningSettingsDefaultToStrict) {
   Config c;
   EXPECT_FALSE(c.allow_core_dumps);

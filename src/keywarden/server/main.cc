@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
                      "PEM certificate chain of the KMIP listener");
   server->add_option("--kmip-tls-key", config.kmip_tls_key,
                      "PEM private key of the KMIP listener");
+  server->add_option("--kmip-threads", config.kmip_threads,
+                     "I/O threads of the KMIP listener (0: cores; default 2)")
+      ->check(CLI::Range(0, 1024));
   server->add_option("--seal", config.seal,
                      "Who holds the master key: file (default), shamir, "
                      "pkcs11")
@@ -133,6 +136,7 @@ int main(int argc, char** argv) {
     merged.kmip_tls_cert = config.kmip_tls_cert;
   }
   if (server->count("--kmip-tls-key")) merged.kmip_tls_key = config.kmip_tls_key;
+  if (server->count("--kmip-threads")) merged.kmip_threads = config.kmip_threads;
   if (!listen.empty()) {
     if (auto s = keywarden::server::ParseListen(listen, merged); !s.ok()) {
       return fail(s);

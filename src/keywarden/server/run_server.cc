@@ -610,7 +610,7 @@ int RunServer(const Config& config) {
                         kmip_options.port);
     kmip_options.tls_cert_file = config.kmip_tls_cert;
     kmip_options.tls_key_file = config.kmip_tls_key;
-    kmip_options.threads = 2;
+    kmip_options.threads = config.kmip_threads;
     // Only certificates registered to an adapter finish the handshake.
     kmip_options.accept_certificate = [&kmip_backend](std::string_view,
                                                       std::string_view sha256) {

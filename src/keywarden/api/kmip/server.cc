@@ -86,20 +86,25 @@ struct Connection {
     timer.cancel();
   }
 
-  // Sets the deadline and wakes the watchdog to re-arm.
-  void Deadline(SteadyClock::duration d) {
-    deadline = SteadyClock::now() + d;
-    timer.cancel();
-  }
+  // Sets the deadline. The watchdog is woken to re-arm only when the new
+  // deadline comes before the time its timer waits for; a later one is
+  // picked up when the timer fires (the watchdog re-checks and waits
+  // again). Each request moves the deadline twice, so this keeps the timer
+  // (a system call and a coroutine wake-up each) off the per-request path.
+  void Deadline(SteadyClock::duration d) { SetDeadline(SteadyClock::now() + d); }
 
-  void NoDeadline() {
-    deadline = SteadyClock::time_point::max();
-    timer.cancel();
+  void NoDeadline() { SetDeadline(SteadyClock::time_point::max()); }
+
+  void SetDeadline(SteadyClock::time_point t) {
+    deadline = t;
+    if (t < armed) timer.cancel();
   }
 
   Stream stream;
   net::steady_timer timer;
   SteadyClock::time_point deadline = SteadyClock::time_point::max();
+  // When the watchdog's timer fires; max while it is not waiting.
+  SteadyClock::time_point armed = SteadyClock::time_point::max();
   bool closed = false;
 };
 
@@ -277,8 +282,10 @@ void KmipServer::Impl::DoAccept() {
 
 net::awaitable<void> KmipServer::Impl::Watchdog(std::shared_ptr<Connection> conn) {
   while (!conn->closed) {
-    conn->timer.expires_at(conn->deadline);
+    conn->armed = conn->deadline;
+    conn->timer.expires_at(conn->armed);
     co_await conn->timer.async_wait(kUseTuple);
+    conn->armed = SteadyClock::time_point::max();
     if (!conn->closed && SteadyClock::now() >= conn->deadline) conn->Close();
   }
 }
