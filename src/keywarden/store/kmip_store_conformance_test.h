@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <system_error>
 #include <functional>
 #include <memory>
 #include <string>
@@ -131,11 +132,13 @@ class KmipStoreConformanceTest
       std::string reason = GetParam().skip_reason();
       if (!reason.empty()) GTEST_SKIP() << reason;
     }
-    dir_ = std::filesystem::temp_directory_path() /
-           ("kw-kmip-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    // A fresh directory of its own (a parameterized test's name holds a
+    // `/`, so a name-derived path would nest and outlive the test).
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kw-kmip-store-XXXXXX")
+            .string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
     auto s = GetParam().create(dir_.string());
     ASSERT_TRUE(s.ok()) << s.status();
     under_ = *std::move(s);
@@ -143,7 +146,8 @@ class KmipStoreConformanceTest
   }
   void TearDown() override {
     under_ = {};
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
 
   std::filesystem::path dir_;
