@@ -429,7 +429,8 @@ absl::StatusOr<KmipCaller> KmipAdapters::Identify(
 
 absl::StatusOr<store::KmipObject> KmipAdapters::CreateObject(
     const KmipCaller& caller, store::KmipObject object,
-    const SecretBytes& material, std::string_view action) {
+    const SecretBytes& material, std::string_view action,
+    const CompleteObject& complete) {
   const absl::Time now = clock_->Now();
   object.instance_id = caller.instance_id;
   object.adapter_id = caller.adapter_id;
@@ -446,6 +447,14 @@ absl::StatusOr<store::KmipObject> KmipAdapters::CreateObject(
                                                 caller.crk_id, material.span(),
                                                 aad));
   object.sealed_material.assign(sealed.begin(), sealed.end());
+  if (complete) {
+    const std::string id = object.id;
+    KW_RETURN_IF_ERROR(complete(object));
+    // The sealed material is bound to this id (its AAD).
+    if (object.id != id) {
+      return absl::InternalError("completing a KMIP object changed its id");
+    }
+  }
   KW_RETURN_IF_ERROR(store_->CreateKmipObject(
       object,
       MakeAudit(CallerContext(caller), now, std::string(action),

@@ -149,28 +149,32 @@ class Session {
     SecretBytes material(std::span<const uint8_t>(
         reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
     std::fill(bytes.begin(), bytes.end(), '\0');
-    // The id is assigned by the service; the attributes naming it are
-    // written in a second step under the same revision rule.
-    o.names = attributes.names();
-    KW_ASSIGN_OR_RETURN(o.attributes, EncodeAttributes(attributes));
-    KW_ASSIGN_OR_RETURN(KmipObject stored,
-                        adapters_.CreateObject(caller_, o, material, action));
-    Replace(attributes, Tag::kUniqueIdentifier,
-            Item::TextString(Tag::kUniqueIdentifier, stored.id));
-    Replace(attributes, Tag::kObjectType, Item::Enum(Tag::kObjectType, value.object_type));
-    if (value.algorithm) {
-      Replace(attributes, Tag::kCryptographicAlgorithm,
-              Item::Enum(Tag::kCryptographicAlgorithm, *value.algorithm));
-    }
-    if (value.length) {
-      Replace(attributes, Tag::kCryptographicLength,
-              Item::Integer(Tag::kCryptographicLength, *value.length));
-    }
-    Replace(attributes, Tag::kInitialDate,
-            Item::DateTime(Tag::kInitialDate, absl::ToUnixSeconds(stored.created_at)));
-    Replace(attributes, Tag::kState, Item::Enum(Tag::kState, State::kPreActive));
-    KW_RETURN_IF_ERROR(SyncColumns(stored, attributes));
-    KW_RETURN_IF_ERROR(adapters_.UpdateObject(caller_, stored, std::nullopt));
+    // The service assigns the id and the initial date; the attributes that
+    // name them are filled in before the one insert (no second write, so a
+    // Create is one durable step and one revision).
+    auto complete = [&](KmipObject& made) -> absl::Status {
+      Replace(attributes, Tag::kUniqueIdentifier,
+              Item::TextString(Tag::kUniqueIdentifier, made.id));
+      Replace(attributes, Tag::kObjectType,
+              Item::Enum(Tag::kObjectType, value.object_type));
+      if (value.algorithm) {
+        Replace(attributes, Tag::kCryptographicAlgorithm,
+                Item::Enum(Tag::kCryptographicAlgorithm, *value.algorithm));
+      }
+      if (value.length) {
+        Replace(attributes, Tag::kCryptographicLength,
+                Item::Integer(Tag::kCryptographicLength, *value.length));
+      }
+      Replace(attributes, Tag::kInitialDate,
+              Item::DateTime(Tag::kInitialDate,
+                             absl::ToUnixSeconds(made.created_at)));
+      Replace(attributes, Tag::kState,
+              Item::Enum(Tag::kState, State::kPreActive));
+      return SyncColumns(made, attributes);
+    };
+    KW_ASSIGN_OR_RETURN(
+        KmipObject stored,
+        adapters_.CreateObject(caller_, o, material, action, complete));
     return stored.id;
   }
 
