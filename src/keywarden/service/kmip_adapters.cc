@@ -95,6 +95,26 @@ RequestContext CallerContext(const KmipCaller& caller) {
   return ctx;
 }
 
+// Why the adapter's root key would not seal a new object. Disabled,
+// deleted or purged, the key is in a state that refuses it
+// (keyprotect-api.md §13: the adapter's key must be Active), which is
+// KEY_ACTION_INVALID_STATE_ERR (KMIP: Wrong Key Lifecycle State), never Not
+// Found: the object the client asked about is the new one, and it has no
+// part in the failure. Bad material and database failures stay as they are.
+absl::Status RootKeyRefused(const absl::Status& status) {
+  switch (ReasonOf(status)) {
+    case Reason::kKeyActionInvalidState:
+    case Reason::kKeyInvalidState:
+    case Reason::kKeyDeleted:
+    case Reason::kNotFound:
+      return Error(Reason::kKeyActionInvalidState,
+                   "The KMIP adapter's root key is not Active (disabled, "
+                   "deleted or purged): no object can be made under it");
+    default:
+      return status;
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> KmipMaterialAad(std::string_view instance_id,
@@ -442,11 +462,10 @@ absl::StatusOr<store::KmipObject> KmipAdapters::CreateObject(
   object.updated_by_cert_id = caller.certificate_id;
   std::vector<std::string> aad =
       KmipMaterialAad(object.instance_id, object.adapter_id, object.id);
-  KW_ASSIGN_OR_RETURN(std::vector<uint8_t> sealed,
-                      sealer_->SealUnderRootKey(caller.instance_id,
-                                                caller.crk_id, material.span(),
-                                                aad));
-  object.sealed_material.assign(sealed.begin(), sealed.end());
+  absl::StatusOr<std::vector<uint8_t>> sealed = sealer_->SealUnderRootKey(
+      caller.instance_id, caller.crk_id, material.span(), aad);
+  if (!sealed.ok()) return RootKeyRefused(sealed.status());
+  object.sealed_material.assign(sealed->begin(), sealed->end());
   if (complete) {
     const std::string id = object.id;
     KW_RETURN_IF_ERROR(complete(object));

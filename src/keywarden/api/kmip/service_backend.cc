@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "keywarden/api/kmip/key_crypto.h"
 #include "keywarden/api/kmip/result_reason.h"
+#include "keywarden/common/errors.h"
 #include "keywarden/common/status_macros.h"
 
 namespace keywarden::api::kmip {
@@ -172,10 +173,17 @@ class Session {
               Item::Enum(Tag::kState, State::kPreActive));
       return SyncColumns(made, attributes);
     };
-    KW_ASSIGN_OR_RETURN(
-        KmipObject stored,
-        adapters_.CreateObject(caller_, o, material, action, complete));
-    return stored.id;
+    absl::StatusOr<KmipObject> stored =
+        adapters_.CreateObject(caller_, o, material, action, complete);
+    if (ReasonOf(stored.status()) == Reason::kKeyActionInvalidState) {
+      // KMIP 2.0 §11 Wrong Key Lifecycle State (1.x: Illegal Operation),
+      // whatever the status code of the service's refusal.
+      return KmipError(ResultReason::kWrongKeyLifecycleState,
+                       "the KMIP adapter's root key is not Active (disabled "
+                       "or deleted)");
+    }
+    KW_RETURN_IF_ERROR(stored.status());
+    return stored->id;
   }
 
   // Loads, applies `change` to the object and its attributes, and writes;

@@ -212,5 +212,46 @@ TEST_F(ServiceBackendTest, CreateWritesTheObjectOnce) {
   EXPECT_EQ(Stored(created->unique_identifier).revision, 2);
 }
 
+// keyprotect-api.md §13: objects are made under the adapter's root key,
+// which must be Active. Disabled, Create, Create Key Pair and Register
+// answer Wrong Key Lifecycle State (KMIP 2.0; 1.x has no such reason and
+// answers Illegal Operation), store nothing, and work again once enabled.
+TEST_F(ServiceBackendTest, DisabledRootKeyRefusesNewObjectsWithWrongState) {
+  ASSERT_TRUE(manager_->Disable(ctx_, crk_).ok());
+  for (ProtocolVersion v : {ProtocolVersion{2, 0}, ProtocolVersion{1, 4},
+                            ProtocolVersion{1, 2}}) {
+    SCOPED_TRACE(testing::Message() << v.major << "." << v.minor);
+    const ResultReason want = v.major >= 2 ? ResultReason::kWrongKeyLifecycleState
+                                           : ResultReason::kIllegalOperation;
+    auto created = backend_->Create(Ctx(v), Aes256("disk-1"));
+    ASSERT_FALSE(created.ok());
+    EXPECT_EQ(MapStatus(created.status(), v).reason, want);
+    auto pair = backend_->CreateKeyPair(Ctx(v), Rsa2048());
+    ASSERT_FALSE(pair.ok());
+    EXPECT_EQ(MapStatus(pair.status(), v).reason, want);
+    auto registered = backend_->Register(Ctx(v), SecretData());
+    ASSERT_FALSE(registered.ok());
+    EXPECT_EQ(MapStatus(registered.status(), v).reason, want);
+  }
+  EXPECT_EQ(ObjectCount(), 0);
+  EXPECT_EQ(AuditCount("kmip.object.create"), 0u);
+
+  ASSERT_TRUE(manager_->Enable(ctx_, crk_).ok());
+  auto created = backend_->Create(Ctx(), Aes256("disk-1"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(ObjectCount(), 1);
+}
+
+// A deleted root key refuses new objects the same way (not Item Not Found:
+// the client named no item).
+TEST_F(ServiceBackendTest, DeletedRootKeyRefusesNewObjectsWithWrongState) {
+  ASSERT_TRUE(manager_->DeleteKey(ctx_, crk_, service::DeleteKeyRequest{}).ok());
+  auto created = backend_->Create(Ctx(), Aes256("disk-1"));
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(MapStatus(created.status(), {2, 0}).reason,
+            ResultReason::kWrongKeyLifecycleState);
+  EXPECT_EQ(ObjectCount(), 0);
+}
+
 }  // namespace
 }  // namespace keywarden::api::kmip
