@@ -540,4 +540,11 @@ absl::StatusOr<std::vector<store::KmipObject>> KmipAdapters::FindObjects(
   return store_->ListKmipObjects(query);
 }
 
+absl::StatusOr<int64_t> KmipAdapters::CountObjects(
+    const KmipCaller& caller, store::KmipObjectQuery query) {
+  query.instance_id = caller.instance_id;
+  query.adapter_id = caller.adapter_id;
+  return store_->CountKmipObjects(query);
+}
+
 }  // namespace keywarden::service

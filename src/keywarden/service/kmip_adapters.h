@@ -152,8 +152,12 @@ class KmipAdapters {
   // object's sealed material is erased here.
   absl::Status UpdateObject(const KmipCaller& caller, store::KmipObject object,
                             std::optional<std::string_view> action);
+  // The caller's objects that match `query` (its limit and offset apply),
+  // and how many match in all (limit and offset ignored).
   absl::StatusOr<std::vector<store::KmipObject>> FindObjects(
       const KmipCaller& caller, store::KmipObjectQuery query);
+  absl::StatusOr<int64_t> CountObjects(const KmipCaller& caller,
+                                       store::KmipObjectQuery query);
 
  private:
   absl::Status AuthorizeInstance(const RequestContext& ctx) const;

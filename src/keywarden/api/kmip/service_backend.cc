@@ -469,34 +469,47 @@ absl::StatusOr<LocateResponse> ServiceBackend::Locate(const KmipContext& ctx,
     // Every attribute must match: two different states match nothing.
     return LocateResponse{0, {}};
   }
+  const int64_t offset = std::max(0, req.offset_items.value_or(0));
+  const bool limited = req.maximum_items && *req.maximum_items > 0;
+  LocateResponse res;
+  if (rest.empty()) {
+    // Every criterion is a column: the store filters and pages (Maximum
+    // Items is its LIMIT) and counts the matches for Located Items. (A
+    // create between the two reads may make the count one ahead.)
+    q.offset = offset;
+    if (limited) q.limit = *req.maximum_items;
+    KW_ASSIGN_OR_RETURN(std::vector<KmipObject> page,
+                        adapters_.FindObjects(s.caller(), q));
+    KW_ASSIGN_OR_RETURN(int64_t total, adapters_.CountObjects(s.caller(), q));
+    res.located_items = static_cast<int32_t>(
+        std::min<int64_t>(total, std::numeric_limits<int32_t>::max()));
+    for (const KmipObject& o : page) res.unique_identifiers.push_back(o.id);
+    return res;
+  }
+  // Other attributes are matched on the decoded list, so the page is cut
+  // here.
   KW_ASSIGN_OR_RETURN(std::vector<KmipObject> found,
                       adapters_.FindObjects(s.caller(), q));
   std::vector<std::string> ids;
   for (const KmipObject& o : found) {
-    if (!rest.empty()) {
-      KW_ASSIGN_OR_RETURN(AttributeList list, DecodeAttributes(o.attributes));
-      bool all = true;
-      for (const Attribute* want : rest) {
-        bool any = false;
-        for (const Attribute& have : list.items) {
-          if (!(have.name == want->name)) continue;
-          Item h = have.value;
-          h.set_tag(want->value.tag());
-          any = any || h == want->value;
-        }
-        all = all && any;
+    KW_ASSIGN_OR_RETURN(AttributeList list, DecodeAttributes(o.attributes));
+    bool all = true;
+    for (const Attribute* want : rest) {
+      bool any = false;
+      for (const Attribute& have : list.items) {
+        if (!(have.name == want->name)) continue;
+        Item h = have.value;
+        h.set_tag(want->value.tag());
+        any = any || h == want->value;
       }
-      if (!all) continue;
+      all = all && any;
     }
-    ids.push_back(o.id);
+    if (all) ids.push_back(o.id);
   }
-  LocateResponse res;
   res.located_items = static_cast<int32_t>(ids.size());
-  size_t start = std::min(ids.size(), static_cast<size_t>(std::max(0, req.offset_items.value_or(0))));
+  size_t start = std::min(ids.size(), static_cast<size_t>(offset));
   size_t count = ids.size() - start;
-  if (req.maximum_items && *req.maximum_items > 0) {
-    count = std::min(count, static_cast<size_t>(*req.maximum_items));
-  }
+  if (limited) count = std::min(count, static_cast<size_t>(*req.maximum_items));
   res.unique_identifiers.assign(ids.begin() + start, ids.begin() + start + count);
   return res;
 }

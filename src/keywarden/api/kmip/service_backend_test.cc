@@ -253,5 +253,35 @@ TEST_F(ServiceBackendTest, DeletedRootKeyRefusesNewObjectsWithWrongState) {
   EXPECT_EQ(ObjectCount(), 0);
 }
 
+// Locate with only column criteria is paged by the store: Maximum Items and
+// Offset Items cut the same list, and Located Items counts every match.
+TEST_F(ServiceBackendTest, LocateByNamePagesInTheStore) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(absl::Seconds(1));
+    auto c = backend_->Create(Ctx(), Aes256(i < 4 ? "vm" : "other"));
+    ASSERT_TRUE(c.ok()) << c.status();
+    if (i < 4) ids.push_back(c->unique_identifier);
+  }
+  LocateRequest req;
+  req.attributes.AddName("vm");
+  auto all = backend_->Locate(Ctx(), req);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->unique_identifiers, ids);
+  EXPECT_EQ(all->located_items, 4);
+  req.maximum_items = 2;
+  req.offset_items = 1;
+  auto page = backend_->Locate(Ctx(), req);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->unique_identifiers,
+            (std::vector<std::string>{ids[1], ids[2]}));
+  EXPECT_EQ(page->located_items, 4);
+  req.attributes.AddName("other");
+  auto none = backend_->Locate(Ctx(), req);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->unique_identifiers.empty());
+  EXPECT_EQ(none->located_items, 0);
+}
+
 }  // namespace
 }  // namespace keywarden::api::kmip

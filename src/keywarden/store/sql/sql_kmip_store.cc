@@ -3,8 +3,7 @@
 // Statements are borrowed one at a time (each in its own block), as
 // Connection::Prepare requires.
 
-#include <algorithm>
-#include <limits>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,6 +24,7 @@ namespace keywarden::store {
 
 using sql_internal::BuiltQuery;
 using sql_internal::Connection;
+using sql_internal::Dialect;
 using sql_internal::InsertInstance;
 using sql_internal::Statement;
 
@@ -76,6 +76,47 @@ absl::Status ValidateCertificate(const KmipCertificate& c) {
   return ValidateName("KMIP certificate name", c.name, 40);
 }
 
+// RFC 3629 UTF-8 (no overlong forms, no surrogates, at most U+10FFFF),
+// what a KMIP Text String is, without U+0000, which neither SQLite's JSON
+// functions nor PostgreSQL's text can hold (ObjectWhere matches names as
+// text).
+bool IsNameText(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 absl::Status ValidateObject(const KmipObject& o) {
   if (o.instance_id.empty() || o.adapter_id.empty() || o.id.empty()) {
     return absl::InvalidArgumentError(
@@ -83,6 +124,13 @@ absl::Status ValidateObject(const KmipObject& o) {
   }
   if (o.state < 1 || o.state > 6) {
     return absl::InvalidArgumentError("KMIP object state must be 1 to 6");
+  }
+  // Locate reads the names in SQL (ObjectWhere), as text.
+  for (const std::string& name : o.names) {
+    if (!IsNameText(name)) {
+      return absl::InvalidArgumentError(
+          "KMIP object names must be UTF-8 without U+0000");
+    }
   }
   return absl::OkStatus();
 }
@@ -160,9 +208,18 @@ void BindOptionalInt(Statement& st, int index, std::optional<int32_t> v) {
   }
 }
 
-// The WHERE clause of a KmipObjectQuery except names (filtered after the
-// query, on the decoded list).
-BuiltQuery ObjectWhere(const KmipObjectQuery& q) {
+// The WHERE clause of a KmipObjectQuery, names included, so that Locate's
+// Maximum Items is the query's LIMIT.
+//
+// Names are matched in the names column's JSON array (tags_codec.h), parsed
+// by the database, never by substring (a name may hold `,` and `"`).
+// SQLite compares each decoded element's bytes with the name's. PostgreSQL
+// keeps the column as bytea: it reads it as json (not jsonb, which rejects
+// \u0000) and compares each element's text as written (json keeps it) with
+// the name as EncodeTags writes it, so nothing is unescaped. Names are
+// UTF-8 without U+0000 (ValidateObject), so convert_from never fails on a
+// stored row and both dialects compare the same text.
+BuiltQuery ObjectWhere(const KmipObjectQuery& q, Dialect dialect) {
   BuiltQuery b;
   b.sql = " WHERE instance_id = ? AND adapter_id = ?";
   b.args.emplace_back(q.instance_id);
@@ -187,16 +244,21 @@ BuiltQuery ObjectWhere(const KmipObjectQuery& q) {
     b.sql += " AND length = ?";
     b.args.emplace_back(int64_t{*q.length});
   }
-  return b;
-}
-
-bool HasNames(const KmipObject& o, const std::vector<std::string>& names) {
-  for (const std::string& n : names) {
-    if (std::find(o.names.begin(), o.names.end(), n) == o.names.end()) {
-      return false;
+  for (const std::string& name : q.names) {
+    if (dialect == Dialect::kSqlite) {
+      b.sql +=
+          " AND EXISTS (SELECT 1 FROM json_each(names) n"
+          " WHERE CAST(n.value AS BLOB) = ?)";
+      b.args.emplace_back(BuiltQuery::Bytes{name});
+    } else {
+      b.sql +=
+          " AND EXISTS (SELECT 1 FROM json_array_elements(convert_from("
+          "names, 'UTF8')::json) AS n(value) WHERE n.value::text = ?)";
+      std::string array = sql_internal::EncodeTags({name});
+      b.args.emplace_back(array.substr(1, array.size() - 2));
     }
   }
-  return true;
+  return b;
 }
 
 }  // namespace
@@ -596,46 +658,30 @@ absl::StatusOr<std::vector<KmipObject>> SqlStore::ListKmipObjects(
     const KmipObjectQuery& query) {
   std::vector<KmipObject> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) -> absl::Status {
-    BuiltQuery q = ObjectWhere(query);
-    std::string sql = StrCat("SELECT ", kObjectColumns,
-                                   " FROM kmip_objects", q.sql,
-                                   " ORDER BY created_at, id");
-    if (query.names.empty()) sql += " LIMIT ? OFFSET ?";
-    KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+    BuiltQuery q = ObjectWhere(query, db.dialect());
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare(StrCat("SELECT ", kObjectColumns, " FROM kmip_objects",
+                          q.sql, " ORDER BY created_at, id LIMIT ? OFFSET ?")));
     int index = 1;
     q.Bind(st, index);
-    if (query.names.empty()) {
-      st.BindInt64(index++, query.limit);
-      st.BindInt64(index++, query.offset);
-    }
-    int64_t skipped = 0;
-    while (static_cast<int64_t>(out.size()) < query.limit) {
+    st.BindInt64(index++, query.limit);
+    st.BindInt64(index++, query.offset);
+    while (true) {
       KW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
+      if (!row) return absl::OkStatus();
       KW_ASSIGN_OR_RETURN(KmipObject o, ReadObject(st));
-      if (!query.names.empty()) {
-        if (!HasNames(o, query.names)) continue;
-        if (skipped++ < query.offset) continue;
-      }
       out.push_back(std::move(o));
     }
-    return absl::OkStatus();
   }));
   return out;
 }
 
 absl::StatusOr<int64_t> SqlStore::CountKmipObjects(
     const KmipObjectQuery& query) {
-  if (!query.names.empty()) {
-    KmipObjectQuery all = query;
-    all.limit = std::numeric_limits<int64_t>::max();
-    all.offset = 0;
-    KW_ASSIGN_OR_RETURN(std::vector<KmipObject> found, ListKmipObjects(all));
-    return static_cast<int64_t>(found.size());
-  }
   int64_t n = 0;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) -> absl::Status {
-    BuiltQuery q = ObjectWhere(query);
+    BuiltQuery q = ObjectWhere(query, db.dialect());
     q.sql = StrCat("SELECT COUNT(*) FROM kmip_objects", q.sql);
     KW_ASSIGN_OR_RETURN(n, Count(db, q));
     return absl::OkStatus();
