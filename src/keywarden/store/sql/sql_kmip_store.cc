@@ -4,6 +4,7 @@
 // Connection::Prepare requires.
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,9 +34,76 @@ namespace {
 std::span<const uint8_t> Bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
-std::string BlobString(const Statement& st, int column) {
-  std::vector<uint8_t> b = st.Blob(column);
-  return std::string(b.begin(), b.end());
+
+// Reads a row's columns left to right, in the order of its k*Columns list,
+// so that a reader names no column index.
+class Row {
+ public:
+  explicit Row(const Statement& st) : st_(st) {}
+
+  std::string Text() { return st_.Text(next_++); }
+  std::string Blob() {
+    std::vector<uint8_t> b = st_.Blob(next_++);
+    return std::string(b.begin(), b.end());
+  }
+  int64_t Int64() { return st_.Int64(next_++); }
+  int32_t Int32() { return static_cast<int32_t>(st_.Int64(next_++)); }
+  std::optional<int32_t> OptionalInt32() {
+    const int column = next_++;
+    if (st_.IsNull(column)) return std::nullopt;
+    return static_cast<int32_t>(st_.Int64(column));
+  }
+  absl::Time Time() { return st_.Time(next_++); }
+  std::optional<absl::Time> OptionalTime() { return st_.OptionalTime(next_++); }
+
+ private:
+  const Statement& st_;
+  int next_ = 0;
+};
+
+// A row reader: ReadAdapter, ReadCertificate, ReadObject.
+template <typename T>
+using RowReader = absl::StatusOr<T> (*)(const Statement&);
+
+// Appends every row of `st`, as `read` reads it, to `out`.
+template <typename T>
+absl::Status ReadAll(Statement& st, RowReader<T> read, std::vector<T>& out) {
+  while (true) {
+    KW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::OkStatus();
+    KW_ASSIGN_OR_RETURN(T item, read(st));
+    out.push_back(std::move(item));
+  }
+}
+
+// The first row of `st`, if there is one.
+template <typename T>
+absl::Status ReadFirst(Statement& st, RowReader<T> read, std::optional<T>& out) {
+  KW_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (row) {
+    KW_ASSIGN_OR_RETURN(out, read(st));
+  }
+  return absl::OkStatus();
+}
+
+// The row of `select` (which ends in "AND ") whose id, else whose name, is
+// `id_or_name`; `scope` binds the parameters before it. Adapters and
+// certificates are named by either (kmip_store.h).
+template <typename T>
+absl::Status ReadByIdOrName(Connection& db, std::string_view select,
+                            std::initializer_list<std::string_view> scope,
+                            std::string_view id_or_name, RowReader<T> read,
+                            std::optional<T>& out) {
+  for (const char* column : {"id", "name"}) {
+    KW_ASSIGN_OR_RETURN(Statement st,
+                        db.Prepare(StrCat(select, column, " = ?")));
+    int index = 1;
+    for (std::string_view v : scope) st.BindText(index++, v);
+    st.BindText(index, id_or_name);
+    KW_RETURN_IF_ERROR(ReadFirst(st, read, out));
+    if (out) return absl::OkStatus();
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> Count(Connection& db, const BuiltQuery& q) {
@@ -139,18 +207,19 @@ constexpr char kAdapterColumns[] =
     "instance_id, id, name, description, profile, crk_id, created_at,"
     " created_by, updated_at, updated_by";
 
-KmipAdapter ReadAdapter(const Statement& st) {
+absl::StatusOr<KmipAdapter> ReadAdapter(const Statement& st) {
+  Row r(st);
   KmipAdapter a;
-  a.instance_id = st.Text(0);
-  a.id = st.Text(1);
-  a.name = st.Text(2);
-  a.description = st.Text(3);
-  a.profile = st.Text(4);
-  a.crk_id = st.Text(5);
-  a.created_at = st.Time(6);
-  a.created_by = st.Text(7);
-  a.updated_at = st.Time(8);
-  a.updated_by = st.Text(9);
+  a.instance_id = r.Text();
+  a.id = r.Text();
+  a.name = r.Text();
+  a.description = r.Text();
+  a.profile = r.Text();
+  a.crk_id = r.Text();
+  a.created_at = r.Time();
+  a.created_by = r.Text();
+  a.updated_at = r.Time();
+  a.updated_by = r.Text();
   return a;
 }
 
@@ -158,16 +227,17 @@ constexpr char kCertificateColumns[] =
     "instance_id, adapter_id, id, name, pem, fingerprint, created_at,"
     " created_by";
 
-KmipCertificate ReadCertificate(const Statement& st) {
+absl::StatusOr<KmipCertificate> ReadCertificate(const Statement& st) {
+  Row r(st);
   KmipCertificate c;
-  c.instance_id = st.Text(0);
-  c.adapter_id = st.Text(1);
-  c.id = st.Text(2);
-  c.name = st.Text(3);
-  c.pem = st.Text(4);
-  c.fingerprint = st.Text(5);
-  c.created_at = st.Time(6);
-  c.created_by = st.Text(7);
+  c.instance_id = r.Text();
+  c.adapter_id = r.Text();
+  c.id = r.Text();
+  c.name = r.Text();
+  c.pem = r.Text();
+  c.fingerprint = r.Text();
+  c.created_at = r.Time();
+  c.created_by = r.Text();
   return c;
 }
 
@@ -178,25 +248,26 @@ constexpr char kObjectColumns[] =
     " destroyed_by_cert_id";
 
 absl::StatusOr<KmipObject> ReadObject(const Statement& st) {
+  Row r(st);
   KmipObject o;
-  o.instance_id = st.Text(0);
-  o.adapter_id = st.Text(1);
-  o.id = st.Text(2);
-  o.object_type = static_cast<int32_t>(st.Int64(3));
-  if (!st.IsNull(4)) o.algorithm = static_cast<int32_t>(st.Int64(4));
-  if (!st.IsNull(5)) o.length = static_cast<int32_t>(st.Int64(5));
-  o.key_format = static_cast<int32_t>(st.Int64(6));
-  o.state = static_cast<int32_t>(st.Int64(7));
-  KW_ASSIGN_OR_RETURN(o.names, sql_internal::DecodeTags(st.Text(8)));
-  o.attributes = BlobString(st, 9);
-  o.sealed_material = BlobString(st, 10);
-  o.revision = st.Int64(11);
-  o.created_at = st.Time(12);
-  o.created_by_cert_id = st.Text(13);
-  o.updated_at = st.Time(14);
-  o.updated_by_cert_id = st.Text(15);
-  o.destroyed_at = st.OptionalTime(16);
-  o.destroyed_by_cert_id = st.Text(17);
+  o.instance_id = r.Text();
+  o.adapter_id = r.Text();
+  o.id = r.Text();
+  o.object_type = r.Int32();
+  o.algorithm = r.OptionalInt32();
+  o.length = r.OptionalInt32();
+  o.key_format = r.Int32();
+  o.state = r.Int32();
+  KW_ASSIGN_OR_RETURN(o.names, sql_internal::DecodeTags(r.Text()));
+  o.attributes = r.Blob();
+  o.sealed_material = r.Blob();
+  o.revision = r.Int64();
+  o.created_at = r.Time();
+  o.created_by_cert_id = r.Text();
+  o.updated_at = r.Time();
+  o.updated_by_cert_id = r.Text();
+  o.destroyed_at = r.OptionalTime();
+  o.destroyed_by_cert_id = r.Text();
   return o;
 }
 
@@ -305,22 +376,11 @@ absl::StatusOr<KmipAdapter> SqlStore::GetKmipAdapter(
     std::string_view instance_id, std::string_view id_or_name) {
   std::optional<KmipAdapter> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) -> absl::Status {
-    for (const char* column : {"id", "name"}) {
-      KW_ASSIGN_OR_RETURN(
-          Statement st,
-          db.Prepare(StrCat("SELECT ", kAdapterColumns,
-                                  " FROM kmip_adapters WHERE instance_id = ?"
-                                  " AND ",
-                                  column, " = ?")));
-      st.BindText(1, instance_id);
-      st.BindText(2, id_or_name);
-      KW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (row) {
-        out = ReadAdapter(st);
-        return absl::OkStatus();
-      }
-    }
-    return absl::OkStatus();
+    return ReadByIdOrName<KmipAdapter>(
+        db,
+        StrCat("SELECT ", kAdapterColumns,
+               " FROM kmip_adapters WHERE instance_id = ? AND "),
+        {instance_id}, id_or_name, ReadAdapter, out);
   }));
   if (!out) return absl::NotFoundError("KMIP adapter not found");
   return *std::move(out);
@@ -341,11 +401,7 @@ absl::StatusOr<std::vector<KmipAdapter>> SqlStore::ListKmipAdapters(
     if (!crk_id.empty()) st.BindText(i++, crk_id);
     st.BindInt64(i++, limit);
     st.BindInt64(i++, offset);
-    while (true) {
-      KW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) return absl::OkStatus();
-      out.push_back(ReadAdapter(st));
-    }
+    return ReadAll<KmipAdapter>(st, ReadAdapter, out);
   }));
   return out;
 }
@@ -439,23 +495,12 @@ absl::StatusOr<KmipCertificate> SqlStore::GetKmipCertificate(
     std::string_view id_or_name) {
   std::optional<KmipCertificate> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) -> absl::Status {
-    for (const char* column : {"id", "name"}) {
-      KW_ASSIGN_OR_RETURN(
-          Statement st,
-          db.Prepare(StrCat("SELECT ", kCertificateColumns,
-                                  " FROM kmip_certificates WHERE instance_id"
-                                  " = ? AND adapter_id = ? AND ",
-                                  column, " = ?")));
-      st.BindText(1, instance_id);
-      st.BindText(2, adapter_id);
-      st.BindText(3, id_or_name);
-      KW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (row) {
-        out = ReadCertificate(st);
-        return absl::OkStatus();
-      }
-    }
-    return absl::OkStatus();
+    return ReadByIdOrName<KmipCertificate>(
+        db,
+        StrCat("SELECT ", kCertificateColumns,
+               " FROM kmip_certificates WHERE instance_id = ?"
+               " AND adapter_id = ? AND "),
+        {instance_id, adapter_id}, id_or_name, ReadCertificate, out);
   }));
   if (!out) return absl::NotFoundError("KMIP client certificate not found");
   return *std::move(out);
@@ -471,9 +516,7 @@ absl::StatusOr<KmipCertificate> SqlStore::FindKmipCertificate(
                                 " FROM kmip_certificates WHERE fingerprint"
                                 " = ?")));
     st.BindText(1, fingerprint);
-    KW_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) out = ReadCertificate(st);
-    return absl::OkStatus();
+    return ReadFirst<KmipCertificate>(st, ReadCertificate, out);
   }));
   if (!out) return absl::NotFoundError("KMIP client certificate not found");
   return *std::move(out);
@@ -494,11 +537,7 @@ absl::StatusOr<std::vector<KmipCertificate>> SqlStore::ListKmipCertificates(
     st.BindText(2, adapter_id);
     st.BindInt64(3, limit);
     st.BindInt64(4, offset);
-    while (true) {
-      KW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) return absl::OkStatus();
-      out.push_back(ReadCertificate(st));
-    }
+    return ReadAll<KmipCertificate>(st, ReadCertificate, out);
   }));
   return out;
 }
@@ -596,11 +635,7 @@ absl::StatusOr<KmipObject> SqlStore::GetKmipObject(
     st.BindText(1, instance_id);
     st.BindText(2, adapter_id);
     st.BindText(3, id);
-    KW_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) {
-      KW_ASSIGN_OR_RETURN(out, ReadObject(st));
-    }
-    return absl::OkStatus();
+    return ReadFirst<KmipObject>(st, ReadObject, out);
   }));
   if (!out) return absl::NotFoundError("KMIP object not found");
   return *std::move(out);
@@ -667,12 +702,7 @@ absl::StatusOr<std::vector<KmipObject>> SqlStore::ListKmipObjects(
     q.Bind(st, index);
     st.BindInt64(index++, query.limit);
     st.BindInt64(index++, query.offset);
-    while (true) {
-      KW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) return absl::OkStatus();
-      KW_ASSIGN_OR_RETURN(KmipObject o, ReadObject(st));
-      out.push_back(std::move(o));
-    }
+    return ReadAll<KmipObject>(st, ReadObject, out);
   }));
   return out;
 }
