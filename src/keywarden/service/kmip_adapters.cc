@@ -95,6 +95,26 @@ RequestContext CallerContext(const KmipCaller& caller) {
   return ctx;
 }
 
+// Why the adapter's root key would not seal a new object. Disabled,
+// deleted or purged, the key is in a state that refuses it
+// (keyprotect-api.md §13: the adapter's key must be Active), which is
+// KEY_ACTION_INVALID_STATE_ERR (KMIP: Wrong Key Lifecycle State), never Not
+// Found: the object the client asked about is the new one, and it has no
+// part in the failure. Bad material and database failures stay as they are.
+absl::Status RootKeyRefused(const absl::Status& status) {
+  switch (ReasonOf(status)) {
+    case Reason::kKeyActionInvalidState:
+    case Reason::kKeyInvalidState:
+    case Reason::kKeyDeleted:
+    case Reason::kNotFound:
+      return Error(Reason::kKeyActionInvalidState,
+                   "The KMIP adapter's root key is not Active (disabled, "
+                   "deleted or purged): no object can be made under it");
+    default:
+      return status;
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> KmipMaterialAad(std::string_view instance_id,
@@ -429,7 +449,8 @@ absl::StatusOr<KmipCaller> KmipAdapters::Identify(
 
 absl::StatusOr<store::KmipObject> KmipAdapters::CreateObject(
     const KmipCaller& caller, store::KmipObject object,
-    const SecretBytes& material, std::string_view action) {
+    const SecretBytes& material, std::string_view action,
+    const CompleteObject& complete) {
   const absl::Time now = clock_->Now();
   object.instance_id = caller.instance_id;
   object.adapter_id = caller.adapter_id;
@@ -441,11 +462,18 @@ absl::StatusOr<store::KmipObject> KmipAdapters::CreateObject(
   object.updated_by_cert_id = caller.certificate_id;
   std::vector<std::string> aad =
       KmipMaterialAad(object.instance_id, object.adapter_id, object.id);
-  KW_ASSIGN_OR_RETURN(std::vector<uint8_t> sealed,
-                      sealer_->SealUnderRootKey(caller.instance_id,
-                                                caller.crk_id, material.span(),
-                                                aad));
-  object.sealed_material.assign(sealed.begin(), sealed.end());
+  absl::StatusOr<std::vector<uint8_t>> sealed = sealer_->SealUnderRootKey(
+      caller.instance_id, caller.crk_id, material.span(), aad);
+  if (!sealed.ok()) return RootKeyRefused(sealed.status());
+  object.sealed_material.assign(sealed->begin(), sealed->end());
+  if (complete) {
+    const std::string id = object.id;
+    KW_RETURN_IF_ERROR(complete(object));
+    // The sealed material is bound to this id (its AAD).
+    if (object.id != id) {
+      return absl::InternalError("completing a KMIP object changed its id");
+    }
+  }
   KW_RETURN_IF_ERROR(store_->CreateKmipObject(
       object,
       MakeAudit(CallerContext(caller), now, std::string(action),
@@ -510,6 +538,13 @@ absl::StatusOr<std::vector<store::KmipObject>> KmipAdapters::FindObjects(
   query.instance_id = caller.instance_id;
   query.adapter_id = caller.adapter_id;
   return store_->ListKmipObjects(query);
+}
+
+absl::StatusOr<int64_t> KmipAdapters::CountObjects(
+    const KmipCaller& caller, store::KmipObjectQuery query) {
+  query.instance_id = caller.instance_id;
+  query.adapter_id = caller.adapter_id;
+  return store_->CountKmipObjects(query);
 }
 
 }  // namespace keywarden::service

@@ -2,6 +2,7 @@
 #define KEYWARDEN_SERVICE_KMIP_ADAPTERS_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -127,12 +128,18 @@ class KmipAdapters {
   // names; PermissionDenied for a certificate registered to no adapter.
   absl::StatusOr<KmipCaller> Identify(std::string_view certificate_sha256);
 
-  // Stores a new object (its id, times and revision are set here) with
-  // `material` sealed under the caller's root key; audited as `action`.
-  absl::StatusOr<store::KmipObject> CreateObject(const KmipCaller& caller,
-                                                 store::KmipObject object,
-                                                 const SecretBytes& material,
-                                                 std::string_view action);
+  // Completes a new object once its id and times are known (the KMIP
+  // layer writes them into its attributes); an error abandons the create.
+  using CompleteObject = std::function<absl::Status(store::KmipObject&)>;
+
+  // Stores a new object with `material` sealed under the caller's root key,
+  // in one insert audited as `action`: its id, times and revision (1) are
+  // set here, then `complete` (if any) finishes the record before it is
+  // written, so no half-made object is ever stored or visible.
+  absl::StatusOr<store::KmipObject> CreateObject(
+      const KmipCaller& caller, store::KmipObject object,
+      const SecretBytes& material, std::string_view action,
+      const CompleteObject& complete = nullptr);
   // The caller's object; NotFound for another adapter's.
   absl::StatusOr<store::KmipObject> LoadObject(const KmipCaller& caller,
                                                std::string_view id);
@@ -145,8 +152,12 @@ class KmipAdapters {
   // object's sealed material is erased here.
   absl::Status UpdateObject(const KmipCaller& caller, store::KmipObject object,
                             std::optional<std::string_view> action);
+  // The caller's objects that match `query` (its limit and offset apply),
+  // and how many match in all (limit and offset ignored).
   absl::StatusOr<std::vector<store::KmipObject>> FindObjects(
       const KmipCaller& caller, store::KmipObjectQuery query);
+  absl::StatusOr<int64_t> CountObjects(const KmipCaller& caller,
+                                       store::KmipObjectQuery query);
 
  private:
   absl::Status AuthorizeInstance(const RequestContext& ctx) const;

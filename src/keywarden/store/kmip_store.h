@@ -46,8 +46,9 @@ struct KmipCertificate {
 // A KMIP managed object. Codes are KMIP's enumeration values (state 1..6,
 // object type, algorithm, key format type), stable by the KMIP standard.
 // `attributes` is opaque here (the KMIP layer's encoding); `names` are its
-// Name values, kept apart for Locate. `sealed_material` is the material
-// sealed under the adapter's root key; empty once destroyed.
+// Name values (UTF-8 as KMIP Text Strings are, without U+0000;
+// InvalidArgument otherwise), kept apart for Locate. `sealed_material` is
+// the material sealed under the adapter's root key; empty once destroyed.
 struct KmipObject {
   std::string instance_id;
   std::string adapter_id;
@@ -79,6 +80,8 @@ struct KmipObjectQuery {
   std::optional<int32_t> algorithm;
   std::optional<int32_t> length;
   std::vector<std::string> names;  // every one must be a Name of the object
+  // Applied after every filter, names included (Locate's Maximum Items and
+  // Offset Items).
   int64_t limit = 100;
   int64_t offset = 0;
 };

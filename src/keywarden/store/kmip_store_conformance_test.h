@@ -12,7 +12,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <system_error>
+#include <tuple>
 #include <functional>
 #include <memory>
 #include <string>
@@ -131,11 +134,13 @@ class KmipStoreConformanceTest
       std::string reason = GetParam().skip_reason();
       if (!reason.empty()) GTEST_SKIP() << reason;
     }
-    dir_ = std::filesystem::temp_directory_path() /
-           ("kw-kmip-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    // A fresh directory of its own (a parameterized test's name holds a
+    // `/`, so a name-derived path would nest and outlive the test).
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "kw-kmip-store-XXXXXX")
+            .string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
     auto s = GetParam().create(dir_.string());
     ASSERT_TRUE(s.ok()) << s.status();
     under_ = *std::move(s);
@@ -143,7 +148,8 @@ class KmipStoreConformanceTest
   }
   void TearDown() override {
     under_ = {};
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
 
   std::filesystem::path dir_;
@@ -329,6 +335,100 @@ TEST_P(KmipStoreConformanceTest, ListFiltersAndPages) {
   EXPECT_EQ(*store_->CountKmipObjects(q), 1);
   q.names = {"name-x"};
   EXPECT_THAT(ids(q), ::testing::IsEmpty());
+}
+
+// Locate by name (ListKmipObjects with names) against the reference
+// predicate "every queried name is one of the object's names", over names
+// that hold the characters of the stored encoding (`,` `"` `\` `[` `]`),
+// control characters, non-ASCII text and prefixes of each other; with
+// pages and counts.
+TEST_P(KmipStoreConformanceTest, NameSearchAgreesWithTheReferencePredicate) {
+  using namespace kmip_conformance_internal;
+  ASSERT_TRUE(store_->CreateKmipAdapter(Adapter("a1", "n1"), 200, Audit("c")).ok());
+  ASSERT_TRUE(store_->CreateKmipAdapter(Adapter("a2", "n2"), 200, Audit("c")).ok());
+  const std::vector<std::string> vocabulary = {
+      "vm", "vm-1", "a,", ",", ",b", "\"q\"", "\"", "x\\", "\\", "[", "]",
+      "\",\"", "caf\xc3\xa9", "\x01ctl\x1f", "tab\t", "", " vm"};
+  const std::vector<std::vector<std::string>> objects = {
+      {},           {"vm"},     {"vm-1"},        {"vm", "vm-1"},
+      {"a,", ",b"}, {","},      {"\"q\"", "x\\"}, {"\\", "\""},
+      {"[", "]"},   {"\",\""}, {"caf\xc3\xa9"},  {"\x01ctl\x1f"},
+      {"tab\t", ""}, {" vm"},  {"vm", "vm"},    {"a,", ",", ",b"}};
+  std::vector<KmipObject> made;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    KmipObject o = Object("a1", "o" + std::to_string(100 + i),
+                          i % 3 == 0 ? 2 : 1,
+                          1700000000 + static_cast<int64_t>((i * 7) % 5));
+    o.names = objects[i];
+    ASSERT_TRUE(store_->CreateKmipObject(o, std::nullopt).ok()) << i;
+    made.push_back(o);
+  }
+  // The same names in another adapter are never found from a1.
+  KmipObject other = Object("a2", "z", 2, 1700000000);
+  other.names = {"vm", ","};
+  ASSERT_TRUE(store_->CreateKmipObject(other, std::nullopt).ok());
+  // Store order: created_at, then id.
+  std::sort(made.begin(), made.end(), [](const KmipObject& a, const KmipObject& b) {
+    return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+  });
+  auto expect_agrees = [&](const KmipObjectQuery& q) {
+    std::vector<std::string> want;
+    for (const KmipObject& o : made) {
+      bool all = q.states.empty() ||
+                 std::find(q.states.begin(), q.states.end(), o.state) != q.states.end();
+      for (const std::string& n : q.names) {
+        all = all && std::find(o.names.begin(), o.names.end(), n) != o.names.end();
+      }
+      if (all) want.push_back(o.id);
+    }
+    absl::StatusOr<int64_t> count = store_->CountKmipObjects(q);
+    ASSERT_TRUE(count.ok()) << count.status();
+    EXPECT_EQ(*count, static_cast<int64_t>(want.size()));
+    size_t from = std::min(want.size(), static_cast<size_t>(q.offset));
+    size_t to = std::min(want.size(), from + static_cast<size_t>(q.limit));
+    std::vector<std::string> page(want.begin() + from, want.begin() + to);
+    absl::StatusOr<std::vector<KmipObject>> got = store_->ListKmipObjects(q);
+    ASSERT_TRUE(got.ok()) << got.status();
+    std::vector<std::string> ids;
+    for (const KmipObject& o : *got) ids.push_back(o.id);
+    EXPECT_EQ(ids, page);
+  };
+  KmipObjectQuery q;
+  q.instance_id = "inst-1";
+  q.adapter_id = "a1";
+  for (const std::string& name : vocabulary) {
+    SCOPED_TRACE(testing::Message() << "name `" << name << "`");
+    q.names = {name};
+    q.limit = 100;
+    q.offset = 0;
+    expect_agrees(q);
+    q.limit = 1;  // Locate's Maximum Items
+    expect_agrees(q);
+    q.offset = 1;
+    expect_agrees(q);
+    q.limit = 100;
+    q.offset = 0;
+    q.states = {2};
+    expect_agrees(q);
+    q.states.clear();
+    for (const std::string& second : vocabulary) {
+      q.names = {name, second};
+      expect_agrees(q);
+    }
+  }
+  // A name that is not UTF-8, or holds U+0000, is refused, and nothing is
+  // written.
+  for (std::string name : {std::string("\xc3("), std::string("nul\0x", 5),
+                           std::string("\xed\xa0\x80")}) {
+    KmipObject bad = Object("a1", "bad", 1, 1700000000);
+    bad.names = {"ok", name};
+    EXPECT_TRUE(absl::IsInvalidArgument(store_->CreateKmipObject(bad, std::nullopt)));
+    EXPECT_TRUE(absl::IsNotFound(store_->GetKmipObject("inst-1", "a1", "bad").status()));
+  }
+  KmipObject renamed = made.front();
+  renamed.revision += 1;
+  renamed.names = {"\xff"};
+  EXPECT_TRUE(absl::IsInvalidArgument(store_->UpdateKmipObject(renamed, std::nullopt)));
 }
 
 TEST_P(KmipStoreConformanceTest, AdapterWithLiveObjectsIsNotDeleted) {

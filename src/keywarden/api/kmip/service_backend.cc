@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "keywarden/api/kmip/key_crypto.h"
 #include "keywarden/api/kmip/result_reason.h"
+#include "keywarden/common/errors.h"
 #include "keywarden/common/status_macros.h"
 
 namespace keywarden::api::kmip {
@@ -149,29 +150,40 @@ class Session {
     SecretBytes material(std::span<const uint8_t>(
         reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
     std::fill(bytes.begin(), bytes.end(), '\0');
-    // The id is assigned by the service; the attributes naming it are
-    // written in a second step under the same revision rule.
-    o.names = attributes.names();
-    KW_ASSIGN_OR_RETURN(o.attributes, EncodeAttributes(attributes));
-    KW_ASSIGN_OR_RETURN(KmipObject stored,
-                        adapters_.CreateObject(caller_, o, material, action));
-    Replace(attributes, Tag::kUniqueIdentifier,
-            Item::TextString(Tag::kUniqueIdentifier, stored.id));
-    Replace(attributes, Tag::kObjectType, Item::Enum(Tag::kObjectType, value.object_type));
-    if (value.algorithm) {
-      Replace(attributes, Tag::kCryptographicAlgorithm,
-              Item::Enum(Tag::kCryptographicAlgorithm, *value.algorithm));
+    // The service assigns the id and the initial date; the attributes that
+    // name them are filled in before the one insert (no second write, so a
+    // Create is one durable step and one revision).
+    auto complete = [&](KmipObject& made) -> absl::Status {
+      Replace(attributes, Tag::kUniqueIdentifier,
+              Item::TextString(Tag::kUniqueIdentifier, made.id));
+      Replace(attributes, Tag::kObjectType,
+              Item::Enum(Tag::kObjectType, value.object_type));
+      if (value.algorithm) {
+        Replace(attributes, Tag::kCryptographicAlgorithm,
+                Item::Enum(Tag::kCryptographicAlgorithm, *value.algorithm));
+      }
+      if (value.length) {
+        Replace(attributes, Tag::kCryptographicLength,
+                Item::Integer(Tag::kCryptographicLength, *value.length));
+      }
+      Replace(attributes, Tag::kInitialDate,
+              Item::DateTime(Tag::kInitialDate,
+                             absl::ToUnixSeconds(made.created_at)));
+      Replace(attributes, Tag::kState,
+              Item::Enum(Tag::kState, State::kPreActive));
+      return SyncColumns(made, attributes);
+    };
+    absl::StatusOr<KmipObject> stored =
+        adapters_.CreateObject(caller_, o, material, action, complete);
+    if (ReasonOf(stored.status()) == Reason::kKeyActionInvalidState) {
+      // KMIP 2.0 §11 Wrong Key Lifecycle State (1.x: Illegal Operation),
+      // whatever the status code of the service's refusal.
+      return KmipError(ResultReason::kWrongKeyLifecycleState,
+                       "the KMIP adapter's root key is not Active (disabled "
+                       "or deleted)");
     }
-    if (value.length) {
-      Replace(attributes, Tag::kCryptographicLength,
-              Item::Integer(Tag::kCryptographicLength, *value.length));
-    }
-    Replace(attributes, Tag::kInitialDate,
-            Item::DateTime(Tag::kInitialDate, absl::ToUnixSeconds(stored.created_at)));
-    Replace(attributes, Tag::kState, Item::Enum(Tag::kState, State::kPreActive));
-    KW_RETURN_IF_ERROR(SyncColumns(stored, attributes));
-    KW_RETURN_IF_ERROR(adapters_.UpdateObject(caller_, stored, std::nullopt));
-    return stored.id;
+    KW_RETURN_IF_ERROR(stored.status());
+    return stored->id;
   }
 
   // Loads, applies `change` to the object and its attributes, and writes;
@@ -457,34 +469,47 @@ absl::StatusOr<LocateResponse> ServiceBackend::Locate(const KmipContext& ctx,
     // Every attribute must match: two different states match nothing.
     return LocateResponse{0, {}};
   }
+  const int64_t offset = std::max(0, req.offset_items.value_or(0));
+  const bool limited = req.maximum_items && *req.maximum_items > 0;
+  LocateResponse res;
+  if (rest.empty()) {
+    // Every criterion is a column: the store filters and pages (Maximum
+    // Items is its LIMIT) and counts the matches for Located Items. (A
+    // create between the two reads may make the count one ahead.)
+    q.offset = offset;
+    if (limited) q.limit = *req.maximum_items;
+    KW_ASSIGN_OR_RETURN(std::vector<KmipObject> page,
+                        adapters_.FindObjects(s.caller(), q));
+    KW_ASSIGN_OR_RETURN(int64_t total, adapters_.CountObjects(s.caller(), q));
+    res.located_items = static_cast<int32_t>(
+        std::min<int64_t>(total, std::numeric_limits<int32_t>::max()));
+    for (const KmipObject& o : page) res.unique_identifiers.push_back(o.id);
+    return res;
+  }
+  // Other attributes are matched on the decoded list, so the page is cut
+  // here.
   KW_ASSIGN_OR_RETURN(std::vector<KmipObject> found,
                       adapters_.FindObjects(s.caller(), q));
   std::vector<std::string> ids;
   for (const KmipObject& o : found) {
-    if (!rest.empty()) {
-      KW_ASSIGN_OR_RETURN(AttributeList list, DecodeAttributes(o.attributes));
-      bool all = true;
-      for (const Attribute* want : rest) {
-        bool any = false;
-        for (const Attribute& have : list.items) {
-          if (!(have.name == want->name)) continue;
-          Item h = have.value;
-          h.set_tag(want->value.tag());
-          any = any || h == want->value;
-        }
-        all = all && any;
+    KW_ASSIGN_OR_RETURN(AttributeList list, DecodeAttributes(o.attributes));
+    bool all = true;
+    for (const Attribute* want : rest) {
+      bool any = false;
+      for (const Attribute& have : list.items) {
+        if (!(have.name == want->name)) continue;
+        Item h = have.value;
+        h.set_tag(want->value.tag());
+        any = any || h == want->value;
       }
-      if (!all) continue;
+      all = all && any;
     }
-    ids.push_back(o.id);
+    if (all) ids.push_back(o.id);
   }
-  LocateResponse res;
   res.located_items = static_cast<int32_t>(ids.size());
-  size_t start = std::min(ids.size(), static_cast<size_t>(std::max(0, req.offset_items.value_or(0))));
+  size_t start = std::min(ids.size(), static_cast<size_t>(offset));
   size_t count = ids.size() - start;
-  if (req.maximum_items && *req.maximum_items > 0) {
-    count = std::min(count, static_cast<size_t>(*req.maximum_items));
-  }
+  if (limited) count = std::min(count, static_cast<size_t>(*req.maximum_items));
   res.unique_identifiers.assign(ids.begin() + start, ids.begin() + start + count);
   return res;
 }

@@ -3,8 +3,8 @@
 // Statements are borrowed one at a time (each in its own block), as
 // Connection::Prepare requires.
 
-#include <algorithm>
-#include <limits>
+#include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -25,6 +25,7 @@ namespace keywarden::store {
 
 using sql_internal::BuiltQuery;
 using sql_internal::Connection;
+using sql_internal::Dialect;
 using sql_internal::InsertInstance;
 using sql_internal::Statement;
 
@@ -33,9 +34,76 @@ namespace {
 std::span<const uint8_t> Bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
-std::string BlobString(const Statement& st, int column) {
-  std::vector<uint8_t> b = st.Blob(column);
-  return std::string(b.begin(), b.end());
+
+// Reads a row's columns left to right, in the order of its k*Columns list,
+// so that a reader names no column index.
+class Row {
+ public:
+  explicit Row(const Statement& st) : st_(st) {}
+
+  std::string Text() { return st_.Text(next_++); }
+  std::string Blob() {
+    std::vector<uint8_t> b = st_.Blob(next_++);
+    return std::string(b.begin(), b.end());
+  }
+  int64_t Int64() { return st_.Int64(next_++); }
+  int32_t Int32() { return static_cast<int32_t>(st_.Int64(next_++)); }
+  std::optional<int32_t> OptionalInt32() {
+    const int column = next_++;
+    if (st_.IsNull(column)) return std::nullopt;
+    return static_cast<int32_t>(st_.Int64(column));
+  }
+  absl::Time Time() { return st_.Time(next_++); }
+  std::optional<absl::Time> OptionalTime() { return st_.OptionalTime(next_++); }
+
+ private:
+  const Statement& st_;
+  int next_ = 0;
+};
+
+// A row reader: ReadAdapter, ReadCertificate, ReadObject.
+template <typename T>
+using RowReader = absl::StatusOr<T> (*)(const Statement&);
+
+// Appends every row of `st`, as `read` reads it, to `out`.
+template <typename T>
+absl::Status ReadAll(Statement& st, RowReader<T> read, std::vector<T>& out) {
+  while (true) {
+    KW_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return absl::OkStatus();
+    KW_ASSIGN_OR_RETURN(T item, read(st));
+    out.push_back(std::move(item));
+  }
+}
+
+// The first row of `st`, if there is one.
+template <typename T>
+absl::Status ReadFirst(Statement& st, RowReader<T> read, std::optional<T>& out) {
+  KW_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (row) {
+    KW_ASSIGN_OR_RETURN(out, read(st));
+  }
+  return absl::OkStatus();
+}
+
+// The row of `select` (which ends in "AND ") whose id, else whose name, is
+// `id_or_name`; `scope` binds the parameters before it. Adapters and
+// certificates are named by either (kmip_store.h).
+template <typename T>
+absl::Status ReadByIdOrName(Connection& db, std::string_view select,
+                            std::initializer_list<std::string_view> scope,
+                            std::string_view id_or_name, RowReader<T> read,
+                            std::optional<T>& out) {
+  for (const char* column : {"id", "name"}) {
+    KW_ASSIGN_OR_RETURN(Statement st,
+                        db.Prepare(StrCat(select, column, " = ?")));
+    int index = 1;
+    for (std::string_view v : scope) st.BindText(index++, v);
+    st.BindText(index, id_or_name);
+    KW_RETURN_IF_ERROR(ReadFirst(st, read, out));
+    if (out) return absl::OkStatus();
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> Count(Connection& db, const BuiltQuery& q) {
@@ -76,6 +144,47 @@ absl::Status ValidateCertificate(const KmipCertificate& c) {
   return ValidateName("KMIP certificate name", c.name, 40);
 }
 
+// RFC 3629 UTF-8 (no overlong forms, no surrogates, at most U+10FFFF),
+// what a KMIP Text String is, without U+0000, which neither SQLite's JSON
+// functions nor PostgreSQL's text can hold (ObjectWhere matches names as
+// text).
+bool IsNameText(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 absl::Status ValidateObject(const KmipObject& o) {
   if (o.instance_id.empty() || o.adapter_id.empty() || o.id.empty()) {
     return absl::InvalidArgumentError(
@@ -84,6 +193,13 @@ absl::Status ValidateObject(const KmipObject& o) {
   if (o.state < 1 || o.state > 6) {
     return absl::InvalidArgumentError("KMIP object state must be 1 to 6");
   }
+  // Locate reads the names in SQL (ObjectWhere), as text.
+  for (const std::string& name : o.names) {
+    if (!IsNameText(name)) {
+      return absl::InvalidArgumentError(
+          "KMIP object names must be UTF-8 without U+0000");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -91,18 +207,19 @@ constexpr char kAdapterColumns[] =
     "instance_id, id, name, description, profile, crk_id, created_at,"
     " created_by, updated_at, updated_by";
 
-KmipAdapter ReadAdapter(const Statement& st) {
+absl::StatusOr<KmipAdapter> ReadAdapter(const Statement& st) {
+  Row r(st);
   KmipAdapter a;
-  a.instance_id = st.Text(0);
-  a.id = st.Text(1);
-  a.name = st.Text(2);
-  a.description = st.Text(3);
-  a.profile = st.Text(4);
-  a.crk_id = st.Text(5);
-  a.created_at = st.Time(6);
-  a.created_by = st.Text(7);
-  a.updated_at = st.Time(8);
-  a.updated_by = st.Text(9);
+  a.instance_id = r.Text();
+  a.id = r.Text();
+  a.name = r.Text();
+  a.description = r.Text();
+  a.profile = r.Text();
+  a.crk_id = r.Text();
+  a.created_at = r.Time();
+  a.created_by = r.Text();
+  a.updated_at = r.Time();
+  a.updated_by = r.Text();
   return a;
 }
 
@@ -110,16 +227,17 @@ constexpr char kCertificateColumns[] =
     "instance_id, adapter_id, id, name, pem, fingerprint, created_at,"
     " created_by";
 
-KmipCertificate ReadCertificate(const Statement& st) {
+absl::StatusOr<KmipCertificate> ReadCertificate(const Statement& st) {
+  Row r(st);
   KmipCertificate c;
-  c.instance_id = st.Text(0);
-  c.adapter_id = st.Text(1);
-  c.id = st.Text(2);
-  c.name = st.Text(3);
-  c.pem = st.Text(4);
-  c.fingerprint = st.Text(5);
-  c.created_at = st.Time(6);
-  c.created_by = st.Text(7);
+  c.instance_id = r.Text();
+  c.adapter_id = r.Text();
+  c.id = r.Text();
+  c.name = r.Text();
+  c.pem = r.Text();
+  c.fingerprint = r.Text();
+  c.created_at = r.Time();
+  c.created_by = r.Text();
   return c;
 }
 
@@ -130,25 +248,26 @@ constexpr char kObjectColumns[] =
     " destroyed_by_cert_id";
 
 absl::StatusOr<KmipObject> ReadObject(const Statement& st) {
+  Row r(st);
   KmipObject o;
-  o.instance_id = st.Text(0);
-  o.adapter_id = st.Text(1);
-  o.id = st.Text(2);
-  o.object_type = static_cast<int32_t>(st.Int64(3));
-  if (!st.IsNull(4)) o.algorithm = static_cast<int32_t>(st.Int64(4));
-  if (!st.IsNull(5)) o.length = static_cast<int32_t>(st.Int64(5));
-  o.key_format = static_cast<int32_t>(st.Int64(6));
-  o.state = static_cast<int32_t>(st.Int64(7));
-  KW_ASSIGN_OR_RETURN(o.names, sql_internal::DecodeTags(st.Text(8)));
-  o.attributes = BlobString(st, 9);
-  o.sealed_material = BlobString(st, 10);
-  o.revision = st.Int64(11);
-  o.created_at = st.Time(12);
-  o.created_by_cert_id = st.Text(13);
-  o.updated_at = st.Time(14);
-  o.updated_by_cert_id = st.Text(15);
-  o.destroyed_at = st.OptionalTime(16);
-  o.destroyed_by_cert_id = st.Text(17);
+  o.instance_id = r.Text();
+  o.adapter_id = r.Text();
+  o.id = r.Text();
+  o.object_type = r.Int32();
+  o.algorithm = r.OptionalInt32();
+  o.length = r.OptionalInt32();
+  o.key_format = r.Int32();
+  o.state = r.Int32();
+  KW_ASSIGN_OR_RETURN(o.names, sql_internal::DecodeTags(r.Text()));
+  o.attributes = r.Blob();
+  o.sealed_material = r.Blob();
+  o.revision = r.Int64();
+  o.created_at = r.Time();
+  o.created_by_cert_id = r.Text();
+  o.updated_at = r.Time();
+  o.updated_by_cert_id = r.Text();
+  o.destroyed_at = r.OptionalTime();
+  o.destroyed_by_cert_id = r.Text();
   return o;
 }
 
@@ -160,9 +279,18 @@ void BindOptionalInt(Statement& st, int index, std::optional<int32_t> v) {
   }
 }
 
-// The WHERE clause of a KmipObjectQuery except names (filtered after the
-// query, on the decoded list).
-BuiltQuery ObjectWhere(const KmipObjectQuery& q) {
+// The WHERE clause of a KmipObjectQuery, names included, so that Locate's
+// Maximum Items is the query's LIMIT.
+//
+// Names are matched in the names column's JSON array (tags_codec.h), parsed
+// by the database, never by substring (a name may hold `,` and `"`).
+// SQLite compares each decoded element's bytes with the name's. PostgreSQL
+// keeps the column as bytea: it reads it as json (not jsonb, which rejects
+// \u0000) and compares each element's text as written (json keeps it) with
+// the name as EncodeTags writes it, so nothing is unescaped. Names are
+// UTF-8 without U+0000 (ValidateObject), so convert_from never fails on a
+// stored row and both dialects compare the same text.
+BuiltQuery ObjectWhere(const KmipObjectQuery& q, Dialect dialect) {
   BuiltQuery b;
   b.sql = " WHERE instance_id = ? AND adapter_id = ?";
   b.args.emplace_back(q.instance_id);
@@ -187,16 +315,21 @@ BuiltQuery ObjectWhere(const KmipObjectQuery& q) {
     b.sql += " AND length = ?";
     b.args.emplace_back(int64_t{*q.length});
   }
-  return b;
-}
-
-bool HasNames(const KmipObject& o, const std::vector<std::string>& names) {
-  for (const std::string& n : names) {
-    if (std::find(o.names.begin(), o.names.end(), n) == o.names.end()) {
-      return false;
+  for (const std::string& name : q.names) {
+    if (dialect == Dialect::kSqlite) {
+      b.sql +=
+          " AND EXISTS (SELECT 1 FROM json_each(names) n"
+          " WHERE CAST(n.value AS BLOB) = ?)";
+      b.args.emplace_back(BuiltQuery::Bytes{name});
+    } else {
+      b.sql +=
+          " AND EXISTS (SELECT 1 FROM json_array_elements(convert_from("
+          "names, 'UTF8')::json) AS n(value) WHERE n.value::text = ?)";
+      std::string array = sql_internal::EncodeTags({name});
+      b.args.emplace_back(array.substr(1, array.size() - 2));
     }
   }
-  return true;
+  return b;
 }
 
 }  // namespace
@@ -243,22 +376,11 @@ absl::StatusOr<KmipAdapter> SqlStore::GetKmipAdapter(
     std::string_view instance_id, std::string_view id_or_name) {
   std::optional<KmipAdapter> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) -> absl::Status {
-    for (const char* column : {"id", "name"}) {
-      KW_ASSIGN_OR_RETURN(
-          Statement st,
-          db.Prepare(StrCat("SELECT ", kAdapterColumns,
-                                  " FROM kmip_adapters WHERE instance_id = ?"
-                                  " AND ",
-                                  column, " = ?")));
-      st.BindText(1, instance_id);
-      st.BindText(2, id_or_name);
-      KW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (row) {
-        out = ReadAdapter(st);
-        return absl::OkStatus();
-      }
-    }
-    return absl::OkStatus();
+    return ReadByIdOrName<KmipAdapter>(
+        db,
+        StrCat("SELECT ", kAdapterColumns,
+               " FROM kmip_adapters WHERE instance_id = ? AND "),
+        {instance_id}, id_or_name, ReadAdapter, out);
   }));
   if (!out) return absl::NotFoundError("KMIP adapter not found");
   return *std::move(out);
@@ -279,11 +401,7 @@ absl::StatusOr<std::vector<KmipAdapter>> SqlStore::ListKmipAdapters(
     if (!crk_id.empty()) st.BindText(i++, crk_id);
     st.BindInt64(i++, limit);
     st.BindInt64(i++, offset);
-    while (true) {
-      KW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) return absl::OkStatus();
-      out.push_back(ReadAdapter(st));
-    }
+    return ReadAll<KmipAdapter>(st, ReadAdapter, out);
   }));
   return out;
 }
@@ -377,23 +495,12 @@ absl::StatusOr<KmipCertificate> SqlStore::GetKmipCertificate(
     std::string_view id_or_name) {
   std::optional<KmipCertificate> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) -> absl::Status {
-    for (const char* column : {"id", "name"}) {
-      KW_ASSIGN_OR_RETURN(
-          Statement st,
-          db.Prepare(StrCat("SELECT ", kCertificateColumns,
-                                  " FROM kmip_certificates WHERE instance_id"
-                                  " = ? AND adapter_id = ? AND ",
-                                  column, " = ?")));
-      st.BindText(1, instance_id);
-      st.BindText(2, adapter_id);
-      st.BindText(3, id_or_name);
-      KW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (row) {
-        out = ReadCertificate(st);
-        return absl::OkStatus();
-      }
-    }
-    return absl::OkStatus();
+    return ReadByIdOrName<KmipCertificate>(
+        db,
+        StrCat("SELECT ", kCertificateColumns,
+               " FROM kmip_certificates WHERE instance_id = ?"
+               " AND adapter_id = ? AND "),
+        {instance_id, adapter_id}, id_or_name, ReadCertificate, out);
   }));
   if (!out) return absl::NotFoundError("KMIP client certificate not found");
   return *std::move(out);
@@ -409,9 +516,7 @@ absl::StatusOr<KmipCertificate> SqlStore::FindKmipCertificate(
                                 " FROM kmip_certificates WHERE fingerprint"
                                 " = ?")));
     st.BindText(1, fingerprint);
-    KW_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) out = ReadCertificate(st);
-    return absl::OkStatus();
+    return ReadFirst<KmipCertificate>(st, ReadCertificate, out);
   }));
   if (!out) return absl::NotFoundError("KMIP client certificate not found");
   return *std::move(out);
@@ -432,11 +537,7 @@ absl::StatusOr<std::vector<KmipCertificate>> SqlStore::ListKmipCertificates(
     st.BindText(2, adapter_id);
     st.BindInt64(3, limit);
     st.BindInt64(4, offset);
-    while (true) {
-      KW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) return absl::OkStatus();
-      out.push_back(ReadCertificate(st));
-    }
+    return ReadAll<KmipCertificate>(st, ReadCertificate, out);
   }));
   return out;
 }
@@ -534,11 +635,7 @@ absl::StatusOr<KmipObject> SqlStore::GetKmipObject(
     st.BindText(1, instance_id);
     st.BindText(2, adapter_id);
     st.BindText(3, id);
-    KW_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) {
-      KW_ASSIGN_OR_RETURN(out, ReadObject(st));
-    }
-    return absl::OkStatus();
+    return ReadFirst<KmipObject>(st, ReadObject, out);
   }));
   if (!out) return absl::NotFoundError("KMIP object not found");
   return *std::move(out);
@@ -596,46 +693,25 @@ absl::StatusOr<std::vector<KmipObject>> SqlStore::ListKmipObjects(
     const KmipObjectQuery& query) {
   std::vector<KmipObject> out;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) -> absl::Status {
-    BuiltQuery q = ObjectWhere(query);
-    std::string sql = StrCat("SELECT ", kObjectColumns,
-                                   " FROM kmip_objects", q.sql,
-                                   " ORDER BY created_at, id");
-    if (query.names.empty()) sql += " LIMIT ? OFFSET ?";
-    KW_ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+    BuiltQuery q = ObjectWhere(query, db.dialect());
+    KW_ASSIGN_OR_RETURN(
+        Statement st,
+        db.Prepare(StrCat("SELECT ", kObjectColumns, " FROM kmip_objects",
+                          q.sql, " ORDER BY created_at, id LIMIT ? OFFSET ?")));
     int index = 1;
     q.Bind(st, index);
-    if (query.names.empty()) {
-      st.BindInt64(index++, query.limit);
-      st.BindInt64(index++, query.offset);
-    }
-    int64_t skipped = 0;
-    while (static_cast<int64_t>(out.size()) < query.limit) {
-      KW_ASSIGN_OR_RETURN(bool row, st.Step());
-      if (!row) break;
-      KW_ASSIGN_OR_RETURN(KmipObject o, ReadObject(st));
-      if (!query.names.empty()) {
-        if (!HasNames(o, query.names)) continue;
-        if (skipped++ < query.offset) continue;
-      }
-      out.push_back(std::move(o));
-    }
-    return absl::OkStatus();
+    st.BindInt64(index++, query.limit);
+    st.BindInt64(index++, query.offset);
+    return ReadAll<KmipObject>(st, ReadObject, out);
   }));
   return out;
 }
 
 absl::StatusOr<int64_t> SqlStore::CountKmipObjects(
     const KmipObjectQuery& query) {
-  if (!query.names.empty()) {
-    KmipObjectQuery all = query;
-    all.limit = std::numeric_limits<int64_t>::max();
-    all.offset = 0;
-    KW_ASSIGN_OR_RETURN(std::vector<KmipObject> found, ListKmipObjects(all));
-    return static_cast<int64_t>(found.size());
-  }
   int64_t n = 0;
   KW_RETURN_IF_ERROR(Read([&](Connection& db) -> absl::Status {
-    BuiltQuery q = ObjectWhere(query);
+    BuiltQuery q = ObjectWhere(query, db.dialect());
     q.sql = StrCat("SELECT COUNT(*) FROM kmip_objects", q.sql);
     KW_ASSIGN_OR_RETURN(n, Count(db, q));
     return absl::OkStatus();
