@@ -119,15 +119,15 @@ bool PathFits(std::string_view path, std::string_view pattern) {
 
 }  // namespace
 
-service::Prefer ParsePrefer(std::string_view value) {
+Prefer ParsePrefer(std::string_view value) {
   std::string v = absl::AsciiStrToLower(AbslView(value));
   if (v.find("return=minimal") != std::string::npos) {
-    return service::Prefer::kMinimal;
+    return Prefer::kMinimal;
   }
   if (v.find("return=representation") != std::string::npos) {
-    return service::Prefer::kRepresentation;
+    return Prefer::kRepresentation;
   }
-  return service::Prefer::kUnspecified;
+  return Prefer::kUnspecified;
 }
 
 absl::Status BadParam(std::string_view name, std::string_view must_be) {
