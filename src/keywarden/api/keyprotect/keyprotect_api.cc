@@ -407,7 +407,8 @@ void KeyProtectApi::Dispatch(Call& call) {
 
   if (op->Has(kAuth)) {
     absl::StatusOr<iam::Principal> principal =
-        services_.identity->Authenticate(CredentialOf(call.headers.authorization));
+        services_.authenticator->Authenticate(
+            CredentialOf(call.headers.authorization));
     if (!principal.ok()) {
       std::string why = StrCat(op->name, ": ",
                                WireReasonOf(ReasonOf(principal.status())).code);
