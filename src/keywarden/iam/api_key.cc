@@ -10,6 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "keywarden/common/secret_bytes.h"
 #include "keywarden/crypto/base64.h"
 #include "keywarden/crypto/random.h"
@@ -67,6 +69,17 @@ absl::StatusOr<ParsedApiKey> ParseApiKey(std::string_view text) {
   if (!ok) return invalid();
   return ParsedApiKey{std::string(text.substr(0, kApiKeyPrefixSize)),
                       HashText(text)};
+}
+
+ParsedApiKey ParseAnyApiKey(std::string_view text) {
+  absl::StatusOr<ParsedApiKey> parsed = ParseApiKey(text);
+  if (parsed.ok()) return *std::move(parsed);
+  ParsedApiKey external;
+  external.hash = HashText(text);
+  external.prefix = absl::StrCat(
+      "ext_", absl::BytesToHexString(absl::string_view(
+                  reinterpret_cast<const char*>(external.hash.data()), 4)));
+  return external;
 }
 
 }  // namespace keywarden::iam

@@ -44,6 +44,11 @@ GeneratedApiKey GenerateApiKey();
 // with a message that does not quote the input.
 absl::StatusOr<ParsedApiKey> ParseApiKey(std::string_view text);
 
+// As ParseApiKey, but a text of any other shape (an operator-chosen
+// KEYWARDEN_ADMIN_APIKEY) is indexed by a prefix derived from its hash:
+// "ext_" and the hash's first 4 bytes in hex.
+ParsedApiKey ParseAnyApiKey(std::string_view text);
+
 }  // namespace keywarden::iam
 
 #endif  // KEYWARDEN_IAM_API_KEY_H_

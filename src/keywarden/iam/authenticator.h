@@ -13,7 +13,7 @@
 namespace keywarden::iam {
 
 // Authenticator turns the credential a request presents into a principal
-// (service::IdentityManager is the implementation). Implementations are
+// (service::TokenAuthenticator is the implementation). Implementations are
 // thread-safe and cheap: they run on every request of the data plane.
 class Authenticator {
  public:

@@ -30,6 +30,9 @@
 #include "keywarden/iam/access.h"
 #include "keywarden/iam/authenticator.h"
 #include "keywarden/service/identity_manager.h"
+#include "keywarden/service/signing_keys.h"
+#include "keywarden/service/token_authenticator.h"
+#include "keywarden/service/token_issuer.h"
 #include "keywarden/seal/pkcs11_seal.h"
 #include "keywarden/seal/seal.h"
 #include "keywarden/seal/seal_record.h"
@@ -333,16 +336,29 @@ int RunServer(const Config& config) {
   const Clock* clock = config.test_clock ? static_cast<const Clock*>(&test_clock)
                                          : &system_clock;
   iam::AccessIndex access;
-  service::IdentityOptions identity_options;
-  identity_options.token_lifetime = config.token_lifetime;
+  service::TokenOptions token_options;
+  token_options.token_lifetime = config.token_lifetime;
+  // Identity: administration, token issuing and token checking, sharing
+  // the access index, the bootstrap token and the signing keys.
+  service::BootstrapToken bootstrap;
+  service::SigningKeySet signing_keys(store->get(), &master_key, clock,
+                                      token_options);
   service::IdentityManager identity(store->get(), store->get(), &access,
-                                    &master_key, clock, identity_options);
+                                    &bootstrap, clock);
+  service::TokenIssuer token_issuer(store->get(), &access, &signing_keys,
+                                    clock, token_options);
+  service::TokenAuthenticator authenticator(&bootstrap, &access,
+                                            &signing_keys, clock,
+                                            token_options);
   std::optional<std::string> admin_api_key;
   if (const char* k = std::getenv("KEYWARDEN_ADMIN_APIKEY"); k && *k) {
     admin_api_key = k;
   }
   if (absl::Status s = identity.Start(*admin, admin_api_key); !s.ok()) {
     return Fail("identity", s);
+  }
+  if (absl::Status s = signing_keys.Start(); !s.ok()) {
+    return Fail("signing keys", s);
   }
 
   // Failed bearer checks: counted in memory, written as one audit record
@@ -423,10 +439,10 @@ int RunServer(const Config& config) {
                                              clock);
   // On seal, unsealed material goes from memory with the master key: the
   // key cache and the token signing key (loaded again on first use).
-  seals.set_on_change([&data_plane, &identity, &seals](bool sealed) {
+  seals.set_on_change([&data_plane, &signing_keys, &seals](bool sealed) {
     if (sealed) {
       data_plane.DropCache();
-      identity.DropSigningKey();
+      signing_keys.Drop();
     }
     LogSealState(seals.Status(), sealed ? "seal" : "unseal");
   });
@@ -476,7 +492,7 @@ int RunServer(const Config& config) {
       case Kind::kIdentity:
         return reload("identity", identity.Reload());
       case Kind::kSigningKeys:
-        return reload("signing keys", identity.ReloadSigningKeys());
+        return reload("signing keys", signing_keys.Reload());
       case Kind::kInstancePolicies:
         return reload("instance policies", instance_policies.Load());
       case Kind::kWebhooks:
@@ -488,7 +504,7 @@ int RunServer(const Config& config) {
         // feed's, logged once by on_state.
         data_plane.DropCache();
         (void)identity.Reload();
-        (void)identity.ReloadSigningKeys();
+        (void)signing_keys.Reload();
         (void)instance_policies.Load();
         (void)webhooks.Load();
         return;
@@ -535,6 +551,8 @@ int RunServer(const Config& config) {
   services.keys = &keys;
   services.rings = &keys;
   services.identity = &identity;
+  services.authenticator = &authenticator;
+  services.tokens = &token_issuer;
   services.import_tokens = &import_tokens;
   services.instance_policies = &instance_policies;
   services.registrations = &registrations;

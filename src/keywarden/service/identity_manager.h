@@ -1,46 +1,23 @@
 #ifndef KEYWARDEN_SERVICE_IDENTITY_MANAGER_H_
 #define KEYWARDEN_SERVICE_IDENTITY_MANAGER_H_
 
-#include <atomic>
-#include <cstring>
-#include <span>
-#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "keywarden/common/clock.h"
 #include "keywarden/iam/access.h"
 #include "keywarden/iam/authenticator.h"
-#include "keywarden/iam/jwt.h"
-#include "keywarden/iam/throttle.h"
-#include "keywarden/seal/seal.h"
 #include "keywarden/service/request_context.h"
+#include "keywarden/service/token_authenticator.h"
 #include "keywarden/store/identity_store.h"
 #include "keywarden/store/store.h"
 
 namespace keywarden::service {
-
-struct IdentityOptions {
-  absl::Duration token_lifetime = absl::Hours(1);
-  // A signing key signs for this long, then a new one takes over; the old
-  // one verifies until its last token expires.
-  absl::Duration signing_key_lifetime = absl::Hours(24 * 30);
-  size_t token_cache_capacity = 100000;
-};
-
-// What POST /identity/token answers.
-struct TokenGrant {
-  std::string access_token;
-  absl::Time expiration;
-  int64_t expires_in = 0;
-};
 
 struct NewApiKey {
   iam::ApiKeyRecord record;
@@ -60,31 +37,30 @@ struct AuthorizationRequest {
   std::optional<std::string> role;  // default Reader
 };
 
-// IdentityManager owns identity and access: it authenticates every request
-// (bootstrap token or a JWT it issued, verified once and then cached by
-// hash), issues tokens for API keys, and runs the admin API. Every change
-// is written to the IdentityStore with its audit record in one transaction
-// and then applied to the AccessIndex, which KeyManager consults; so a
-// revoked API key, principal, policy or authorization stops working on the
-// next request. Thread-safe.
-class IdentityManager final : public iam::Authenticator {
+// IdentityManager administers identity and access: principals, API keys,
+// instances, access policies, service authorizations, the bootstrap token's
+// revocation and the audit log (docs/admin-api.md). Every change is written
+// to the IdentityStore with its audit record in one transaction and then
+// applied to the AccessIndex, which KeyManager and TokenAuthenticator
+// consult; so a revoked API key, principal, policy or authorization stops
+// working on the next request. Issuing tokens is TokenIssuer's and checking
+// them TokenAuthenticator's. Thread-safe.
+class IdentityManager final {
  public:
   // `meta` keeps whether the bootstrap token was revoked (the same database
-  // as `store` in the server).
+  // as `store` in the server). `bootstrap` is shared with the
+  // TokenAuthenticator, which honours it.
   IdentityManager(store::IdentityStore* store, store::Store* meta,
-                  iam::AccessIndex* access, const seal::MasterKey* master_key,
-                  const Clock* clock, IdentityOptions options);
-  ~IdentityManager() override;
+                  iam::AccessIndex* access, BootstrapToken* bootstrap,
+                  const Clock* clock);
+  ~IdentityManager();
 
-  // Loads every record into the index, prepares the signing keys and makes
-  // sure the first administrator `user-admin` exists. `admin_api_key`
-  // (KEYWARDEN_ADMIN_APIKEY) becomes that user's API key if it has none.
+  // Loads every record into the index, sets the bootstrap token (and
+  // whether it was revoked) and makes sure the first administrator
+  // `user-admin` exists. `admin_api_key` (KEYWARDEN_ADMIN_APIKEY) becomes
+  // that user's API key if it has none.
   absl::Status Start(const iam::TokenHash& bootstrap_token_hash,
                      std::optional<std::string> admin_api_key);
-
-  // Forgets the unsealed signing key (the server was sealed); the next
-  // token issued unseals it again from the store.
-  void DropSigningKey();
 
   // Another node changed identity records in the shared store: reloads
   // every principal, API key, instance, policy and authorization and the
@@ -92,23 +68,6 @@ class IdentityManager final : public iam::Authenticator {
   // cached tokens are resolved again). A change this node applies while
   // the reload reads makes it read again, so it never undoes one.
   absl::Status Reload();
-  // Another node added or retired signing keys: the verifier learns their
-  // public keys, so tokens that node issues verify here.
-  absl::Status ReloadSigningKeys();
-
-  // iam::Authenticator:
-  // A bearer token: the bootstrap token or a JWT this service issued.
-  // Client certificates and Unix peers name no principal here (KMIP binds
-  // certificates to adapters, not to principals): Unauthorized.
-  absl::StatusOr<iam::Principal> Authenticate(
-      const iam::Credential& credential) const override;
-
-  // POST /identity/token with its form body. Throttles failures per API key
-  // prefix and per source address (429 with the wait in the status).
-  absl::StatusOr<TokenGrant> IssueToken(const RequestContext& ctx,
-                                        std::string_view form_body);
-  // The wait a throttled caller was told, for Retry-After.
-  static std::optional<absl::Duration> RetryAfterOf(const absl::Status& s);
 
   // Records a failed authentication of `ctx` (no principal) in the audit.
   void RecordAuthFailure(const RequestContext& ctx, std::string_view why);
@@ -156,27 +115,9 @@ class IdentityManager final : public iam::Authenticator {
   absl::StatusOr<std::vector<iam::AuditRecord>> ListAudit(
       const RequestContext& ctx, int64_t after_seq, int64_t limit);
 
-  static constexpr std::string_view kAdminUserId = "user-admin";
+  static constexpr std::string_view kAdminUserId = BootstrapToken::kPrincipalId;
 
  private:
-  struct CachedToken {
-    std::string principal_id;
-    std::string api_key_id;
-    absl::Time expires_at;
-    // The principal as resolved at index generation `generation`; valid
-    // while the index has not changed since (any change re-resolves, so
-    // revocation still takes effect on the next request).
-    uint64_t generation = 0;
-    std::optional<iam::Principal> principal;
-  };
-  struct TokenHashHasher {
-    size_t operator()(const iam::TokenHash& h) const {
-      size_t v;
-      std::memcpy(&v, h.data(), sizeof v);  // already uniformly distributed
-      return v;
-    }
-  };
-
   // Puts every stored identity record into `index`.
   absl::Status LoadInto(iam::AccessIndex& index);
   absl::Status RequireAdmin(const RequestContext& ctx) const;
@@ -193,43 +134,12 @@ class IdentityManager final : public iam::Authenticator {
   iam::AuditRecord Audit(const RequestContext& ctx, std::string action,
                          std::string target, std::string details = {}) const;
   absl::Status ValidateScope(const iam::Scope& scope) const;
-  // The signing key to use now, rotating it when its time is up.
-  absl::StatusOr<std::shared_ptr<const iam::SigningKey>> CurrentSigningKey();
-  // Loads the verification keys and unseals the current signing key,
-  // creating one if none is current.
-  absl::Status LoadSigningKeys(absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(signing_mu_);
-  absl::Status CreateSigningKey(absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(signing_mu_);
-  std::optional<iam::Principal> LastTokenOfThisThread(
-      std::string_view token) const;
-  void RememberTokenOfThisThread(std::string_view token, uint64_t generation,
-                                 absl::Time expires_at,
-                                 const iam::Principal& p) const;
-  absl::StatusOr<iam::Principal> AuthenticateJwt(std::string_view token,
-                                                 const iam::TokenHash& hash) const;
 
   store::IdentityStore* store_;
   store::Store* meta_;
   iam::AccessIndex* access_;
-  const seal::MasterKey* master_key_;
+  BootstrapToken* bootstrap_;
   const Clock* clock_;
-  IdentityOptions options_;
-  iam::TokenHash bootstrap_token_hash_{};
-  std::atomic<bool> bootstrap_revoked_{false};
-
-  iam::TokenVerifier verifier_;
-  absl::Mutex signing_mu_;
-  std::shared_ptr<const iam::SigningKey> signing_key_
-      ABSL_GUARDED_BY(signing_mu_);
-  absl::Time signing_key_retire_ ABSL_GUARDED_BY(signing_mu_);
-
-  mutable absl::Mutex cache_mu_;
-  mutable absl::flat_hash_map<iam::TokenHash, CachedToken, TokenHashHasher>
-      token_cache_ ABSL_GUARDED_BY(cache_mu_);
-
-  iam::FailureThrottle prefix_throttle_;
-  iam::FailureThrottle address_throttle_;
 };
 
 }  // namespace keywarden::service

@@ -28,8 +28,6 @@ namespace keywarden::service {
 template <typename T>
 using Decoded = absl::StatusOr<T>;
 
-enum class Prefer { kUnspecified, kMinimal, kRepresentation };
-
 // A key policy as a request sets it (keyprotect-api.md §7.1, §3.2).
 struct RotationPolicyInput {
   bool enabled = false;

@@ -29,6 +29,9 @@
 #include "keywarden/iam/authenticator.h"
 #include "keywarden/service/access_control.h"
 #include "keywarden/service/identity_manager.h"
+#include "keywarden/service/signing_keys.h"
+#include "keywarden/service/token_authenticator.h"
+#include "keywarden/service/token_issuer.h"
 #include "keywarden/service/import_tokens.h"
 #include "keywarden/service/instance_policies.h"
 #include "keywarden/service/instance_policy_index.h"
@@ -611,11 +614,18 @@ class AccessMatrixTest : public ::testing::Test {
   AccessMatrixTest() {
     SecretBytes mk = crypto::RandomSecret(32);
     master_ = *seal::MasterKey::Create("mk-1", mk.span());
-    service::IdentityOptions io;
+    service::TokenOptions io;
     io.token_lifetime = absl::Hours(24);
+    signing_keys_ = std::make_unique<service::SigningKeySet>(
+        &store_, master_.get(), &clock_, io);
     identity_ = std::make_unique<service::IdentityManager>(
-        &store_, &store_, &access_, master_.get(), &clock_, io);
+        &store_, &store_, &access_, &bootstrap_, &clock_);
+    tokens_ = std::make_unique<service::TokenIssuer>(
+        &store_, &access_, signing_keys_.get(), &clock_, io);
+    authenticator_ = std::make_unique<service::TokenAuthenticator>(
+        &bootstrap_, &access_, signing_keys_.get(), &clock_, io);
     EXPECT_TRUE(identity_->Start(iam::HashToken(kBootstrap), std::nullopt).ok());
+    EXPECT_TRUE(signing_keys_->Start().ok());
     access_control_ = std::make_unique<service::AccessControl>(
         &store_, &access_, &policy_index_);
     instance_policies_ = std::make_unique<service::InstancePolicyManager>(
@@ -651,6 +661,8 @@ class AccessMatrixTest : public ::testing::Test {
     services.keys = keys_.get();
     services.rings = keys_.get();
     services.identity = identity_.get();
+    services.authenticator = authenticator_.get();
+    services.tokens = tokens_.get();
     services.import_tokens = import_tokens_.get();
     services.instance_policies = instance_policies_.get();
     services.registrations = registrations_.get();
@@ -948,7 +960,11 @@ class AccessMatrixTest : public ::testing::Test {
   store::InMemoryStore store_;
   iam::AccessIndex access_;
   std::unique_ptr<seal::MasterKey> master_;
+  service::BootstrapToken bootstrap_;
+  std::unique_ptr<service::SigningKeySet> signing_keys_;
   std::unique_ptr<service::IdentityManager> identity_;
+  std::unique_ptr<service::TokenIssuer> tokens_;
+  std::unique_ptr<service::TokenAuthenticator> authenticator_;
   service::InstancePolicyIndex policy_index_{{}};
   std::unique_ptr<service::AccessControl> access_control_;
   std::unique_ptr<service::InstancePolicyManager> instance_policies_;

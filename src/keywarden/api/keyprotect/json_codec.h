@@ -13,6 +13,7 @@
 #include "keywarden/service/kmip_adapters.h"
 #include "keywarden/service/registrations.h"
 #include "keywarden/service/seal_service.h"
+#include "keywarden/service/token_issuer.h"
 #include "keywarden/service/types.h"
 #include "keywarden/service/webhooks.h"
 

@@ -119,15 +119,15 @@ bool PathFits(std::string_view path, std::string_view pattern) {
 
 }  // namespace
 
-service::Prefer ParsePrefer(std::string_view value) {
+Prefer ParsePrefer(std::string_view value) {
   std::string v = absl::AsciiStrToLower(AbslView(value));
   if (v.find("return=minimal") != std::string::npos) {
-    return service::Prefer::kMinimal;
+    return Prefer::kMinimal;
   }
   if (v.find("return=representation") != std::string::npos) {
-    return service::Prefer::kRepresentation;
+    return Prefer::kRepresentation;
   }
-  return service::Prefer::kUnspecified;
+  return Prefer::kUnspecified;
 }
 
 absl::Status BadParam(std::string_view name, std::string_view must_be) {
@@ -407,7 +407,8 @@ void KeyProtectApi::Dispatch(Call& call) {
 
   if (op->Has(kAuth)) {
     absl::StatusOr<iam::Principal> principal =
-        services_.identity->Authenticate(CredentialOf(call.headers.authorization));
+        services_.authenticator->Authenticate(
+            CredentialOf(call.headers.authorization));
     if (!principal.ok()) {
       std::string why = StrCat(op->name, ": ",
                                WireReasonOf(ReasonOf(principal.status())).code);

@@ -23,6 +23,8 @@
 #include "keywarden/service/kmip_adapters.h"
 #include "keywarden/service/registrations.h"
 #include "keywarden/service/seal_service.h"
+#include "keywarden/service/token_authenticator.h"
+#include "keywarden/service/token_issuer.h"
 #include "keywarden/service/webhooks.h"
 
 namespace keywarden::api::keyprotect {
@@ -56,13 +58,19 @@ struct ApiOptions {
   std::function<bool()> ready;
 };
 
-// The services the API calls; all outlive it. `data_plane`, `keys`, `rings`
-// and `identity` are required; a null optional one answers its routes 501.
+// The services the API calls; all outlive it. `data_plane`, `keys`, `rings`,
+// `identity`, `authenticator` and `tokens` are required; a null optional
+// one answers its routes 501.
 struct ApiServices {
   service::DataPlane* data_plane = nullptr;
   service::KeyLifecycle* keys = nullptr;
   service::KeyRings* rings = nullptr;
   service::IdentityManager* identity = nullptr;
+  // Checks the bearer token of every authenticated route: the data plane's
+  // hot path (a final class, so the call is direct).
+  const service::TokenAuthenticator* authenticator = nullptr;
+  // POST /identity/token.
+  service::TokenIssuer* tokens = nullptr;
   service::ImportTokenManager* import_tokens = nullptr;
   service::InstancePolicyManager* instance_policies = nullptr;
   service::RegistrationManager* registrations = nullptr;

@@ -126,8 +126,10 @@ struct ApiHeaders {
   }
 };
 
-// The `Prefer` header (keyprotect-api.md §1.5).
-service::Prefer ParsePrefer(std::string_view value);
+// The `Prefer` header (keyprotect-api.md §1.5): a Key Protect header, so
+// the service never sees it; handlers turn it into what they render.
+enum class Prefer { kUnspecified, kMinimal, kRepresentation };
+Prefer ParsePrefer(std::string_view value);
 
 // `must_be` completes "The param `name` must be: …" (BAD_BODY_ERR).
 absl::Status BadParam(std::string_view name, std::string_view must_be);

@@ -15,7 +15,7 @@
 namespace keywarden::api::keyprotect::handlers {
 namespace {
 
-service::Prefer PreferOf(const Call& call) {
+Prefer PreferOf(const Call& call) {
   return ParsePrefer(call.headers.prefer);
 }
 
@@ -24,7 +24,7 @@ service::Prefer PreferOf(const Call& call) {
 KeyRenderOptions RenderOf(const Call& call) {
   KeyRenderOptions render;
   render.crn_prefix = call.options.crn_prefix;
-  if (PreferOf(call) == service::Prefer::kMinimal) {
+  if (PreferOf(call) == Prefer::kMinimal) {
     render.view = KeyView::kMinimal;
   }
   return render;
@@ -100,7 +100,7 @@ absl::StatusOr<service::ListKeysRequest> ListRequestOf(const QueryParams& q) {
 
 // Rotate, delete: the key on `Prefer: return=representation`, else 204.
 void ReplyKeyIfAsked(Call& call, const service::KeyResult& key) {
-  if (PreferOf(call) == service::Prefer::kRepresentation) {
+  if (PreferOf(call) == Prefer::kRepresentation) {
     ReplyKey(call, beast_http::status::ok, key, RenderOf(call));
   } else {
     call.Reply(beast_http::status::no_content);
@@ -117,7 +117,7 @@ void Create(Call& call, bool with_policy_overrides) {
   // The generated material of a standard key is returned only when the
   // client asked for the representation.
   KeyRenderOptions render = RenderOf(call);
-  render.include_payload = PreferOf(call) == service::Prefer::kRepresentation;
+  render.include_payload = PreferOf(call) == Prefer::kRepresentation;
   ReplyKey(call, beast_http::status::created, *key, render);
 }
 
@@ -269,7 +269,7 @@ void PurgeKey(Call& call) {
   absl::StatusOr<service::KeyResult> key =
       call.services.keys->PurgeKey(call.ctx, call.KeyId());
   if (!key.ok()) return call.Fail(key.status());
-  if (PreferOf(call) == service::Prefer::kMinimal) {
+  if (PreferOf(call) == Prefer::kMinimal) {
     return call.Reply(beast_http::status::no_content);
   }
   KeyRenderOptions render = RenderOf(call);

@@ -119,7 +119,7 @@ void DeleteRegistration(Call& call) {
   absl::StatusOr<service::RegistrationResult> deleted =
       registrations->Delete(call.ctx, call.KeyId(), *crn);
   if (!deleted.ok()) return call.Fail(deleted.status());
-  if (ParsePrefer(call.headers.prefer) == service::Prefer::kRepresentation) {
+  if (ParsePrefer(call.headers.prefer) == Prefer::kRepresentation) {
     return call.Reply(beast_http::status::ok,
                       EncodeRegistrations({*deleted}, std::nullopt));
   }

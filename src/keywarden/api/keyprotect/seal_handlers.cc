@@ -56,7 +56,8 @@ void SealAction(Call& call) {
   };
   if (!call.headers.authorization.empty()) {
     absl::StatusOr<iam::Principal> principal =
-        identity->Authenticate(CredentialOf(call.headers.authorization));
+        call.services.authenticator->Authenticate(
+            CredentialOf(call.headers.authorization));
     if (!principal.ok()) {
       record_failure(WireReasonOf(ReasonOf(principal.status())).code);
       return call.Fail(principal.status());
