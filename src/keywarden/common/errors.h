@@ -10,11 +10,14 @@
 namespace keywarden {
 
 // Reason is the domain error code of a failure a caller sees. The core
-// (service/, keys/, iam/, store/) makes errors with Error(); the one table in
-// errors.cc fixes each reason's stable name and absl code. What a protocol
-// answers for a reason lives in that protocol's one error map
-// (api/keyprotect/error_map.cc: the Key Protect reason code and HTTP status,
-// keyprotect-api.md §17). The enumerators are named for the condition; many
+// (service/, keys/, iam/, store/) makes errors with FieldError() (a request
+// field is not what it must be) and DomainError() (a rule refused, with a
+// neutral detail), and Error() where a message is to pass through as it is;
+// the one table in errors.cc fixes each reason's stable name and absl code.
+// What a protocol answers for a reason, and how it words it, lives in that
+// protocol's one error map (api/keyprotect/error_map.cc: the Key Protect
+// reason code, HTTP status and message, keyprotect-api.md §17;
+// api/kmip/result_reason.cc). The enumerators are named for the condition; many
 // mirror Key Protect's catalogue because that API defined the vocabulary.
 enum class Reason {
   kNone,
@@ -74,8 +77,9 @@ struct ReasonInfo {
 const ReasonInfo& InfoOf(Reason reason);
 
 // Error builds a status carrying `reason`, a client-safe `message` (never key
-// material, plaintext or tokens) and, for field errors, the field name (as
-// the protocol that decoded the request named it).
+// material, plaintext or tokens) that protocols pass through unchanged and,
+// optionally, the field name (as the protocol that decoded the request named
+// it).
 absl::Status Error(Reason reason, std::string_view message,
                    std::optional<std::string_view> field = std::nullopt);
 
