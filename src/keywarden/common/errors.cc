@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,9 @@ namespace {
 // they only need to be unique among the payloads Keywarden attaches.
 constexpr absl::string_view kReasonUrl = "keywarden/reason";
 constexpr absl::string_view kFieldUrl = "keywarden/field";
+constexpr absl::string_view kFieldKindUrl = "keywarden/field-kind";
+constexpr absl::string_view kRequirementUrl = "keywarden/requirement";
+constexpr absl::string_view kDetailUrl = "keywarden/detail";
 
 // Debian's Abseil 20220623 is built with its own absl::string_view and
 // absl::optional (ABSL_OPTION_USE_STD_* = 0), which do not convert from the
@@ -103,6 +107,27 @@ std::optional<Reason> ReasonFromName(std::string_view name) {
   return std::nullopt;
 }
 
+// Field kinds travel as a name too, for the same reason.
+std::string_view KindName(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kBody:
+      return "body";
+    case FieldKind::kQuery:
+      return "query";
+    case FieldKind::kHeader:
+      return "header";
+  }
+  return "body";
+}
+
+std::optional<FieldKind> KindFromName(std::string_view name) {
+  for (FieldKind kind :
+       {FieldKind::kBody, FieldKind::kQuery, FieldKind::kHeader}) {
+    if (KindName(kind) == name) return kind;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 const ReasonInfo& InfoOf(Reason reason) {
@@ -121,6 +146,50 @@ absl::Status Error(Reason reason, std::string_view message,
     status.SetPayload(kFieldUrl, absl::Cord(ToAbsl(*field)));
   }
   return status;
+}
+
+absl::Status DomainError(Reason reason, std::string_view detail,
+                         std::optional<std::string_view> field) {
+  std::string message(detail);
+  if (message.empty()) {
+    message = std::string(InfoOf(reason).name);
+    for (char& c : message) {
+      if (c == '_') c = ' ';
+    }
+  }
+  absl::Status status = Error(reason, message, field);
+  status.SetPayload(kDetailUrl, absl::Cord(ToAbsl(detail)));
+  return status;
+}
+
+std::optional<std::string> DetailOf(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kDetailUrl);
+  if (!payload.has_value()) return std::nullopt;
+  return std::string(*payload);
+}
+
+absl::Status FieldError(Reason reason, Field field,
+                        std::string_view requirement) {
+  std::string message(field.name);
+  message += ": ";
+  message += requirement;
+  absl::Status status = Error(reason, message, field.name);
+  status.SetPayload(kFieldKindUrl, absl::Cord(ToAbsl(KindName(field.kind))));
+  status.SetPayload(kRequirementUrl, absl::Cord(ToAbsl(requirement)));
+  return status;
+}
+
+std::optional<FieldErrorParts> FieldErrorOf(const absl::Status& status) {
+  absl::optional<absl::Cord> name = status.GetPayload(kFieldUrl);
+  absl::optional<absl::Cord> kind = status.GetPayload(kFieldKindUrl);
+  absl::optional<absl::Cord> requirement = status.GetPayload(kRequirementUrl);
+  if (!name.has_value() || !kind.has_value() || !requirement.has_value()) {
+    return std::nullopt;
+  }
+  std::optional<FieldKind> parsed = KindFromName(std::string(*kind));
+  if (!parsed.has_value()) return std::nullopt;
+  return FieldErrorParts{std::string(*name), *parsed,
+                         std::string(*requirement)};
 }
 
 Reason ReasonOf(const absl::Status& status) {

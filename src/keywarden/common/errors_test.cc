@@ -86,6 +86,78 @@ TEST(ErrorTest, ReasonSurvivesCopyAndAnnotationOfPayloads) {
   EXPECT_EQ(ReasonOf(copy), Reason::kKeyDeleted);
 }
 
+TEST(DomainErrorTest, TheDetailIsTheMessage) {
+  absl::Status s = DomainError(Reason::kConflict, "the alias is taken");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(s), Reason::kConflict);
+  EXPECT_EQ(s.message(), "the alias is taken");
+  EXPECT_EQ(DetailOf(s), "the alias is taken");
+  EXPECT_EQ(FieldOf(s), std::nullopt);
+}
+
+TEST(DomainErrorTest, NoDetailReadsAsTheReasonName) {
+  absl::Status s = DomainError(Reason::kKeyDeleted, "", "payload");
+  EXPECT_EQ(s.message(), "key deleted");
+  EXPECT_EQ(DetailOf(s), std::string());
+  EXPECT_EQ(FieldOf(s), "payload");
+}
+
+TEST(DomainErrorTest, OtherStatusesHaveNoDetail) {
+  EXPECT_EQ(DetailOf(Error(Reason::kConflict, "Conflict: x")), std::nullopt);
+  EXPECT_EQ(DetailOf(absl::NotFoundError("x")), std::nullopt);
+  EXPECT_EQ(DetailOf(FieldError(Reason::kBadBody, {"name"}, "x")),
+            std::nullopt);
+}
+
+TEST(FieldErrorTest, CarriesNameKindAndRequirementWithANeutralMessage) {
+  absl::Status s = FieldError(Reason::kBadBody, {"limit", FieldKind::kQuery},
+                              "an integer from 1 to 5000");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReasonOf(s), Reason::kBadBody);
+  EXPECT_EQ(s.message(), "limit: an integer from 1 to 5000");
+  EXPECT_EQ(FieldOf(s), "limit");
+  std::optional<FieldErrorParts> parts = FieldErrorOf(s);
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->name, "limit");
+  EXPECT_EQ(parts->kind, FieldKind::kQuery);
+  EXPECT_EQ(parts->requirement, "an integer from 1 to 5000");
+}
+
+TEST(FieldErrorTest, EveryKindAndReasonRoundTrips) {
+  for (FieldKind kind :
+       {FieldKind::kBody, FieldKind::kQuery, FieldKind::kHeader}) {
+    for (Reason r : AllReasons()) {
+      absl::Status s = FieldError(r, {"aad", kind}, "at most 255 strings");
+      EXPECT_EQ(ReasonOf(s), r) << InfoOf(r).name;
+      std::optional<FieldErrorParts> parts = FieldErrorOf(s);
+      ASSERT_TRUE(parts.has_value()) << InfoOf(r).name;
+      EXPECT_EQ(parts->kind, kind);
+    }
+  }
+}
+
+TEST(FieldErrorTest, KindDefaultsToBody) {
+  std::optional<FieldErrorParts> parts =
+      FieldErrorOf(FieldError(Reason::kInvalidField, {"name"}, "x"));
+  ASSERT_TRUE(parts.has_value());
+  EXPECT_EQ(parts->kind, FieldKind::kBody);
+}
+
+TEST(FieldErrorTest, AbsentFromOtherStatuses) {
+  EXPECT_FALSE(FieldErrorOf(absl::OkStatus()).has_value());
+  EXPECT_FALSE(FieldErrorOf(absl::InvalidArgumentError("x")).has_value());
+  // Error() with a field names it but states no requirement.
+  EXPECT_FALSE(
+      FieldErrorOf(Error(Reason::kBadBody, "bad", "name")).has_value());
+}
+
+TEST(FieldErrorTest, UnknownKindPayloadIsNotAFieldError) {
+  absl::Status s = FieldError(Reason::kBadBody, {"name"}, "x");
+  s.SetPayload("keywarden/field-kind", absl::Cord("cookie"));
+  EXPECT_FALSE(FieldErrorOf(s).has_value());
+  EXPECT_EQ(FieldOf(s), "name");
+}
+
 TEST(ReasonOfTest, PlainStatusesMapByCode) {
   EXPECT_EQ(ReasonOf(absl::OkStatus()), Reason::kNone);
   EXPECT_EQ(ReasonOf(absl::NotFoundError("x")), Reason::kNotFound);

@@ -16,15 +16,11 @@ constexpr std::string_view kCrnField = "resourceCrn";
 constexpr std::string_view kQueryField = "urlEncodedResourceCRNQuery";
 
 absl::Status CrnError(std::string_view what) {
-  return Error(Reason::kBadBody,
-               StrCat("The param `", kCrnField, "` must be: ", what),
-               kCrnField);
+  return FieldError(Reason::kBadBody, {kCrnField, FieldKind::kQuery}, what);
 }
 
 absl::Status QueryError(std::string_view what) {
-  return Error(Reason::kBadBody,
-               StrCat("The param `", kQueryField, "` must be: ", what),
-               kQueryField);
+  return FieldError(Reason::kBadBody, {kQueryField, FieldKind::kQuery}, what);
 }
 
 // Spaces and control characters never occur in a CRN; refusing them keeps

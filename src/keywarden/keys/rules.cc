@@ -39,9 +39,7 @@ absl::Status CheckStateAllows(Action action, KeyState state) {
       break;
     case Action::kDelete:
       if (state == KeyState::kDestroyed) {
-        return Error(Reason::kKeyDeleted,
-                     "Key has already been deleted: Please delete references "
-                     "to this key");
+        return DomainError(Reason::kKeyDeleted, "the key is already deleted");
       }
       allowed = true;
       break;
@@ -54,25 +52,21 @@ absl::Status CheckStateAllows(Action action, KeyState state) {
       break;
   }
   if (allowed) return absl::OkStatus();
-  return Error(Reason::kKeyActionInvalidState,
-               StrCat("Key is not in a valid state: the action is not "
-                            "allowed for a key in state ",
+  return DomainError(Reason::kKeyActionInvalidState,
+                     StrCat("the action is not allowed for a key in state ",
                             static_cast<int>(state)));
 }
 
 absl::Status ValidateName(std::string_view name) {
   if (name.size() < kMinNameLength || name.size() > kMaxNameLength) {
-    return Error(Reason::kBadBody,
-                 absl::StrFormat("The field `name` must be: %d to %d "
-                                 "characters long",
-                                 kMinNameLength, kMaxNameLength),
-                 "name");
+    return FieldError(Reason::kBadBody, {"name"},
+                      absl::StrFormat("%d to %d characters long",
+                                      kMinNameLength, kMaxNameLength));
   }
   for (unsigned char c : name) {
     if (c < 0x20 || c == 0x7f) {
-      return Error(Reason::kBadBody,
-                   "The field `name` must be: free of control characters",
-                   "name");
+      return FieldError(Reason::kBadBody, {"name"},
+                        "free of control characters");
     }
   }
   return absl::OkStatus();
@@ -81,35 +75,28 @@ absl::Status ValidateName(std::string_view name) {
 absl::Status ValidateDescription(std::string_view description) {
   if (description.size() < kMinDescriptionLength ||
       description.size() > kMaxDescriptionLength) {
-    return Error(Reason::kBadBody,
-                 absl::StrFormat("The field `description` must be: %d to %d "
-                                 "characters long",
-                                 kMinDescriptionLength, kMaxDescriptionLength),
-                 "description");
+    return FieldError(Reason::kBadBody, {"description"},
+                      absl::StrFormat("%d to %d characters long",
+                                      kMinDescriptionLength,
+                                      kMaxDescriptionLength));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateTags(std::span<const std::string> tags) {
   if (tags.size() > kMaxTags) {
-    return Error(Reason::kBadBody,
-                 absl::StrFormat("The field `tags` must be: at most %d tags",
-                                 kMaxTags),
-                 "tags");
+    return FieldError(Reason::kBadBody, {"tags"},
+                      absl::StrFormat("at most %d tags", kMaxTags));
   }
   for (const std::string& tag : tags) {
     if (tag.size() > kMaxTagLength) {
-      return Error(Reason::kBadBody,
-                   absl::StrFormat("The field `tags` must be: tags of at "
-                                   "most %d characters",
-                                   kMaxTagLength),
-                   "tags");
+      return FieldError(Reason::kBadBody, {"tags"},
+                        absl::StrFormat("tags of at most %d characters",
+                                        kMaxTagLength));
     }
     if (tag.find_first_of("<>,:&|") != std::string::npos) {
-      return Error(Reason::kBadBody,
-                   "The field `tags` must be: free of the characters < > , : "
-                   "& |",
-                   "tags");
+      return FieldError(Reason::kBadBody, {"tags"},
+                        "free of the characters < > , : & |");
     }
   }
   return absl::OkStatus();
@@ -130,8 +117,7 @@ bool IsValidRootKeySize(size_t bytes) {
 absl::Status CheckStateChangeCooldown(const Key& key, absl::Time now,
                                       const Timers& timers) {
   if (now - key.last_state_change_time < timers.state_change_cooldown) {
-    return Error(Reason::kRequestTooEarly,
-                 "The key was updated recently: Please wait and try again");
+    return DomainError(Reason::kRequestTooEarly, "");
   }
   return absl::OkStatus();
 }
@@ -142,9 +128,8 @@ absl::Status CheckRotationAllowed(const Key& key, absl::Time now,
   // rotated at once (its SDK's own integration test does so).
   if (key.last_rotate_time.has_value() &&
       now - *key.last_rotate_time < timers.rotation_interval) {
-    return Error(Reason::kKeyRotationNotPermitted,
-                 "This root key has been rotated within the last hour: Only "
-                 "one rotate action per hour is permitted");
+    return DomainError(Reason::kKeyRotationNotPermitted,
+                       "a root key rotates at most once an hour");
   }
   return absl::OkStatus();
 }
@@ -153,13 +138,11 @@ absl::Status CheckRestoreAllowed(const Key& key, absl::Time now,
                                  const Timers& timers) {
   absl::Time deleted = key.deletion_time.value_or(key.last_state_change_time);
   if (now - deleted > timers.restore_window) {
-    return Error(Reason::kKeyRestoreExpired,
-                 "Key restoration has expired: the key was deleted more than "
-                 "30 days ago");
+    return DomainError(Reason::kKeyRestoreExpired,
+                       "the key was deleted more than 30 days ago");
   }
   if (now - deleted < timers.state_change_cooldown) {
-    return Error(Reason::kRequestTooEarly,
-                 "The key was updated recently: Please wait and try again");
+    return DomainError(Reason::kRequestTooEarly, "");
   }
   if (key.expiration_time.has_value() && *key.expiration_time <= now) {
     return Error(Reason::kKeyExpired,
@@ -176,9 +159,8 @@ absl::Status CheckPurgeAllowed(const Key& key, absl::Time now,
                                const Timers& timers) {
   absl::Time deleted = key.deletion_time.value_or(key.last_state_change_time);
   if (now - deleted < timers.purge_delay) {
-    return Error(Reason::kRequestTooEarly,
-                 StrCat("The key was updated recently: a key can be purged "
-                        "from ",
+    return DomainError(Reason::kRequestTooEarly,
+                 StrCat("a key can be purged from ",
                         absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
                                          deleted + timers.purge_delay,
                                          absl::UTCTimeZone()),
@@ -193,10 +175,9 @@ absl::Status CheckSyncAllowed(const Key& key, absl::Time now,
   if (key.last_rotate_time) last = std::max(last, *key.last_rotate_time);
   if (key.last_sync_time) last = std::max(last, *key.last_sync_time);
   if (now - last < timers.sync_interval) {
-    return Error(Reason::kRequestTooEarly,
-                 "The key was updated recently: Please wait and try again; "
-                 "a key is synced at most once an hour after its last "
-                 "lifecycle action");
+    return DomainError(Reason::kRequestTooEarly,
+                       "Please wait and try again; a key is synced at most "
+                       "once an hour after its last lifecycle action");
   }
   return absl::OkStatus();
 }

@@ -24,13 +24,11 @@ std::string Lower(std::string_view s) {
 }
 
 absl::Status SearchError(std::string_view what) {
-  return Error(Reason::kBadBody, StrCat("The param `search` must be: ", what),
-               "search");
+  return FieldError(Reason::kBadBody, {"search", FieldKind::kQuery}, what);
 }
 
 absl::Status FilterError(std::string_view what) {
-  return Error(Reason::kBadBody, StrCat("The param `filter` must be: ", what),
-               "filter");
+  return FieldError(Reason::kBadBody, {"filter", FieldKind::kQuery}, what);
 }
 
 bool IsAsciiLetter(char c) {

@@ -1,5 +1,6 @@
 #include "keywarden/keys/search.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,6 @@ namespace keywarden::keys {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 KeySearch MustParseSearch(std::string_view text) {
@@ -32,8 +32,13 @@ void ExpectBadParam(const absl::Status& status, std::string_view param) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_EQ(ReasonOf(status), Reason::kBadBody) << status;
   EXPECT_EQ(FieldOf(status).value_or(""), param) << status;
-  EXPECT_THAT(status.message(),
-              HasSubstr(StrCat("The param `", param, "` must be: ")));
+  // The core words no protocol: the param and what it must be travel as a
+  // field error, which api/keyprotect renders "The param `x` must be: ...".
+  std::optional<FieldErrorParts> parts = FieldErrorOf(status);
+  ASSERT_TRUE(parts.has_value()) << status;
+  EXPECT_EQ(parts->kind, FieldKind::kQuery) << status;
+  EXPECT_FALSE(parts->requirement.empty()) << status;
+  EXPECT_EQ(status.message(), StrCat(param, ": ", parts->requirement));
 }
 
 Key Named(std::string name, std::vector<std::string> aliases = {}) {

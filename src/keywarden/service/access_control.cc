@@ -19,17 +19,14 @@ AccessControl::AccessControl(store::Store* store,
 absl::Status AccessControl::NoAccess() {
   // The same whether the instance or key exists or not, so a caller cannot
   // probe other tenants' ids.
-  return Error(Reason::kForbidden,
-               "Forbidden: Your access token is not authorized to access "
-               "this resource");
+  return DomainError(Reason::kForbidden, "");
 }
 
 absl::Status AccessControl::Missing(const iam::Reach& reach) {
   // Only a caller who may see the whole instance learns that a key id does
   // not exist; to anyone else a missing key looks like one they may not use.
   if (reach.whole_instance) {
-    return Error(Reason::kNotFound,
-                 "Not Found: The requested resource could not be found");
+    return DomainError(Reason::kNotFound, "");
   }
   return NoAccess();
 }
@@ -104,9 +101,8 @@ absl::Status AccessControl::RefuseServiceDeletion(
 }
 
 absl::Status AccessControl::ResourceOwner() {
-  return Error(Reason::kResourceOwner,
-               "Forbidden: The resource(s) queried does not belong to the "
-               "service");
+  return DomainError(Reason::kResourceOwner,
+                     "the resource belongs to another service");
 }
 
 absl::StatusOr<std::string> AccessControl::ResolveKeyId(

@@ -23,23 +23,20 @@ using keys::KeyVersion;
 constexpr size_t kMaxWdekSize = 6144;
 
 absl::Status Unprocessable() {
-  return Error(Reason::kUnprocessableCiphertext,
-               "The provided ciphertext is invalid or corrupted");
+  // One detail for every cause: the answer must not tell them apart.
+  return DomainError(Reason::kUnprocessableCiphertext, "");
 }
 
 absl::Status CheckAad(std::span<const std::string> aad) {
   if (aad.size() > keys::kMaxAadItems) {
-    return Error(Reason::kInvalidField,
-                 StrCat("The field `aad` must be: at most ",
-                        keys::kMaxAadItems, " strings"),
-                 "aad");
+    return FieldError(Reason::kInvalidField, {"aad"},
+                      StrCat("at most ", keys::kMaxAadItems, " strings"));
   }
   for (const std::string& item : aad) {
     if (item.size() > keys::kMaxAadItemSize) {
-      return Error(Reason::kInvalidField,
-                   StrCat("The field `aad` must be: strings of at most ",
-                          keys::kMaxAadItemSize, " characters"),
-                   "aad");
+      return FieldError(Reason::kInvalidField, {"aad"},
+                        StrCat("strings of at most ", keys::kMaxAadItemSize,
+                               " characters"));
     }
   }
   return absl::OkStatus();
@@ -129,7 +126,7 @@ absl::StatusOr<std::shared_ptr<const CachedKey>> DataPlaneService::LoadTrusted(
     uint64_t generation = cache_.Generation(instance_id, key_id);
     absl::StatusOr<Key> key = store_->GetKey(instance_id, key_id);
     if (absl::IsNotFound(key.status())) {
-      return Error(Reason::kNotFound, "Not Found: the root key does not exist");
+      return DomainError(Reason::kNotFound, "the root key does not exist");
     }
     KW_RETURN_IF_ERROR(key.status());
     KW_ASSIGN_OR_RETURN(cached, CacheKey(*std::move(key), generation));
@@ -205,10 +202,8 @@ absl::StatusOr<WrapResult> DataPlaneService::Wrap(const RequestContext& ctx,
     KW_RETURN_IF_ERROR(req.plaintext->status());
     const SecretBytes& given = **req.plaintext;
     if (given.empty() || given.size() > keys::kMaxDekSize) {
-      return Error(Reason::kInvalidField,
-                   StrCat("The field `plaintext` must be: 1 to ",
-                          keys::kMaxDekSize, " bytes"),
-                   "plaintext");
+      return FieldError(Reason::kInvalidField, {"plaintext"},
+                        StrCat("1 to ", keys::kMaxDekSize, " bytes"));
     }
     dek = given.span();
   } else {
@@ -227,9 +222,8 @@ absl::StatusOr<DataPlaneService::Opened> DataPlaneService::OpenWdek(
     const std::optional<Decoded<std::vector<uint8_t>>>& ciphertext,
     std::span<const std::string> aad) {
   if (!ciphertext.has_value()) {
-    return Error(Reason::kInvalidField,
-                 "The field `ciphertext` must be: the ciphertext of a wrap",
-                 "ciphertext");
+    return FieldError(Reason::kInvalidField, {"ciphertext"},
+                      "the ciphertext of a wrap");
   }
   KW_RETURN_IF_ERROR(ciphertext->status());
   const std::vector<uint8_t>& raw = **ciphertext;

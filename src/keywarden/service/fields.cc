@@ -6,23 +6,20 @@
 
 namespace keywarden::service {
 
-absl::Status BadField(std::string_view field, std::string_view must_be) {
-  return Error(Reason::kBadBody,
-               StrCat("The field `", field, "` must be: ", must_be), field);
+absl::Status BadField(std::string_view field, std::string_view requirement) {
+  return FieldError(Reason::kBadBody, {field, FieldKind::kBody}, requirement);
+}
+
+absl::Status BadParam(std::string_view param, std::string_view requirement) {
+  return FieldError(Reason::kBadBody, {param, FieldKind::kQuery}, requirement);
 }
 
 absl::Status CheckPaging(int64_t limit, int64_t offset) {
   if (limit < 1 || limit > keys::kMaxListLimit) {
-    return Error(Reason::kBadBody,
-                 StrCat("The param `limit` must be: an integer from 1 to ",
-                        keys::kMaxListLimit),
-                 "limit");
+    return BadParam("limit",
+                    StrCat("an integer from 1 to ", keys::kMaxListLimit));
   }
-  if (offset < 0) {
-    return Error(Reason::kBadBody,
-                 "The param `offset` must be: a non-negative integer",
-                 "offset");
-  }
+  if (offset < 0) return BadParam("offset", "a non-negative integer");
   return absl::OkStatus();
 }
 

@@ -27,8 +27,7 @@ constexpr int64_t kDefaultRetrievals = 1;
 constexpr size_t kNonceSize = 12;
 
 absl::Status TokenExpired(std::string_view detail) {
-  return Error(Reason::kImportTokenExpired,
-               StrCat("The import token has expired: ", detail));
+  return DomainError(Reason::kImportTokenExpired, detail);
 }
 
 ImportTokenResult InfoOf(const store::ImportToken& t) {
@@ -109,9 +108,9 @@ absl::StatusOr<ImportTokenResult> ImportTokenManager::Retrieve(
   absl::StatusOr<store::ImportToken> token =
       store_->RetrieveImportToken(ctx.instance_id, clock_->Now());
   if (absl::IsNotFound(token.status())) {
-    return Error(Reason::kNotFound,
-                 "Not Found: the instance has no import token; create one "
-                 "with POST /api/v2/import_token");
+    return DomainError(Reason::kNotFound,
+                       "the instance has no import token; create one "
+                       "with POST /api/v2/import_token");
   }
   if (absl::IsFailedPrecondition(token.status())) {
     return Error(Reason::kImportTokenExpired,
@@ -178,15 +177,14 @@ absl::StatusOr<SecretBytes> ImportTokenManager::OpenSecureImport(
     if (aead.ok()) nonce = aead->Decrypt(iv_bytes.span(), sealed_nonce.span(), {});
   }
   if (!nonce.ok()) {
-    return Error(Reason::kIncorrectNonceIv,
-                 "The provided encrypted nonce was not encrypted with the key "
-                 "material given OR the provided IV does not match the one "
-                 "used to encrypt the nonce");
+    return DomainError(Reason::kIncorrectNonceIv,
+                       "the nonce does not open with the given material and "
+                       "IV");
   }
   if (!ConstantTimeEquals(nonce->span(), token->nonce)) {
-    return Error(Reason::kIncorrectNonce,
-                 "The encrypted nonce given does not match existing record: "
-                 "encrypt the nonce of the instance's current import token");
+    return DomainError(Reason::kIncorrectNonce,
+                       "encrypt the nonce of the instance's current import "
+                       "token");
   }
   return *std::move(material);
 }

@@ -162,21 +162,17 @@ absl::Status InstancePolicyManager::Put(const RequestContext& ctx,
                                         const PutInstancePoliciesRequest& req) {
   KW_RETURN_IF_ERROR(AuthorizeInstance(ctx).status());
   if (req.policies.empty()) {
-    return Error(Reason::kBadBody,
-                 "Invalid body data was passed: the collection holds no "
-                 "policy",
-                 "resources");
+    return DomainError(Reason::kBadBody, "the collection holds no policy",
+                       "resources");
   }
   if (req.selected.has_value()) {
     if (req.policies.size() != 1) {
-      return Error(Reason::kNumCollectionResource,
-                   "Only a single instance policy may be created per query "
-                   "parameter: send one resource with ?policy=");
+      return DomainError(Reason::kNumCollectionResource,
+                         "send one resource with ?policy=");
     }
     if (req.policies[0].type != *req.selected) {
-      return Error(Reason::kBodyQueryParamMismatch,
-                   StrCat("Data in body does not match data required by "
-                          "query parameter: ?policy=",
+      return DomainError(Reason::kBodyQueryParamMismatch,
+                   StrCat("?policy=",
                           keys::InstancePolicyTypeName(*req.selected),
                           " needs a resource of that policy_type"));
     }

@@ -26,9 +26,8 @@ using keys::Key;
 using keys::KeyState;
 
 absl::Status NotDualAuth() {
-  return Error(Reason::kNotDualAuth,
-               "The key is not dual auth enabled and cannot be set for "
-               "deletion: enable its dualAuthDelete policy first");
+  return DomainError(Reason::kNotDualAuth,
+                     "enable its dualAuthDelete policy first");
 }
 
 // The work lists of the jobs are bounded per run; what is left waits for
@@ -161,9 +160,8 @@ absl::StatusOr<KeyPoliciesResult> KeyManager::PutKeyPolicies(
       (*req.selected == KeyPolicyType::kRotation
            ? !req.rotation.has_value() || req.dual_auth_delete.has_value()
            : !req.dual_auth_delete.has_value() || req.rotation.has_value())) {
-    return Error(Reason::kBodyQueryParamMismatch,
-                 "Data in body does not match data required by query "
-                 "parameter: ?policy= names the one policy the body sets");
+    return DomainError(Reason::kBodyQueryParamMismatch,
+                       "?policy= names the one policy the body sets");
   }
   if (req.rotation.has_value() && req.rotation->interval_months.has_value() &&
       (*req.rotation->interval_months < keys::kMinRotationIntervalMonths ||
@@ -177,17 +175,16 @@ absl::StatusOr<KeyPoliciesResult> KeyManager::PutKeyPolicies(
           [&](Key& key, absl::Time now,
               store::KeyUpdate& update) -> absl::Status {
             if (key.state == KeyState::kDestroyed) {
-              return Error(Reason::kKeyActionInvalidState,
-                           "Key is not in a valid state: the policies of a "
-                           "deleted key cannot change");
+              return DomainError(Reason::kKeyActionInvalidState,
+                                 "the policies of a deleted key cannot "
+                                 "change");
             }
             std::string details;
             if (req.rotation.has_value()) {
               if (!key.IsRoot()) {
-                return Error(Reason::kKeyRootRequired,
-                             "Requested action can only be completed with a "
-                             "root key: Rotation policy cannot be set on a "
-                             "standard key");
+                return DomainError(
+                    Reason::kKeyRootRequired,
+                    "Rotation policy cannot be set on a standard key");
               }
               if (req.rotation->enabled && key.imported) {
                 return BadField("rotation",

@@ -157,10 +157,7 @@ absl::StatusOr<Key> KeyManager::MutateKey(const RequestContext& ctx,
 namespace {
 
 absl::Status ImportAccessDenied(std::string_view what) {
-  return Error(Reason::kKeyCreateImportAccess,
-               StrCat("KeyCreateImportAccess instance policy does not allow "
-                      "this action: ",
-                      what));
+  return DomainError(Reason::kKeyCreateImportAccess, what);
 }
 
 }  // namespace
@@ -189,10 +186,9 @@ KeyManager::ReadMaterial(const RequestContext& ctx, bool root,
       return BadField("iv", "present together with `encryptedNonce`");
     }
     if (!payload.has_value()) {
-      return Error(Reason::kKeyPayloadRequired,
-                   "The field `payload` must be: the key material encrypted "
-                   "with the import token's public key",
-                   "payload");
+      return FieldError(Reason::kKeyPayloadRequired, {"payload"},
+                        "the key material encrypted with the import token's "
+                        "public key");
     }
     if (!root) {
       return BadField("encryptedNonce",
@@ -208,8 +204,8 @@ KeyManager::ReadMaterial(const RequestContext& ctx, bool root,
       return ImportAccessDenied("importing root keys is not allowed");
     }
     if (import_tokens_ == nullptr) {
-      return Error(Reason::kNotImplemented,
-                   "Not Implemented: secure import is not configured");
+      return DomainError(Reason::kNotImplemented,
+                         "secure import is not configured");
     }
     KW_ASSIGN_OR_RETURN(out.bytes,
                         import_tokens_->OpenSecureImport(
@@ -239,11 +235,10 @@ absl::Status KeyManager::AddVersion(
   SecretBytes material;
   if (key.imported) {
     if (!supplied.has_value()) {
-      return Error(Reason::kKeyPayloadRequired,
-                   "This root key was created with user-supplied key "
-                   "material: Key material is required to perform a "
-                   "'rotate' action",
-                   "payload");
+      return DomainError(Reason::kKeyPayloadRequired,
+                         "a key imported with its material rotates only with "
+                         "new material",
+                         "payload");
     }
     if (!keys::IsValidRootKeySize(supplied->bytes.size())) {
       return BadField("payload",
@@ -287,26 +282,22 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
   }
   KW_RETURN_IF_ERROR(keys::ValidateTags(req.tags));
   if (static_cast<int64_t>(req.aliases.size()) > kMaxAliasesPerKey) {
-    return Error(Reason::kInvalidField,
-                 StrCat("The field `aliases` must be: at most ",
-                        kMaxAliasesPerKey, " aliases"),
-                 "aliases");
+    return FieldError(Reason::kInvalidField, {"aliases"},
+                      StrCat("at most ", kMaxAliasesPerKey, " aliases"));
   }
   for (size_t i = 0; i < req.aliases.size(); ++i) {
     KW_RETURN_IF_ERROR(ValidateAlias(req.aliases[i], "aliases"));
     if (std::find(req.aliases.begin(), req.aliases.begin() + i,
                   req.aliases[i]) != req.aliases.begin() + i) {
-      return Error(Reason::kInvalidField,
-                   "The field `aliases` must be: aliases without duplicates",
-                   "aliases");
+      return FieldError(Reason::kInvalidField, {"aliases"},
+                        "aliases without duplicates");
     }
   }
   const bool root = !req.extractable;
   if (req.rotation.has_value()) {
     if (!root) {
-      return Error(Reason::kKeyRootRequired,
-                   "Requested action can only be completed with a root key: "
-                   "Rotation policy cannot be set on a standard key");
+      return DomainError(Reason::kKeyRootRequired,
+                         "Rotation policy cannot be set on a standard key");
     }
     if (req.rotation->enabled && req.payload.has_value()) {
       return BadField("rotation",
@@ -321,9 +312,7 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
   }
   absl::Time now = clock_->Now();
   if (req.expiration_time.has_value() && *req.expiration_time <= now) {
-    return Error(Reason::kBadBody,
-                 "The field `expirationDate` must be: a date in the future",
-                 "expirationDate");
+    return BadField("expirationDate", "a date in the future");
   }
 
   KW_ASSIGN_OR_RETURN(
@@ -363,9 +352,9 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
 
   KW_ASSIGN_OR_RETURN(bool ring_exists, RingExists(ctx, ring));
   if (!ring_exists) {
-    return Error(Reason::kNotFound,
-                 StrCat("Not Found: key ring `", ring.substr(0, 100),
-                        "` does not exist"));
+    return DomainError(Reason::kNotFound,
+                       StrCat("key ring `", ring.substr(0, 100),
+                              "` does not exist"));
   }
   for (const std::string& alias : req.aliases) {
     absl::StatusOr<store::KeyAlias> taken =
@@ -494,19 +483,16 @@ absl::StatusOr<std::optional<store::KeyQuery>> ListQueryOf(
     KW_ASSIGN_OR_RETURN(keys::KeyFilter filter, keys::ParseFilter(*req.filter));
     if (!filter.states.empty()) {
       if (!req.states.empty()) {
-        return Error(Reason::kBadBody,
-                     "The param `filter` must be: without `state` when the "
-                     "`state` parameter is given",
-                     "filter");
+        return BadParam("filter",
+                        "without `state` when the `state` parameter is given");
       }
       query.states = std::move(filter.states);
     }
     if (filter.extractable.has_value()) {
       if (req.extractable.has_value()) {
-        return Error(Reason::kBadBody,
-                     "The param `filter` must be: without `extractable` when "
-                     "the `extractable` parameter is given",
-                     "filter");
+        return BadParam("filter",
+                        "without `extractable` when the `extractable` "
+                        "parameter is given");
       }
       query.extractable = filter.extractable;
     }
@@ -639,9 +625,9 @@ absl::StatusOr<ListVersionsResult> KeyManager::ListVersions(
   KW_ASSIGN_OR_RETURN(KeyResult key, GetKeyMetadata(ctx, key_id));
   if (!key.key.IsRoot()) return RootKeyRequired();
   if (!req.all_key_states && key.key.state != KeyState::kActive) {
-    return Error(Reason::kKeyActionInvalidState,
-                 "Key is not in a valid state: versions of a key that is not "
-                 "active are listed only with allKeyStates=true");
+    return DomainError(Reason::kKeyActionInvalidState,
+                       "versions of a key that is not active are listed only "
+                       "with allKeyStates=true");
   }
   ListVersionsResult result;
   const auto& versions = key.key.versions;
@@ -742,15 +728,12 @@ absl::Status KeyManager::CheckRegistrationsAllowDelete(const Key& key,
   KW_ASSIGN_OR_RETURN(int64_t preventing, store_->CountRegistrations(query));
   if (preventing > 0) {
     // Even `force` does not override a retention rule (§3.6).
-    return Error(Reason::kPreventKeyDeletion,
-                 "The key cannot be deleted because it's protecting a cloud "
-                 "resource that has a retention policy: a registration has "
-                 "preventKeyDeletion set");
+    return DomainError(Reason::kPreventKeyDeletion,
+                       "a registration has preventKeyDeletion set");
   }
   if (!force) {
-    return Error(Reason::kProtectedResource,
-                 StrCat("Key is protecting one or more cloud resources: ",
-                        registered,
+    return DomainError(Reason::kProtectedResource,
+                 StrCat(registered,
                         " registration(s); delete with force=true to delete "
                         "it anyway (its services are told)"));
   }
@@ -780,19 +763,17 @@ absl::StatusOr<KeyResult> KeyManager::DeleteKey(const RequestContext& ctx,
                   if (key.DualAuthEnabled()) {
                     // §14: a prior, unexpired approval by another user.
                     if (!keys::DeletionAuthorizationValid(key, now)) {
-                      return Error(
+                      return DomainError(
                           Reason::kAuthorizationsNotMet,
-                          "Number of authorizations required to delete is "
-                          "not met: 1 prior authorization(s) are required for "
+                          "1 prior authorization(s) are required for "
                           "deletion: set the key for deletion first "
                           "(setKeyForDeletion), then another user deletes it "
                           "within 7 days");
                     }
                     if (key.deletion_authorized_by == ctx.principal.id) {
-                      return Error(
+                      return DomainError(
                           Reason::kAuthorizationsNotMet,
-                          "Number of authorizations required to delete is "
-                          "not met: the key was set for deletion by you; a "
+                          "the key was set for deletion by you; a "
                           "different user must delete it");
                     }
                     details = StrCat("authorized by ", key.deletion_authorized_by);
@@ -849,9 +830,9 @@ absl::StatusOr<KeyResult> KeyManager::PatchKey(const RequestContext& ctx,
   // A caller limited to some rings moves keys only into rings it holds.
   if (!reach.whole_instance && !reach.ListsRing(target)) return AccessControl::NoAccess();
   if (!exists) {
-    return Error(Reason::kNotFound,
-                 StrCat("Not Found: key ring `", target.substr(0, 100),
-                        "` does not exist"));
+    return DomainError(Reason::kNotFound,
+                       StrCat("key ring `", target.substr(0, 100),
+                              "` does not exist"));
   }
   KW_ASSIGN_OR_RETURN(
       Key key,

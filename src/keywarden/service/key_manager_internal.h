@@ -35,12 +35,11 @@ bool IsValidRingId(std::string_view id);
 absl::Status ValidateAlias(std::string_view alias, std::string_view field);
 
 inline absl::Status RootKeyRequired() {
-  return Error(Reason::kKeyRootRequired,
-               "Requested action can only be completed with a root key");
+  return DomainError(Reason::kKeyRootRequired, "");
 }
 
 inline absl::Status Conflict(std::string_view what) {
-  return Error(Reason::kConflict, StrCat("Conflict: ", what));
+  return DomainError(Reason::kConflict, what);
 }
 
 // Bookkeeping of a policy set now by the caller of `ctx`.

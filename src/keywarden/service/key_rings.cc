@@ -16,8 +16,8 @@ namespace key_manager_internal {
 namespace {
 
 absl::Status InvalidRingId(std::string_view id) {
-  return Error(Reason::kBadRequest,
-               StrCat("Bad Request: a key ring id must be 2 to 100 "
+  return DomainError(Reason::kBadRequest,
+               StrCat("a key ring id must be 2 to 100 "
                       "characters from A-Z, a-z, 0-9, `_` and `-`; got `",
                       id.substr(0, 100), "`"));
 }
@@ -54,12 +54,11 @@ absl::Status ValidateAlias(std::string_view alias, std::string_view field) {
   }
   if (problem.empty()) return absl::OkStatus();
   if (field.empty()) {
-    return Error(Reason::kBadRequest,
-                 StrCat("Bad Request: a key alias must be ", problem));
+    return DomainError(Reason::kBadRequest,
+                       StrCat("a key alias must be ", problem));
   }
-  return Error(Reason::kInvalidField,
-               StrCat("The field `", field, "` must be: aliases of ", problem),
-               field);
+  return FieldError(Reason::kInvalidField, {field},
+                    StrCat("aliases of ", problem));
 }
 
 }  // namespace key_manager_internal
@@ -137,9 +136,9 @@ absl::Status KeyManager::DeleteKeyRing(const RequestContext& ctx,
     return Conflict("the key ring `default` cannot be deleted");
   }
   auto not_found = [&] {
-    return Error(Reason::kNotFound,
-                 StrCat("Not Found: key ring `", ring_id.substr(0, 100),
-                        "` does not exist"));
+    return DomainError(Reason::kNotFound,
+                       StrCat("key ring `", ring_id.substr(0, 100),
+                              "` does not exist"));
   };
   if (!IsValidRingId(ring_id)) return not_found();
   const absl::Time now = clock_->Now();
@@ -204,8 +203,7 @@ absl::Status KeyManager::DeleteKeyAlias(const RequestContext& ctx,
       MakeAudit(ctx, clock_->Now(), "kms.secrets.deletealias", KeyTarget(key),
                 StrCat("alias ", alias)));
   if (absl::IsNotFound(s)) {
-    return Error(Reason::kNotFound,
-                 "Not Found: the key has no such alias");
+    return DomainError(Reason::kNotFound, "the key has no such alias");
   }
   KW_RETURN_IF_ERROR(s);
   data_plane_->Invalidate(ctx.instance_id, key.id);

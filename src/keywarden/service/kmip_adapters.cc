@@ -55,25 +55,22 @@ absl::Status CheckName(const std::string& name, std::string_view what) {
                 c == '-');
   }
   if (!ok) {
-    return Error(Reason::kInvalidField,
-                 StrCat("The field `name` must be: 2 to 40 characters of "
-                        "A-Z, a-z, 0-9, _ and -, not a UUID (",
-                        what, ")"),
-                 "name");
+    return FieldError(Reason::kInvalidField, {"name"},
+                      StrCat("2 to 40 characters of A-Z, a-z, 0-9, _ and -, "
+                             "not a UUID (",
+                             what, ")"));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckPage(const KmipPage& page, int64_t max_limit) {
   if (page.limit < 1 || page.limit > max_limit) {
-    return Error(Reason::kInvalidField,
-                 StrCat("The field `limit` must be: 1 to ", max_limit),
-                 "limit");
+    return FieldError(Reason::kInvalidField, {"limit"},
+                      StrCat("1 to ", max_limit));
   }
   if (page.offset < 0) {
-    return Error(Reason::kInvalidField,
-                 "The field `offset` must be: a non-negative integer",
-                 "offset");
+    return FieldError(Reason::kInvalidField, {"offset"},
+                      "a non-negative integer");
   }
   return absl::OkStatus();
 }
@@ -156,19 +153,15 @@ absl::StatusOr<store::KmipAdapter> KmipAdapters::CreateAdapter(
   a.name = in.name.value_or(StrCat("kmip_adapter_", RandomSuffix()));
   KW_RETURN_IF_ERROR(CheckName(a.name, "KMIP adapter"));
   if (in.description.size() > 240) {
-    return Error(Reason::kInvalidField,
-                 "The field `description` must be: at most 240 characters",
-                 "description");
+    return FieldError(Reason::kInvalidField, {"description"},
+                      "at most 240 characters");
   }
   if (in.profile != kKmipProfileNative) {
-    return Error(Reason::kInvalidField,
-                 "The field `profile` must be: native_1.0", "profile");
+    return FieldError(Reason::kInvalidField, {"profile"}, "native_1.0");
   }
   if (in.crk_id.empty() || in.crk_id.size() > 100) {
-    return Error(Reason::kInvalidField,
-                 "The field `profile_data.crk_id` must be: a root key id or "
-                 "alias",
-                 "profile_data.crk_id");
+    return FieldError(Reason::kInvalidField, {"profile_data.crk_id"},
+                      "a root key id or alias");
   }
   // The root key: an id (any case) or an alias; it must be an Active root
   // key of the instance.
@@ -180,10 +173,8 @@ absl::StatusOr<store::KmipAdapter> KmipAdapters::CreateAdapter(
     if (alias.ok()) key = keys_->GetKey(ctx.instance_id, alias->key_id);
   }
   if (absl::IsNotFound(key.status())) {
-    return Error(Reason::kInvalidField,
-                 "The field `profile_data.crk_id` must be: an existing root "
-                 "key of the instance",
-                 "profile_data.crk_id");
+    return FieldError(Reason::kInvalidField, {"profile_data.crk_id"},
+                      "an existing root key of the instance");
   }
   KW_RETURN_IF_ERROR(key.status());
   if (!key->IsRoot() || key->state != keys::KeyState::kActive) {
@@ -266,10 +257,8 @@ absl::StatusOr<store::KmipCertificate> KmipAdapters::CreateCertificate(
   absl::StatusOr<std::vector<uint8_t>> der =
       crypto::CertificatePemToDer(in.pem);
   if (!der.ok()) {
-    return Error(Reason::kInvalidField,
-                 "The field `certificate` must be: one X.509 certificate in "
-                 "PEM",
-                 "certificate");
+    return FieldError(Reason::kInvalidField, {"certificate"},
+                      "one X.509 certificate in PEM");
   }
   const absl::Time now = clock_->Now();
   c.instance_id = a.instance_id;
@@ -352,8 +341,8 @@ absl::StatusOr<KmipList<store::KmipObject>> KmipAdapters::ListObjects(
   KW_RETURN_IF_ERROR(CheckPage(page, 5000));
   for (int32_t s : states) {
     if (s < 1 || s > 6) {
-      return Error(Reason::kInvalidField,
-                   "The field `state` must be: KMIP states 1 to 6", "state");
+      return FieldError(Reason::kInvalidField, {"state"},
+                        "KMIP states 1 to 6");
     }
   }
   KW_ASSIGN_OR_RETURN(store::KmipAdapter a, FindAdapter(ctx, adapter));

@@ -21,27 +21,22 @@ using keys::Key;
 using keys::Registration;
 
 absl::Status ServiceOnly() {
-  return Error(Reason::kServiceOnly,
-               "Forbidden: This action can only be done by a service "
-               "(service to service)");
+  return DomainError(Reason::kServiceOnly,
+                     "registrations are made by service ids");
 }
 
 absl::Status NotOwner() {
-  return Error(Reason::kResourceOwner,
-               "Forbidden: The resource(s) queried does not belong to the "
-               "service");
+  return DomainError(Reason::kResourceOwner,
+                     "the registration belongs to another service");
 }
 
 absl::Status NoSuchRegistration() {
-  return Error(Reason::kNotFound,
-               "Not Found: the key has no registration for this resource CRN");
+  return DomainError(Reason::kNotFound,
+                     "the key has no registration for this resource CRN");
 }
 
 absl::Status VersionInvalid(std::string_view detail) {
-  return Error(Reason::kKeyVersionInvalid,
-               StrCat("This request requires that the key version is later "
-                      "than current registration key version: ",
-                      detail));
+  return DomainError(Reason::kKeyVersionInvalid, detail);
 }
 
 // The position of `version_id` among the key's versions (oldest first).
@@ -137,13 +132,11 @@ absl::StatusOr<RegistrationResult> RegistrationManager::Write(
       store_->GetRegistration(ctx.instance_id, key.id, req.resource_crn);
   if (req.mode == RegistrationWrite::kCreate) {
     if (!key.IsRoot()) {
-      return Error(Reason::kKeyRootRequiredReg,
-                   "Requested action can only be completed with a root key");
+      return DomainError(Reason::kKeyRootRequiredReg, "");
     }
     if (keys::EffectiveState(key, now) != keys::KeyState::kActive) {
-      return Error(Reason::kKeyInvalidState,
-                   "Key is not in a valid state: registrations are created "
-                   "on active keys only");
+      return DomainError(Reason::kKeyInvalidState,
+                         "registrations are created on active keys only");
     }
     Registration r;
     r.instance_id = ctx.instance_id;
@@ -172,23 +165,22 @@ absl::StatusOr<RegistrationResult> RegistrationManager::Write(
           c.key_version_id == r.key_version_id) {
         return Present(*std::move(current), key, true);
       }
-      return Error(Reason::kConflict,
-                   "Conflict: the key already has a registration for this "
-                   "resource CRN; update it with PUT or PATCH");
+      return DomainError(Reason::kConflict,
+                         "the key already has a registration for this "
+                         "resource CRN; update it with PUT or PATCH");
     }
     if (!absl::IsNotFound(current.status())) return current.status();
     absl::Status s = store_->CreateRegistration(
         r, MakeAudit(ctx, now, "kms.registrations.create", KeyTarget(key),
                      StrCat("resource CRN ", r.resource_crn)));
     if (absl::IsAlreadyExists(s)) {
-      return Error(Reason::kConflict,
-                   "Conflict: the key already has a registration for this "
-                   "resource CRN");
+      return DomainError(Reason::kConflict,
+                         "the key already has a registration for this "
+                         "resource CRN");
     }
     if (absl::IsFailedPrecondition(s)) {
-      return Error(Reason::kKeyInvalidState,
-                   "Key is not in a valid state: it changed while the "
-                   "registration was made");
+      return DomainError(Reason::kKeyInvalidState,
+                         "it changed while the registration was made");
     }
     if (absl::IsNotFound(s)) return AccessControl::NoAccess();
     KW_RETURN_IF_ERROR(s);
@@ -200,9 +192,9 @@ absl::StatusOr<RegistrationResult> RegistrationManager::Write(
   KW_RETURN_IF_ERROR(current.status());
   if (current->service_id != ctx.principal.id) return NotOwner();
   if (req.if_match.has_value() && !IfMatchHolds(*req.if_match, ETagOf(*current))) {
-    return Error(Reason::kPreconditionFailed,
-                 "Precondition Failed: the registration changed since the "
-                 "given ETag; read it again and retry");
+    return DomainError(Reason::kPreconditionFailed,
+                       "the registration changed since the given ETag; read "
+                       "it again and retry");
   }
   Registration r = *current;
   const bool replace = req.mode == RegistrationWrite::kReplace;
@@ -234,9 +226,9 @@ absl::StatusOr<RegistrationResult> RegistrationManager::Write(
                 StrCat("resource CRN ", r.resource_crn, ", revision ",
                        r.revision)));
   if (absl::IsFailedPrecondition(s)) {
-    return Error(Reason::kPreconditionFailed,
-                 "Precondition Failed: the registration changed meanwhile; "
-                 "read it again and retry");
+    return DomainError(Reason::kPreconditionFailed,
+                       "the registration changed meanwhile; read it again "
+                       "and retry");
   }
   if (absl::IsNotFound(s)) return NoSuchRegistration();
   KW_RETURN_IF_ERROR(s);
@@ -359,9 +351,9 @@ absl::Status RegistrationManager::AcknowledgeEvents(
       if (!event.ok() && !absl::IsNotFound(event.status())) {
         return event.status();
       }
-      return Error(Reason::kNotFound,
-                   StrCat("Not Found: no event ", a.event_id,
-                          " for this service in this instance"));
+      return DomainError(Reason::kNotFound,
+                         StrCat("no event ", a.event_id,
+                                " for this service in this instance"));
     }
     keys::EventAck ack;
     ack.event_id = a.event_id;
@@ -385,9 +377,8 @@ absl::Status RegistrationManager::AcknowledgeEvents(
     }
     absl::StatusOr<keys::KeyEvent> stored = store_->AcknowledgeEvent(ack, now);
     if (absl::IsNotFound(stored.status())) {
-      return Error(Reason::kNotFound,
-                   StrCat("Not Found: no event ", a.event_id,
-                          " for this service"));
+      return DomainError(Reason::kNotFound,
+                         StrCat("no event ", a.event_id, " for this service"));
     }
     KW_RETURN_IF_ERROR(stored.status());
   }

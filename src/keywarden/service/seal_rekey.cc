@@ -126,7 +126,7 @@ bool Holds(const seal::MasterKey& slot, std::string_view id) {
 }
 
 absl::Status Conflict(std::string_view why) {
-  return Error(Reason::kConflict, StrCat("Conflict: ", why));
+  return DomainError(Reason::kConflict, why);
 }
 
 }  // namespace
@@ -210,8 +210,8 @@ absl::Status SealService::LearnKey(std::string_view key_id) {
 absl::StatusOr<SealStatus> SealService::Rekey(const RequestContext& ctx,
                                               const RekeyOptions& options) {
   if (!ctx.principal.is_admin) {
-    return Error(Reason::kForbidden,
-                 "Forbidden: only administrators may rekey the master key");
+    return DomainError(Reason::kForbidden,
+                       "only administrators may rekey the master key");
   }
   if (options.batch_size < 1 || options.batch_size > kMaxBatch) {
     return Error(Reason::kBadBody,
@@ -221,8 +221,8 @@ absl::StatusOr<SealStatus> SealService::Rekey(const RequestContext& ctx,
   {
     absl::MutexLock lock(&mu_);
     if (options_.reseal == nullptr) {
-      return Error(Reason::kNotImplemented,
-                   "Not Implemented: this server cannot rekey");
+      return DomainError(Reason::kNotImplemented,
+                         "this server cannot rekey");
     }
     if (slot_->sealed()) return Conflict("the server is sealed; unseal it");
     if (options_.type == SealType::kShamir) {

@@ -33,8 +33,8 @@ std::vector<uint8_t> WrapAad(std::string_view key_id) {
 }
 
 absl::Status NotAdmin(std::string_view what) {
-  return Error(Reason::kForbidden,
-               StrCat("Forbidden: only administrators may ", what));
+  return DomainError(Reason::kForbidden,
+                     StrCat("only administrators may ", what));
 }
 
 }  // namespace
@@ -213,16 +213,16 @@ absl::StatusOr<SealInitResult> SealService::Init(const RequestContext& ctx,
   if (!ctx.principal.is_admin) return NotAdmin("initialize the seal");
   absl::MutexLock lock(&mu_);
   if (options_.type != SealType::kShamir) {
-    return Error(Reason::kConflict,
-                 StrCat("Conflict: this server uses the ",
+    return DomainError(Reason::kConflict,
+                 StrCat("this server uses the ",
                         seal::SealTypeName(options_.type),
                         " seal, which needs no init (init makes Shamir "
                         "shares)"));
   }
   if (record_.has_value()) {
-    return Error(Reason::kConflict,
-                 "Conflict: the seal is already initialized; its shares were "
-                 "shown once, at init");
+    return DomainError(Reason::kConflict,
+                       "the seal is already initialized; its shares were "
+                       "shown once, at init");
   }
   if (absl::Status s = seal::CheckShamirParameters(shares, threshold);
       !s.ok()) {
@@ -256,8 +256,8 @@ absl::StatusOr<SealInitResult> SealService::Init(const RequestContext& ctx,
     // Another node initialized the database meanwhile; its shares count.
     for (std::string& s : result.shares) WipeString(s);
     KW_ASSIGN_OR_RETURN(record_, ReadRecord());
-    return Error(Reason::kConflict,
-                 "Conflict: another node initialized the seal meanwhile");
+    return DomainError(Reason::kConflict,
+                       "another node initialized the seal meanwhile");
   }
   record_ = std::move(record);
   // The server stays sealed: entering T of the shares is the proof that
@@ -289,9 +289,9 @@ absl::StatusOr<SealStatus> SealService::Unseal(const RequestContext& ctx,
       status = StatusLocked();
     } else {
       if (!record_.has_value()) {
-        return Error(Reason::kConflict,
-                     "Conflict: the seal is not initialized; run `keywarden "
-                     "operator init`");
+        return DomainError(Reason::kConflict,
+                           "the seal is not initialized; run `keywarden "
+                           "operator init`");
       }
       if (!slot_->sealed()) return StatusLocked();
       if (share.empty()) {
@@ -307,8 +307,8 @@ absl::StatusOr<SealStatus> SealService::Unseal(const RequestContext& ctx,
                      "share");
       }
       if (progress_.contains(decoded->index)) {
-        return Error(Reason::kConflict,
-                     StrCat("Conflict: share ", decoded->index,
+        return DomainError(Reason::kConflict,
+                     StrCat("share ", decoded->index,
                             " was already entered; enter another"));
       }
       const uint8_t index = decoded->index;
@@ -324,10 +324,10 @@ absl::StatusOr<SealStatus> SealService::Unseal(const RequestContext& ctx,
         if (!installed.ok()) {
           // Checked shares that still do not give the key: the record was
           // changed under us. Nothing tells which share is wrong.
-          return Error(Reason::kConflict,
-                       "Conflict: the shares entered do not give this "
-                       "database's master key; progress was reset, enter "
-                       "the shares again");
+          return DomainError(Reason::kConflict,
+                             "the shares entered do not give this "
+                             "database's master key; progress was reset, "
+                             "enter the shares again");
         }
         changed = true;
       }

@@ -19,13 +19,13 @@ constexpr size_t kMaxSecret = 256;
 constexpr size_t kMaxUrl = 2048;
 
 absl::Status Forbidden() {
-  return Error(Reason::kForbidden,
-               "Forbidden: only administrators manage webhooks");
+  return DomainError(Reason::kForbidden,
+                     "only administrators manage webhooks");
 }
 
 absl::Status NoWebhook(std::string_view id) {
-  return Error(Reason::kNotFound,
-               StrCat("Not Found: service id ", id, " has no webhook"));
+  return DomainError(Reason::kNotFound,
+                     StrCat("service id ", id, " has no webhook"));
 }
 
 WebhookInfo InfoOf(const iam::WebhookRecord& r) {
@@ -63,17 +63,17 @@ absl::StatusOr<WebhookInfo> WebhookRegistry::Put(
   if (!ctx.principal.is_admin) return Forbidden();
   std::optional<iam::PrincipalRecord> p = access_->FindPrincipal(principal_id);
   if (!p.has_value()) {
-    return Error(Reason::kNotFound,
-                 StrCat("Not Found: no principal ", principal_id));
+    return DomainError(Reason::kNotFound,
+                       StrCat("no principal ", principal_id));
   }
   if (p->kind != iam::PrincipalKind::kServiceId) {
-    return Error(Reason::kBadRequest,
-                 "Bad Request: webhooks belong to service ids, not users");
+    return DomainError(Reason::kBadRequest,
+                       "webhooks belong to service ids, not users");
   }
   if (url.empty() || url.size() > kMaxUrl) {
-    return Error(Reason::kBadRequest,
-                 "Bad Request: `url` must be an http or https URL of at most "
-                 "2048 characters");
+    return DomainError(Reason::kBadRequest,
+                       "`url` must be an http or https URL of at most 2048 "
+                       "characters");
   }
   if (url_check_) KW_RETURN_IF_ERROR(url_check_(url));
   SecretBytes key;
@@ -83,8 +83,8 @@ absl::StatusOr<WebhookInfo> WebhookRegistry::Put(
     secret = crypto::Base64UrlEncode(key.span());
   }
   if (secret->size() < kMinSecret || secret->size() > kMaxSecret) {
-    return Error(Reason::kBadRequest,
-                 "Bad Request: `secret` must be 16 to 256 characters");
+    return DomainError(Reason::kBadRequest,
+                       "`secret` must be 16 to 256 characters");
   }
   // The HMAC key is the secret's text, as the receiver holds it.
   iam::WebhookRecord r;

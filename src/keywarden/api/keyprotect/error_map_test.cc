@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <iterator>
 #include <set>
+#include <string>
 #include <string_view>
 
 #include "gtest/gtest.h"
@@ -88,6 +89,86 @@ TEST(WireReasonOfTest, MatchesKeyProtectCatalogue) {
 
 TEST(WireReasonOfTest, OutOfRangeValueFallsBackToInternal) {
   EXPECT_EQ(WireReasonOf(static_cast<Reason>(9999)).reason, Reason::kInternal);
+}
+
+// keyprotect-api.md §17: BAD_BODY_ERR and INVALID_FIELD_ERR messages name the
+// body field or the query parameter and what it must be.
+TEST(WireMessageTest, FieldErrorsReadAsKeyProtectWordsThem) {
+  EXPECT_EQ(WireMessage(FieldError(Reason::kBadBody, {"name"},
+                                   "2 to 90 characters long")),
+            "The field `name` must be: 2 to 90 characters long");
+  EXPECT_EQ(WireMessage(FieldError(Reason::kBadBody,
+                                   {"limit", FieldKind::kQuery},
+                                   "an integer from 1 to 5000")),
+            "The param `limit` must be: an integer from 1 to 5000");
+  EXPECT_EQ(WireMessage(FieldError(Reason::kBadRequest,
+                                   {"Bluemix-Instance", FieldKind::kHeader},
+                                   "a UUID")),
+            "The header `Bluemix-Instance` must be: a UUID");
+}
+
+// A refusal of the core carries a neutral detail; the envelope puts the
+// §17 catalogue message before it, or answers the catalogue message alone.
+TEST(WireMessageTest, RefusalsReadAsTheCatalogueWordsThem) {
+  EXPECT_EQ(WireMessage(DomainError(Reason::kKeyDeleted,
+                                    "the key is already deleted")),
+            "Key has already been deleted: Please delete references to this "
+            "key");
+  EXPECT_EQ(WireMessage(DomainError(Reason::kRequestTooEarly, "")),
+            "The key was updated recently: Please wait and try again");
+  EXPECT_EQ(WireMessage(DomainError(Reason::kRequestTooEarly,
+                                    "a key can be purged from 2026-01-01")),
+            "The key was updated recently: a key can be purged from "
+            "2026-01-01");
+  EXPECT_EQ(WireMessage(DomainError(Reason::kNotFound, "")),
+            "Not Found: The requested resource could not be found");
+  EXPECT_EQ(WireMessage(DomainError(Reason::kNotFound, "no principal p")),
+            "Not Found: no principal p");
+  EXPECT_EQ(WireMessage(DomainError(Reason::kKeyActionInvalidState,
+                                    "the policies of a deleted key cannot "
+                                    "change")),
+            "Key is not in a valid state: the policies of a deleted key "
+            "cannot change");
+  EXPECT_EQ(WireMessage(DomainError(Reason::kResourceOwner, "another's")),
+            "Forbidden: The resource(s) queried does not belong to the "
+            "service");
+}
+
+TEST(WireMessageTest, RefusalWithoutAWordingKeepsItsDetail) {
+  EXPECT_EQ(WireMessage(DomainError(Reason::kKeySearchTooBroad, "narrow it")),
+            "narrow it");
+}
+
+TEST(WireMessageTest, EveryWordingIsCompleteAndStartsWithItsHeadline) {
+  for (int i = 0; i <= static_cast<int>(Reason::kInternal); ++i) {
+    const auto r = static_cast<Reason>(i);
+    // No detail: the whole catalogue message, never the bare reason name.
+    std::string bare = WireMessage(DomainError(r, ""));
+    std::string with = WireMessage(DomainError(r, "because"));
+    // A reason without a row answers the detail, here the spaced name.
+    if (r == Reason::kNone ||
+        bare == std::string(DomainError(r, "").message())) {
+      continue;
+    }
+    EXPECT_FALSE(bare.empty()) << InfoOf(r).name;
+    // With a detail: either the fixed text or "<headline>: because", whose
+    // headline opens the fixed text too.
+    if (with != bare) {
+      ASSERT_GT(with.size(), std::string(": because").size());
+      EXPECT_EQ(with.substr(with.size() - 9), ": because") << with;
+      EXPECT_EQ(bare.rfind(with.substr(0, with.size() - 9), 0), 0u)
+          << InfoOf(r).name << ": " << bare;
+    }
+  }
+}
+
+TEST(WireMessageTest, OtherStatusesKeepTheirMessage) {
+  EXPECT_EQ(WireMessage(Error(Reason::kKeyDeleted, "gone")), "gone");
+  EXPECT_EQ(WireMessage(Error(Reason::kBadBody, "bad", "name")), "bad");
+  EXPECT_EQ(WireMessage(absl::InvalidArgumentError("plain")), "plain");
+  // Error() texts are the caller's own: no catalogue message is added.
+  EXPECT_EQ(WireMessage(Error(Reason::kConflict, "Conflict: taken")),
+            "Conflict: taken");
 }
 
 }  // namespace

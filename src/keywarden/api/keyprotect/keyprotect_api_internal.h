@@ -206,7 +206,7 @@ struct Call {
   void Fail(const absl::Status& status) {
     Reason reason = ReasonOf(status);
     const WireReason& info = WireReasonOf(reason);
-    std::string message(status.message());
+    std::string message = WireMessage(status);
     if (reason == Reason::kInternal || reason == Reason::kNone) {
       // The cause stays in the server log; the client gets the correlation
       // id to quote.

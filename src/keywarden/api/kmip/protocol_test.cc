@@ -8,6 +8,7 @@
 #include "keywarden/api/kmip/memory_backend_for_testing.h"
 #include "keywarden/api/kmip/result_reason.h"
 #include "keywarden/api/kmip/scripted_backend_test_util.h"
+#include "keywarden/common/errors.h"
 
 namespace keywarden::api::kmip {
 namespace {
@@ -487,6 +488,35 @@ TEST(ResultReasonTest, MapsEachStatusCode) {
   EXPECT_EQ(e.message, "no PKCS#12");
   EXPECT_EQ(MapStatus(KmipError(ResultReason::kWrongKeyLifecycleState, "x"), v14).reason,
             ResultReason::kIllegalOperation);
+}
+
+// A domain field error reads neutrally in KMIP, whatever protocol named the
+// field: no Key Protect "The field `x` must be:" wording.
+TEST(ResultReasonTest, FieldErrorReadsNeutrally) {
+  ProtocolVersion v20{2, 0};
+  MappedError body = MapStatus(
+      FieldError(Reason::kInvalidField, {"name"}, "2 to 90 characters long"),
+      v20);
+  EXPECT_EQ(body.reason, ResultReason::kInvalidField);
+  EXPECT_EQ(body.message, "field name: 2 to 90 characters long");
+  MappedError param = MapStatus(
+      FieldError(Reason::kBadBody, {"limit", FieldKind::kQuery},
+                 "an integer from 1 to 5000"),
+      v20);
+  EXPECT_EQ(param.reason, ResultReason::kInvalidField);
+  EXPECT_EQ(param.message, "field limit: an integer from 1 to 5000");
+}
+
+// A refusal of the core answers its neutral detail, not Key Protect's
+// catalogue message.
+TEST(ResultReasonTest, RefusalReadsAsItsDetail) {
+  ProtocolVersion v20{2, 0};
+  MappedError e = MapStatus(
+      DomainError(Reason::kKeyRotationNotPermitted,
+                  "a root key rotates at most once an hour"),
+      v20);
+  EXPECT_EQ(e.reason, ResultReason::kWrongKeyLifecycleState);
+  EXPECT_EQ(e.message, "a root key rotates at most once an hour");
 }
 
 }  // namespace

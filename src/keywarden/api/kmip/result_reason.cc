@@ -4,6 +4,7 @@
 
 #include "absl/strings/cord.h"
 #include "keywarden/api/kmip/messages.h"
+#include "keywarden/common/errors.h"
 #include "keywarden/common/strings.h"
 
 namespace keywarden::api::kmip {
@@ -56,6 +57,16 @@ std::optional<ResultReason> ExplicitReason(const absl::Status& status) {
   return static_cast<ResultReason>(value);
 }
 
+// The Result Message of `status`: a field error (FieldError) reads
+// "field <name>: <requirement>" whatever protocol named the field; any other
+// status its own message.
+std::string ResultMessageOf(const absl::Status& status) {
+  if (std::optional<FieldErrorParts> field = FieldErrorOf(status)) {
+    return StrCat("field ", field->name, ": ", field->requirement);
+  }
+  return std::string(StdView(status.message()));
+}
+
 }  // namespace
 
 absl::Status KmipError(ResultReason reason, std::string_view message) {
@@ -67,7 +78,7 @@ absl::Status KmipError(ResultReason reason, std::string_view message) {
 
 MappedError MapStatus(const absl::Status& status,
                       const ProtocolVersion& version) {
-  std::string message(StdView(status.message()));
+  std::string message = ResultMessageOf(status);
   if (std::optional<ResultReason> reason = ExplicitReason(status)) {
     if (*reason == ResultReason::kWrongKeyLifecycleState && version.major < 2) {
       return {ResultReason::kIllegalOperation, message};

@@ -40,7 +40,8 @@ struct MappedError {
 //   DataLoss                        -> Cryptographic Failure (a tag or
 //                                      ciphertext that does not verify)
 //   anything else                   -> General Failure
-// The message of the last group (Internal, Unknown, Unavailable, ...) is
+// A field error (FieldError) answers "field <name>: <requirement>"; other
+// statuses their own message. The message of the last group (Internal, Unknown, Unavailable, ...) is
 // replaced by a fixed text: such causes may name files or internals.
 MappedError MapStatus(const absl::Status& status,
                       const ProtocolVersion& version);
