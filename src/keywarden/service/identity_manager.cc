@@ -1,5 +1,6 @@
 #include "keywarden/service/identity_manager.h"
 #include "keywarden/service/audit.h"
+#include "keywarden/service/sealed_write.h"
 
 #include <algorithm>
 
@@ -332,14 +333,16 @@ absl::Status IdentityManager::CreateSigningKey(absl::Time now) {
   record.kid = key.kid();
   record.algorithm = "ES256";
   SecretBytes der = key.Pkcs8Der();
-  record.master_key_id = master_key_->id();
-  KW_ASSIGN_OR_RETURN(record.sealed_private_key,
-                      master_key_->Encrypt(record.master_key_id, der.span(),
-                                           keys::SigningKeyAad(key.kid())));
   record.public_key_der = key.PublicKeyDer();
   record.creation_time = now;
   record.retire_time = now + options_.signing_key_lifetime;
-  KW_RETURN_IF_ERROR(store_->PutSigningKey(record));
+  KW_RETURN_IF_ERROR(WithCurrentMasterKey(*master_key_, [&]() -> absl::Status {
+    record.master_key_id = master_key_->id();
+    KW_ASSIGN_OR_RETURN(record.sealed_private_key,
+                        master_key_->Encrypt(record.master_key_id, der.span(),
+                                             keys::SigningKeyAad(key.kid())));
+    return store_->PutSigningKey(record);
+  }));
   KW_RETURN_IF_ERROR(verifier_.AddKey(record.kid, record.public_key_der));
   signing_key_ = std::make_shared<const iam::SigningKey>(std::move(key));
   signing_key_retire_ = record.retire_time;
