@@ -157,6 +157,19 @@ test('a rekey killed midway resumes after the restart and loses nothing', { skip
   const done = await waitFor((s) => !s.rekey, 30000, 'the resumed rekey did not finish');
   assert.equal(done.keyId, newId);
 
+  // Audited: the start, the restarted node taking it up with the batch
+  // size and pause given at the start (kept in the rekey record), the end.
+  const audit = await srv.request('GET', '/admin/v1/audit?limit=1000');
+  assert.equal(audit.status, 200, desc(audit));
+  const rekeyRecords = audit.json.records.filter((r) => r.action.startsWith('kms.masterkey.rekey.'));
+  assert.deepEqual(rekeyRecords.map((r) => `${r.action} ${r.target}`), [
+    `kms.masterkey.rekey.start masterkey:${oldId}`,
+    `kms.masterkey.rekey.resume masterkey:${oldId}`,
+    `kms.masterkey.rekey.finish masterkey:${newId}`,
+  ]);
+  assert.equal(rekeyRecords[1].actor, 'system');
+  assert.equal(rekeyRecords[1].details, `to master key ${newId}, batch size 2, pause 150 ms`);
+
   const after = rowsByMasterKey();
   assert.deepEqual(Object.keys(after), [newId], `rows by master key after the rekey: ${JSON.stringify(after)}`);
   assert.equal(keyFileId('master.key'), newId, 'master.key holds the new key');

@@ -28,8 +28,8 @@ constexpr Column kStatusColumns[] = {{"SEAL", "type"},
                                      {"SHARES", "shares"}};
 
 struct RekeyCliOptions {
-  int batch_size = 100;
-  int pause_ms = 0;
+  int batch_size = -1;  // -1: not given
+  int pause_ms = -1;
   bool status = false;
   bool wait = false;
 };
@@ -241,8 +241,15 @@ void AddOperatorCommands(CLI::App& app, int& exit_code) {
         if (rekey->status) {
           answer = s.client.Call("GET", "/admin/v1/seal");
         } else {
-          json::value body = {{"batchSize", rekey->batch_size},
-                              {"pauseMs", rekey->pause_ms}};
+          // Only what was given: a resume keeps the rekey's recorded
+          // settings otherwise.
+          json::value body = json::object();
+          if (rekey->batch_size >= 0) {
+            body.as_object()["batchSize"] = rekey->batch_size;
+          }
+          if (rekey->pause_ms >= 0) {
+            body.as_object()["pauseMs"] = rekey->pause_ms;
+          }
           answer = s.client.Call("POST", "/admin/v1/seal/rekey", &body);
         }
         // --wait: poll until no rekey is in progress.
@@ -260,9 +267,11 @@ void AddOperatorCommands(CLI::App& app, int& exit_code) {
         return absl::OkStatus();
       });
   rekey_cmd->add_option("--batch-size", rekey->batch_size,
-                        "Rows re-sealed per transaction (1-10000)");
+                        "Rows re-sealed per transaction (1-10000; default "
+                        "100, or what the rekey in progress records)");
   rekey_cmd->add_option("--pause-ms", rekey->pause_ms,
-                        "Pause between batches, to spare a busy database");
+                        "Pause between batches, to spare a busy database "
+                        "(default 0, or what the rekey in progress records)");
   rekey_cmd->add_flag("--status", rekey->status,
                       "Only show the rekey's progress");
   rekey_cmd->add_flag("--wait", rekey->wait,

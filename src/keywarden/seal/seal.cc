@@ -509,6 +509,14 @@ absl::StatusOr<SecretBytes> MasterKey::Decrypt(
                        blob.subspan(crypto::kGcmNonceSize), aad);
 }
 
+absl::Status MasterKey::Refresh() const {
+  if (!refresher_) {
+    return absl::FailedPreconditionError(
+        "this node cannot learn a new master key");
+  }
+  return refresher_();
+}
+
 absl::Status SealedError() {
   return absl::UnavailableError(std::string(kSealedMessage));
 }

@@ -74,6 +74,18 @@ class MasterKey {
     resolver_ = std::move(f);
   }
 
+  // Called (outside any lock of the slot) when the store refused a row
+  // sealed under the current key because a rekey on another node retired
+  // that key (store::IsRetiredMasterKeyError), so that this node learns
+  // the database's current key before sealing again. Set before the slot
+  // is shared.
+  void set_refresher(std::function<absl::Status()> f) {
+    refresher_ = std::move(f);
+  }
+  // Runs the refresher: OK when the current key may have changed (seal and
+  // write again), an error when the database's key cannot be learnt here.
+  absl::Status Refresh() const;
+
   // Under the current key, with a fresh random nonce per call.
   absl::StatusOr<std::vector<uint8_t>> Encrypt(
       std::span<const uint8_t> plaintext, std::span<const uint8_t> aad) const;
@@ -114,6 +126,7 @@ class MasterKey {
   std::vector<Held> keys_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> installed_{false};
   std::function<absl::Status(std::string_view)> resolver_;
+  std::function<absl::Status()> refresher_;
 };
 
 // Unavailable "the service is sealed": what a sealed MasterKey answers.

@@ -12,6 +12,7 @@
 #include "keywarden/keys/envelope.h"
 #include "keywarden/keys/rules.h"
 #include "keywarden/service/audit.h"
+#include "keywarden/service/sealed_write.h"
 #include "keywarden/service/fields.h"
 
 namespace keywarden::service {
@@ -86,18 +87,20 @@ absl::StatusOr<ImportTokenResult> ImportTokenManager::Create(
   token.nonce.resize(kNonceSize);
   crypto::RandomBytes(token.nonce);
   token.public_key_pem = std::move(pair.public_key_pem);
-  token.master_key_id = master_key_->id();
-  KW_ASSIGN_OR_RETURN(
-      token.sealed_private_key,
-      master_key_->Encrypt(token.master_key_id, pair.private_key_der.span(),
-                           keys::ImportTokenAad(token.instance_id, token.id)));
   token.created_by = ctx.principal.id;
-  KW_RETURN_IF_ERROR(store_->PutImportToken(
-      token, MakeAudit(ctx, token.creation_time, "kms.importtoken.create",
-                       StrCat("instance:", token.instance_id),
-                       StrCat("token ", token.id, ", expires ",
-                              AuditTime(token.expiration_time), ", ",
-                              retrievals, " retrievals"))));
+  KW_RETURN_IF_ERROR(WithCurrentMasterKey(*master_key_, [&]() -> absl::Status {
+    token.master_key_id = master_key_->id();
+    KW_ASSIGN_OR_RETURN(
+        token.sealed_private_key,
+        master_key_->Encrypt(token.master_key_id, pair.private_key_der.span(),
+                             keys::ImportTokenAad(token.instance_id, token.id)));
+    return store_->PutImportToken(
+        token, MakeAudit(ctx, token.creation_time, "kms.importtoken.create",
+                         StrCat("instance:", token.instance_id),
+                         StrCat("token ", token.id, ", expires ",
+                                AuditTime(token.expiration_time), ", ",
+                                retrievals, " retrievals")));
+  }));
   return InfoOf(token);
 }
 

@@ -12,6 +12,7 @@
 #include "keywarden/service/fields.h"
 #include "keywarden/service/key_manager.h"
 #include "keywarden/service/key_manager_internal.h"
+#include "keywarden/service/sealed_write.h"
 
 namespace keywarden::service {
 namespace {
@@ -271,7 +272,10 @@ absl::Status KeyManager::RotateForPolicy(std::string_view instance_id,
   RequestContext ctx = SystemContext(instance_id);
   iam::Reach system;
   system.whole_instance = true;
-  return MutateKey(
+  // As Rotate: again under the database's key if a rekey elsewhere retired
+  // this node's (sealed_write.h).
+  return WithCurrentMasterKey(*master_key_, [&] {
+    return MutateKey(
              ctx, system, key_id,
              [&](Key& key, absl::Time now,
                  store::KeyUpdate& update) -> absl::Status {
@@ -295,7 +299,8 @@ absl::Status KeyManager::RotateForPolicy(std::string_view instance_id,
                           " month(s)); new version ", key.Primary().id));
                return absl::OkStatus();
              })
-      .status();
+        .status();
+  });
 }
 
 absl::StatusOr<int> KeyManager::RotateDueKeys() {

@@ -18,6 +18,7 @@
 #include "keywarden/service/audit.h"
 #include "keywarden/service/fields.h"
 #include "keywarden/service/key_manager_internal.h"
+#include "keywarden/service/sealed_write.h"
 
 namespace keywarden::service {
 namespace {
@@ -411,11 +412,6 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
     key.dual_auth_policy = keys::DualAuthPolicy{NewPolicyMeta(ctx, now), dual_auth};
   }
 
-  // Key Protect shows a key's first version id equal to the key id.
-  KW_ASSIGN_OR_RETURN(KeyVersion first,
-                      SealVersion(key.instance_id, key.id, key.id, now,
-                                  material));
-  key.versions.push_back(std::move(first));
   key.aliases = req.aliases;
   std::sort(key.aliases.begin(), key.aliases.end());
   const std::string origin =
@@ -426,7 +422,16 @@ absl::StatusOr<KeyResult> KeyManager::CreateKey(const RequestContext& ctx,
       ctx, now, "kms.secrets.create", KeyTarget(key),
       StrCat(root ? "root key" : "standard key", ", ", origin, ", key ring ",
              key.key_ring_id));
-  if (absl::Status s = store_->CreateKey(key, audit); !s.ok()) {
+  absl::Status stored =
+      WithCurrentMasterKey(*master_key_, [&]() -> absl::Status {
+        // Key Protect shows a key's first version id equal to the key id.
+        KW_ASSIGN_OR_RETURN(KeyVersion first,
+                            SealVersion(key.instance_id, key.id, key.id, now,
+                                        material));
+        key.versions.assign(1, std::move(first));
+        return store_->CreateKey(key, audit);
+      });
+  if (absl::Status s = std::move(stored); !s.ok()) {
     // A fresh UUID does not collide: a duplicate is an alias taken since
     // the check above.
     if (absl::IsAlreadyExists(s)) {
@@ -650,9 +655,12 @@ absl::StatusOr<KeyResult> KeyManager::Rotate(const RequestContext& ctx,
       std::optional<SuppliedMaterial> supplied,
       ReadMaterial(ctx, /*root=*/true, req.payload, req.encrypted_nonce,
                    req.iv, req.encryption_algorithm));
+  // The new version is sealed inside the mutation: on a retired master key
+  // the whole mutation runs again (sealed_write.h).
   KW_ASSIGN_OR_RETURN(
       Key key,
-      MutateKey(ctx, reach, key_id,
+      WithCurrentMasterKey(*master_key_, [&] {
+       return MutateKey(ctx, reach, key_id,
                 [&](Key& key, absl::Time now,
                     store::KeyUpdate& update) -> absl::Status {
                   if (!key.IsRoot()) return RootKeyRequired();
@@ -671,7 +679,8 @@ absl::StatusOr<KeyResult> KeyManager::Rotate(const RequestContext& ctx,
                                  ? " (imported with an import token)"
                                  : ""));
                   return absl::OkStatus();
-                }));
+                });
+      }));
   return Present(std::move(key), clock_->Now());
 }
 

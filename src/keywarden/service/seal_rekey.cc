@@ -4,14 +4,19 @@
 // every step is either one transaction or idempotent:
 //   1. the new key K' is drawn; the file seal stages it beside master.key;
 //   2. meta `rekey` is written once (absent -> record): K' sealed under the
-//      current key K, and the seal record that will name K';
+//      current key K, the seal record that will name K', and the batch
+//      settings; meta `master_keys` becomes `K,K'` in the same transaction;
 //   3. batches of rows not under K' are re-sealed, each batch in one
 //      transaction and only where a row still holds what was read;
 //   4. in one transaction, only when no row remains under another key,
-//      meta `seal` becomes the new record and meta `rekey` goes;
+//      meta `seal` becomes the new record, meta `master_keys` `K'` (from
+//      then on the store refuses a row sealed under K, whichever node
+//      writes it: a node that missed the rekey learns K' and writes again,
+//      sealed_write.h) and meta `rekey` goes;
 //   5. the file seal renames the staged file over master.key; K is wiped.
-// A restart between any two steps finds meta `rekey` (resume from 3) or
-// the new seal record with a staged file (finish 5).
+// A restart between any two steps finds meta `rekey` (resume from 3, with
+// the recorded batch settings) or the new seal record with a staged file
+// (finish 5). Steps 2 and 4, and each resume, are audit records.
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +33,7 @@
 #include "keywarden/crypto/base64.h"
 #include "keywarden/crypto/random.h"
 #include "keywarden/keys/envelope.h"
+#include "keywarden/service/audit.h"
 #include "keywarden/service/seal_service.h"
 
 namespace keywarden::service {
@@ -37,8 +43,12 @@ using seal::SealRecord;
 using seal::SealType;
 
 constexpr size_t kMasterKeySize = 32;
-constexpr std::string_view kRekeyHeader = "keywarden-rekey v1";
+// v2 adds the batch size and pause; v1 records (written before) still read.
+constexpr std::string_view kRekeyHeaderV1 = "keywarden-rekey v1";
+constexpr std::string_view kRekeyHeader = "keywarden-rekey v2";
 constexpr int kMaxBatch = 10000;
+constexpr int64_t kMaxPauseMs = 60000;
+constexpr int kDefaultBatch = 100;
 
 // The rekey record (docs/formats/material.md §4).
 struct RekeyRecord {
@@ -46,6 +56,10 @@ struct RekeyRecord {
   std::string to;
   std::vector<uint8_t> key;  // K' sealed under `from`
   std::string next_seal;     // the seal record text that will name `to`
+  // How the batches run, as given at start (or at the last resume that
+  // changed them): a restarted node runs them the same way.
+  int batch_size = kDefaultBatch;
+  int64_t pause_ms = 0;
 };
 
 std::vector<uint8_t> NextKeyAad(std::string_view to) {
@@ -72,6 +86,7 @@ std::string EncodeRekey(const RekeyRecord& r) {
                 crypto::Base64Encode(std::span<const uint8_t>(
                     reinterpret_cast<const uint8_t*>(seal.data()),
                     seal.size())),
+                "\n", "batch=", r.batch_size, "\n", "pause_ms=", r.pause_ms,
                 "\n");
 }
 
@@ -79,12 +94,19 @@ absl::StatusOr<RekeyRecord> ParseRekey(std::string_view text) {
   auto bad = [] {
     return absl::DataLossError("the database's rekey record is malformed");
   };
-  if (!text.starts_with(StrCat(kRekeyHeader, "\n"))) return bad();
+  int lines = 0;
+  if (text.starts_with(StrCat(kRekeyHeader, "\n"))) {
+    lines = 6;
+  } else if (text.starts_with(StrCat(kRekeyHeaderV1, "\n"))) {
+    lines = 4;
+  } else {
+    return bad();
+  }
   text.remove_prefix(kRekeyHeader.size() + 1);
   RekeyRecord r;
-  const char* names[] = {"from=", "to=", "key=", "seal="};
-  std::string values[4];
-  for (int i = 0; i < 4; ++i) {
+  const char* names[] = {"from=", "to=", "key=", "seal=", "batch=", "pause_ms="};
+  std::string values[6];
+  for (int i = 0; i < lines; ++i) {
     const size_t nl = text.find('\n');
     if (nl == std::string_view::npos) return bad();
     std::string_view line = text.substr(0, nl);
@@ -93,6 +115,13 @@ absl::StatusOr<RekeyRecord> ParseRekey(std::string_view text) {
     values[i] = std::string(line.substr(std::string_view(names[i]).size()));
   }
   if (!text.empty() || !IsUuid(values[0]) || !IsUuid(values[1])) return bad();
+  if (lines == 6) {
+    if (!absl::SimpleAtoi(values[4], &r.batch_size) || r.batch_size < 1 ||
+        r.batch_size > kMaxBatch || !absl::SimpleAtoi(values[5], &r.pause_ms) ||
+        r.pause_ms < 0 || r.pause_ms > kMaxPauseMs) {
+      return bad();
+    }
+  }
   r.from = values[0];
   r.to = values[1];
   absl::StatusOr<SecretBytes> key = crypto::Base64Decode(values[2]);
@@ -131,6 +160,14 @@ absl::Status Conflict(std::string_view why) {
 
 }  // namespace
 
+RequestContext SealService::SystemContext() {
+  RequestContext ctx;
+  ctx.principal.id = "system";
+  ctx.principal.is_admin = true;
+  ctx.correlation_id = NewUuid();
+  return ctx;
+}
+
 SealService::~SealService() {
   if (rekey_loop_ != nullptr) rekey_loop_->Stop();
 }
@@ -168,6 +205,8 @@ absl::Status SealService::ResumeRekeyLocked() {
   }
   KW_RETURN_IF_ERROR(slot_->AddKey(r.to, next->span(), /*make_current=*/true));
   rekey_ = RekeyState{*text, r.from, r.to, r.next_seal};
+  rekey_batch_ = r.batch_size;
+  rekey_pause_ = absl::Milliseconds(r.pause_ms);
   if (rekey_loop_ != nullptr) rekey_loop_->Wake();
   return absl::OkStatus();
 }
@@ -207,16 +246,53 @@ absl::Status SealService::LearnKey(std::string_view key_id) {
   return absl::NotFoundError("unknown master key id");
 }
 
+absl::Status SealService::RefreshKey() {
+  std::string current;
+  std::string stale;
+  {
+    absl::MutexLock lock(&mu_);
+    if (slot_->sealed()) return seal::SealedError();
+    // A rekey in progress: its next key becomes current here too.
+    KW_RETURN_IF_ERROR(ResumeRekeyLocked());
+    if (rekey_.has_value()) return absl::OkStatus();
+    KW_ASSIGN_OR_RETURN(std::optional<SealRecord> record, ReadRecord());
+    if (!record.has_value()) {
+      return absl::FailedPreconditionError("the seal is not initialized");
+    }
+    current = record->key_id;
+    stale = slot_->id();
+  }
+  if (current == stale) return absl::OkStatus();
+  // A rekey finished on another node before this one heard of it.
+  if (absl::Status learnt = LearnKey(current); !learnt.ok()) {
+    return absl::FailedPreconditionError(StrCat(
+        "a rekey on another node retired master key ", stale,
+        " and this node cannot learn its successor ", current,
+        "; restart it with the new key (docs/operations.md, Several nodes)"));
+  }
+  absl::MutexLock lock(&mu_);
+  slot_->RetireKey(stale);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SealStatus> SealService::Rekey(const RequestContext& ctx,
                                               const RekeyOptions& options) {
   if (!ctx.principal.is_admin) {
     return DomainError(Reason::kForbidden,
                        "only administrators may rekey the master key");
   }
-  if (options.batch_size < 1 || options.batch_size > kMaxBatch) {
+  if (options.batch_size.has_value() &&
+      (*options.batch_size < 1 || *options.batch_size > kMaxBatch)) {
     return Error(Reason::kBadBody,
                  StrCat("Bad Request: `batchSize` must be 1 to ", kMaxBatch),
                  "batchSize");
+  }
+  if (options.pause.has_value() &&
+      (*options.pause < absl::ZeroDuration() ||
+       *options.pause > absl::Milliseconds(kMaxPauseMs))) {
+    return Error(Reason::kBadBody,
+                 StrCat("Bad Request: `pauseMs` must be 0 to ", kMaxPauseMs),
+                 "pauseMs");
   }
   {
     absl::MutexLock lock(&mu_);
@@ -231,50 +307,95 @@ absl::StatusOr<SealStatus> SealService::Rekey(const RequestContext& ctx,
           "master key itself (docs/operations.md, Rekey the master key)");
     }
     if (!record_.has_value()) return Conflict("the seal is not initialized");
-    rekey_options_ = options;
     rekey_error_.clear();
     KW_RETURN_IF_ERROR(ResumeRekeyLocked());
-    if (!rekey_.has_value()) {
-      // A new rekey. The next key first reaches the seal's own storage
-      // (the file seal's master.key.next), then the database names it.
-      const SecretBytes next = crypto::RandomSecret(kMasterKeySize);
-      RekeyRecord r;
-      r.from = record_->key_id;
-      r.to = NewUuid();
-      if (slot_->id() != r.from) {
-        return absl::InternalError("the slot's key is not the seal record's");
-      }
-      KW_ASSIGN_OR_RETURN(std::unique_ptr<seal::MasterKey> candidate,
-                          seal::MasterKey::Create(r.to, next.span()));
-      SealRecord next_record;
-      next_record.type = options_.type;
-      next_record.key_id = r.to;
-      KW_ASSIGN_OR_RETURN(next_record.verifier,
-                          seal::MakeVerifier(*candidate));
-      if (options_.type == SealType::kPkcs11) {
-        KW_ASSIGN_OR_RETURN(next_record.wrapped_key,
-                            options_.wrapper->Wrap(next.span(), WrapAad(r.to)));
-      }
-      r.next_seal = seal::EncodeSealRecord(next_record);
-      KW_ASSIGN_OR_RETURN(r.key, slot_->Encrypt(next.span(), NextKeyAad(r.to)));
-      if (options_.type == SealType::kFile) {
-        KW_RETURN_IF_ERROR(options_.file->StageNext(r.to, next.span()));
-      }
-      const std::string text = EncodeRekey(r);
-      KW_ASSIGN_OR_RETURN(bool created,
-                          options_.reseal->SwapMeta(kRekeyMetaName,
-                                                    std::nullopt, text));
-      if (!created) {
-        // Another node started one meanwhile: join it.
-        KW_RETURN_IF_ERROR(ResumeRekeyLocked());
-      } else {
-        KW_RETURN_IF_ERROR(slot_->AddKey(r.to, next.span(), true));
-        rekey_ = RekeyState{text, r.from, r.to, r.next_seal};
-      }
+    if (rekey_.has_value()) {
+      KW_RETURN_IF_ERROR(ResumeWithLocked(ctx, options));
+    } else {
+      KW_RETURN_IF_ERROR(StartRekeyLocked(ctx, options));
     }
   }
   if (rekey_loop_ != nullptr) rekey_loop_->Wake();
   return Status();
+}
+
+absl::Status SealService::StartRekeyLocked(const RequestContext& ctx,
+                                           const RekeyOptions& options) {
+  // The next key first reaches the seal's own storage (the file seal's
+  // master.key.next), then the database names it.
+  const SecretBytes next = crypto::RandomSecret(kMasterKeySize);
+  RekeyRecord r;
+  r.from = record_->key_id;
+  r.to = NewUuid();
+  r.batch_size = options.batch_size.value_or(kDefaultBatch);
+  r.pause_ms = absl::ToInt64Milliseconds(
+      options.pause.value_or(absl::ZeroDuration()));
+  if (slot_->id() != r.from) {
+    return absl::InternalError("the slot's key is not the seal record's");
+  }
+  KW_ASSIGN_OR_RETURN(std::unique_ptr<seal::MasterKey> candidate,
+                      seal::MasterKey::Create(r.to, next.span()));
+  SealRecord next_record;
+  next_record.type = options_.type;
+  next_record.key_id = r.to;
+  KW_ASSIGN_OR_RETURN(next_record.verifier, seal::MakeVerifier(*candidate));
+  if (options_.type == SealType::kPkcs11) {
+    KW_ASSIGN_OR_RETURN(next_record.wrapped_key,
+                        options_.wrapper->Wrap(next.span(), WrapAad(r.to)));
+  }
+  r.next_seal = seal::EncodeSealRecord(next_record);
+  KW_ASSIGN_OR_RETURN(r.key, slot_->Encrypt(next.span(), NextKeyAad(r.to)));
+  if (options_.type == SealType::kFile) {
+    KW_RETURN_IF_ERROR(options_.file->StageNext(r.to, next.span()));
+  }
+  const std::string text = EncodeRekey(r);
+  const iam::AuditRecord audit =
+      MakeAudit(ctx, clock_->Now(), "kms.masterkey.rekey.start",
+                StrCat("masterkey:", r.from),
+                StrCat("to master key ", r.to, ", batch size ", r.batch_size,
+                       ", pause ", r.pause_ms, " ms"));
+  KW_ASSIGN_OR_RETURN(bool created,
+                      options_.reseal->StartRekey(kRekeyMetaName, text, r.from,
+                                                  r.to, audit));
+  if (!created) {
+    // Another node started one meanwhile: join it.
+    KW_RETURN_IF_ERROR(ResumeRekeyLocked());
+    return ResumeWithLocked(ctx, options);
+  }
+  KW_RETURN_IF_ERROR(slot_->AddKey(r.to, next.span(), true));
+  rekey_ = RekeyState{text, r.from, r.to, r.next_seal};
+  rekey_batch_ = r.batch_size;
+  rekey_pause_ = absl::Milliseconds(r.pause_ms);
+  return absl::OkStatus();
+}
+
+absl::Status SealService::ResumeWithLocked(const RequestContext& ctx,
+                                           const RekeyOptions& options) {
+  if (!rekey_.has_value()) return absl::OkStatus();
+  KW_ASSIGN_OR_RETURN(RekeyRecord r, ParseRekey(rekey_->record_text));
+  r.batch_size = options.batch_size.value_or(r.batch_size);
+  r.pause_ms = options.pause.has_value()
+                   ? absl::ToInt64Milliseconds(*options.pause)
+                   : r.pause_ms;
+  const std::string text = EncodeRekey(r);
+  if (text != rekey_->record_text) {
+    // New settings: recorded, so that a restart keeps them. A record that
+    // changed meanwhile (another node's resume) wins; this call retries.
+    KW_ASSIGN_OR_RETURN(bool swapped,
+                        options_.reseal->SwapMeta(kRekeyMetaName,
+                                                  rekey_->record_text, text));
+    if (!swapped) {
+      return Conflict("the rekey record changed meanwhile; retry");
+    }
+    rekey_->record_text = text;
+    rekey_batch_ = r.batch_size;
+    rekey_pause_ = absl::Milliseconds(r.pause_ms);
+  }
+  return options_.reseal->AppendAudit(MakeAudit(
+      ctx, clock_->Now(), "kms.masterkey.rekey.resume",
+      StrCat("masterkey:", r.from),
+      StrCat("to master key ", r.to, ", batch size ", r.batch_size,
+             ", pause ", r.pause_ms, " ms")));
 }
 
 absl::StatusOr<bool> SealService::RekeyStep() {
@@ -287,7 +408,7 @@ absl::StatusOr<bool> SealService::RekeyStep() {
     // the thread).
     if (!rekey_.has_value() || slot_->sealed()) return true;
     state = *rekey_;
-    batch = rekey_options_.batch_size;
+    batch = rekey_batch_;
   }
   store::ResealStore* store = options_.reseal;
   KW_ASSIGN_OR_RETURN(std::vector<store::SealedRow> rows,
@@ -315,17 +436,31 @@ absl::StatusOr<bool> SealService::RekeyStep() {
     KW_RETURN_IF_ERROR(store->ResealRows(resealed).status());
     return false;
   }
+  const iam::AuditRecord audit = MakeAudit(
+      SystemContext(), clock_->Now(), "kms.masterkey.rekey.finish",
+      StrCat("masterkey:", state.to), StrCat("from master key ", state.from));
   KW_ASSIGN_OR_RETURN(bool finished,
                       store->FinishRekey(state.to, kMetaName,
                                          state.next_seal_text, kRekeyMetaName,
-                                         state.record_text));
+                                         state.record_text, audit));
   if (!finished) {
-    // Rows appeared meanwhile (a node still writing under the old key), or
-    // another node finished: look again.
+    // Rows appeared meanwhile (a node still writing under the old key),
+    // another node finished, or another node's resume changed the
+    // record's settings: look again.
     absl::MutexLock lock(&mu_);
     KW_ASSIGN_OR_RETURN(std::optional<std::string> text,
                         meta_->GetMeta(kRekeyMetaName));
-    if (text.has_value()) return false;
+    if (text.has_value()) {
+      if (rekey_.has_value() && *text != rekey_->record_text) {
+        KW_ASSIGN_OR_RETURN(RekeyRecord r, ParseRekey(*text));
+        if (r.to == rekey_->to) {
+          rekey_->record_text = *text;
+          rekey_batch_ = r.batch_size;
+          rekey_pause_ = absl::Milliseconds(r.pause_ms);
+        }
+      }
+      return false;
+    }
   }
   {
     absl::MutexLock lock(&mu_);
@@ -350,7 +485,7 @@ absl::Duration SealService::RekeyLoopBody() {
   }
   rekey_error_.clear();
   if (*done) return absl::Hours(1);
-  return rekey_options_.pause;
+  return rekey_pause_;
 }
 
 void SealService::StartRekeyThread() {

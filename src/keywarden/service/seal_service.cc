@@ -42,11 +42,14 @@ absl::Status NotAdmin(std::string_view what) {
 SealService::SealService(store::Store* meta, seal::MasterKey* slot,
                          SealServiceOptions options)
     : meta_(meta), slot_(slot), options_(std::move(options)) {
+  static const SystemClock kSystemClock;
+  clock_ = options_.clock != nullptr ? options_.clock : &kSystemClock;
   // A row sealed under a key this node has not met: a rekey another node
   // started (seal_rekey.cc).
   if (options_.reseal != nullptr) {
     slot_->set_resolver(
         [this](std::string_view key_id) { return LearnKey(key_id); });
+    slot_->set_refresher([this] { return RefreshKey(); });
   }
 }
 
@@ -71,7 +74,15 @@ absl::Status SealService::Start() {
   }
   if (options_.type == SealType::kShamir) return absl::OkStatus();
   KW_RETURN_IF_ERROR(AutoUnsealLocked());
-  return ResumeRekeyLocked();
+  return ResumeRekeyAuditedLocked();
+}
+
+absl::Status SealService::ResumeRekeyAuditedLocked() {
+  const bool running = rekey_.has_value();
+  KW_RETURN_IF_ERROR(ResumeRekeyLocked());
+  if (running || !rekey_.has_value()) return absl::OkStatus();
+  // This node takes up a rekey a crash (or a seal) interrupted.
+  return ResumeWithLocked(SystemContext(), RekeyOptions());
 }
 
 absl::Status SealService::InstallChecked(const SealRecord& record,
@@ -283,7 +294,7 @@ absl::StatusOr<SealStatus> SealService::Unseal(const RequestContext& ctx,
       if (!ctx.principal.is_admin) return NotAdmin("unseal this server");
       if (slot_->sealed()) {
         KW_RETURN_IF_ERROR(AutoUnsealLocked());
-        KW_RETURN_IF_ERROR(ResumeRekeyLocked());
+        KW_RETURN_IF_ERROR(ResumeRekeyAuditedLocked());
         changed = true;
       }
       status = StatusLocked();

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "keywarden/common/clock.h"
 #include "keywarden/common/secret_bytes.h"
 #include "keywarden/seal/seal.h"
 #include "keywarden/seal/seal_record.h"
@@ -43,10 +44,11 @@ struct SealStatus {
   std::string rekey_error;
 };
 
-// POST /admin/v1/seal/rekey.
+// POST /admin/v1/seal/rekey. Unset: at start, 100 rows and no pause; on a
+// resume, what the rekey record holds (docs/formats/material.md §4).
 struct RekeyOptions {
-  int batch_size = 100;           // rows re-sealed per transaction
-  absl::Duration pause = absl::ZeroDuration();  // between batches
+  std::optional<int> batch_size;        // rows re-sealed per transaction
+  std::optional<absl::Duration> pause;  // between batches
 };
 
 struct SealInitResult {
@@ -64,6 +66,8 @@ struct SealServiceOptions {
   // The sealed rows, for a rekey (the same database as `meta`); null: no
   // rekey.
   store::ResealStore* reseal = nullptr;
+  // The time of the rekey's audit records; null: the system clock.
+  const Clock* clock = nullptr;
 };
 
 // SealService holds the seal state of the running server (ARCHITECTURE.md
@@ -117,8 +121,9 @@ class SealService {
                                     std::string_view share);
   absl::StatusOr<SealStatus> Seal(const RequestContext& ctx);
 
-  // Starts a rekey, or resumes the one in progress with `options`;
-  // returns at once, the rows are re-sealed in the background.
+  // Starts a rekey, or resumes the one in progress, recording what
+  // `options` sets (docs/formats/material.md §4); returns at once, the rows
+  // are re-sealed in the background.
   // FailedPrecondition (Conflict) while sealed or under the shamir seal.
   absl::StatusOr<SealStatus> Rekey(const RequestContext& ctx,
                                    const RekeyOptions& options);
@@ -145,19 +150,38 @@ class SealService {
   // After an unseal: re-adds the next key of a rekey in progress to the
   // slot (seal_rekey.cc).
   absl::Status ResumeRekeyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The same at start and unseal, with an audit record when it takes up a
+  // rekey.
+  absl::Status ResumeRekeyAuditedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The slot's resolver: learns `key_id` from a rekey another node started.
   absl::Status LearnKey(std::string_view key_id);
+  // The slot's refresher: makes the database's current key (a rekey's next
+  // key, or the seal record's) the slot's current one, learning it if
+  // needed.
+  absl::Status RefreshKey();
   absl::Duration RekeyLoopBody();
+  // Who the audit records of what a node does on its own name: `system`.
+  static RequestContext SystemContext();
 
   store::Store* meta_;
   seal::MasterKey* slot_;
   SealServiceOptions options_;
+  const Clock* clock_;
   std::function<void(bool)> on_change_;
 
   mutable absl::Mutex mu_;
   std::optional<seal::SealRecord> record_ ABSL_GUARDED_BY(mu_);
   // shamir: the shares entered so far, by index.
   std::map<uint8_t, seal::Share> progress_ ABSL_GUARDED_BY(mu_);
+
+  // Rekey() of a new rekey, and of one in progress (new settings are
+  // recorded); each writes its audit record.
+  absl::Status StartRekeyLocked(const RequestContext& ctx,
+                                const RekeyOptions& options)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ResumeWithLocked(const RequestContext& ctx,
+                                const RekeyOptions& options)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The rekey this node runs: the meta record's text, the key ids, and
   // the next seal record.
@@ -168,7 +192,9 @@ class SealService {
     std::string next_seal_text;
   };
   std::optional<RekeyState> rekey_ ABSL_GUARDED_BY(mu_);
-  RekeyOptions rekey_options_ ABSL_GUARDED_BY(mu_);
+  // The running rekey's settings, from its record.
+  int rekey_batch_ ABSL_GUARDED_BY(mu_) = 100;
+  absl::Duration rekey_pause_ ABSL_GUARDED_BY(mu_);
   std::string rekey_error_ ABSL_GUARDED_BY(mu_);
   // Serialises RekeyStep (the background thread and a test or a resumed
   // request).

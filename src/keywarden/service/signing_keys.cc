@@ -6,6 +6,7 @@
 #include "keywarden/common/secret_bytes.h"
 #include "keywarden/common/status_macros.h"
 #include "keywarden/keys/envelope.h"
+#include "keywarden/service/sealed_write.h"
 
 namespace keywarden::service {
 
@@ -70,14 +71,18 @@ absl::Status SigningKeySet::Create(absl::Time now) {
   record.kid = key.kid();
   record.algorithm = "ES256";
   SecretBytes der = key.Pkcs8Der();
-  record.master_key_id = master_key_->id();
-  KW_ASSIGN_OR_RETURN(record.sealed_private_key,
-                      master_key_->Encrypt(record.master_key_id, der.span(),
-                                           keys::SigningKeyAad(key.kid())));
   record.public_key_der = key.PublicKeyDer();
   record.creation_time = now;
   record.retire_time = now + options_.signing_key_lifetime;
-  KW_RETURN_IF_ERROR(store_->PutSigningKey(record));
+  // Sealed and stored under the database's current master key; a node that
+  // missed a rekey learns the new key and seals once more (sealed_write.h).
+  KW_RETURN_IF_ERROR(WithCurrentMasterKey(*master_key_, [&]() -> absl::Status {
+    record.master_key_id = master_key_->id();
+    KW_ASSIGN_OR_RETURN(record.sealed_private_key,
+                        master_key_->Encrypt(record.master_key_id, der.span(),
+                                             keys::SigningKeyAad(key.kid())));
+    return store_->PutSigningKey(record);
+  }));
   KW_RETURN_IF_ERROR(verifier_.AddKey(record.kid, record.public_key_der));
   current_ = std::make_shared<const iam::SigningKey>(std::move(key));
   current_retire_ = record.retire_time;

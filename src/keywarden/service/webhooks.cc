@@ -9,6 +9,7 @@
 #include "keywarden/crypto/random.h"
 #include "keywarden/keys/envelope.h"
 #include "keywarden/service/audit.h"
+#include "keywarden/service/sealed_write.h"
 
 namespace keywarden::service {
 namespace {
@@ -90,16 +91,19 @@ absl::StatusOr<WebhookInfo> WebhookRegistry::Put(
   iam::WebhookRecord r;
   r.principal_id = std::string(principal_id);
   r.url = std::move(url);
-  r.master_key_id = master_key_->id();
-  KW_ASSIGN_OR_RETURN(r.sealed_secret,
-                      master_key_->Encrypt(r.master_key_id, Bytes(*secret),
-                                           keys::WebhookSecretAad(principal_id)));
   r.creation_time = absl::FromUnixMicros(absl::ToUnixMicros(clock_->Now()));
   r.created_by = ctx.principal.id;
   absl::ReleasableMutexLock write(&write_mu_);
-  KW_RETURN_IF_ERROR(store_->PutWebhook(
-      r, MakeAudit(ctx, r.creation_time, "iam.webhook.put",
-                   StrCat("principal:", principal_id), StrCat("url ", r.url))));
+  KW_RETURN_IF_ERROR(WithCurrentMasterKey(*master_key_, [&]() -> absl::Status {
+    r.master_key_id = master_key_->id();
+    KW_ASSIGN_OR_RETURN(
+        r.sealed_secret,
+        master_key_->Encrypt(r.master_key_id, Bytes(*secret),
+                             keys::WebhookSecretAad(principal_id)));
+    return store_->PutWebhook(
+        r, MakeAudit(ctx, r.creation_time, "iam.webhook.put",
+                     StrCat("principal:", principal_id), StrCat("url ", r.url)));
+  }));
   WebhookInfo info = InfoOf(r);
   if (generated) info.secret = std::move(secret);
   {

@@ -129,7 +129,8 @@ TEST_P(ResealConformanceTest, FinishRekeyOnlyWhenNoRowRemains) {
   EXPECT_FALSE(*put);
 
   absl::StatusOr<bool> done = reseal_->FinishRekey(
-      "mk-new", "seal", "new record", "rekey", "rekey record");
+      "mk-new", "seal", "new record", "rekey", "rekey record",
+      std::nullopt);
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_FALSE(*done) << "a row is still under mk-1";
   EXPECT_EQ(*store().GetMeta("seal"), std::optional<std::string>("old record"));
@@ -139,15 +140,76 @@ TEST_P(ResealConformanceTest, FinishRekeyOnlyWhenNoRowRemains) {
   ASSERT_TRUE(rows.ok());
   ASSERT_TRUE(reseal_->ResealRows(Moved(*rows, "mk-new")).ok());
   // Not the rekey in the record: nothing changes.
-  done = reseal_->FinishRekey("mk-new", "seal", "new record", "rekey", "other");
+  done = reseal_->FinishRekey("mk-new", "seal", "new record", "rekey", "other",
+                              std::nullopt);
   ASSERT_TRUE(done.ok());
   EXPECT_FALSE(*done);
   done = reseal_->FinishRekey("mk-new", "seal", "new record", "rekey",
-                              "rekey record");
+                              "rekey record", std::nullopt);
   ASSERT_TRUE(done.ok());
   EXPECT_TRUE(*done);
   EXPECT_EQ(*store().GetMeta("seal"), std::optional<std::string>("new record"));
   EXPECT_EQ(*store().GetMeta("rekey"), std::nullopt);
+}
+
+
+// A row sealed under a key the database no longer accepts is refused in
+// the write's own transaction (meta `master_keys`): the multi-node race of
+// docs/operations.md "Rekey the master key", Several nodes.
+TEST_P(ResealConformanceTest, ARowUnderARetiredMasterKeyIsRefused) {
+  auto under = [](std::string id, std::string master_key_id) {
+    keys::Key k = MakeKey("inst", std::move(id));
+    k.versions[0].master_key_id = std::move(master_key_id);
+    return k;
+  };
+  // Never rekeyed: any id (a database with one key).
+  Create(under("k1", "mk-1"));
+  Create(under("k2", "mk-elsewhere"));
+
+  absl::StatusOr<bool> started =
+      reseal_->StartRekey("rekey", "rekey record", "mk-1", "mk-new",
+                          conformance_internal::StoreAudit("kms.masterkey.rekey.start"));
+  ASSERT_TRUE(started.ok()) << started.status();
+  ASSERT_TRUE(*started);
+  started = reseal_->StartRekey("rekey", "another", "mk-1", "mk-other",
+                                conformance_internal::StoreAudit("kms.masterkey.rekey.start"));
+  ASSERT_TRUE(started.ok());
+  EXPECT_FALSE(*started) << "a second rekey cannot start over the first";
+  EXPECT_EQ(*store().GetMeta("rekey"),
+            std::optional<std::string>("rekey record"));
+
+  // During the rekey: the old key and the new one, nothing else.
+  Create(under("k3", "mk-1"));
+  Create(under("k4", "mk-new"));
+  absl::Status s = store().CreateKey(under("k5", "mk-other"));
+  EXPECT_TRUE(IsRetiredMasterKeyError(s)) << s;
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_TRUE(absl::IsNotFound(store().GetKey("inst", "k5").status()));
+
+  absl::StatusOr<std::vector<SealedRow>> rows =
+      reseal_->ListSealedRows("mk-new", 100);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_TRUE(reseal_->ResealRows(Moved(*rows, "mk-new")).ok());
+  absl::StatusOr<bool> done = reseal_->FinishRekey(
+      "mk-new", "seal", "new record", "rekey", "rekey record",
+      std::nullopt);
+  ASSERT_TRUE(done.ok() && *done);
+
+  // After it: only the new key. A stale node's row under the old one is
+  // refused and nothing of it is stored.
+  s = store().CreateKey(under("k6", "mk-1"));
+  EXPECT_TRUE(IsRetiredMasterKeyError(s)) << s;
+  EXPECT_TRUE(absl::IsNotFound(store().GetKey("inst", "k6").status()));
+  keys::Key rotated = Get("inst", "k4");
+  keys::KeyVersion v = rotated.versions[0];
+  v.id = "k4-v2";
+  v.master_key_id = "mk-1";
+  rotated.versions.push_back(v);
+  s = store().UpdateKey(rotated, rotated.last_update_time);
+  EXPECT_TRUE(IsRetiredMasterKeyError(s)) << s;
+  EXPECT_EQ(Get("inst", "k4").versions.size(), 1u);
+  Create(under("k7", "mk-new"));
+  EXPECT_EQ(Remaining("mk-new"), 0);
 }
 
 }  // namespace keywarden::store

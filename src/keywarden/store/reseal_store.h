@@ -10,8 +10,33 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
+#include "keywarden/iam/identity.h"
 
 namespace keywarden::store {
+
+// Meta `master_keys` (docs/formats/material.md §4): the master key ids a
+// sealed row may name, comma-separated; written only by StartRekey
+// (`from,to`) and FinishRekey (`to`). Absent (a database never rekeyed):
+// any id. Every write of a sealed row checks it inside its own write
+// transaction, which the writers' lock (PostgreSQL's advisory lock,
+// SQLite's BEGIN IMMEDIATE) orders against FinishRekey, so no row can
+// commit under a key a finished rekey retired.
+inline constexpr std::string_view kMasterKeysMetaName = "master_keys";
+
+// What the write of a sealed row answers when its master key id is not in
+// meta `master_keys`: a rekey (on another node) retired it. Unavailable,
+// so a caller that does not handle it answers 503; IsRetiredMasterKeyError
+// tells it apart from an outage.
+inline absl::Status RetiredMasterKeyError() {
+  absl::Status s = absl::UnavailableError(
+      "store: the row is sealed under a master key that a rekey retired");
+  s.SetPayload("keywarden.store/retired-master-key", absl::Cord("1"));
+  return s;
+}
+inline bool IsRetiredMasterKeyError(const absl::Status& s) {
+  return s.GetPayload("keywarden.store/retired-master-key").has_value();
+}
 
 // The kinds of row that hold a secret sealed by the master key
 // (docs/formats/material.md §1), each with its own AAD.
@@ -74,15 +99,31 @@ class ResealStore {
       std::string_view name, const std::optional<std::string>& expected,
       const std::optional<std::string>& value) = 0;
 
+  // Starts a rekey from master key `from` to `to` in one transaction: if
+  // meta `rekey_name` is absent, sets it to `rekey_record`, meta
+  // `master_keys` to `from,to`, and appends `audit`. Returns false,
+  // changing nothing, if a rekey record is already there (another node
+  // started one).
+  virtual absl::StatusOr<bool> StartRekey(std::string_view rekey_name,
+                                          std::string_view rekey_record,
+                                          std::string_view from,
+                                          std::string_view to,
+                                          const iam::AuditRecord& audit) = 0;
+
   // Ends a rekey to `key_id` in one transaction, only if no sealed row is
-  // under another key: sets meta `seal_name` to `seal_record` and deletes
-  // meta `rekey_name` if it equals `rekey_record`. Returns false, changing
-  // nothing, when rows remain or the rekey record is not `rekey_record`.
-  virtual absl::StatusOr<bool> FinishRekey(std::string_view key_id,
-                                           std::string_view seal_name,
-                                           std::string_view seal_record,
-                                           std::string_view rekey_name,
-                                           std::string_view rekey_record) = 0;
+  // under another key: sets meta `seal_name` to `seal_record`, meta
+  // `master_keys` to `key_id`, deletes meta `rekey_name` if it equals
+  // `rekey_record`, and appends `audit` when given. Returns false,
+  // changing nothing, when rows remain or the rekey record is not
+  // `rekey_record`.
+  virtual absl::StatusOr<bool> FinishRekey(
+      std::string_view key_id, std::string_view seal_name,
+      std::string_view seal_record, std::string_view rekey_name,
+      std::string_view rekey_record,
+      const std::optional<iam::AuditRecord>& audit) = 0;
+
+  // An audit record of its own (a rekey resumed); identity_store.h's.
+  virtual absl::Status AppendAudit(const iam::AuditRecord& audit) = 0;
 };
 
 }  // namespace keywarden::store

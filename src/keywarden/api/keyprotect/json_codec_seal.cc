@@ -96,12 +96,13 @@ absl::StatusOr<service::RekeyOptions> DecodeRekey(std::string_view body) {
     *out = v->is_int64() ? v->as_int64() : static_cast<int64_t>(v->as_uint64());
     return absl::OkStatus();
   };
-  int64_t batch = options.batch_size;
-  int64_t pause_ms = 0;
+  // Absent: the running rekey's settings (docs/admin-api.md).
+  int64_t batch = -1;
+  int64_t pause_ms = -1;
   KW_RETURN_IF_ERROR(number("batchSize", 10000, &batch));
   KW_RETURN_IF_ERROR(number("pauseMs", 60000, &pause_ms));
-  options.batch_size = static_cast<int>(batch);
-  options.pause = absl::Milliseconds(pause_ms);
+  if (batch >= 0) options.batch_size = static_cast<int>(batch);
+  if (pause_ms >= 0) options.pause = absl::Milliseconds(pause_ms);
   return options;
 }
 

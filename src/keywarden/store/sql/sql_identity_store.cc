@@ -581,6 +581,8 @@ absl::Status SqlStore::PutWebhook(const iam::WebhookRecord& webhook,
       return absl::FailedPreconditionError(
           "webhook's principal is not an existing service id");
     }
+    KW_RETURN_IF_ERROR(
+        sql_internal::CheckSealedUnder(db, webhook.master_key_id));
     KW_ASSIGN_OR_RETURN(
         Statement st,
         db.Prepare("INSERT INTO webhooks (principal_id, url, master_key_id,"
@@ -639,6 +641,7 @@ absl::StatusOr<std::vector<iam::WebhookRecord>> SqlStore::ListWebhooks() {
 absl::Status SqlStore::PutSigningKey(const iam::SigningKeyRecord& key) {
   KW_RETURN_IF_ERROR(ValidateSigningKey(key));
   return WriteTransaction([&](Connection& db) -> absl::Status {
+    KW_RETURN_IF_ERROR(sql_internal::CheckSealedUnder(db, key.master_key_id));
     KW_ASSIGN_OR_RETURN(
         Statement st,
         db.Prepare(

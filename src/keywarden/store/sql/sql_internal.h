@@ -67,6 +67,11 @@ struct BuiltQuery {
 // (docs/formats/audit.md), read from the newest row in this transaction.
 absl::Status AppendAuditRow(Connection& db, const iam::AuditRecord& audit);
 
+// Before a sealed row is written: RetiredMasterKeyError (reseal_store.h)
+// if `master_key_id` is not one that meta `master_keys` names
+// (sql_reseal.cc). Runs inside the writer's transaction.
+absl::Status CheckSealedUnder(Connection& db, std::string_view master_key_id);
+
 // Records `instance_id` in `instances` unless it is there already.
 absl::Status InsertInstance(Connection& db, std::string_view instance_id);
 

@@ -310,6 +310,8 @@ absl::Status SqlStore::PutImportToken(const ImportToken& token,
   KW_RETURN_IF_ERROR(ValidateImportToken(token));
   return AuditedWrite(audit, [&](Connection& db) -> absl::Status {
     KW_RETURN_IF_ERROR(InsertInstance(db, token.instance_id));
+    KW_RETURN_IF_ERROR(
+        sql_internal::CheckSealedUnder(db, token.master_key_id));
     static const std::string kSql = absl::StrCat(
         "INSERT INTO import_tokens (", kTokenColumns,
         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"

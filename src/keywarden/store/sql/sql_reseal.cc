@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "keywarden/common/status_macros.h"
+#include "keywarden/store/sql/sql_internal.h"
 #include "keywarden/store/sql/sql_store.h"
 
 namespace keywarden::store {
@@ -113,6 +114,26 @@ absl::Status SetMetaIn(Connection& db, std::string_view name,
 
 }  // namespace
 
+namespace sql_internal {
+
+absl::Status CheckSealedUnder(Connection& db, std::string_view master_key_id) {
+  // One indexed read of meta per sealed row written, on the writer inside
+  // its transaction: the id FinishRekey wrote is what this sees.
+  KW_ASSIGN_OR_RETURN(std::optional<std::string> ids,
+                      MetaIn(db, kMasterKeysMetaName));
+  if (!ids.has_value()) return absl::OkStatus();
+  std::string_view rest = *ids;
+  while (true) {
+    const size_t comma = rest.find(',');
+    if (rest.substr(0, comma) == master_key_id) return absl::OkStatus();
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return RetiredMasterKeyError();
+}
+
+}  // namespace sql_internal
+
 absl::StatusOr<std::vector<SealedRow>> SqlStore::ListSealedRows(
     std::string_view not_under, int64_t limit) {
   std::vector<SealedRow> rows;
@@ -203,11 +224,35 @@ absl::StatusOr<bool> SqlStore::SwapMeta(
   return swapped;
 }
 
+absl::StatusOr<bool> SqlStore::StartRekey(std::string_view rekey_name,
+                                          std::string_view rekey_record,
+                                          std::string_view from,
+                                          std::string_view to,
+                                          const iam::AuditRecord& audit) {
+  if (rekey_name.empty() || from.empty() || to.empty() ||
+      from.find(',') != std::string_view::npos ||
+      to.find(',') != std::string_view::npos) {
+    return absl::InvalidArgumentError("rekey: malformed start");
+  }
+  bool created = false;
+  KW_RETURN_IF_ERROR(WriteTransaction([&](Connection& db) -> absl::Status {
+    KW_ASSIGN_OR_RETURN(std::optional<std::string> now, MetaIn(db, rekey_name));
+    created = !now.has_value();
+    if (!created) return absl::OkStatus();
+    KW_RETURN_IF_ERROR(SetMetaIn(db, rekey_name, std::string(rekey_record)));
+    KW_RETURN_IF_ERROR(SetMetaIn(db, kMasterKeysMetaName,
+                                 std::string(from) + "," + std::string(to)));
+    return sql_internal::AppendAuditRow(db, audit);
+  }));
+  return created;
+}
+
 absl::StatusOr<bool> SqlStore::FinishRekey(std::string_view key_id,
                                            std::string_view seal_name,
                                            std::string_view seal_record,
                                            std::string_view rekey_name,
-                                           std::string_view rekey_record) {
+                                           std::string_view rekey_record,
+    const std::optional<iam::AuditRecord>& audit) {
   bool finished = false;
   KW_RETURN_IF_ERROR(WriteTransaction([&](Connection& db) -> absl::Status {
     finished = false;
@@ -221,7 +266,14 @@ absl::StatusOr<bool> SqlStore::FinishRekey(std::string_view key_id,
       return absl::OkStatus();
     }
     KW_RETURN_IF_ERROR(SetMetaIn(db, seal_name, std::string(seal_record)));
+    // From this commit on, a row sealed under the old key is refused
+    // (CheckSealedUnder), whichever node writes it.
+    KW_RETURN_IF_ERROR(
+        SetMetaIn(db, kMasterKeysMetaName, std::string(key_id)));
     KW_RETURN_IF_ERROR(SetMetaIn(db, rekey_name, std::nullopt));
+    if (audit.has_value()) {
+      KW_RETURN_IF_ERROR(sql_internal::AppendAuditRow(db, *audit));
+    }
     finished = true;
     return absl::OkStatus();
   }));

@@ -222,6 +222,7 @@ absl::Status WritePolicies(Connection& db, const keys::Key& key) {
 
 absl::Status InsertVersion(Connection& db, const keys::Key& key,
                            const keys::KeyVersion& v, int64_t seq) {
+  KW_RETURN_IF_ERROR(sql_internal::CheckSealedUnder(db, v.master_key_id));
   KW_ASSIGN_OR_RETURN(
       Statement st,
       db.Prepare("INSERT INTO key_versions (instance_id, key_id, version_id,"

@@ -266,11 +266,17 @@ class SqlStore : public Store,
   absl::StatusOr<bool> SwapMeta(
       std::string_view name, const std::optional<std::string>& expected,
       const std::optional<std::string>& value) override;
+  absl::StatusOr<bool> StartRekey(std::string_view rekey_name,
+                                  std::string_view rekey_record,
+                                  std::string_view from, std::string_view to,
+                                  const iam::AuditRecord& audit) override;
   absl::StatusOr<bool> FinishRekey(std::string_view key_id,
                                    std::string_view seal_name,
                                    std::string_view seal_record,
                                    std::string_view rekey_name,
-                                   std::string_view rekey_record) override;
+                                   std::string_view rekey_record,
+                                   const std::optional<iam::AuditRecord>& audit)
+      override;
 
   // Counters of the write path, for /metrics and tests.
   struct WriteStats {
