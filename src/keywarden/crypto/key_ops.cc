@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include <climits>
+#include <cstdlib>
 #include <memory>
 
 #include "absl/status/status.h"
@@ -55,14 +56,30 @@ const EVP_MD* Md(HashAlgorithm hash) {
   return EVP_sha256();
 }
 
+const EVP_CIPHER* FetchOrDie(const char* name) {
+  EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, name, nullptr);
+  if (cipher == nullptr) std::abort();  // no default provider: unusable.
+  return cipher;
+}
+
+// As in aes_gcm.cc: each EVP_CIPHER is fetched once, since an implicit
+// fetch in every EVP_EncryptInit_ex takes the provider's lock on the KMIP
+// Encrypt/Decrypt hot path. Fetched ciphers are immutable and shared
+// between threads (OpenSSL 3 "Algorithm fetching").
 const EVP_CIPHER* Cbc(size_t key_size) {
   switch (key_size) {
-    case 16:
-      return EVP_aes_128_cbc();
-    case 24:
-      return EVP_aes_192_cbc();
-    case 32:
-      return EVP_aes_256_cbc();
+    case 16: {
+      static const EVP_CIPHER* const c = FetchOrDie("AES-128-CBC");
+      return c;
+    }
+    case 24: {
+      static const EVP_CIPHER* const c = FetchOrDie("AES-192-CBC");
+      return c;
+    }
+    case 32: {
+      static const EVP_CIPHER* const c = FetchOrDie("AES-256-CBC");
+      return c;
+    }
   }
   return nullptr;
 }
@@ -139,14 +156,21 @@ absl::StatusOr<SecretBytes> AesCbcDecrypt(std::span<const uint8_t> key,
 
 namespace {
 
+// Fetched once (see Cbc above).
 const EVP_CIPHER* Gcm(size_t key_size) {
   switch (key_size) {
-    case 16:
-      return EVP_aes_128_gcm();
-    case 24:
-      return EVP_aes_192_gcm();
-    case 32:
-      return EVP_aes_256_gcm();
+    case 16: {
+      static const EVP_CIPHER* const c = FetchOrDie("AES-128-GCM");
+      return c;
+    }
+    case 24: {
+      static const EVP_CIPHER* const c = FetchOrDie("AES-192-GCM");
+      return c;
+    }
+    case 32: {
+      static const EVP_CIPHER* const c = FetchOrDie("AES-256-GCM");
+      return c;
+    }
   }
   return nullptr;
 }

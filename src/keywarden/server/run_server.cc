@@ -46,6 +46,7 @@
 #include "keywarden/service/instance_policy_index.h"
 #include "keywarden/service/key_manager.h"
 #include "keywarden/service/kmip_adapters.h"
+#include "keywarden/service/kmip_cache.h"
 #include "keywarden/service/lifecycle_jobs.h"
 #include "keywarden/service/registrations.h"
 #include "keywarden/service/seal_service.h"
@@ -437,11 +438,15 @@ int RunServer(const Config& config) {
   service::KeyManager keys(std::move(km_deps), km_options);
   service::RegistrationManager registrations(store->get(), &access_control,
                                              clock);
+  // The KMIP listener's callers and opened material (kmip_cache.h).
+  service::KmipCache kmip_cache({});
   // On seal, unsealed material goes from memory with the master key: the
   // key cache and the token signing key (loaded again on first use).
-  seals.set_on_change([&data_plane, &signing_keys, &seals](bool sealed) {
+  seals.set_on_change(
+      [&data_plane, &signing_keys, &kmip_cache, &seals](bool sealed) {
     if (sealed) {
       data_plane.DropCache();
+      kmip_cache.DropAll();
       signing_keys.Drop();
     }
     LogSealState(seals.Status(), sealed ? "seal" : "unseal");
@@ -468,7 +473,8 @@ int RunServer(const Config& config) {
                                        .store = store->get(),
                                        .sealer = &data_plane,
                                        .access = &access_control,
-                                       .clock = clock});
+                                       .clock = clock,
+                                       .cache = &kmip_cache});
   api::kmip::ServiceBackend kmip_backend(kmip_adapters);
   api::kmip::KmipProtocol kmip_protocol(kmip_backend, kmip_backend, *clock);
   // Other nodes' changes (PostgreSQL; SQLite has no other writer): every
@@ -488,6 +494,10 @@ int RunServer(const Config& config) {
     switch (c.kind) {
       case Kind::kKey:
         data_plane.Invalidate(c.instance_id, c.key_id);
+        kmip_cache.DropRootKey(c.instance_id, c.key_id);
+        return;
+      case Kind::kKmip:
+        kmip_cache.DropAll();
         return;
       case Kind::kIdentity:
         return reload("identity", identity.Reload());
@@ -503,6 +513,7 @@ int RunServer(const Config& config) {
         // Also while the feed is lost, at every poll: failures are the
         // feed's, logged once by on_state.
         data_plane.DropCache();
+        kmip_cache.DropAll();
         (void)identity.Reload();
         (void)signing_keys.Reload();
         (void)instance_policies.Load();

@@ -160,6 +160,11 @@ absl::StatusOr<SecretBytes> DataPlaneService::OpenUnderRootKey(
   return std::move(opened.dek);
 }
 
+absl::Status DataPlaneService::CheckRootKey(std::string_view instance_id,
+                                            std::string_view key_id) {
+  return LoadTrusted(instance_id, key_id, Action::kUnwrap).status();
+}
+
 absl::StatusOr<std::vector<uint8_t>> DataPlaneService::WrapWithPrimary(
     const CachedKey& cached, std::span<const uint8_t> dek,
     std::span<const std::string> aad) {

@@ -60,6 +60,12 @@ class RootKeySealer {
   virtual absl::StatusOr<SecretBytes> OpenUnderRootKey(
       std::string_view instance_id, std::string_view key_id,
       std::span<const uint8_t> sealed, std::span<const std::string> aad) = 0;
+  // OK when OpenUnderRootKey could open with the key now (it exists, is a
+  // root key, and its state allows unwrap); otherwise the error it would
+  // fail with. For a caller that keeps what it opened (KmipCache) and must
+  // stop using it as soon as the key would refuse.
+  virtual absl::Status CheckRootKey(std::string_view instance_id,
+                                    std::string_view key_id) = 0;
 };
 
 // What DataPlaneService works with; everything outlives it.
@@ -98,6 +104,8 @@ class DataPlaneService final : public DataPlane, public RootKeySealer {
       std::string_view instance_id, std::string_view key_id,
       std::span<const uint8_t> sealed,
       std::span<const std::string> aad) override;
+  absl::Status CheckRootKey(std::string_view instance_id,
+                            std::string_view key_id) override;
 
   // Drops the cached key (its material is wiped when the last request
   // using it finishes).

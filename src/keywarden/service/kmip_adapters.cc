@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -13,6 +14,7 @@
 #include "keywarden/crypto/random.h"
 #include "keywarden/crypto/sha256.h"
 #include "keywarden/service/audit.h"
+#include "keywarden/service/kmip_cache.h"
 
 namespace keywarden::service {
 namespace {
@@ -126,7 +128,8 @@ KmipAdapters::KmipAdapters(Deps deps)
       store_(deps.store),
       sealer_(deps.sealer),
       access_(deps.access),
-      clock_(deps.clock) {}
+      clock_(deps.clock),
+      cache_(deps.cache) {}
 
 absl::Status KmipAdapters::AuthorizeInstance(const RequestContext& ctx) const {
   KW_ASSIGN_OR_RETURN(iam::Reach reach,
@@ -196,6 +199,7 @@ absl::StatusOr<store::KmipAdapter> KmipAdapters::CreateAdapter(
       MakeAudit(ctx, now, "kms.kmip-management.create",
                 AdapterTarget(a.instance_id, a.id),
                 StrCat("kmip adapter created; crk ", a.crk_id)));
+  if (cache_ != nullptr) cache_->DropCallers();  // KmipCache
   if (absl::IsAlreadyExists(s)) {
     return Error(Reason::kConflict,
                  StrCat("Conflict: a KMIP adapter named `", a.name,
@@ -237,6 +241,7 @@ absl::Status KmipAdapters::DeleteAdapter(const RequestContext& ctx,
       ctx.instance_id, a.id,
       MakeAudit(ctx, clock_->Now(), "kms.kmip-management.delete",
                 AdapterTarget(a.instance_id, a.id), "kmip adapter deleted"));
+  if (cache_ != nullptr) cache_->DropCallers();  // KmipCache: at once
   if (absl::IsFailedPrecondition(s)) {
     return Error(Reason::kConflict,
                  "Conflict: the KMIP adapter still holds KMIP objects that "
@@ -274,6 +279,7 @@ absl::StatusOr<store::KmipCertificate> KmipAdapters::CreateCertificate(
                 StrCat(AdapterTarget(a.instance_id, a.id), "/certificate:",
                        c.id),
                 StrCat("client certificate added; sha256 ", c.fingerprint)));
+  if (cache_ != nullptr) cache_->DropCallers();  // KmipCache
   if (absl::IsAlreadyExists(s)) {
     return Error(Reason::kConflict,
                  "Conflict: the certificate or its name is already "
@@ -328,6 +334,7 @@ absl::Status KmipAdapters::DeleteCertificate(const RequestContext& ctx,
                 StrCat(AdapterTarget(c.instance_id, c.adapter_id),
                        "/certificate:", c.id),
                 StrCat("client certificate removed; sha256 ", c.fingerprint)));
+  if (cache_ != nullptr) cache_->DropCallers();  // KmipCache: at once
   if (absl::IsNotFound(s)) {
     return NotFound("the KMIP client certificate does not exist");
   }
@@ -406,6 +413,7 @@ absl::Status KmipAdapters::DeleteObject(const RequestContext& ctx,
       *o, MakeAudit(ctx, now, "kms.kmip-management.delete",
                     StrCat(AdapterTarget(a.instance_id, a.id), "/object:", id),
                     "kmip object destroyed"));
+  if (cache_ != nullptr) cache_->DropObject(a.instance_id, a.id, id);
   if (absl::IsAborted(s)) {
     return Error(Reason::kConflict,
                  "Conflict: the KMIP object changed meanwhile; retry");
@@ -420,6 +428,12 @@ absl::StatusOr<KmipCaller> KmipAdapters::Identify(
   std::string hex = Hex(std::span<const uint8_t>(
       reinterpret_cast<const uint8_t*>(certificate_sha256.data()),
       certificate_sha256.size()));
+  // KmipCache: a hit, or the generation a fill from the store must match.
+  uint64_t generation = 0;
+  if (cache_ != nullptr) {
+    if (std::optional<KmipCaller> hit = cache_->FindCaller(hex)) return *hit;
+    generation = cache_->Generation();
+  }
   absl::StatusOr<store::KmipCertificate> c = store_->FindKmipCertificate(hex);
   if (absl::IsNotFound(c.status())) {
     return absl::PermissionDeniedError(
@@ -433,7 +447,9 @@ absl::StatusOr<KmipCaller> KmipAdapters::Identify(
         "the client certificate is not registered to a KMIP adapter");
   }
   KW_RETURN_IF_ERROR(a.status());
-  return KmipCaller{a->instance_id, a->id, a->crk_id, c->id};
+  KmipCaller caller{a->instance_id, a->id, a->crk_id, c->id};
+  if (cache_ != nullptr) cache_->PutCaller(hex, caller, generation);
+  return caller;
 }
 
 absl::StatusOr<store::KmipObject> KmipAdapters::CreateObject(
@@ -486,14 +502,36 @@ absl::StatusOr<SecretBytes> KmipAdapters::OpenMaterial(
   if (object.sealed_material.empty()) {
     return absl::FailedPreconditionError("the object has no material");
   }
+  // KmipCache: this revision's material, while the root key would still
+  // open it (its state is the data plane's, asked on every hit).
+  uint64_t generation = 0;
+  if (cache_ != nullptr) {
+    if (std::shared_ptr<const SecretBytes> hit = cache_->FindMaterial(
+            object.instance_id, object.adapter_id, object.id,
+            object.revision)) {
+      absl::Status usable =
+          sealer_->CheckRootKey(caller.instance_id, caller.crk_id);
+      if (usable.ok()) return SecretBytes(hit->span());
+      cache_->DropRootKey(caller.instance_id, caller.crk_id);
+      return usable;
+    }
+    generation = cache_->Generation();
+  }
   std::vector<std::string> aad =
       KmipMaterialAad(object.instance_id, object.adapter_id, object.id);
-  return sealer_->OpenUnderRootKey(
+  absl::StatusOr<SecretBytes> opened = sealer_->OpenUnderRootKey(
       caller.instance_id, caller.crk_id,
       std::span<const uint8_t>(
           reinterpret_cast<const uint8_t*>(object.sealed_material.data()),
           object.sealed_material.size()),
       aad);
+  if (cache_ != nullptr && opened.ok()) {
+    cache_->PutMaterial(object.instance_id, object.adapter_id, object.id,
+                        object.revision, caller.crk_id,
+                        std::make_shared<const SecretBytes>(*opened),
+                        generation);
+  }
+  return opened;
 }
 
 absl::Status KmipAdapters::UpdateObject(const KmipCaller& caller,
@@ -519,7 +557,11 @@ absl::Status KmipAdapters::UpdateObject(const KmipCaller& caller,
                                            caller.adapter_id),
                              "/object:", object.id));
   }
-  return store_->UpdateKmipObject(object, audit);
+  absl::Status s = store_->UpdateKmipObject(object, audit);
+  if (cache_ != nullptr) {
+    cache_->DropObject(object.instance_id, object.adapter_id, object.id);
+  }
+  return s;
 }
 
 absl::StatusOr<std::vector<store::KmipObject>> KmipAdapters::FindObjects(

@@ -19,6 +19,8 @@
 
 namespace keywarden::service {
 
+class KmipCache;
+
 // The limits of keyprotect-api.md §13/§16.
 inline constexpr int64_t kMaxKmipAdapters = 200;
 inline constexpr int64_t kMaxKmipCertificates = 200;
@@ -85,6 +87,10 @@ class KmipAdapters {
     RootKeySealer* sealer = nullptr;
     const AccessControl* access = nullptr;
     const Clock* clock = nullptr;
+    // Optional (null: every request reads the store and opens the
+    // material): callers and opened material kept between requests, and
+    // dropped here on this node's changes (kmip_cache.h).
+    KmipCache* cache = nullptr;
   };
   explicit KmipAdapters(Deps deps);
 
@@ -169,6 +175,7 @@ class KmipAdapters {
   RootKeySealer* sealer_;
   const AccessControl* access_;
   const Clock* clock_;
+  KmipCache* cache_;
 };
 
 // The AAD that binds an object's sealed material to the object

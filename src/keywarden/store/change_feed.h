@@ -32,6 +32,10 @@ struct Change {
     kInstancePolicies,
     // The webhook registry.
     kWebhooks,
+    // KMIP adapters, their client certificates, or a KMIP object's state,
+    // attributes or material (keyprotect-api.md §13): the KMIP listener's
+    // callers and opened material (service/kmip_cache.h).
+    kKmip,
   };
   Kind kind = Kind::kAll;
   std::string instance_id;

@@ -69,7 +69,7 @@ absl::Status CheckDurable(PgConnection& db) {
 // A notice's payload (at most 8000 bytes, PostgreSQL's limit): a first
 // line "ORIGIN SEQ", then one line per change: "*" (all), "k\tINSTANCE\tKEY",
 // "i" (identity), "s" (signing keys), "p" (instance policies), "w"
-// (webhooks). Too many changes for one payload collapse to "*".
+// (webhooks), "m" (KMIP adapters, certificates, objects). Too many changes for one payload collapse to "*".
 constexpr size_t kMaxPayload = 7900;
 
 bool IsPlainId(std::string_view id) {
@@ -94,6 +94,8 @@ std::string ChangeLine(const Change& c) {
       return "p";
     case Change::Kind::kWebhooks:
       return "w";
+    case Change::Kind::kKmip:
+      return "m";
     case Change::Kind::kAll:
       break;
   }
@@ -105,6 +107,7 @@ std::optional<Change> ParseChangeLine(std::string_view line) {
   if (line == "s") return Change::Of(Change::Kind::kSigningKeys);
   if (line == "p") return Change::Of(Change::Kind::kInstancePolicies);
   if (line == "w") return Change::Of(Change::Kind::kWebhooks);
+  if (line == "m") return Change::Of(Change::Kind::kKmip);
   std::vector<std::string> parts = absl::StrSplit(AbslView(line), '\t');
   if (parts.size() == 3 && parts[0] == "k") {
     return Change::Key(std::move(parts[1]), std::move(parts[2]));

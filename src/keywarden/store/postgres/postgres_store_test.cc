@@ -350,6 +350,25 @@ class Heard {
             &w),
         absl::Seconds(10));
   }
+  // Waits (up to 10 s) until `n` changes satisfy `pred`.
+  bool WaitForCount(std::function<bool(const Change&)> pred, size_t n) {
+    struct Wait {
+      const std::vector<Change>* changes;
+      std::function<bool(const Change&)>* pred;
+      size_t n;
+    };
+    absl::MutexLock lock(&mu_);
+    Wait w{&changes_, &pred, n};
+    return mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](Wait* w) {
+              size_t seen = 0;
+              for (const Change& c : *w->changes) seen += (*w->pred)(c);
+              return seen >= w->n;
+            },
+            &w),
+        absl::Seconds(10));
+  }
   bool HasKey(const std::string& key_id) {
     absl::MutexLock lock(&mu_);
     for (const Change& c : changes_) {
@@ -401,6 +420,42 @@ TEST_F(PostgresStoreTest, ChangeFeedTellsOtherNodesWhatCommitted) {
                   .ok());
   ASSERT_TRUE((*a)->AppendAudit(StoreAudit("auth.failure")).ok());
   EXPECT_EQ(Sql("SELECT seq FROM change_feed"), seq);
+}
+
+// A KMIP certificate deleted on one node: the other hears kKmip, on which
+// run_server.cc drops its KmipCache (service/kmip_cache.h), so the
+// certificate stops there within the feed's bound.
+TEST_F(PostgresStoreTest, ChangeFeedTellsOtherNodesOfKmipChanges) {
+  namespace k = kmip_conformance_internal;
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a.ok() && b.ok());
+  Heard heard_b;
+  ASSERT_TRUE((*b)->StartChangeFeed(heard_b.Feed()).ok());
+  auto is_kmip = [](const Change& c) { return c.kind == Change::Kind::kKmip; };
+
+  ASSERT_TRUE(
+      (*a)->CreateKmipAdapter(k::Adapter("ad-1", "adapter-1"), 200,
+                              k::Audit("kms.kmip-management.create"))
+          .ok());
+  ASSERT_TRUE((*a)->CreateKmipCertificate(k::Certificate("ad-1", "c-1", 'a'),
+                                          200,
+                                          k::Audit("kms.kmip-management.create"))
+                  .ok());
+  // One notice per committed write: the adapter's and the certificate's.
+  ASSERT_TRUE(heard_b.WaitForCount(is_kmip, 2));
+  // b found the certificate (as its KMIP listener would, and cached it).
+  ASSERT_TRUE((*b)->FindKmipCertificate(std::string(64, 'a')).ok());
+
+  const std::string seq = Sql("SELECT seq FROM change_feed");
+  ASSERT_TRUE((*a)->DeleteKmipCertificate("inst-1", "ad-1", "c-1",
+                                          k::Audit("kms.kmip-management.delete"))
+                  .ok());
+  // The deletion bumped the counter and b hears it as kKmip.
+  EXPECT_NE(Sql("SELECT seq FROM change_feed"), seq);
+  EXPECT_TRUE(heard_b.WaitForCount(is_kmip, 3));
+  EXPECT_TRUE(absl::IsNotFound(
+      (*b)->FindKmipCertificate(std::string(64, 'a')).status()));
 }
 
 TEST_F(PostgresStoreTest, ChangeFeedLostDropsEverything) {

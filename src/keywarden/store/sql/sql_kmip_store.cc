@@ -369,7 +369,7 @@ absl::Status SqlStore::CreateKmipAdapter(const KmipAdapter& adapter,
     st.BindTime(9, adapter.updated_at);
     st.BindText(10, adapter.updated_by);
     return st.Run();
-  }, /*change=*/std::nullopt);
+  }, Change::Of(Change::Kind::kKmip));  // KmipCache on other nodes
 }
 
 absl::StatusOr<KmipAdapter> SqlStore::GetKmipAdapter(
@@ -448,7 +448,7 @@ absl::Status SqlStore::DeleteKmipAdapter(std::string_view instance_id,
     st.BindText(1, instance_id);
     st.BindText(2, adapter_id);
     return st.Run();
-  }, /*change=*/std::nullopt);
+  }, Change::Of(Change::Kind::kKmip));  // KmipCache on other nodes
 }
 
 // ---- certificates
@@ -487,7 +487,7 @@ absl::Status SqlStore::CreateKmipCertificate(
     st.BindTime(7, certificate.created_at);
     st.BindText(8, certificate.created_by);
     return st.Run();
-  }, /*change=*/std::nullopt);
+  }, Change::Of(Change::Kind::kKmip));  // KmipCache on other nodes
 }
 
 absl::StatusOr<KmipCertificate> SqlStore::GetKmipCertificate(
@@ -573,7 +573,7 @@ absl::Status SqlStore::DeleteKmipCertificate(std::string_view instance_id,
       return absl::NotFoundError("KMIP client certificate not found");
     }
     return absl::OkStatus();
-  }, /*change=*/std::nullopt);
+  }, Change::Of(Change::Kind::kKmip));  // KmipCache on other nodes
 }
 
 // ---- objects
@@ -619,7 +619,7 @@ absl::Status SqlStore::CreateKmipObject(
       KW_RETURN_IF_ERROR(sql_internal::AppendAuditRow(db, *audit));
     }
     return absl::OkStatus();
-  }, /*change=*/std::nullopt);
+  }, /*change=*/std::nullopt);  // a new object: cached nowhere yet
 }
 
 absl::StatusOr<KmipObject> SqlStore::GetKmipObject(
@@ -686,7 +686,7 @@ absl::Status SqlStore::UpdateKmipObject(
       KW_RETURN_IF_ERROR(sql_internal::AppendAuditRow(db, *audit));
     }
     return absl::OkStatus();
-  }, /*change=*/std::nullopt);
+  }, Change::Of(Change::Kind::kKmip));  // KmipCache on other nodes
 }
 
 absl::StatusOr<std::vector<KmipObject>> SqlStore::ListKmipObjects(
