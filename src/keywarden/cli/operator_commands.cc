@@ -32,6 +32,10 @@ struct RekeyCliOptions {
   int pause_ms = -1;
   bool status = false;
   bool wait = false;
+  int shares = -1;  // shamir: the new share set; -1: the current one
+  int threshold = -1;
+  bool verify = false;
+  bool cancel = false;
 };
 
 struct InitOptions {
@@ -61,11 +65,12 @@ std::string StringField(const json::value& v, std::string_view name) {
 }
 
 // One share from the terminal (echo off) or one line of stdin.
-absl::StatusOr<std::string> ReadShare() {
+absl::StatusOr<std::string> ReadShare(
+    const char* prompt = "Unseal share (input hidden): ") {
   const bool tty = ::isatty(STDIN_FILENO) == 1;
   termios saved{};
   if (tty) {
-    std::fputs("Unseal share (input hidden): ", stderr);
+    std::fputs(prompt, stderr);
     std::fflush(stderr);
     if (::tcgetattr(STDIN_FILENO, &saved) == 0) {
       termios quiet = saved;
@@ -115,6 +120,15 @@ void PrintRekey(const json::value& status) {
       Printable(StringField(status, "keyId")), " to ",
       Printable(StringField(*rekey, "toKeyId")), ", ",
       IntField(*rekey, "remaining"), " sealed rows remaining.\n");
+  if (const json::object* r = rekey->if_object();
+      r != nullptr && r->if_contains("verified") != nullptr &&
+      !BoolField(*rekey, "verified")) {
+    StrAppend(&line,
+              "Waiting for verification: ", IntField(*rekey, "verifyProgress"),
+              " of ", IntField(*rekey, "threshold"),
+              " new shares entered (`keywarden operator rekey --verify`); "
+              "until then nothing is re-sealed and the old shares unseal.\n");
+  }
   if (std::string error = StringField(*rekey, "error"); !error.empty()) {
     StrAppend(&line, "Last batch failed: ", Printable(error), "\n");
   }
@@ -238,7 +252,21 @@ void AddOperatorCommands(CLI::App& app, int& exit_code) {
       "online; resumes one in progress (administrators)",
       exit_code, [rekey](const Session& s) -> absl::Status {
         absl::StatusOr<json::value> answer;
-        if (rekey->status) {
+        if (rekey->verify + rekey->cancel + rekey->status > 1) {
+          return UsageError("--verify, --cancel and --status go alone");
+        }
+        if (rekey->verify) {
+          absl::StatusOr<std::string> share =
+              ReadShare("New unseal share of the rekey (input hidden): ");
+          if (!share.ok()) return share.status();
+          json::value body = {{"share", *share}};
+          WipeString(*share);
+          answer = s.client.Call("POST", "/admin/v1/seal/rekey-verify", &body);
+          WipeMemory(body.as_object()["share"].as_string().data(),
+                     body.as_object()["share"].as_string().size());
+        } else if (rekey->cancel) {
+          answer = s.client.Call("POST", "/admin/v1/seal/rekey-cancel");
+        } else if (rekey->status) {
           answer = s.client.Call("GET", "/admin/v1/seal");
         } else {
           // Only what was given: a resume keeps the rekey's recorded
@@ -250,15 +278,71 @@ void AddOperatorCommands(CLI::App& app, int& exit_code) {
           if (rekey->pause_ms >= 0) {
             body.as_object()["pauseMs"] = rekey->pause_ms;
           }
+          if (rekey->shares >= 0) body.as_object()["shares"] = rekey->shares;
+          if (rekey->threshold >= 0) {
+            body.as_object()["threshold"] = rekey->threshold;
+          }
           answer = s.client.Call("POST", "/admin/v1/seal/rekey", &body);
+          if (answer.ok() && answer->is_object() &&
+              answer->as_object().if_contains("seal") != nullptr) {
+            // shamir: the new shares, shown once (as `operator init`).
+            if (s.format == OutputFormat::kJson) {
+              Out(FormatJson(*answer));
+              return absl::OkStatus();
+            }
+            const json::value* shares =
+                answer->as_object().if_contains("shares");
+            if (shares == nullptr || !shares->is_array()) {
+              return absl::InternalError("unexpected answer: no shares");
+            }
+            std::string text;
+            int i = 1;
+            for (const json::value& share : shares->get_array()) {
+              if (!share.is_string()) continue;
+              StrAppend(&text, "New unseal share ", i++, ": ",
+                        Printable(std::string_view(share.as_string())), "\n");
+            }
+            StrAppend(&text, "\nThreshold: ", IntField(*answer, "threshold"),
+                      " of ", i - 1, " shares. New master key id: ",
+                      Printable(StringField(*answer, "keyId")), "\n",
+                      "These shares are shown once and stored nowhere: give "
+                      "each to its keeper now.\n"
+                      "Nothing is re-sealed, and the old shares keep "
+                      "unsealing, until ",
+                      IntField(*answer, "threshold"),
+                      " of the new shares are entered with `keywarden "
+                      "operator rekey --verify`.\n");
+            Out(text);
+            WipeString(text);
+            return absl::OkStatus();
+          }
         }
-        // --wait: poll until no rekey is in progress.
-        while (answer.ok() && rekey->wait && answer->is_object() &&
-               answer->as_object().if_contains("rekey") != nullptr) {
+        // --wait: poll until no rekey is in progress (or one waits for
+        // its new shares, which polling cannot bring).
+        auto waiting = [](const json::value& v) {
+          const json::object* o = v.if_object();
+          const json::value* r = o ? o->if_contains("rekey") : nullptr;
+          if (r == nullptr) return false;
+          const json::object* ro = r->if_object();
+          return ro == nullptr || ro->if_contains("verified") == nullptr ||
+                 BoolField(*r, "verified");
+        };
+        while (answer.ok() && rekey->wait && waiting(*answer)) {
           ::sleep(1);
           answer = s.client.Call("GET", "/admin/v1/seal");
         }
         if (!answer.ok()) return answer.status();
+        if (rekey->verify && s.format != OutputFormat::kJson) {
+          const json::value* r = answer->is_object()
+                                     ? answer->as_object().if_contains("rekey")
+                                     : nullptr;
+          if (r == nullptr || BoolField(*r, "verified")) {
+            Out("Verified: the new shares give the new master key; the rows "
+                "are re-sealed under it, and after the finish only the new "
+                "shares unseal.\n");
+            return absl::OkStatus();
+          }
+        }
         if (s.format == OutputFormat::kJson) {
           Out(FormatJson(*answer));
         } else {
@@ -276,6 +360,17 @@ void AddOperatorCommands(CLI::App& app, int& exit_code) {
                       "Only show the rekey's progress");
   rekey_cmd->add_flag("--wait", rekey->wait,
                       "Return when the rekey has finished");
+  rekey_cmd->add_option("--shares", rekey->shares,
+                        "shamir: number of new shares (default: as now)");
+  rekey_cmd->add_option("--threshold", rekey->threshold,
+                        "shamir: new shares needed to unseal (default: as "
+                        "now)");
+  rekey_cmd->add_flag("--verify", rekey->verify,
+                      "shamir: enter one of the rekey's new shares (from "
+                      "the terminal or stdin); T of them let it go on");
+  rekey_cmd->add_flag("--cancel", rekey->cancel,
+                      "shamir: discard a rekey whose new shares are not "
+                      "verified yet");
 }
 
 }  // namespace keywarden::cli

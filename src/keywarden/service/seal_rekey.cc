@@ -17,6 +17,16 @@
 // A restart between any two steps finds meta `rekey` (resume from 3, with
 // the recorded batch settings) or the new seal record with a staged file
 // (finish 5). Steps 2 and 4, and each resume, are audit records.
+//
+// Under the shamir seal the new key's shares are the only way to unseal
+// after step 4, so they are proven kept first: step 2 records the rekey as
+// not verified (the next seal record in it holds the new shares' check key
+// and verifier, so verification works after a restart too), step 1 hands
+// the new shares out once, and nothing goes on from step 2 until T of the
+// new shares, entered with VerifyRekey, give the next key; then the record
+// becomes verified (compare-and-swap) and step 3 starts. Until then K' is
+// not in the slot, nothing is sealed under it, the old shares unseal, and
+// a cancel only deletes the record: no row has to be re-sealed back.
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,9 +53,12 @@ using seal::SealRecord;
 using seal::SealType;
 
 constexpr size_t kMasterKeySize = 32;
-// v2 adds the batch size and pause; v1 records (written before) still read.
+constexpr size_t kShareCheckKeySize = 32;
+// v2 adds the batch size and pause, v3 whether the new shares are
+// verified; v1 and v2 records (written before) still read, as verified.
 constexpr std::string_view kRekeyHeaderV1 = "keywarden-rekey v1";
-constexpr std::string_view kRekeyHeader = "keywarden-rekey v2";
+constexpr std::string_view kRekeyHeaderV2 = "keywarden-rekey v2";
+constexpr std::string_view kRekeyHeader = "keywarden-rekey v3";
 constexpr int kMaxBatch = 10000;
 constexpr int64_t kMaxPauseMs = 60000;
 constexpr int kDefaultBatch = 100;
@@ -60,6 +73,9 @@ struct RekeyRecord {
   // changed them): a restarted node runs them the same way.
   int batch_size = kDefaultBatch;
   int64_t pause_ms = 0;
+  // shamir: false until T of the new shares were entered (VerifyRekey);
+  // the other seals' rekeys are verified from the start.
+  bool verified = true;
 };
 
 std::vector<uint8_t> NextKeyAad(std::string_view to) {
@@ -81,13 +97,13 @@ std::vector<uint8_t> WrapAad(std::string_view key_id) {
 
 std::string EncodeRekey(const RekeyRecord& r) {
   const std::string_view seal = r.next_seal;
-  return StrCat(kRekeyHeader, "\n", "from=", r.from, "\n", "to=", r.to, "\n",
-                "key=", crypto::Base64Encode(r.key), "\n", "seal=",
-                crypto::Base64Encode(std::span<const uint8_t>(
-                    reinterpret_cast<const uint8_t*>(seal.data()),
-                    seal.size())),
-                "\n", "batch=", r.batch_size, "\n", "pause_ms=", r.pause_ms,
-                "\n");
+  return StrCat(
+      kRekeyHeader, "\n", "from=", r.from, "\n", "to=", r.to, "\n",
+      "key=", crypto::Base64Encode(r.key), "\n", "seal=",
+      crypto::Base64Encode(std::span<const uint8_t>(
+          reinterpret_cast<const uint8_t*>(seal.data()), seal.size())),
+      "\n", "batch=", r.batch_size, "\n", "pause_ms=", r.pause_ms, "\n",
+      "verified=", r.verified ? "1" : "0", "\n");
 }
 
 absl::StatusOr<RekeyRecord> ParseRekey(std::string_view text) {
@@ -96,6 +112,8 @@ absl::StatusOr<RekeyRecord> ParseRekey(std::string_view text) {
   };
   int lines = 0;
   if (text.starts_with(StrCat(kRekeyHeader, "\n"))) {
+    lines = 7;
+  } else if (text.starts_with(StrCat(kRekeyHeaderV2, "\n"))) {
     lines = 6;
   } else if (text.starts_with(StrCat(kRekeyHeaderV1, "\n"))) {
     lines = 4;
@@ -104,8 +122,9 @@ absl::StatusOr<RekeyRecord> ParseRekey(std::string_view text) {
   }
   text.remove_prefix(kRekeyHeader.size() + 1);
   RekeyRecord r;
-  const char* names[] = {"from=", "to=", "key=", "seal=", "batch=", "pause_ms="};
-  std::string values[6];
+  const char* names[] = {
+      "from=", "to=", "key=", "seal=", "batch=", "pause_ms=", "verified="};
+  std::string values[7];
   for (int i = 0; i < lines; ++i) {
     const size_t nl = text.find('\n');
     if (nl == std::string_view::npos) return bad();
@@ -115,7 +134,11 @@ absl::StatusOr<RekeyRecord> ParseRekey(std::string_view text) {
     values[i] = std::string(line.substr(std::string_view(names[i]).size()));
   }
   if (!text.empty() || !IsUuid(values[0]) || !IsUuid(values[1])) return bad();
-  if (lines == 6) {
+  if (lines == 7) {
+    if (values[6] != "0" && values[6] != "1") return bad();
+    r.verified = values[6] == "1";
+  }
+  if (lines >= 6) {
     if (!absl::SimpleAtoi(values[4], &r.batch_size) || r.batch_size < 1 ||
         r.batch_size > kMaxBatch || !absl::SimpleAtoi(values[5], &r.pause_ms) ||
         r.pause_ms < 0 || r.pause_ms > kMaxPauseMs) {
@@ -178,9 +201,11 @@ absl::Status SealService::ResumeRekeyLocked() {
                       meta_->GetMeta(kRekeyMetaName));
   if (!text.has_value()) {
     rekey_.reset();
+    verify_progress_.clear();
     return absl::OkStatus();
   }
   KW_ASSIGN_OR_RETURN(RekeyRecord r, ParseRekey(*text));
+  if (!rekey_.has_value() || rekey_->to != r.to) verify_progress_.clear();
   if (!Holds(*slot_, r.from)) {
     return absl::FailedPreconditionError(StrCat(
         "a rekey from master key ", r.from, " to ", r.to,
@@ -194,6 +219,13 @@ absl::Status SealService::ResumeRekeyLocked() {
         "the rekey record's next master key does not open under the "
         "current master key");
   }
+  rekey_batch_ = r.batch_size;
+  rekey_pause_ = absl::Milliseconds(r.pause_ms);
+  if (!r.verified) {
+    // Waits for its new shares (VerifyRekey): K' stays out of the slot.
+    rekey_ = RekeyState{*text, r.from, r.to, r.next_seal, false};
+    return absl::OkStatus();
+  }
   if (options_.type == SealType::kFile && options_.file != nullptr) {
     absl::StatusOr<std::unique_ptr<seal::MasterKey>> staged =
         options_.file->LoadStaged();
@@ -204,9 +236,7 @@ absl::Status SealService::ResumeRekeyLocked() {
     }
   }
   KW_RETURN_IF_ERROR(slot_->AddKey(r.to, next->span(), /*make_current=*/true));
-  rekey_ = RekeyState{*text, r.from, r.to, r.next_seal};
-  rekey_batch_ = r.batch_size;
-  rekey_pause_ = absl::Milliseconds(r.pause_ms);
+  rekey_ = RekeyState{*text, r.from, r.to, r.next_seal, true};
   if (rekey_loop_ != nullptr) rekey_loop_->Wake();
   return absl::OkStatus();
 }
@@ -275,8 +305,8 @@ absl::Status SealService::RefreshKey() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<SealStatus> SealService::Rekey(const RequestContext& ctx,
-                                              const RekeyOptions& options) {
+absl::StatusOr<RekeyResult> SealService::Rekey(const RequestContext& ctx,
+                                               const RekeyOptions& options) {
   if (!ctx.principal.is_admin) {
     return DomainError(Reason::kForbidden,
                        "only administrators may rekey the master key");
@@ -294,6 +324,15 @@ absl::StatusOr<SealStatus> SealService::Rekey(const RequestContext& ctx,
                  StrCat("Bad Request: `pauseMs` must be 0 to ", kMaxPauseMs),
                  "pauseMs");
   }
+  const bool shamir = options_.type == SealType::kShamir;
+  if (!shamir &&
+      (options.shares.has_value() || options.threshold.has_value())) {
+    return Error(Reason::kBadBody,
+                 StrCat("Bad Request: the ", seal::SealTypeName(options_.type),
+                        " seal has no shares"),
+                 options.shares.has_value() ? "shares" : "threshold");
+  }
+  RekeyResult result;
   {
     absl::MutexLock lock(&mu_);
     if (options_.reseal == nullptr) {
@@ -301,26 +340,178 @@ absl::StatusOr<SealStatus> SealService::Rekey(const RequestContext& ctx,
                          "this server cannot rekey");
     }
     if (slot_->sealed()) return Conflict("the server is sealed; unseal it");
-    if (options_.type == SealType::kShamir) {
-      return Conflict(
-          "rekey is not available under the shamir seal: its shares are the "
-          "master key itself (docs/operations.md, Rekey the master key)");
-    }
     if (!record_.has_value()) return Conflict("the seal is not initialized");
+    if (shamir) {
+      const int shares = options.shares.value_or(record_->shares);
+      const int threshold = options.threshold.value_or(record_->threshold);
+      if (absl::Status s = seal::CheckShamirParameters(shares, threshold);
+          !s.ok()) {
+        return Error(Reason::kBadBody, StrCat("Bad Request: ", s.message()),
+                     options.threshold.has_value() ? "threshold" : "shares");
+      }
+    }
     rekey_error_.clear();
     KW_RETURN_IF_ERROR(ResumeRekeyLocked());
     if (rekey_.has_value()) {
+      if (options.shares.has_value() || options.threshold.has_value()) {
+        return Conflict(
+            "a rekey is in progress and its shares were shown when it "
+            "started; verify it (`keywarden operator rekey --verify`) or "
+            "cancel it (`--cancel`) and start again");
+      }
       KW_RETURN_IF_ERROR(ResumeWithLocked(ctx, options));
     } else {
-      KW_RETURN_IF_ERROR(StartRekeyLocked(ctx, options));
+      KW_RETURN_IF_ERROR(StartRekeyLocked(ctx, options, &result));
+    }
+  }
+  if (rekey_loop_ != nullptr) rekey_loop_->Wake();
+  result.status = Status();
+  return result;
+}
+
+absl::StatusOr<SealStatus> SealService::VerifyRekey(const RequestContext& ctx,
+                                                    std::string_view share) {
+  if (!ctx.principal.is_admin) {
+    return DomainError(Reason::kForbidden,
+                       "only administrators may verify a rekey's shares");
+  }
+  if (share.empty()) {
+    return Error(Reason::kBadBody, "Bad Request: `share` is required", "share");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (options_.type != SealType::kShamir || options_.reseal == nullptr) {
+      return Conflict(
+          "only a rekey under the shamir seal has shares to verify");
+    }
+    if (slot_->sealed()) return Conflict("the server is sealed; unseal it");
+    KW_RETURN_IF_ERROR(ResumeRekeyLocked());
+    if (!rekey_.has_value()) return Conflict("no rekey is in progress");
+    if (!rekey_->verified) {
+      KW_ASSIGN_OR_RETURN(SealRecord next,
+                          seal::ParseSealRecord(rekey_->next_seal_text));
+      absl::StatusOr<seal::Share> decoded =
+          seal::DecodeShare(share, next.key_id, next.share_check_key);
+      if (!decoded.ok()) {
+        return Error(Reason::kBadBody,
+                     StrCat("Bad Request: ", decoded.status().message(),
+                            " (a share of the new set, shown when the rekey "
+                            "started, is needed); the shares entered so far "
+                            "are kept"),
+                     "share");
+      }
+      if (verify_progress_.contains(decoded->index)) {
+        return Conflict(StrCat("share ", decoded->index,
+                               " was already entered; enter another"));
+      }
+      const uint8_t index = decoded->index;
+      verify_progress_.emplace(index, *std::move(decoded));
+      if (static_cast<int>(verify_progress_.size()) >= next.threshold) {
+        std::vector<seal::Share> shares;
+        for (auto& [i, s] : verify_progress_) shares.push_back(std::move(s));
+        verify_progress_.clear();
+        absl::StatusOr<SecretBytes> key = seal::ShamirCombine(shares);
+        absl::Status good = key.status();
+        if (key.ok()) {
+          absl::StatusOr<std::unique_ptr<seal::MasterKey>> candidate =
+              seal::MasterKey::Create(next.key_id, key->span());
+          good = candidate.ok() ? seal::CheckVerifier(next, **candidate)
+                                : candidate.status();
+        }
+        if (!good.ok()) {
+          return Conflict(
+              "the shares entered do not give the rekey's new master key; "
+              "progress was reset, enter the new shares again");
+        }
+        KW_ASSIGN_OR_RETURN(RekeyRecord r, ParseRekey(rekey_->record_text));
+        r.verified = true;
+        const std::string text = EncodeRekey(r);
+        KW_ASSIGN_OR_RETURN(
+            bool swapped, options_.reseal->SwapMeta(kRekeyMetaName,
+                                                    rekey_->record_text, text));
+        if (!swapped) {
+          // Another node verified it (or changed its settings) meanwhile.
+          KW_RETURN_IF_ERROR(ResumeRekeyLocked());
+          if (rekey_.has_value() && !rekey_->verified) {
+            return Conflict(
+                "the rekey record changed meanwhile; enter the "
+                "new shares again");
+          }
+        } else {
+          KW_RETURN_IF_ERROR(options_.reseal->AppendAudit(MakeAudit(
+              ctx, clock_->Now(), "kms.masterkey.rekey.verify",
+              StrCat("masterkey:", r.from),
+              StrCat("the ", next.threshold, "-of-", next.shares,
+                     " shares of master key ", r.to, " were verified"))));
+          // Installs K' as the current key: the batches may run.
+          rekey_.reset();
+          KW_RETURN_IF_ERROR(ResumeRekeyLocked());
+        }
+      }
     }
   }
   if (rekey_loop_ != nullptr) rekey_loop_->Wake();
   return Status();
 }
 
+absl::StatusOr<SealStatus> SealService::CancelRekey(const RequestContext& ctx) {
+  if (!ctx.principal.is_admin) {
+    return DomainError(Reason::kForbidden,
+                       "only administrators may cancel a rekey");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (options_.reseal == nullptr) {
+      return DomainError(Reason::kNotImplemented, "this server cannot rekey");
+    }
+    if (slot_->sealed()) return Conflict("the server is sealed; unseal it");
+    KW_RETURN_IF_ERROR(ResumeRekeyLocked());
+    if (!rekey_.has_value()) return Conflict("no rekey is in progress");
+    if (rekey_->verified) {
+      return Conflict(
+          "the rekey's new key is verified and rows are being re-sealed "
+          "under it; it cannot be cancelled, let it finish");
+    }
+    // Nothing is sealed under the next key before verification: deleting
+    // the record discards it. Then `master_keys` names the current key
+    // alone again (a crash between the two leaves `from,to`, which only
+    // allows a key nobody holds).
+    KW_ASSIGN_OR_RETURN(bool deleted,
+                        options_.reseal->SwapMeta(
+                            kRekeyMetaName, rekey_->record_text, std::nullopt));
+    if (!deleted) return Conflict("the rekey record changed meanwhile; retry");
+    const RekeyState cancelled = *rekey_;
+    rekey_.reset();
+    verify_progress_.clear();
+    KW_RETURN_IF_ERROR(options_.reseal
+                           ->SwapMeta(store::kMasterKeysMetaName,
+                                      StrCat(cancelled.from, ",", cancelled.to),
+                                      cancelled.from)
+                           .status());
+    KW_RETURN_IF_ERROR(options_.reseal->AppendAudit(
+        MakeAudit(ctx, clock_->Now(), "kms.masterkey.rekey.cancel",
+                  StrCat("masterkey:", cancelled.from),
+                  StrCat("master key ", cancelled.to,
+                         " discarded before verification"))));
+  }
+  return Status();
+}
+
+void SealService::FillRekeyStatus(std::string_view record_text,
+                                  SealStatus& s) const {
+  absl::StatusOr<RekeyRecord> r = ParseRekey(record_text);
+  if (!r.ok()) return;
+  s.rekey_verified = r->verified;
+  if (absl::StatusOr<SealRecord> next = seal::ParseSealRecord(r->next_seal);
+      next.ok() && next->type == SealType::kShamir) {
+    s.rekey_shares = next->shares;
+    s.rekey_threshold = next->threshold;
+  }
+}
+
 absl::Status SealService::StartRekeyLocked(const RequestContext& ctx,
-                                           const RekeyOptions& options) {
+                                           const RekeyOptions& options,
+                                           RekeyResult* result) {
   // The next key first reaches the seal's own storage (the file seal's
   // master.key.next), then the database names it.
   const SecretBytes next = crypto::RandomSecret(kMasterKeySize);
@@ -343,17 +534,35 @@ absl::Status SealService::StartRekeyLocked(const RequestContext& ctx,
     KW_ASSIGN_OR_RETURN(next_record.wrapped_key,
                         options_.wrapper->Wrap(next.span(), WrapAad(r.to)));
   }
+  std::vector<seal::Share> split;
+  if (options_.type == SealType::kShamir) {
+    // A new share set with a check key of its own: a share of the old set
+    // is refused after the finish as one "of an earlier init".
+    next_record.shares = options.shares.value_or(record_->shares);
+    next_record.threshold = options.threshold.value_or(record_->threshold);
+    const SecretBytes check_key = crypto::RandomSecret(kShareCheckKeySize);
+    next_record.share_check_key.assign(check_key.span().begin(),
+                                       check_key.span().end());
+    KW_ASSIGN_OR_RETURN(split,
+                        seal::ShamirSplit(next.span(), next_record.shares,
+                                          next_record.threshold));
+    r.verified = false;
+  }
   r.next_seal = seal::EncodeSealRecord(next_record);
   KW_ASSIGN_OR_RETURN(r.key, slot_->Encrypt(next.span(), NextKeyAad(r.to)));
   if (options_.type == SealType::kFile) {
     KW_RETURN_IF_ERROR(options_.file->StageNext(r.to, next.span()));
   }
   const std::string text = EncodeRekey(r);
+  std::string what = StrCat("to master key ", r.to, ", batch size ",
+                            r.batch_size, ", pause ", r.pause_ms, " ms");
+  if (!r.verified) {
+    StrAppend(&what, ", new shares ", next_record.threshold, " of ",
+              next_record.shares, ", to be verified");
+  }
   const iam::AuditRecord audit =
       MakeAudit(ctx, clock_->Now(), "kms.masterkey.rekey.start",
-                StrCat("masterkey:", r.from),
-                StrCat("to master key ", r.to, ", batch size ", r.batch_size,
-                       ", pause ", r.pause_ms, " ms"));
+                StrCat("masterkey:", r.from), what);
   KW_ASSIGN_OR_RETURN(bool created,
                       options_.reseal->StartRekey(kRekeyMetaName, text, r.from,
                                                   r.to, audit));
@@ -362,8 +571,18 @@ absl::Status SealService::StartRekeyLocked(const RequestContext& ctx,
     KW_RETURN_IF_ERROR(ResumeRekeyLocked());
     return ResumeWithLocked(ctx, options);
   }
-  KW_RETURN_IF_ERROR(slot_->AddKey(r.to, next.span(), true));
-  rekey_ = RekeyState{text, r.from, r.to, r.next_seal};
+  verify_progress_.clear();
+  if (r.verified) {
+    KW_RETURN_IF_ERROR(slot_->AddKey(r.to, next.span(), true));
+  } else {
+    result->threshold = next_record.threshold;
+    result->key_id = r.to;
+    for (const seal::Share& share : split) {
+      result->shares.push_back(
+          seal::EncodeShare(share, r.to, next_record.share_check_key));
+    }
+  }
+  rekey_ = RekeyState{text, r.from, r.to, r.next_seal, r.verified};
   rekey_batch_ = r.batch_size;
   rekey_pause_ = absl::Milliseconds(r.pause_ms);
   return absl::OkStatus();
@@ -407,6 +626,8 @@ absl::StatusOr<bool> SealService::RekeyStep() {
     // Sealed: nothing to do until an unseal resumes the rekey (and wakes
     // the thread).
     if (!rekey_.has_value() || slot_->sealed()) return true;
+    // Not verified: nothing may be sealed under the next key yet.
+    if (!rekey_->verified) return true;
     state = *rekey_;
     batch = rekey_batch_;
   }
@@ -471,6 +692,7 @@ absl::StatusOr<bool> SealService::RekeyStep() {
     slot_->RetireKey(state.from);
     rekey_.reset();
     rekey_error_.clear();
+    verify_progress_.clear();
   }
   if (on_rekeyed_) on_rekeyed_();
   return true;

@@ -154,9 +154,9 @@ TEST_F(SealRekeyTest, AStaleNodeWritesUnderTheNewKeyAfterARekeyElsewhere) {
   absl::StatusOr<KeyResult> before = b.CreateKey("before");
   ASSERT_TRUE(before.ok()) << before.status();
 
-  absl::StatusOr<SealStatus> started = a.seals->Rekey(Admin(), {});
+  absl::StatusOr<RekeyResult> started = a.seals->Rekey(Admin(), {});
   ASSERT_TRUE(started.ok()) << started.status();
-  const std::string new_id = started->rekey_to;
+  const std::string new_id = started->status.rekey_to;
   Finish(a);
   ASSERT_EQ(a.seals->Status().key_id, new_id);
   EXPECT_EQ(b.slot.id(), old_id) << "B is stale";
@@ -189,9 +189,9 @@ TEST_F(SealRekeyTest, AStaleFileSealNodeAnswersUnavailableAndWritesNothing) {
   absl::StatusOr<KeyResult> before = b->CreateKey("before");
   ASSERT_TRUE(before.ok()) << before.status();
 
-  absl::StatusOr<SealStatus> started = a->seals->Rekey(Admin(), {});
+  absl::StatusOr<RekeyResult> started = a->seals->Rekey(Admin(), {});
   ASSERT_TRUE(started.ok()) << started.status();
-  const std::string new_id = started->rekey_to;
+  const std::string new_id = started->status.rekey_to;
   Finish(*a);
 
   absl::StatusOr<KeyResult> refused = b->CreateKey("refused");
@@ -234,15 +234,16 @@ TEST_F(SealRekeyTest, BatchSettingsSurviveARestartAndEveryStepIsAudited) {
   RekeyOptions options;
   options.batch_size = 3;
   options.pause = absl::Milliseconds(7);
-  absl::StatusOr<SealStatus> started = a->seals->Rekey(Admin(), options);
+  absl::StatusOr<RekeyResult> started = a->seals->Rekey(Admin(), options);
   ASSERT_TRUE(started.ok()) << started.status();
-  const std::string new_id = started->rekey_to;
+  const std::string new_id = started->status.rekey_to;
   ASSERT_FALSE(*a->seals->RekeyStep());
   EXPECT_EQ(*a->store->CountSealedRows(new_id), 7);
   std::optional<std::string> record = *a->store->GetMeta("rekey");
   ASSERT_TRUE(record.has_value());
-  EXPECT_THAT(*record, ::testing::StartsWith("keywarden-rekey v2\n"));
-  EXPECT_THAT(*record, ::testing::EndsWith("\nbatch=3\npause_ms=7\n"));
+  EXPECT_THAT(*record, ::testing::StartsWith("keywarden-rekey v3\n"));
+  EXPECT_THAT(*record,
+              ::testing::EndsWith("\nbatch=3\npause_ms=7\nverified=1\n"));
 
   // A restart: a new process with nothing but the database and its file.
   a.reset();
@@ -257,11 +258,16 @@ TEST_F(SealRekeyTest, BatchSettingsSurviveARestartAndEveryStepIsAudited) {
   bigger.batch_size = 50;
   ASSERT_TRUE(a->seals->Rekey(Admin(), bigger).ok());
   EXPECT_THAT(**a->store->GetMeta("rekey"),
-              ::testing::EndsWith("\nbatch=50\npause_ms=7\n"));
+              ::testing::EndsWith("\nbatch=50\npause_ms=7\nverified=1\n"));
   RekeyOptions bad;
   bad.batch_size = 0;
   EXPECT_EQ(ReasonOf(a->seals->Rekey(Admin(), bad).status()),
             Reason::kBadBody);
+  RekeyOptions shares;
+  shares.shares = 3;
+  EXPECT_EQ(ReasonOf(a->seals->Rekey(Admin(), shares).status()),
+            Reason::kBadBody)
+      << "the file seal has no shares";
   Finish(*a);
   EXPECT_EQ(*a->store->GetMeta("rekey"), std::nullopt);
 
@@ -284,6 +290,213 @@ TEST_F(SealRekeyTest, BatchSettingsSurviveARestartAndEveryStepIsAudited) {
                           "kms.masterkey.rekey.finish system masterkey:" +
                               new_id));
   EXPECT_TRUE(a->store->VerifyAuditChain().ok());
+}
+
+// Shamir (issue 13 §4): the rekey hands out a new share set once and
+// re-seals nothing until T of the new shares were entered; a restart
+// before that unseals with the old shares and verification still works;
+// after the finish only the new shares unseal.
+class ShamirRekeyTest : public SealRekeyTest {
+ protected:
+  std::unique_ptr<Node> NewNode() {
+    auto node =
+        std::make_unique<Node>(Db(), SealType::kShamir, "", nullptr, &clock_);
+    EXPECT_TRUE(node->seals->Start().ok());
+    return node;
+  }
+  static void UnsealWith(Node& node, const std::vector<std::string>& shares) {
+    for (const std::string& share : shares) {
+      absl::StatusOr<SealStatus> s = node.seals->Unseal(Admin(), share);
+      ASSERT_TRUE(s.ok()) << s.status();
+    }
+    ASSERT_FALSE(node.seals->sealed());
+  }
+  // The WDEKs wrapped before the rekey unwrap on `node`.
+  static void ExpectUnwraps(Node& node, const std::vector<std::string>& key_ids,
+                            const std::vector<std::vector<uint8_t>>& wdeks) {
+    for (size_t i = 0; i < key_ids.size(); ++i) {
+      UnwrapRequest req;
+      req.ciphertext = wdeks[i];
+      absl::StatusOr<UnwrapResult> u =
+          node.plane.Unwrap(Admin(), key_ids[i], req);
+      ASSERT_TRUE(u.ok()) << key_ids[i] << ": " << u.status();
+    }
+  }
+};
+
+TEST_F(ShamirRekeyTest, NewSharesAreVerifiedBeforeTheOldOnesStopWorking) {
+  std::unique_ptr<Node> a = NewNode();
+  absl::StatusOr<SealInitResult> init = a->seals->Init(Admin(), 5, 3);
+  ASSERT_TRUE(init.ok()) << init.status();
+  const std::vector<std::string>& old_shares = init->shares;
+  UnsealWith(*a, {old_shares[0], old_shares[1], old_shares[2]});
+  const std::string old_id = a->slot.id();
+  std::vector<std::string> key_ids;
+  std::vector<std::vector<uint8_t>> wdeks;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<KeyResult> k = a->CreateKey("k" + std::to_string(i));
+    ASSERT_TRUE(k.ok()) << k.status();
+    absl::StatusOr<WrapResult> w = a->plane.Wrap(Admin(), k->key.id, {});
+    ASSERT_TRUE(w.ok()) << w.status();
+    key_ids.push_back(k->key.id);
+    wdeks.push_back(w->ciphertext);
+  }
+
+  RekeyOptions options;
+  options.shares = 4;
+  options.threshold = 2;
+  absl::StatusOr<RekeyResult> started = a->seals->Rekey(Admin(), options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  ASSERT_EQ(started->shares.size(), 4u);
+  EXPECT_EQ(started->threshold, 2);
+  const std::string new_id = started->key_id;
+  EXPECT_EQ(started->status.rekey_to, new_id);
+  EXPECT_FALSE(started->status.rekey_verified);
+  EXPECT_EQ(started->status.rekey_threshold, 2);
+  const std::vector<std::string> new_shares = started->shares;
+  EXPECT_THAT(**a->store->GetMeta("rekey"),
+              ::testing::EndsWith("\nverified=0\n"));
+
+  // Unverified: nothing is re-sealed, new rows stay under the old key.
+  absl::StatusOr<bool> idle = a->seals->RekeyStep();
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_TRUE(*idle);
+  EXPECT_EQ(*a->store->CountSealedRows(new_id), 3);
+  absl::StatusOr<KeyResult> during = a->CreateKey("during");
+  ASSERT_TRUE(during.ok()) << during.status();
+  EXPECT_EQ(
+      a->store->GetKey(kInstance, during->key.id)->versions[0].master_key_id,
+      old_id);
+  EXPECT_EQ(ReasonOf(a->seals->Rekey(Admin(), options).status()),
+            Reason::kConflict)
+      << "new shares cannot be drawn over the ones handed out";
+
+  // Refused shares keep progress: an old share, a repeat, a typo.
+  absl::StatusOr<SealStatus> v = a->seals->VerifyRekey(Admin(), old_shares[3]);
+  EXPECT_EQ(ReasonOf(v.status()), Reason::kBadBody) << v.status();
+  v = a->seals->VerifyRekey(Admin(), new_shares[0]);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->rekey_verify_progress, 1);
+  EXPECT_FALSE(v->rekey_verified);
+  EXPECT_EQ(ReasonOf(a->seals->VerifyRekey(Admin(), new_shares[0]).status()),
+            Reason::kConflict);
+  std::string typo = new_shares[1];
+  char& c = typo[typo.size() / 2];  // in the value, not the index
+  c = c == 'A' ? 'B' : 'A';
+  EXPECT_EQ(ReasonOf(a->seals->VerifyRekey(Admin(), typo).status()),
+            Reason::kBadBody);
+  EXPECT_EQ(a->seals->Status().rekey_verify_progress, 1);
+  RequestContext reader = Admin();
+  reader.principal.is_admin = false;
+  EXPECT_EQ(ReasonOf(a->seals->VerifyRekey(reader, new_shares[1]).status()),
+            Reason::kForbidden);
+
+  // A crash before verification: the old shares unseal, the rekey waits
+  // on, and the new shares (checked with the record's check key) verify.
+  a.reset();
+  a = NewNode();
+  EXPECT_EQ(ReasonOf(a->seals->Unseal(Admin(), new_shares[0]).status()),
+            Reason::kBadBody)
+      << "the new shares do not unseal before the finish";
+  UnsealWith(*a, {old_shares[2], old_shares[3], old_shares[4]});
+  EXPECT_EQ(a->slot.id(), old_id);
+  SealStatus waiting = a->seals->Status();
+  EXPECT_TRUE(waiting.rekey_in_progress);
+  EXPECT_FALSE(waiting.rekey_verified);
+  EXPECT_EQ(waiting.rekey_verify_progress, 0) << "progress is per process";
+  ExpectUnwraps(*a, key_ids, wdeks);
+  v = a->seals->VerifyRekey(Admin(), new_shares[3]);
+  ASSERT_TRUE(v.ok()) << v.status();
+  v = a->seals->VerifyRekey(Admin(), new_shares[1]);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE(v->rekey_verified);
+  EXPECT_EQ(a->slot.id(), new_id) << "the next key is current once verified";
+  EXPECT_EQ(ReasonOf(a->seals->CancelRekey(Admin()).status()),
+            Reason::kConflict)
+      << "a verified rekey is not cancelled";
+  Finish(*a);
+  SealStatus done = a->seals->Status();
+  EXPECT_FALSE(done.rekey_in_progress);
+  EXPECT_EQ(done.key_id, new_id);
+  EXPECT_EQ(done.shares, 4);
+  EXPECT_EQ(done.threshold, 2);
+  EXPECT_EQ(*a->store->CountSealedRows(new_id), 0);
+  ExpectUnwraps(*a, key_ids, wdeks);
+
+  // After the finish a restart needs the new shares.
+  a.reset();
+  a = NewNode();
+  absl::StatusOr<SealStatus> old = a->seals->Unseal(Admin(), old_shares[0]);
+  EXPECT_EQ(ReasonOf(old.status()), Reason::kBadBody);
+  EXPECT_THAT(std::string(old.status().message()),
+              ::testing::HasSubstr("earlier init"));
+  UnsealWith(*a, {new_shares[2], new_shares[0]});
+  EXPECT_EQ(a->slot.id(), new_id);
+  ExpectUnwraps(*a, key_ids, wdeks);
+  key_ids.push_back(during->key.id);
+  ExpectRoundTrips(*a, *a, key_ids);
+
+  absl::StatusOr<std::vector<iam::AuditRecord>> audit =
+      a->store->ListAudit(0, 1000);
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  std::vector<std::string> actions;
+  for (const iam::AuditRecord& r : *audit) {
+    if (r.action.starts_with("kms.masterkey.")) actions.push_back(r.action);
+  }
+  EXPECT_THAT(
+      actions,
+      ElementsAre("kms.masterkey.rekey.start", "kms.masterkey.rekey.resume",
+                  "kms.masterkey.rekey.verify", "kms.masterkey.rekey.finish"));
+  EXPECT_TRUE(a->store->VerifyAuditChain().ok());
+}
+
+TEST_F(ShamirRekeyTest, CancelBeforeVerificationDiscardsTheNewKey) {
+  std::unique_ptr<Node> a = NewNode();
+  absl::StatusOr<SealInitResult> init = a->seals->Init(Admin(), 3, 2);
+  ASSERT_TRUE(init.ok()) << init.status();
+  UnsealWith(*a, {init->shares[0], init->shares[1]});
+  const std::string old_id = a->slot.id();
+  absl::StatusOr<KeyResult> k = a->CreateKey("kept");
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(ReasonOf(a->seals->CancelRekey(Admin()).status()),
+            Reason::kConflict)
+      << "no rekey";
+
+  RekeyOptions bad;
+  bad.threshold = 4;  // more than the 3 shares
+  EXPECT_EQ(ReasonOf(a->seals->Rekey(Admin(), bad).status()), Reason::kBadBody);
+  EXPECT_EQ(*a->store->GetMeta("rekey"), std::nullopt)
+      << "bad input changes nothing";
+
+  absl::StatusOr<RekeyResult> started = a->seals->Rekey(Admin(), {});
+  ASSERT_TRUE(started.ok()) << started.status();
+  ASSERT_EQ(started->shares.size(), 3u) << "the current split by default";
+  EXPECT_EQ(started->threshold, 2);
+  ASSERT_TRUE(a->seals->VerifyRekey(Admin(), started->shares[0]).ok());
+  absl::StatusOr<SealStatus> cancelled = a->seals->CancelRekey(Admin());
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_FALSE(cancelled->rekey_in_progress);
+  EXPECT_EQ(*a->store->GetMeta("rekey"), std::nullopt);
+  EXPECT_EQ(*a->store->GetMeta(store::kMasterKeysMetaName), old_id);
+  EXPECT_THAT(a->slot.ids(), ElementsAre(old_id));
+  EXPECT_EQ(
+      ReasonOf(a->seals->VerifyRekey(Admin(), started->shares[1]).status()),
+      Reason::kConflict)
+      << "the discarded shares verify nothing";
+  ExpectRoundTrips(*a, *a, {k->key.id});
+
+  // The old shares still unseal after a restart; a new rekey starts.
+  a.reset();
+  a = NewNode();
+  UnsealWith(*a, {init->shares[2], init->shares[0]});
+  absl::StatusOr<RekeyResult> again = a->seals->Rekey(Admin(), {});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_NE(again->key_id, started->key_id);
+  ASSERT_TRUE(a->seals->VerifyRekey(Admin(), again->shares[2]).ok());
+  ASSERT_TRUE(a->seals->VerifyRekey(Admin(), again->shares[1]).ok());
+  Finish(*a);
+  EXPECT_EQ(a->seals->Status().key_id, again->key_id);
+  ExpectRoundTrips(*a, *a, {k->key.id});
 }
 
 }  // namespace

@@ -189,11 +189,13 @@ SealStatus SealService::Status() const {
   // new seal record read, the staged file promoted, the old key retired)
   // is done here, though the database's record goes one step earlier.
   std::optional<std::string> running_to;
+  int verify_progress = 0;
   {
     absl::MutexLock lock(&mu_);
     s = StatusLocked();
     s.rekey_error = rekey_error_;
     if (rekey_.has_value()) running_to = rekey_->to;
+    verify_progress = static_cast<int>(verify_progress_.size());
   }
   if (options_.reseal == nullptr) return s;
   // From the database, so that every node shows a rekey another runs.
@@ -207,6 +209,8 @@ SealStatus SealService::Status() const {
   }
   if (at != std::string_view::npos) {
     s.rekey_to = std::string(t.substr(at + 4, 36));
+    FillRekeyStatus(t, s);
+    if (!s.rekey_verified) s.rekey_verify_progress = verify_progress;
   } else if (running_to.has_value()) {
     s.rekey_to = *running_to;
   } else {
@@ -339,6 +343,11 @@ absl::StatusOr<SealStatus> SealService::Unseal(const RequestContext& ctx,
                              "the shares entered do not give this "
                              "database's master key; progress was reset, "
                              "enter the shares again");
+        }
+        // A rekey a restart interrupted (verified or not) goes on; its
+        // failure is shown in the status, the unseal stands.
+        if (absl::Status resumed = ResumeRekeyAuditedLocked(); !resumed.ok()) {
+          rekey_error_ = std::string(resumed.message());
         }
         changed = true;
       }

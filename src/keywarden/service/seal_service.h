@@ -42,6 +42,14 @@ struct SealStatus {
   std::string rekey_to;
   int64_t rekey_remaining = 0;
   std::string rekey_error;
+  // shamir: a rekey's new shares are verified (T of them entered with
+  // VerifyRekey) before any row is re-sealed; until then `rekey_verified`
+  // is false and `rekey_verify_progress` of `rekey_threshold` (of
+  // `rekey_shares`) new shares were entered on this node.
+  bool rekey_verified = true;
+  int rekey_verify_progress = 0;
+  int rekey_shares = 0;
+  int rekey_threshold = 0;
 };
 
 // POST /admin/v1/seal/rekey. Unset: at start, 100 rows and no pause; on a
@@ -49,6 +57,18 @@ struct SealStatus {
 struct RekeyOptions {
   std::optional<int> batch_size;        // rows re-sealed per transaction
   std::optional<absl::Duration> pause;  // between batches
+  // shamir, at start only: the new share set (default: the current one).
+  std::optional<int> shares;
+  std::optional<int> threshold;
+};
+
+// What Rekey() answers: the status, and under shamir, at start only, the
+// new shares (shamir.h's text form; shown once, stored nowhere).
+struct RekeyResult {
+  SealStatus status;
+  std::vector<std::string> shares;
+  int threshold = 0;
+  std::string key_id;  // the new master key's
 };
 
 struct SealInitResult {
@@ -124,9 +144,21 @@ class SealService {
   // Starts a rekey, or resumes the one in progress, recording what
   // `options` sets (docs/formats/material.md §4); returns at once, the rows
   // are re-sealed in the background.
-  // FailedPrecondition (Conflict) while sealed or under the shamir seal.
-  absl::StatusOr<SealStatus> Rekey(const RequestContext& ctx,
-                                   const RekeyOptions& options);
+  // Under shamir a new rekey splits the new key into a new share set,
+  // returned once, and re-seals nothing until VerifyRekey has seen T of
+  // them: until then the old shares unseal and CancelRekey discards it.
+  // Conflict while sealed.
+  absl::StatusOr<RekeyResult> Rekey(const RequestContext& ctx,
+                                    const RekeyOptions& options);
+  // shamir: one of the new shares of the rekey waiting for verification
+  // (administrators). A refused share (malformed, wrong check, entered
+  // twice) keeps the shares entered so far; the T-th share that gives the
+  // new key records the rekey as verified and lets its batches run.
+  absl::StatusOr<SealStatus> VerifyRekey(const RequestContext& ctx,
+                                         std::string_view share);
+  // Discards a rekey that is not verified yet (its new key and shares);
+  // Conflict once it is (its rows are being re-sealed: let it finish).
+  absl::StatusOr<SealStatus> CancelRekey(const RequestContext& ctx);
   // One batch of the rekey in progress, for the background thread and
   // tests: true when the rekey has finished (or none is in progress).
   absl::StatusOr<bool> RekeyStep();
@@ -160,6 +192,8 @@ class SealService {
   // needed.
   absl::Status RefreshKey();
   absl::Duration RekeyLoopBody();
+  // The rekey fields of Status() from the rekey record's text.
+  void FillRekeyStatus(std::string_view record_text, SealStatus& s) const;
   // Who the audit records of what a node does on its own name: `system`.
   static RequestContext SystemContext();
 
@@ -177,7 +211,8 @@ class SealService {
   // Rekey() of a new rekey, and of one in progress (new settings are
   // recorded); each writes its audit record.
   absl::Status StartRekeyLocked(const RequestContext& ctx,
-                                const RekeyOptions& options)
+                                const RekeyOptions& options,
+                                RekeyResult* result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ResumeWithLocked(const RequestContext& ctx,
                                 const RekeyOptions& options)
@@ -190,12 +225,18 @@ class SealService {
     std::string from;
     std::string to;
     std::string next_seal_text;
+    // false: a shamir rekey whose new shares are not verified yet; the
+    // next key is not in the slot and no row is re-sealed.
+    bool verified = true;
   };
   std::optional<RekeyState> rekey_ ABSL_GUARDED_BY(mu_);
   // The running rekey's settings, from its record.
   int rekey_batch_ ABSL_GUARDED_BY(mu_) = 100;
   absl::Duration rekey_pause_ ABSL_GUARDED_BY(mu_);
   std::string rekey_error_ ABSL_GUARDED_BY(mu_);
+  // shamir: the new shares entered for the rekey's verification, by index
+  // (this node's memory only: a restart starts the count again).
+  std::map<uint8_t, seal::Share> verify_progress_ ABSL_GUARDED_BY(mu_);
   // Serialises RekeyStep (the background thread and a test or a resumed
   // request).
   absl::Mutex step_mu_;

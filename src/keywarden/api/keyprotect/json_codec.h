@@ -155,9 +155,14 @@ struct SealInitRequest {
 };
 absl::StatusOr<SealInitRequest> DecodeSealInit(std::string_view body);
 absl::StatusOr<SecretBytes> DecodeUnseal(std::string_view body);
-// POST /admin/v1/seal/rekey: {"batchSize":N,"pauseMs":M}, both optional.
+// POST /admin/v1/seal/rekey: {"batchSize":N,"pauseMs":M,"shares":N,
+// "threshold":T}, all optional (the last two: shamir only).
 absl::StatusOr<service::RekeyOptions> DecodeRekey(std::string_view body);
 std::string EncodeSealStatus(const service::SealStatus& status);
+// The rekey's answer: the status, or under shamir at start
+// {"shares":[…],"threshold":T,"keyId":…,"seal":status}, the only time the
+// new shares are shown.
+std::string EncodeRekeyResult(const service::RekeyResult& result);
 // {"shares":[…],"threshold":T,"keyId":…}: the only time shares are shown.
 std::string EncodeSealInit(const service::SealInitResult& result);
 std::string EncodePrincipal(const iam::PrincipalRecord& p);

@@ -101,6 +101,20 @@ absl::StatusOr<service::RekeyOptions> DecodeRekey(std::string_view body) {
   int64_t pause_ms = -1;
   KW_RETURN_IF_ERROR(number("batchSize", 10000, &batch));
   KW_RETURN_IF_ERROR(number("pauseMs", 60000, &pause_ms));
+  // shamir: the new share set (1..255; the service checks the pair).
+  int64_t shares = -1;
+  int64_t threshold = -1;
+  KW_RETURN_IF_ERROR(number("shares", 255, &shares));
+  KW_RETURN_IF_ERROR(number("threshold", 255, &threshold));
+  if (shares == 0) {
+    return BadRequest("`shares` must be an integer from 1 to 255", "shares");
+  }
+  if (threshold == 0) {
+    return BadRequest("`threshold` must be an integer from 1 to 255",
+                      "threshold");
+  }
+  if (shares > 0) options.shares = static_cast<int>(shares);
+  if (threshold > 0) options.threshold = static_cast<int>(threshold);
   if (batch >= 0) options.batch_size = static_cast<int>(batch);
   if (pause_ms >= 0) options.pause = absl::Milliseconds(pause_ms);
   return options;
@@ -118,10 +132,27 @@ std::string EncodeSealStatus(const service::SealStatus& s) {
   }
   if (s.rekey_in_progress) {
     json::object rekey{{"toKeyId", s.rekey_to},
-                       {"remaining", s.rekey_remaining}};
+                       {"remaining", s.rekey_remaining},
+                       {"verified", s.rekey_verified}};
+    if (s.rekey_threshold > 0) {
+      rekey["shares"] = s.rekey_shares;
+      rekey["threshold"] = s.rekey_threshold;
+    }
+    if (!s.rekey_verified) rekey["verifyProgress"] = s.rekey_verify_progress;
     if (!s.rekey_error.empty()) rekey["error"] = s.rekey_error;
     obj["rekey"] = std::move(rekey);
   }
+  return json::serialize(obj);
+}
+
+std::string EncodeRekeyResult(const service::RekeyResult& r) {
+  if (r.shares.empty()) return EncodeSealStatus(r.status);
+  json::array shares;
+  for (const std::string& s : r.shares) shares.emplace_back(s);
+  json::object obj{{"shares", std::move(shares)},
+                   {"threshold", r.threshold},
+                   {"keyId", r.key_id},
+                   {"seal", json::parse(EncodeSealStatus(r.status))}};
   return json::serialize(obj);
 }
 

@@ -495,5 +495,47 @@ TEST(JsonCodecSealTest, StatusNamesShamirFieldsOnlyForShamir) {
             R"({"shares":["kw1-1-a","kw1-2-b"],"threshold":2,"keyId":"k"})");
 }
 
+TEST(JsonCodecSealTest, ShamirRekeyShowsItsSharesOnceAndItsVerification) {
+  absl::StatusOr<service::RekeyOptions> o =
+      DecodeRekey(R"({"shares":4,"threshold":2,"batchSize":10})");
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->shares, 4);
+  EXPECT_EQ(o->threshold, 2);
+  EXPECT_EQ(o->batch_size, 10);
+  EXPECT_FALSE(DecodeRekey("{}")->shares.has_value());
+  EXPECT_EQ(FieldOf(DecodeRekey(R"({"shares":0})").status()), "shares");
+  EXPECT_EQ(FieldOf(DecodeRekey(R"({"threshold":256})").status()),
+            "threshold");
+  EXPECT_FALSE(DecodeRekey(R"({"shares":"5"})").ok());
+
+  service::RekeyResult r;
+  r.status.type = seal::SealType::kShamir;
+  r.status.initialized = true;
+  r.status.sealed = false;
+  r.status.key_id = "k";
+  r.status.shares = 3;
+  r.status.threshold = 2;
+  r.status.rekey_in_progress = true;
+  r.status.rekey_to = "n";
+  r.status.rekey_remaining = 7;
+  r.status.rekey_verified = false;
+  r.status.rekey_verify_progress = 1;
+  r.status.rekey_shares = 4;
+  r.status.rekey_threshold = 2;
+  const std::string status =
+      R"({"type":"shamir","initialized":true,"sealed":false,"keyId":"k",)"
+      R"("shares":3,"threshold":2,"progress":0,"rekey":{"toKeyId":"n",)"
+      R"("remaining":7,"verified":false,"shares":4,"threshold":2,)"
+      R"("verifyProgress":1}})";
+  EXPECT_EQ(EncodeRekeyResult(r), status) << "no shares: the status";
+  r.shares = {"kw1-1-a", "kw1-2-b", "kw1-3-c", "kw1-4-d"};
+  r.threshold = 2;
+  r.key_id = "n";
+  EXPECT_EQ(EncodeRekeyResult(r),
+            StrCat(R"({"shares":["kw1-1-a","kw1-2-b","kw1-3-c","kw1-4-d"],)"
+                   R"("threshold":2,"keyId":"n","seal":)",
+                   status, "}"));
+}
+
 }  // namespace
 }  // namespace keywarden::api::keyprotect

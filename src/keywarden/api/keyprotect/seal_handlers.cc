@@ -104,15 +104,45 @@ void SealAction(Call& call) {
   if (action == "rekey") {
     absl::StatusOr<service::RekeyOptions> options = DecodeRekey(call.Body());
     if (!options.ok()) return call.Fail(options.status());
-    absl::StatusOr<service::SealStatus> status =
+    absl::StatusOr<service::RekeyResult> result =
         seals->Rekey(call.ctx, *options);
+    if (!result.ok()) return call.Fail(result.status());
+    std::string body = EncodeRekeyResult(*result);
+    if (!result->shares.empty()) {
+      for (std::string& share : result->shares) WipeString(share);
+      call.res.set(beast_http::field::cache_control, "no-store");
+    }
+    call.Reply(beast_http::status::accepted, std::move(body));
+    return;
+  }
+  if (action == "rekey-verify") {
+    // The body is an unseal's: {"share":"kw1-…"} (of the new set).
+    absl::StatusOr<SecretBytes> share = DecodeUnseal(call.Body());
+    if (!share.ok()) return call.Fail(share.status());
+    absl::StatusOr<service::SealStatus> status = seals->VerifyRekey(
+        call.ctx, std::string_view(reinterpret_cast<const char*>(share->data()),
+                                   share->size()));
+    if (!status.ok()) {
+      const Reason reason = ReasonOf(status.status());
+      if (!share->empty() &&
+          (reason == Reason::kBadBody || reason == Reason::kConflict)) {
+        record_failure("rekey share refused");
+      }
+      return call.Fail(status.status());
+    }
+    call.Reply(kOk, EncodeSealStatus(*status));
+    return;
+  }
+  if (action == "rekey-cancel") {
+    absl::StatusOr<service::SealStatus> status = seals->CancelRekey(call.ctx);
     if (!status.ok()) return call.Fail(status.status());
-    call.Reply(beast_http::status::accepted, EncodeSealStatus(*status));
+    call.Reply(kOk, EncodeSealStatus(*status));
     return;
   }
   call.Fail(Error(Reason::kNotFound,
                   StrCat("Not Found: there is no seal action `", action,
-                         "` (init, unseal, seal, rekey)")));
+                         "` (init, unseal, seal, rekey, rekey-verify, "
+                         "rekey-cancel)")));
 }
 
 }  // namespace keywarden::api::keyprotect::handlers
