@@ -135,6 +135,35 @@ void PrintRekey(const json::value& status) {
   Out(line);
 }
 
+// Prints the shares of an init or a shamir rekey answer once, one per line
+// as "<label> <n>: <share>", then the threshold, the master key id and
+// `next_step`; the printed text is wiped.
+absl::Status ShowShares(const json::value& answer, std::string_view label,
+                        std::string_view key_label,
+                        std::string_view next_step) {
+  const json::object* o = answer.if_object();
+  const json::value* shares = o ? o->if_contains("shares") : nullptr;
+  if (shares == nullptr || !shares->is_array()) {
+    return absl::InternalError("unexpected answer: no shares");
+  }
+  std::string text;
+  int i = 1;
+  for (const json::value& share : shares->get_array()) {
+    if (!share.is_string()) continue;
+    StrAppend(&text, label, " ", i++, ": ",
+              Printable(std::string_view(share.as_string())), "\n");
+  }
+  StrAppend(&text, "\nThreshold: ", IntField(answer, "threshold"), " of ",
+            i - 1, " shares. ", key_label, ": ",
+            Printable(StringField(answer, "keyId")), "\n",
+            "These shares are shown once and stored nowhere: give each to "
+            "its keeper now.\n",
+            next_step);
+  Out(text);
+  WipeString(text);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void AddOperatorCommands(CLI::App& app, int& exit_code) {
@@ -155,28 +184,13 @@ void AddOperatorCommands(CLI::App& app, int& exit_code) {
         if (s.format == OutputFormat::kJson) {
           Out(FormatJson(*answer));
         } else {
-          const json::object* o = answer->if_object();
-          const json::value* shares = o ? o->if_contains("shares") : nullptr;
-          if (shares == nullptr || !shares->is_array()) {
-            return absl::InternalError("unexpected answer: no shares");
-          }
-          std::string text;
-          int i = 1;
-          for (const json::value& share : shares->get_array()) {
-            if (!share.is_string()) continue;
-            StrAppend(&text, "Unseal share ", i++, ": ",
-                      Printable(std::string_view(share.as_string())), "\n");
-          }
-          StrAppend(&text, "\nThreshold: ", IntField(*answer, "threshold"),
-                    " of ", i - 1, " shares. Master key id: ",
-                    Printable(StringField(*answer, "keyId")), "\n",
-                    "These shares are shown once and stored nowhere: give "
-                    "each to its keeper now.\n"
-                    "The server stays sealed until ",
-                    IntField(*answer, "threshold"),
-                    " of them are entered with `keywarden operator unseal`.\n");
-          Out(text);
-          WipeString(text);
+          absl::Status shown = ShowShares(
+              *answer, "Unseal share", "Master key id",
+              StrCat("The server stays sealed until ",
+                     IntField(*answer, "threshold"),
+                     " of them are entered with `keywarden operator "
+                     "unseal`.\n"));
+          if (!shown.ok()) return shown;
         }
         return absl::OkStatus();
       });
@@ -290,31 +304,13 @@ void AddOperatorCommands(CLI::App& app, int& exit_code) {
               Out(FormatJson(*answer));
               return absl::OkStatus();
             }
-            const json::value* shares =
-                answer->as_object().if_contains("shares");
-            if (shares == nullptr || !shares->is_array()) {
-              return absl::InternalError("unexpected answer: no shares");
-            }
-            std::string text;
-            int i = 1;
-            for (const json::value& share : shares->get_array()) {
-              if (!share.is_string()) continue;
-              StrAppend(&text, "New unseal share ", i++, ": ",
-                        Printable(std::string_view(share.as_string())), "\n");
-            }
-            StrAppend(&text, "\nThreshold: ", IntField(*answer, "threshold"),
-                      " of ", i - 1, " shares. New master key id: ",
-                      Printable(StringField(*answer, "keyId")), "\n",
-                      "These shares are shown once and stored nowhere: give "
-                      "each to its keeper now.\n"
-                      "Nothing is re-sealed, and the old shares keep "
-                      "unsealing, until ",
-                      IntField(*answer, "threshold"),
-                      " of the new shares are entered with `keywarden "
-                      "operator rekey --verify`.\n");
-            Out(text);
-            WipeString(text);
-            return absl::OkStatus();
+            return ShowShares(
+                *answer, "New unseal share", "New master key id",
+                StrCat("Nothing is re-sealed, and the old shares keep "
+                       "unsealing, until ",
+                       IntField(*answer, "threshold"),
+                       " of the new shares are entered with `keywarden "
+                       "operator rekey --verify`.\n"));
           }
         }
         // --wait: poll until no rekey is in progress (or one waits for

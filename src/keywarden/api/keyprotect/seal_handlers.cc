@@ -78,22 +78,29 @@ void SealAction(Call& call) {
     call.Reply(kOk, std::move(body));
     return;
   }
-  if (action == "unseal") {
+  // A share, {"share":"kw1-…"}: of the current set (unseal) or of a
+  // rekey's new set (rekey-verify). A refused share counts as a failed
+  // authentication of the address.
+  auto submit_share = [&](auto submit, std::string_view refused) {
     absl::StatusOr<SecretBytes> share = DecodeUnseal(call.Body());
     if (!share.ok()) return call.Fail(share.status());
-    absl::StatusOr<service::SealStatus> status = seals->Unseal(
-        call.ctx, std::string_view(reinterpret_cast<const char*>(share->data()),
-                                   share->size()));
+    absl::StatusOr<service::SealStatus> status = submit(
+        std::string_view(reinterpret_cast<const char*>(share->data()),
+                         share->size()));
     if (!status.ok()) {
       const Reason reason = ReasonOf(status.status());
       if (!share->empty() &&
           (reason == Reason::kBadBody || reason == Reason::kConflict)) {
-        record_failure("share refused");
+        record_failure(refused);
       }
       return call.Fail(status.status());
     }
     call.Reply(kOk, EncodeSealStatus(*status));
-    return;
+  };
+  if (action == "unseal") {
+    return submit_share(
+        [&](std::string_view share) { return seals->Unseal(call.ctx, share); },
+        "share refused");
   }
   if (action == "seal") {
     absl::StatusOr<service::SealStatus> status = seals->Seal(call.ctx);
@@ -116,22 +123,11 @@ void SealAction(Call& call) {
     return;
   }
   if (action == "rekey-verify") {
-    // The body is an unseal's: {"share":"kw1-…"} (of the new set).
-    absl::StatusOr<SecretBytes> share = DecodeUnseal(call.Body());
-    if (!share.ok()) return call.Fail(share.status());
-    absl::StatusOr<service::SealStatus> status = seals->VerifyRekey(
-        call.ctx, std::string_view(reinterpret_cast<const char*>(share->data()),
-                                   share->size()));
-    if (!status.ok()) {
-      const Reason reason = ReasonOf(status.status());
-      if (!share->empty() &&
-          (reason == Reason::kBadBody || reason == Reason::kConflict)) {
-        record_failure("rekey share refused");
-      }
-      return call.Fail(status.status());
-    }
-    call.Reply(kOk, EncodeSealStatus(*status));
-    return;
+    return submit_share(
+        [&](std::string_view share) {
+          return seals->VerifyRekey(call.ctx, share);
+        },
+        "rekey share refused");
   }
   if (action == "rekey-cancel") {
     absl::StatusOr<service::SealStatus> status = seals->CancelRekey(call.ctx);
