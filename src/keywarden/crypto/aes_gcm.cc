@@ -1,5 +1,6 @@
 #include "keywarden/crypto/aes_gcm.h"
 #include "keywarden/crypto/aes_gcm_segments.h"
+#include "keywarden/crypto/ciphers.h"
 
 #include <openssl/evp.h>
 
@@ -27,36 +28,6 @@ struct CtxDeleter {
   void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
 };
 using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
-
-const EVP_CIPHER* FetchOrDie(const char* name) {
-  EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, name, nullptr);
-  if (cipher == nullptr) std::abort();  // no default provider: unusable.
-  return cipher;
-}
-
-// EVP_CIPHER objects are fetched once: an implicit fetch on every
-// EVP_EncryptInit_ex would take the provider's lock on the hot path.
-// Fetched ciphers are immutable and shared between threads (OpenSSL 3
-// "Algorithm fetching"). Key size is validated in Create(), so this
-// never returns null for a constructed AesGcm.
-const EVP_CIPHER* CipherForKeySize(size_t key_size) {
-  switch (key_size) {
-    case 16: {
-      static const EVP_CIPHER* const c = FetchOrDie("AES-128-GCM");
-      return c;
-    }
-    case 24: {
-      static const EVP_CIPHER* const c = FetchOrDie("AES-192-GCM");
-      return c;
-    }
-    case 32: {
-      static const EVP_CIPHER* const c = FetchOrDie("AES-256-GCM");
-      return c;
-    }
-    default:
-      return nullptr;
-  }
-}
 
 // Built only on failure: a non-OK Status with a message allocates, and the
 // success path of Decrypt should not pay for it.
@@ -111,7 +82,7 @@ EVP_CIPHER_CTX* Scratch(const EVP_CIPHER_CTX* keyed) {
 }  // namespace
 
 absl::StatusOr<AesGcm> AesGcm::Create(std::span<const uint8_t> key) {
-  const EVP_CIPHER* cipher = CipherForKeySize(key.size());
+  const EVP_CIPHER* cipher = AesGcmCipher(key.size());
   if (cipher == nullptr) {
     return absl::InvalidArgumentError(
         "AES-GCM key must be 16, 24 or 32 bytes");
@@ -245,7 +216,7 @@ bool OpenArgsValid(std::span<const uint8_t> nonce,
 class OnceCtx {
  public:
   explicit OnceCtx(bool encrypt) : ctx_(EVP_CIPHER_CTX_new()) {
-    const EVP_CIPHER* cipher = CipherForKeySize(32);
+    const EVP_CIPHER* cipher = AesGcmCipher(32);
     if (ctx_ != nullptr &&
         EVP_CipherInit_ex2(ctx_.get(), cipher, nullptr, nullptr,
                            encrypt ? 1 : 0, nullptr) != 1) {
@@ -359,7 +330,7 @@ absl::StatusOr<AesGcmSegments> AesGcmSegments::Create(
   if (key.size() != 32) {
     return absl::InvalidArgumentError("AES-256-GCM key must be 32 bytes");
   }
-  const EVP_CIPHER* cipher = CipherForKeySize(32);
+  const EVP_CIPHER* cipher = AesGcmCipher(32);
   auto c = std::make_unique<Contexts>();
   c->seal.reset(EVP_CIPHER_CTX_new());
   c->open.reset(EVP_CIPHER_CTX_new());

@@ -1,4 +1,5 @@
 #include "keywarden/crypto/key_ops.h"
+#include "keywarden/crypto/ciphers.h"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -56,34 +57,6 @@ const EVP_MD* Md(HashAlgorithm hash) {
   return EVP_sha256();
 }
 
-const EVP_CIPHER* FetchOrDie(const char* name) {
-  EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, name, nullptr);
-  if (cipher == nullptr) std::abort();  // no default provider: unusable.
-  return cipher;
-}
-
-// As in aes_gcm.cc: each EVP_CIPHER is fetched once, since an implicit
-// fetch in every EVP_EncryptInit_ex takes the provider's lock on the KMIP
-// Encrypt/Decrypt hot path. Fetched ciphers are immutable and shared
-// between threads (OpenSSL 3 "Algorithm fetching").
-const EVP_CIPHER* Cbc(size_t key_size) {
-  switch (key_size) {
-    case 16: {
-      static const EVP_CIPHER* const c = FetchOrDie("AES-128-CBC");
-      return c;
-    }
-    case 24: {
-      static const EVP_CIPHER* const c = FetchOrDie("AES-192-CBC");
-      return c;
-    }
-    case 32: {
-      static const EVP_CIPHER* const c = FetchOrDie("AES-256-CBC");
-      return c;
-    }
-  }
-  return nullptr;
-}
-
 const uint8_t kEmpty = 0;
 const uint8_t* Ptr(std::span<const uint8_t> s) {
   return s.empty() ? &kEmpty : s.data();
@@ -106,7 +79,7 @@ std::vector<uint8_t> Hmac(HashAlgorithm hash, std::span<const uint8_t> key,
 absl::StatusOr<std::vector<uint8_t>> AesCbcEncrypt(
     std::span<const uint8_t> key, std::span<const uint8_t> iv,
     std::span<const uint8_t> plaintext) {
-  const EVP_CIPHER* cipher = Cbc(key.size());
+  const EVP_CIPHER* cipher = AesCbcCipher(key.size());
   if (cipher == nullptr || iv.size() != 16) {
     return absl::InvalidArgumentError("AES-CBC needs a 16, 24 or 32-byte key "
                                       "and a 16-byte IV");
@@ -131,7 +104,7 @@ absl::StatusOr<std::vector<uint8_t>> AesCbcEncrypt(
 absl::StatusOr<SecretBytes> AesCbcDecrypt(std::span<const uint8_t> key,
                                           std::span<const uint8_t> iv,
                                           std::span<const uint8_t> ciphertext) {
-  const EVP_CIPHER* cipher = Cbc(key.size());
+  const EVP_CIPHER* cipher = AesCbcCipher(key.size());
   if (cipher == nullptr || iv.size() != 16) {
     return absl::InvalidArgumentError("AES-CBC needs a 16, 24 or 32-byte key "
                                       "and a 16-byte IV");
@@ -154,34 +127,11 @@ absl::StatusOr<SecretBytes> AesCbcDecrypt(std::span<const uint8_t> key,
                                               static_cast<size_t>(n + m)));
 }
 
-namespace {
-
-// Fetched once (see Cbc above).
-const EVP_CIPHER* Gcm(size_t key_size) {
-  switch (key_size) {
-    case 16: {
-      static const EVP_CIPHER* const c = FetchOrDie("AES-128-GCM");
-      return c;
-    }
-    case 24: {
-      static const EVP_CIPHER* const c = FetchOrDie("AES-192-GCM");
-      return c;
-    }
-    case 32: {
-      static const EVP_CIPHER* const c = FetchOrDie("AES-256-GCM");
-      return c;
-    }
-  }
-  return nullptr;
-}
-
-}  // namespace
-
 absl::StatusOr<std::vector<uint8_t>> AesGcmSeal(
     std::span<const uint8_t> key, std::span<const uint8_t> iv,
     std::span<const uint8_t> plaintext, std::span<const uint8_t> aad,
     size_t tag_size) {
-  const EVP_CIPHER* cipher = Gcm(key.size());
+  const EVP_CIPHER* cipher = AesGcmCipher(key.size());
   if (cipher == nullptr || iv.size() < 12 || iv.size() > 64 ||
       tag_size < 12 || tag_size > 16 || plaintext.size() > INT_MAX - 32 ||
       aad.size() > INT_MAX) {
@@ -216,7 +166,7 @@ absl::StatusOr<SecretBytes> AesGcmOpen(std::span<const uint8_t> key,
                                        std::span<const uint8_t> ciphertext,
                                        std::span<const uint8_t> tag,
                                        std::span<const uint8_t> aad) {
-  const EVP_CIPHER* cipher = Gcm(key.size());
+  const EVP_CIPHER* cipher = AesGcmCipher(key.size());
   if (cipher == nullptr || iv.size() < 12 || iv.size() > 64 ||
       tag.size() < 12 || tag.size() > 16 || ciphertext.size() > INT_MAX - 32 ||
       aad.size() > INT_MAX) {
