@@ -18,12 +18,12 @@
 // and dropped afterwards. Without that URL the PostgreSQL run skips, or fails
 // under KEYWARDEN_TEST_PG_REQUIRED=1 (make test).
 
-const { test, after } = require('node:test');
-const { execFileSync } = require('node:child_process');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { useServer } = require('../lib/server');
 const { keyEnvelope, keyResource, desc } = require('../lib/kp');
+const { postgresDatabase } = require('../lib/postgres');
 
 const ROUNDS = Number(process.env.KW_CRASH_ROUNDS || 6);
 const WORKERS = 8;
@@ -35,25 +35,8 @@ const KEY_TYPE = 'application/vnd.ibm.kms.key+json';
 const BACKEND = process.env.KW_CRASH_BACKEND || 'sqlite';
 
 // For PostgreSQL: { url } of a fresh database, or { skip } saying why not.
-function postgresDatabase() {
-  const server = process.env.KEYWARDEN_TEST_PG_URL;
-  if (!server) {
-    const why = 'no PostgreSQL server: set KEYWARDEN_TEST_PG_URL (scripts/test.sh starts one)';
-    return process.env.KEYWARDEN_TEST_PG_REQUIRED === '1' ? { fail: why } : { skip: why };
-  }
-  const name = `kw_crash_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
-  execFileSync('psql', [server, '-v', 'ON_ERROR_STOP=1', '-qAtc', `CREATE DATABASE ${name}`]);
-  after(() => {
-    try {
-      execFileSync('psql', [server, '-qAtc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
-    } catch { /* the throw-away server goes away anyway */ }
-  });
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return { url: url.toString() };
-}
 
-const pg = BACKEND === 'postgres' ? postgresDatabase() : null;
+const pg = BACKEND === 'postgres' ? postgresDatabase('kw_crash') : null;
 const srv = pg && !pg.url ? null
   : useServer({ args: ['--test-clock', ...(pg ? ['--database', pg.url] : [])] });
 

@@ -11,7 +11,7 @@
 // (src/keywarden/service/seal_rekey_test.cc runs the pkcs11 case, where the
 // stale node learns the new key and creates the key under it at once.)
 
-const { test, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -19,26 +19,9 @@ const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { KeywardenServer } = require('../lib/server');
 const { KEY_TYPE, keyEnvelope, keyResource, desc } = require('../lib/kp');
+const { postgresDatabase } = require('../lib/postgres');
 
-function postgresDatabase() {
-  const server = process.env.KEYWARDEN_TEST_PG_URL;
-  if (!server) {
-    const why = 'no PostgreSQL server: set KEYWARDEN_TEST_PG_URL (scripts/test.sh starts one)';
-    return process.env.KEYWARDEN_TEST_PG_REQUIRED === '1' ? { fail: why } : { skip: why };
-  }
-  const name = `kw_rekey_multi_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
-  execFileSync('psql', [server, '-v', 'ON_ERROR_STOP=1', '-qAtc', `CREATE DATABASE ${name}`]);
-  after(() => {
-    try {
-      execFileSync('psql', [server, '-qAtc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
-    } catch { /* the throw-away server goes away anyway */ }
-  });
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return { url: url.toString() };
-}
-
-const pg = postgresDatabase();
+const pg = postgresDatabase('kw_rekey_multi');
 
 function rowsByMasterKey() {
   const sql = ['key_versions', 'import_tokens', 'webhooks', 'signing_keys']

@@ -12,7 +12,7 @@
 // On SQLite in the data dir, or on PostgreSQL with KW_REKEY_BACKEND=postgres
 // (rekey-postgres.test.js), a fresh database as in crash.test.js.
 
-const { test, after } = require('node:test');
+const { test } = require('node:test');
 const { execFileSync } = require('node:child_process');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -20,31 +20,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { useServer } = require('../lib/server');
 const { keyEnvelope, keyResource, desc } = require('../lib/kp');
+const { postgresDatabase } = require('../lib/postgres');
 
 const KEY_TYPE = 'application/vnd.ibm.kms.key+json';
 const ROOT_KEYS = 24;
 const STANDARD_KEYS = 8;
 const BACKEND = process.env.KW_REKEY_BACKEND || 'sqlite';
 
-function postgresDatabase() {
-  const server = process.env.KEYWARDEN_TEST_PG_URL;
-  if (!server) {
-    const why = 'no PostgreSQL server: set KEYWARDEN_TEST_PG_URL (scripts/test.sh starts one)';
-    return process.env.KEYWARDEN_TEST_PG_REQUIRED === '1' ? { fail: why } : { skip: why };
-  }
-  const name = `kw_rekey_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
-  execFileSync('psql', [server, '-v', 'ON_ERROR_STOP=1', '-qAtc', `CREATE DATABASE ${name}`]);
-  after(() => {
-    try {
-      execFileSync('psql', [server, '-qAtc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
-    } catch { /* the throw-away server goes away anyway */ }
-  });
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return { url: url.toString() };
-}
-
-const pg = BACKEND === 'postgres' ? postgresDatabase() : null;
+const pg = BACKEND === 'postgres' ? postgresDatabase('kw_rekey') : null;
 const srv = pg && !pg.url ? null : useServer({ args: pg ? ['--database', pg.url] : [] });
 
 // Sealed rows per master key id, straight from the database.

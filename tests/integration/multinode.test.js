@@ -26,30 +26,13 @@ const { KeywardenServer } = require('../lib/server');
 const { KEY_TYPE, keyEnvelope, keyResource, expectStatus, randB64 } = require('../lib/kp');
 const { adminOk, adminReq, createUser, createApiKey, createPolicy, tokenFor } = require('../lib/identity');
 const { parseToken, secureImportFields } = require('../lib/import');
+const { postgresDatabase } = require('../lib/postgres');
 
 const CHANGES = 100;
 const BOUND_MS = 1000;
 const SWEEP_S = 1;  // lifecycle-jobs lease: 3 × this
 
-function postgresDatabase() {
-  const server = process.env.KEYWARDEN_TEST_PG_URL;
-  if (!server) {
-    const why = 'no PostgreSQL server: set KEYWARDEN_TEST_PG_URL (scripts/test.sh starts one)';
-    return process.env.KEYWARDEN_TEST_PG_REQUIRED === '1' ? { fail: why } : { skip: why };
-  }
-  const name = `kw_multi_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
-  execFileSync('psql', [server, '-v', 'ON_ERROR_STOP=1', '-qAtc', `CREATE DATABASE ${name}`]);
-  after(() => {
-    try {
-      execFileSync('psql', [server, '-qAtc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
-    } catch { /* the throw-away server goes away anyway */ }
-  });
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return { url: url.toString() };
-}
-
-const pg = postgresDatabase();
+const pg = postgresDatabase('kw_multi');
 const token = `kw-test-${crypto.randomBytes(16).toString('hex')}`;
 
 function node(id, { createInstance = false } = {}) {
